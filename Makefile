@@ -1,0 +1,106 @@
+# sitesys - endpoint-management site system roles
+#
+#   make            build everything into build/
+#   make check      install what is missing, build, run every test
+#   make asan       the same tests on an ASan+UBSan build (build/asan/)
+#   make demo       start a private site under ./run/ and show it working
+#   make demo-stop  stop it
+#   make bench      the benchmarks, each beside its baseline
+#   make deps       install missing Debian packages (as root)
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := libpq jansson
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Icommon \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpq -ljansson)
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+COMMON_SRC  := $(wildcard common/*.c)
+SITECTL_SRC := $(wildcard tools/sitectl/*.c)
+SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+HELPER_SRC  := $(wildcard tests/helpers/*.c)
+BENCH_SRC   := $(wildcard bench/*.c)
+
+LIB     := $(BUILD)/libsitesys.a
+SITECTL := $(BUILD)/sitectl
+UNITS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+PROGS   := $(SITECTL)
+
+.PHONY: all deps check asan unit integration lint man-lint demo demo-stop \
+        bench clean format install
+all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
+	$(AR) rcs $@ $^
+
+# The migrations are compiled into sitectl so that it can never run
+# against SQL files of another version.
+$(BUILD)/gen/schema_sql.c: $(SCHEMA) scripts/embed-sql.sh
+	@mkdir -p $(@D)
+	sh scripts/embed-sql.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
+	$(CC) $(CFLAGS) -Itools/sitectl -c -o $@ $<
+
+$(SITECTL): $(SITECTL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh scripts/check.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
+	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 sh scripts/check.sh
+
+unit: all
+	@BUILD=$(BUILD) sh scripts/check.sh unit
+
+integration: all
+	@BUILD=$(BUILD) sh scripts/check.sh integration
+
+lint:
+	@BUILD=$(BUILD) sh scripts/check.sh lint
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh start
+
+demo-stop:
+	@sh scripts/demo.sh stop
+
+bench: all
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+format:
+	clang-format -i common/*.[ch] tools/*/*.[ch] tests/*/*.c bench/*.c
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,327 @@
+/* inbox.c - inbox layout, the atomic writer, recovery, corrupt/, backlog */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsio.h"
+#include "inbox.h"
+#include "log.h"
+
+void (*inbox_crash_hook)(const char *point);
+
+#define CRASH_POINT(p)                                                        \
+	do {                                                                  \
+		if (inbox_crash_hook != NULL)                                 \
+			inbox_crash_hook(p);                                  \
+	} while (0)
+
+static char *
+path_join(const char *a, const char *b)
+{
+	size_t len = strlen(a) + strlen(b) + 2;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		snprintf(p, len, "%s/%s", a, b);
+	return p;
+}
+
+bool
+inbox_valid_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > INBOX_NAME_MAX || name[0] == '.')
+		return false;
+	for (const char *s = name; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			(*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+			*s == '-'))
+			return false;
+	return true;
+}
+
+int
+inbox_open(struct inbox *ib, const char *root, const char *name, bool create)
+{
+	memset(ib, 0, sizeof(*ib));
+	if (!inbox_valid_name(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	ib->name = strdup(name);
+	ib->path = path_join(root, name);
+	if (ib->name == NULL || ib->path == NULL)
+		goto fail;
+	ib->tmp = path_join(ib->path, "tmp");
+	ib->incoming = path_join(ib->path, "incoming");
+	ib->corrupt = path_join(ib->path, "corrupt");
+	if (ib->tmp == NULL || ib->incoming == NULL || ib->corrupt == NULL)
+		goto fail;
+	if (create && (fsio_mkdirs(ib->tmp, 0755) == -1 ||
+			  fsio_mkdirs(ib->incoming, 0755) == -1 ||
+			  fsio_mkdirs(ib->corrupt, 0755) == -1))
+		goto fail;
+	if (!create && access(ib->incoming, F_OK) == -1)
+		goto fail;
+	return 0;
+fail:;
+	int saved = errno;
+	inbox_close(ib);
+	errno = saved;
+	return -1;
+}
+
+void
+inbox_close(struct inbox *ib)
+{
+	free(ib->name);
+	free(ib->path);
+	free(ib->tmp);
+	free(ib->incoming);
+	free(ib->corrupt);
+	memset(ib, 0, sizeof(*ib));
+}
+
+void
+inbox_new_name(struct inbox *ib, const char *ext, char *out, size_t len)
+{
+	static char host[64];
+	struct timeval tv;
+
+	if (host[0] == '\0') {
+		if (gethostname(host, sizeof(host) - 1) == -1)
+			snprintf(host, sizeof(host), "localhost");
+		host[strcspn(host, ".")] = '\0';
+		if (!inbox_valid_name(host))
+			snprintf(host, sizeof(host), "host");
+	}
+	gettimeofday(&tv, NULL);
+	snprintf(out, len, "%lld%06ld.%s.%ld.%u.%s", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, host, (long)getpid(), ib->seq++, ext);
+}
+
+/* Write data to an exclusive new file at path and fsync it; 0 or -1. */
+static int
+write_synced(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int saved;
+
+	if (fd == -1)
+		return -1;
+	CRASH_POINT("put.created");
+	if (fsio_write_all(fd, data, len) == -1)
+		goto fail;
+	CRASH_POINT("put.written");
+	if (fsync(fd) == -1)
+		goto fail;
+	CRASH_POINT("put.synced");
+	return close(fd);
+fail:
+	saved = errno;
+	close(fd);
+	unlink(path);
+	errno = saved;
+	return -1;
+}
+
+int
+inbox_put(struct inbox *ib, const char *name, const void *data, size_t len)
+{
+	char *tmp = path_join(ib->tmp, name);
+	char *dst = path_join(ib->incoming, name);
+	int rc = -1, saved;
+
+	if (tmp == NULL || dst == NULL)
+		goto out;
+	if (write_synced(tmp, data, len) == -1)
+		goto out;
+	CRASH_POINT("put.closed");
+	if (rename(tmp, dst) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		goto out;
+	}
+	CRASH_POINT("put.renamed");
+	ib->dirty = true;
+	rc = 0;
+out:
+	saved = errno;
+	free(tmp);
+	free(dst);
+	errno = saved;
+	return rc;
+}
+
+int
+inbox_sync(struct inbox *ib)
+{
+	if (!ib->dirty)
+		return 0;
+	if (fsio_sync_dir(ib->incoming) == -1)
+		return -1;
+	ib->dirty = false;
+	CRASH_POINT("sync.done");
+	return 0;
+}
+
+int
+inbox_recover(struct inbox *ib, int stale_seconds)
+{
+	DIR *d = opendir(ib->tmp);
+	time_t now = time(NULL);
+	struct dirent *de;
+	struct stat st;
+	int purged = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+			-1 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < stale_seconds)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
+			log_warn("could not purge %s/%s", ib->tmp, de->d_name);
+			continue;
+		}
+		log_info("purged unfinished file %s/%s", ib->tmp, de->d_name);
+		purged++;
+	}
+	closedir(d);
+	return purged;
+}
+
+/* Write corrupt/name.why by the protocol (tmp, fsync, rename). */
+static int
+write_why(struct inbox *ib, const char *name, const char *why)
+{
+	char whyname[INBOX_NAME_MAX + 16], text[2048], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	char *tmp, *dst;
+	int rc = -1;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(whyname, sizeof(whyname), "%s.why", name);
+	snprintf(text, sizeof(text), "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n",
+	    name, why, when, log_progname(), (long)getpid());
+	tmp = path_join(ib->tmp, whyname);
+	dst = path_join(ib->corrupt, whyname);
+	if (tmp != NULL && dst != NULL) {
+		unlink(tmp);
+		if (write_synced(tmp, text, strlen(text)) == 0)
+			rc = rename(tmp, dst);
+	}
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+int
+inbox_reject(struct inbox *ib, const char *name, const char *why)
+{
+	char *src = path_join(ib->incoming, name);
+	char *dst = path_join(ib->corrupt, name);
+	int rc = -1;
+
+	if (src == NULL || dst == NULL)
+		goto out;
+	if (write_why(ib, name, why) == -1) {
+		log_warn("could not write %s/%s.why", ib->corrupt, name);
+		goto out;
+	}
+	CRASH_POINT("reject.why");
+	if (rename(src, dst) == -1) {
+		log_warn("could not move %s to %s", src, ib->corrupt);
+		goto out;
+	}
+	fsio_sync_dir(ib->corrupt);
+	log_error("%s/%s is corrupt, moved to corrupt/: %s", ib->name, name, why);
+	rc = 0;
+out:
+	free(src);
+	free(dst);
+	return rc;
+}
+
+/* Seconds since the µs time at the head of a protocol name, or -1. */
+static double
+name_age(const char *name, double now)
+{
+	char *end;
+	long long us = strtoll(name, &end, 10);
+
+	if (end == name || *end != '.' || end - name < 15)
+		return -1;
+	return now - (double)us / 1e6;
+}
+
+static long
+count_dir(const char *path, const char *skip_suffix, double now,
+    double *oldest)
+{
+	DIR *d = opendir(path);
+	size_t slen = skip_suffix ? strlen(skip_suffix) : 0;
+	struct dirent *de;
+	long n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct stat st;
+		double age;
+
+		if (de->d_name[0] == '.' ||
+		    (slen && len > slen &&
+			strcmp(de->d_name + len - slen, skip_suffix) == 0))
+			continue;
+		n++;
+		if (oldest == NULL)
+			continue;
+		age = name_age(de->d_name, now);
+		if (age < 0 && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			age = now - (double)st.st_mtime;
+		if (age > *oldest)
+			*oldest = age;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+inbox_backlog(const char *path, struct inbox_backlog *bl)
+{
+	char sub[4096];
+	struct timeval tv;
+	double now;
+
+	gettimeofday(&tv, NULL);
+	now = (double)tv.tv_sec + tv.tv_usec / 1e6;
+	memset(bl, 0, sizeof(*bl));
+	snprintf(sub, sizeof(sub), "%s/incoming", path);
+	if ((bl->files = count_dir(sub, NULL, now, &bl->oldest_age)) == -1)
+		return -1;
+	snprintf(sub, sizeof(sub), "%s/corrupt", path);
+	bl->corrupt = count_dir(sub, ".why", now, NULL);
+	snprintf(sub, sizeof(sub), "%s/tmp", path);
+	bl->tmp = count_dir(sub, NULL, now, NULL);
+	if (bl->corrupt < 0)
+		bl->corrupt = 0;
+	if (bl->tmp < 0)
+		bl->tmp = 0;
+	return 0;
+}

@@ -1,0 +1,135 @@
+/*
+ * inbox.h - the inbox protocol of sitesys-inbox(5): tmp/ -> incoming/ by
+ * rename, exactly-once batches recorded in a ledger, corrupt/ with a .why
+ */
+#ifndef SITESYS_INBOX_H
+#define SITESYS_INBOX_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define INBOX_MAX_FILE (64u * 1024 * 1024) /* a file larger is corrupt */
+#define INBOX_NAME_MAX 200
+
+struct inbox {
+	char *name;	/* "statsys.box" */
+	char *path;	/* ROOT/statsys.box */
+	char *tmp;	/* .../tmp */
+	char *incoming; /* .../incoming */
+	char *corrupt;	/* .../corrupt */
+	bool dirty;	/* renamed into incoming/ since the last sync */
+	unsigned seq;	/* for unique names */
+};
+
+/*
+ * inbox_crash_hook - when set (by tests), called with the name of each step
+ * of writing and reading, so a test can kill the process between any two
+ */
+extern void (*inbox_crash_hook)(const char *point);
+
+/* inbox_open - describe root/name; create its directories if create */
+int inbox_open(struct inbox *ib, const char *root, const char *name,
+    bool create);
+
+/* inbox_close - free what inbox_open allocated */
+void inbox_close(struct inbox *ib);
+
+/* inbox_valid_name - a box or file name: [A-Za-z0-9._-], not leading '.' */
+bool inbox_valid_name(const char *name);
+
+/* inbox_new_name - a unique name sorting by time: µs.host.pid.seq.ext */
+void inbox_new_name(struct inbox *ib, const char *ext, char *out, size_t len);
+
+/*
+ * inbox_put - write data as tmp/name, fsync, rename into incoming/; the file
+ * is durable only after inbox_sync; 0, or -1 with errno (nothing left
+ * behind in incoming/)
+ */
+int inbox_put(struct inbox *ib, const char *name, const void *data,
+    size_t len);
+
+/* inbox_sync - fsync incoming/ if anything was renamed into it; 0 or -1 */
+int inbox_sync(struct inbox *ib);
+
+/* inbox_recover - purge tmp/ files older than stale_seconds; the count */
+int inbox_recover(struct inbox *ib, int stale_seconds);
+
+/* inbox_reject - move incoming/name to corrupt/ with name.why beside it */
+int inbox_reject(struct inbox *ib, const char *name, const char *why);
+
+struct inbox_backlog {
+	long files;	    /* in incoming/ */
+	double oldest_age;  /* seconds, 0 when empty */
+	long corrupt;	    /* files in corrupt/ (not counting .why) */
+	long tmp;	    /* files in tmp/ */
+};
+
+/* inbox_backlog - count an inbox's directories; 0 or -1 with errno */
+int inbox_backlog(const char *path, struct inbox_backlog *bl);
+
+/* One file of a batch. */
+struct inbox_item {
+	char name[INBOX_NAME_MAX + 1];
+	char *data;
+	size_t len;
+	json_t *doc;
+	bool seen; /* already in the ledger: a repeat, not processed again */
+};
+
+/* The transaction a batch is processed in (PostgreSQL: ledger_pg.c). */
+struct inbox_ledger {
+	int (*begin)(void *ctx);
+	/* mark items already recorded for box as seen */
+	int (*seen)(void *ctx, const char *box, struct inbox_item *items,
+	    size_t n);
+	/* record the names of the items not seen */
+	int (*record)(void *ctx, const char *box, struct inbox_item *items,
+	    size_t n);
+	int (*commit)(void *ctx);
+	void (*rollback)(void *ctx);
+};
+
+struct inbox_reader {
+	struct inbox *ib;
+	const char *format; /* required "format" member, e.g. sitesys.statemsg/1 */
+	const struct inbox_ledger *ledger;
+	void *ledger_ctx;
+	/* deeper checks of one document; -1 and why: the file is corrupt */
+	int (*validate)(void *arg, struct inbox_item *item, char *why,
+	    size_t len);
+	/* inside the transaction, for the items not seen; 0, or -1 to retry */
+	int (*process)(void *arg, struct inbox_item *items, size_t n);
+	void *arg;
+	size_t batch_files;
+	int settle_seconds;
+
+	/* state */
+	int watch_fd;
+	char **pending; /* names listed but not yet taken, sorted */
+	size_t npending, next;
+	int settle_wait_ms; /* > 0: a file is waiting to settle */
+	char failed[INBOX_NAME_MAX + 1]; /* first file of the last failed batch */
+	unsigned long processed, repeats, rejected;
+};
+
+/* inbox_reader_init - zero the state of a reader whose fields are set */
+void inbox_reader_init(struct inbox_reader *r);
+
+/* inbox_reader_free - release the reader's state (not the inbox) */
+void inbox_reader_free(struct inbox_reader *r);
+
+/*
+ * inbox_reader_batch - process one batch; the number of files it disposed
+ * of (processed, repeats and rejects), 0 if none was ready, -1 if the
+ * ledger or process failed (files are left in place for a retry)
+ */
+long inbox_reader_batch(struct inbox_reader *r);
+
+/*
+ * inbox_reader_wait - sleep until a file arrives in incoming/, a signal, or
+ * timeout_ms (shortened while a file settles); 0 or -1
+ */
+int inbox_reader_wait(struct inbox_reader *r, int timeout_ms);
+
+#endif

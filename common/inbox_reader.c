@@ -1,0 +1,330 @@
+/*
+ * inbox_reader.c - the exactly-once batch reader: list incoming/, parse,
+ * process and record in one transaction, unlink only after the commit
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "fsio.h"
+#include "inbox.h"
+#include "log.h"
+#include "sjson.h"
+
+#define CRASH_POINT(p)                                                        \
+	do {                                                                  \
+		if (inbox_crash_hook != NULL)                                 \
+			inbox_crash_hook(p);                                  \
+	} while (0)
+
+void
+inbox_reader_init(struct inbox_reader *r)
+{
+	r->watch_fd = -1;
+	r->pending = NULL;
+	r->npending = r->next = 0;
+	r->settle_wait_ms = 0;
+	r->processed = r->repeats = r->rejected = 0;
+	if (r->batch_files == 0)
+		r->batch_files = 256;
+}
+
+static void
+pending_clear(struct inbox_reader *r)
+{
+	for (size_t i = 0; i < r->npending; i++)
+		free(r->pending[i]);
+	free(r->pending);
+	r->pending = NULL;
+	r->npending = r->next = 0;
+}
+
+void
+inbox_reader_free(struct inbox_reader *r)
+{
+	pending_clear(r);
+	if (r->watch_fd != -1)
+		close(r->watch_fd);
+	r->watch_fd = -1;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* List incoming/ into r->pending, oldest name first; 0 or -1. */
+static int
+pending_scan(struct inbox_reader *r)
+{
+	DIR *d = opendir(r->ib->incoming);
+	struct dirent *de;
+	size_t cap = 0;
+
+	pending_clear(r);
+	if (d == NULL) {
+		log_warn("could not open %s", r->ib->incoming);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    strlen(de->d_name) > INBOX_NAME_MAX)
+			continue;
+		if (r->npending == cap) {
+			char **np;
+
+			cap = cap ? cap * 2 : 256;
+			if ((np = realloc(r->pending, cap * sizeof(*np))) ==
+			    NULL)
+				abort();
+			r->pending = np;
+		}
+		if ((r->pending[r->npending] = strdup(de->d_name)) == NULL)
+			abort();
+		r->npending++;
+	}
+	closedir(d);
+	qsort(r->pending, r->npending, sizeof(*r->pending), cmp_names);
+	return 0;
+}
+
+/*
+ * Load and check one file. 1: ready; 0: skip for now (gone, or unparsable
+ * but still changing); -1: corrupt, with the reason in why.
+ */
+static int
+item_load(struct inbox_reader *r, int dfd, struct inbox_item *it, char *why,
+    size_t whylen)
+{
+	struct stat st;
+	int fd = openat(dfd, it->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char perr[512];
+	int rc;
+
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "could not open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(why, whylen, "not a regular file");
+		return -1;
+	}
+	rc = fsio_read_fd(fd, INBOX_MAX_FILE, &it->data, &it->len);
+	close(fd);
+	if (rc == -1 && errno == EFBIG) {
+		snprintf(why, whylen, "larger than the limit of %u bytes",
+		    INBOX_MAX_FILE);
+		return -1;
+	}
+	if (rc == -1) {
+		snprintf(why, whylen, "could not read: %s", strerror(errno));
+		return -1;
+	}
+	it->doc = sjson_parse(it->data, it->len, perr, sizeof(perr));
+	if (it->doc == NULL) {
+		time_t age = time(NULL) - st.st_mtime;
+
+		if (age < r->settle_seconds) {
+			int ms = (int)(r->settle_seconds - age) * 1000;
+
+			if (r->settle_wait_ms == 0 || ms < r->settle_wait_ms)
+				r->settle_wait_ms = ms;
+			return 0; /* perhaps still being copied in */
+		}
+		snprintf(why, whylen, "%s", perr);
+		return -1;
+	}
+	if (r->format != NULL &&
+	    sjson_format(it->doc, r->format, why, whylen) == -1)
+		return -1;
+	if (r->validate != NULL && r->validate(r->arg, it, why, whylen) == -1)
+		return -1;
+	return 1;
+}
+
+static void
+item_clear(struct inbox_item *it)
+{
+	free(it->data);
+	if (it->doc != NULL)
+		json_decref(it->doc);
+	memset(it, 0, sizeof(*it));
+}
+
+/* Take up to batch_files ready files; rejects the corrupt ones. */
+static size_t
+batch_fill(struct inbox_reader *r, struct inbox_item *items, long *rejected)
+{
+	int dfd = open(r->ib->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t n = 0;
+	char why[1024];
+
+	if (dfd == -1) {
+		log_warn("could not open %s", r->ib->incoming);
+		return 0;
+	}
+	while (n < r->batch_files && r->next < r->npending) {
+		struct inbox_item *it = &items[n];
+		const char *name = r->pending[r->next++];
+		int rc;
+
+		memset(it, 0, sizeof(*it));
+		snprintf(it->name, sizeof(it->name), "%s", name);
+		rc = item_load(r, dfd, it, why, sizeof(why));
+		if (rc == 1) {
+			n++;
+			continue;
+		}
+		if (rc == -1 && inbox_reject(r->ib, it->name, why) == 0)
+			(*rejected)++;
+		item_clear(it);
+	}
+	close(dfd);
+	return n;
+}
+
+/* The transaction: skip repeats, process the rest, record them. */
+static int
+batch_commit(struct inbox_reader *r, struct inbox_item *items, size_t n)
+{
+	const struct inbox_ledger *lg = r->ledger;
+	struct inbox_item *fresh;
+	size_t nfresh = 0;
+	int rc = -1;
+
+	if (lg->begin(r->ledger_ctx) == -1)
+		return -1;
+	CRASH_POINT("batch.begun");
+	if (lg->seen(r->ledger_ctx, r->ib->name, items, n) == -1)
+		goto fail;
+	/* processors see only fresh items, packed at the front */
+	if ((fresh = malloc(n * sizeof(*fresh))) == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].seen)
+			fresh[nfresh++] = items[i];
+	if (nfresh > 0 && r->process(r->arg, fresh, nfresh) == -1) {
+		free(fresh);
+		goto fail;
+	}
+	CRASH_POINT("batch.processed");
+	rc = nfresh > 0 ? lg->record(r->ledger_ctx, r->ib->name, fresh, nfresh)
+			: 0;
+	free(fresh);
+	if (rc == -1)
+		goto fail;
+	CRASH_POINT("batch.recorded");
+	if (lg->commit(r->ledger_ctx) == -1)
+		return -1; /* a failed COMMIT has rolled back by itself */
+	CRASH_POINT("batch.committed");
+	return 0;
+fail:
+	lg->rollback(r->ledger_ctx);
+	return -1;
+}
+
+/* After the commit: the files are done; a failed unlink is only a repeat. */
+static void
+batch_unlink(struct inbox_reader *r, struct inbox_item *items, size_t n)
+{
+	int dfd = open(r->ib->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].seen)
+			r->repeats++;
+		else
+			r->processed++;
+		if (dfd != -1 && unlinkat(dfd, items[i].name, 0) == -1 &&
+		    errno != ENOENT)
+			log_warn("could not unlink %s/%s", r->ib->incoming,
+			    items[i].name);
+		if (items[i].seen)
+			log_info("%s/%s was already processed, removed",
+			    r->ib->name, items[i].name);
+		item_clear(&items[i]);
+		CRASH_POINT("batch.unlinked_one");
+	}
+	if (dfd != -1)
+		close(dfd);
+	CRASH_POINT("batch.unlinked");
+}
+
+long
+inbox_reader_batch(struct inbox_reader *r)
+{
+	struct inbox_item *items;
+	long rejected = 0;
+	size_t n;
+
+	if (r->next >= r->npending) {
+		r->settle_wait_ms = 0;
+		if (pending_scan(r) == -1)
+			return -1;
+		CRASH_POINT("batch.listed");
+	}
+	if ((items = calloc(r->batch_files, sizeof(*items))) == NULL)
+		abort();
+	n = batch_fill(r, items, &rejected);
+	r->rejected += (unsigned long)rejected;
+	if (n == 0) {
+		free(items);
+		return rejected;
+	}
+	CRASH_POINT("batch.parsed");
+	if (batch_commit(r, items, n) == -1) {
+		snprintf(r->failed, sizeof(r->failed), "%s", items[0].name);
+		for (size_t i = 0; i < n; i++)
+			item_clear(&items[i]);
+		free(items);
+		r->next = r->npending; /* rescan before the retry */
+		return -1;
+	}
+	batch_unlink(r, items, n);
+	free(items);
+	return (long)n + rejected;
+}
+
+int
+inbox_reader_wait(struct inbox_reader *r, int timeout_ms)
+{
+	struct pollfd pfd;
+	char events[4096];
+
+	if (r->next < r->npending)
+		return 0; /* listed files are still waiting */
+	if (r->watch_fd == -1) {
+		r->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (r->watch_fd == -1 ||
+		    inotify_add_watch(r->watch_fd, r->ib->incoming,
+			IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
+			log_warn("could not watch %s, rescanning only",
+			    r->ib->incoming);
+			if (r->watch_fd != -1)
+				close(r->watch_fd);
+			r->watch_fd = -1;
+		}
+		return 0; /* a file may have come before the watch */
+	}
+	if (r->settle_wait_ms > 0 && r->settle_wait_ms < timeout_ms)
+		timeout_ms = r->settle_wait_ms;
+	pfd.fd = r->watch_fd;
+	pfd.events = POLLIN;
+	if (daemon_poll(&pfd, 1, timeout_ms) == -1)
+		return -1;
+	while (read(r->watch_fd, events, sizeof(events)) > 0)
+		; /* the events only wake us; the directory is the truth */
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* inbox_service.c - a daemon's whole life around one inbox and the database */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "component.h"
+#include "conf.h"
+#include "daemon.h"
+#include "db.h"
+#include "inbox_service.h"
+#include "ledger_pg.h"
+#include "log.h"
+
+#define REPORT_SECONDS 60
+
+static int
+svc_process(void *arg, struct inbox_item *items, size_t n)
+{
+	struct inbox_service *svc = arg;
+
+	return svc->process(svc->db, svc->arg, items, n);
+}
+
+/* Connect, run on_connect, report; false once the daemon is stopping. */
+static bool
+svc_connect(struct inbox_service *svc, const struct conf *cf)
+{
+	while (!daemon_stopping()) {
+		svc->db = db_connect_retry(conf_str(cf, "database", "conninfo"),
+		    (int)conf_int(cf, "database", "retry_max_seconds"));
+		if (svc->db == NULL)
+			return false;
+		if ((svc->on_connect == NULL ||
+			svc->on_connect(svc->db, svc->arg) == 0) &&
+		    component_report(svc->db, "running", "connected") == 0) {
+			svc->reader.ledger_ctx = svc->db;
+			return true;
+		}
+		PQfinish(svc->db);
+		svc->db = NULL;
+		daemon_sleep(1000);
+	}
+	return false;
+}
+
+static void
+svc_report(struct inbox_service *svc, time_t *last, int keep_days)
+{
+	char detail[256];
+	time_t now = time(NULL);
+
+	if (now - *last < REPORT_SECONDS)
+		return;
+	*last = now;
+	snprintf(detail, sizeof(detail),
+	    "%s: %lu processed, %lu repeats, %lu corrupt", svc->box,
+	    svc->reader.processed, svc->reader.repeats, svc->reader.rejected);
+	component_report(svc->db, "running", detail);
+	if (ledger_pg_prune(svc->db, svc->box, keep_days) > 0)
+		log_debug("pruned the ledger of %s", svc->box);
+}
+
+static int
+svc_open(struct inbox_service *svc, const struct conf *cf, struct inbox *ib)
+{
+	int purged;
+
+	if (inbox_open(ib, conf_str(cf, "site", "inbox_dir"), svc->box,
+		true) == -1) {
+		log_warn("could not open inbox %s/%s",
+		    conf_str(cf, "site", "inbox_dir"), svc->box);
+		return -1;
+	}
+	if ((purged = inbox_recover(ib,
+		 (int)conf_int(cf, "inbox", "stale_tmp_seconds"))) == -1)
+		log_warn("could not recover %s", ib->tmp);
+	memset(&svc->reader, 0, sizeof(svc->reader));
+	svc->reader.ib = ib;
+	svc->reader.format = svc->format;
+	svc->reader.ledger = &ledger_pg;
+	svc->reader.validate = svc->validate;
+	svc->reader.process = svc_process;
+	svc->reader.arg = svc;
+	svc->reader.batch_files = (size_t)conf_int(cf, "inbox", "batch_files");
+	svc->reader.settle_seconds = (int)conf_int(cf, "inbox",
+	    "settle_seconds");
+	inbox_reader_init(&svc->reader);
+	return 0;
+}
+
+/* Drain until nothing is ready; -1 if the database failed. */
+static int
+svc_drain(struct inbox_service *svc)
+{
+	long n = 0;
+
+	while (!daemon_stopping() && (n = inbox_reader_batch(&svc->reader)) > 0)
+		log_debug("%s: batch of %ld files", svc->box, n);
+	return daemon_stopping() ? 0 : (int)n;
+}
+
+/*
+ * A batch failed while the connection stayed up: some file may be one the
+ * database refuses. Retry one file at a time; a file refused alone goes to
+ * corrupt/ with the database's reason, so it cannot hold up the rest.
+ */
+static void
+svc_isolate(struct inbox_service *svc, size_t batch_files)
+{
+	struct inbox_reader *r = &svc->reader;
+	long n;
+
+	log_warnx("%s: a batch failed with the database up; retrying its "
+		  "files one by one",
+	    svc->box);
+	r->batch_files = 1;
+	for (size_t i = 0; i < batch_files && !daemon_stopping(); i++) {
+		if ((n = inbox_reader_batch(r)) == 0)
+			break;
+		if (n > 0)
+			continue;
+		if (!db_connected(svc->db))
+			break;
+		char why[1200];
+		snprintf(why, sizeof(why), "the database refused it: %s",
+		    db_error());
+		inbox_reject(r->ib, r->failed, why);
+		r->rejected++;
+	}
+	r->batch_files = batch_files;
+}
+
+int
+inbox_serve(struct conf **cfp, struct inbox_service *svc)
+{
+	struct inbox ib;
+	time_t last_report = time(NULL);
+	int backoff = 1;
+
+	if (svc_open(svc, *cfp, &ib) == -1)
+		return 1;
+	while (!daemon_stopping()) {
+		if (svc->db == NULL && !svc_connect(svc, *cfp))
+			break;
+		if (svc_drain(svc) == -1) {
+			if (db_connected(svc->db)) {
+				svc_isolate(svc, svc->reader.batch_files);
+				continue;
+			}
+			log_error("lost the database; files stay in %s",
+			    ib.incoming);
+			PQfinish(svc->db);
+			svc->db = NULL;
+			daemon_sleep(backoff * 1000);
+			backoff = backoff * 2 > 60 ? 60 : backoff * 2;
+			continue;
+		}
+		backoff = 1;
+		svc_report(svc, &last_report,
+		    (int)conf_int(*cfp, "inbox", "ledger_keep_days"));
+		if (daemon_take_reload())
+			daemon_reload(cfp);
+		inbox_reader_wait(&svc->reader,
+		    (int)conf_int(*cfp, "inbox", "rescan_seconds") * 1000);
+	}
+	if (svc->db != NULL) {
+		component_report(svc->db, "stopped", "");
+		PQfinish(svc->db);
+	}
+	inbox_reader_free(&svc->reader);
+	inbox_close(&ib);
+	return 0;
+}

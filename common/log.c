@@ -1,0 +1,158 @@
+/* log.c - the suite's one logging API */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *log_name = "sitesys";
+static enum log_level log_max = LOG_LVL_INFO;
+static FILE *log_fp;
+static int log_syslog;
+
+static const char *const level_names[] = { "error", "warning", "info",
+	"debug" };
+
+void
+log_init(const char *progname)
+{
+	const char *slash = strrchr(progname, '/');
+
+	log_name = slash ? slash + 1 : progname;
+}
+
+const char *
+log_progname(void)
+{
+	return log_name;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_max = level;
+}
+
+int
+log_parse_level(const char *name)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
+	    i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return (int)i;
+	if (strcmp(name, "warn") == 0)
+		return LOG_LVL_WARN;
+	return -1;
+}
+
+int
+log_to_file(const char *path)
+{
+	FILE *fp = fopen(path, "ae");
+
+	if (fp == NULL)
+		return -1;
+	setvbuf(fp, NULL, _IOLBF, 0);
+	if (log_fp != NULL)
+		fclose(log_fp);
+	log_fp = fp;
+	return 0;
+}
+
+void
+log_to_syslog(void)
+{
+	openlog(log_name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
+}
+
+static void
+log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[2048];
+	size_t len;
+
+	if (level > log_max)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	if (errnum != 0 && len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
+	if (log_syslog && log_fp == NULL) {
+		syslog(prio[level], "%s: %s", level_names[level], msg);
+		return;
+	}
+
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(log_fp ? log_fp : stderr, "%s.%03ldZ %s[%ld]: %s: %s\n", when,
+	    ts.tv_nsec / 1000000, log_name, (long)getpid(), level_names[level],
+	    msg);
+}
+
+#define LOG_BODY(level, errnum)                                               \
+	do {                                                                  \
+		va_list ap;                                                   \
+		va_start(ap, fmt);                                            \
+		log_emit(level, errnum, fmt, ap);                             \
+		va_end(ap);                                                   \
+	} while (0)
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_DEBUG, 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_INFO, 0);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_BODY(LOG_LVL_WARN, saved);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_WARN, 0);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERROR, 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	int saved = errno;
+
+	LOG_BODY(LOG_LVL_ERROR, saved);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LVL_ERROR, 0);
+	exit(1);
+}

@@ -1,0 +1,42 @@
+/* log.h - one line per event: UTC time, program, pid, level, message */
+#ifndef SITESYS_LOG_H
+#define SITESYS_LOG_H
+
+#include <stdarg.h>
+#include <stdnoreturn.h>
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* log_init - name the program; logging goes to stderr until redirected */
+void log_init(const char *progname);
+
+/* log_set_level - drop messages less important than level */
+void log_set_level(enum log_level level);
+
+/* log_parse_level - map "error".."debug" to a level; -1 if unknown */
+int log_parse_level(const char *name);
+
+/* log_to_file - append to path from now on; -1 with errno on failure */
+int log_to_file(const char *path);
+
+/* log_to_syslog - send lines to syslog(3) (for a detached daemon) */
+void log_to_syslog(void);
+
+/* log_progname - the name given to log_init */
+const char *log_progname(void);
+
+__attribute__((format(printf, 1, 2))) void log_debug(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void log_info(const char *fmt, ...);
+/* log_warn - warning with ": strerror(errno)" appended */
+__attribute__((format(printf, 1, 2))) void log_warn(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void log_warnx(const char *fmt, ...);
+/* log_error - error without errno */
+__attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...);
+/* fatal - log with strerror(errno) and exit 1 */
+__attribute__((format(printf, 1, 2))) noreturn void fatal(const char *fmt,
+    ...);
+/* fatalx - log and exit 1 */
+__attribute__((format(printf, 1, 2))) noreturn void fatalx(const char *fmt,
+    ...);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * inbox-drain - a test daemon on the shared skeleton: drains test.box into
+ * the table test_processed (one row per file) through the real inbox
+ * service and ledger. SITESYS_TEST_CRASH_AT=POINT[:N] makes it _exit(137),
+ * like a kill -9, the Nth time the inbox code passes POINT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "daemon.h"
+#include "db.h"
+#include "inbox_service.h"
+#include "log.h"
+
+static char crash_point[64];
+static long crash_countdown = 1;
+
+static void
+crash_hook(const char *point)
+{
+	if (strcmp(point, crash_point) == 0 && --crash_countdown == 0) {
+		log_info("crashing at %s", point);
+		_exit(137);
+	}
+}
+
+static int
+drain_connect(PGconn *db, void *arg)
+{
+	(void)arg;
+	if (db_cmd(db, "CREATE TABLE IF NOT EXISTS test_processed ("
+		       "name text NOT NULL, "
+		       "body text NOT NULL CHECK (body <> 'refuse'), "
+		       "at timestamptz NOT NULL DEFAULT now())",
+		0, NULL) == -1) {
+		log_error("could not create test_processed: %s", db_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* One row per file, by COPY as a real role loads its rows. */
+static int
+drain_process(PGconn *db, void *arg, struct inbox_item *items, size_t n)
+{
+	struct buf rows = { 0 };
+	int rc;
+
+	(void)arg;
+	for (size_t i = 0; i < n; i++) {
+		const char *body = json_string_value(
+		    json_object_get(items[i].doc, "body"));
+
+		db_copy_field(&rows, items[i].name);
+		buf_addc(&rows, '\t');
+		db_copy_field(&rows, body ? body : "");
+		buf_addc(&rows, '\n');
+	}
+	rc = db_copy_begin(db, "COPY test_processed (name, body) FROM STDIN");
+	if (rc == 0)
+		rc = db_copy_put(db, rows.p, rows.len);
+	if (db_copy_end(db) == -1 && rc == 0)
+		rc = -1;
+	if (rc == -1)
+		log_error("could not load %zu files: %s", n, db_error());
+	buf_free(&rows);
+	return rc;
+}
+
+static int
+drain_validate(void *arg, struct inbox_item *item, char *why, size_t len)
+{
+	(void)arg;
+	if (!json_is_string(json_object_get(item->doc, "body"))) {
+		snprintf(why, len, "member \"body\" is missing or not a string");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+drain_run(struct conf **cfp)
+{
+	struct inbox_service svc = {
+		.box = "test.box",
+		.format = "sitesys.test/1",
+		.validate = drain_validate,
+		.process = drain_process,
+		.on_connect = drain_connect,
+	};
+
+	return inbox_serve(cfp, &svc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct daemon_spec spec = {
+		.name = "inbox-drain",
+		.run = drain_run,
+	};
+	const char *crash = getenv("SITESYS_TEST_CRASH_AT");
+
+	if (crash != NULL) {
+		const char *colon = strchr(crash, ':');
+
+		snprintf(crash_point, sizeof(crash_point), "%.*s",
+		    colon ? (int)(colon - crash) : (int)strlen(crash), crash);
+		if (colon != NULL)
+			crash_countdown = atol(colon + 1);
+		inbox_crash_hook = crash_hook;
+	}
+	return daemon_main(argc, argv, &spec);
+}

@@ -1,0 +1,149 @@
+# site.bash - start and stop a private site: a PostgreSQL cluster on a unix
+# socket and nginx on a loopback port, all under one directory.
+# Sourced by the bats tests, scripts/demo.sh and the benchmarks.
+#
+#   site_pg_start DIR     initdb DIR/pg, start it, create database sitesys
+#   site_pg_stop DIR
+#   site_nginx_start DIR  nginx on 127.0.0.1:a free port, inbox PUT enabled
+#   site_nginx_stop DIR
+#   site_conf DIR         write DIR/sitesys.conf pointing at both
+#
+# After site_pg_start: SITE_PGHOST, SITE_PGPORT; after site_nginx_start:
+# SITE_HTTP_PORT.
+
+SITE_PGBIN=${SITE_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+
+# Run a command as the owner of the cluster: PostgreSQL refuses root.
+site_as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on (bounded tries).
+site_free_port() {
+	local port tries=0
+	while [ $tries -lt 50 ]; do
+		port=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+			echo $port
+			return 0
+		fi
+		tries=$((tries + 1))
+	done
+	return 1
+}
+
+site_pg_start() {
+	local dir=$1 port
+	port=$(site_free_port) || return 1
+	mkdir -p "$dir/pg" "$dir/pgsock"
+	chmod 755 "$dir"
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$dir/pg" "$dir/pgsock"
+	fi
+	site_as_pg "$SITE_PGBIN/initdb" -D "$dir/pg/data" -U postgres \
+		--auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
+		{ cat "$dir/pg/initdb.log" >&2; return 1; }
+	cat >>"$dir/pg/data/postgresql.conf" <<-CONF
+		listen_addresses = ''
+		unix_socket_directories = '$dir/pgsock'
+		port = $port
+		fsync = on
+		max_connections = 50
+		shared_buffers = 128MB
+	CONF
+	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" \
+		-w -t 60 start >/dev/null || { cat "$dir/pg/server.log" >&2; return 1; }
+	SITE_PGHOST=$dir/pgsock
+	SITE_PGPORT=$port
+	site_as_pg "$SITE_PGBIN/createdb" -h "$SITE_PGHOST" -p "$port" -U postgres sitesys
+}
+
+site_pg_stop() {
+	local dir=$1
+	[ -f "$dir/pg/data/postmaster.pid" ] || return 0
+	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$dir/pg/data" -m fast -w -t 60 stop >/dev/null
+}
+
+# Inbox PUT by nginx's own DAV module: the body lands in the inbox's tmp/
+# and is renamed into incoming/, so a reader never sees half a file.
+site_nginx_start() {
+	local dir=$1 port user box
+	port=$(site_free_port) || return 1
+	mkdir -p "$dir/nginx/tmp" "$dir/nginx/logs"
+	user=$(id -un)
+	[ "$user" = root ] && user=sitesys
+	for box in statsys.box bgb.box; do
+		mkdir -p "$dir/inbox/$box/tmp" "$dir/inbox/$box/incoming" \
+			"$dir/inbox/$box/corrupt"
+		[ "$(id -u)" = 0 ] && chown -R "$user:" "$dir/inbox/$box"
+	done
+	{
+		echo "daemon off; worker_processes 1; pid $dir/nginx/nginx.pid;"
+		[ "$(id -u)" = 0 ] && echo "user $user;"
+		echo "error_log $dir/nginx/logs/error.log;"
+		echo "events { worker_connections 1024; }"
+		echo "http {"
+		echo "  access_log $dir/nginx/logs/access.log;"
+		echo "  client_body_temp_path $dir/nginx/tmp/body;"
+		echo "  proxy_temp_path $dir/nginx/tmp/proxy;"
+		echo "  fastcgi_temp_path $dir/nginx/tmp/fastcgi;"
+		echo "  uwsgi_temp_path $dir/nginx/tmp/uwsgi;"
+		echo "  scgi_temp_path $dir/nginx/tmp/scgi;"
+		echo "  server {"
+		echo "    listen 127.0.0.1:$port;"
+		echo "    location = /health { return 200 \"ok\\n\"; }"
+		for box in statsys.box bgb.box; do
+			echo "    location ~ \"^/inbox/$box/([A-Za-z0-9][A-Za-z0-9._-]{0,199})\$\" {"
+			echo "      limit_except PUT { deny all; }"
+			echo "      alias $dir/inbox/$box/incoming/\$1;"
+			echo "      client_body_temp_path $dir/inbox/$box/tmp;"
+			echo "      client_max_body_size 64m;"
+			echo "      dav_methods PUT;"
+			echo "      dav_access user:rw group:r all:r;"
+			echo "    }"
+		done
+		echo "  }"
+		echo "}"
+	} >"$dir/nginx/nginx.conf"
+	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" &
+	echo $! >"$dir/nginx/launcher.pid"
+	SITE_HTTP_PORT=$port
+	local i
+	for i in $(seq 1 100); do
+		curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$dir/nginx/logs/error.log" >&2
+	return 1
+}
+
+site_nginx_stop() {
+	local dir=$1 pid i
+	[ -f "$dir/nginx/nginx.pid" ] || return 0
+	pid=$(cat "$dir/nginx/nginx.pid")
+	kill -QUIT "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+}
+
+site_conf() {
+	local dir=$1
+	mkdir -p "$dir/inbox"
+	cat >"$dir/sitesys.conf" <<-CONF
+		# written by tests/lib/site.bash
+		[site]
+		inbox_dir = $dir/inbox
+		[database]
+		conninfo = host=$SITE_PGHOST port=$SITE_PGPORT dbname=sitesys user=postgres
+		[inbox]
+		settle_seconds = 2
+	CONF
+	export SITESYS_CONF=$dir/sitesys.conf
+}

@@ -1,0 +1,120 @@
+/* cmd_status.c - sitectl status: inbox backlogs and reporting components */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "db.h"
+#include "sitectl.h"
+#include "sjson.h"
+
+/* The components that have reported, or NULL with the reason in err. */
+static json_t *
+components(struct ctl *ctl, char *err, size_t errlen)
+{
+	PGconn *db = db_connect(conf_str(ctl->cf, "database", "conninfo"), err,
+	    errlen);
+	PGresult *res;
+	json_t *list;
+
+	if (db == NULL)
+		return NULL;
+	res = db_exec(db,
+	    "SELECT name, host, pid, state, detail, "
+	    "extract(epoch FROM now() - last_report)::bigint, "
+	    "to_char(started AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "FROM component ORDER BY name, host",
+	    0, NULL);
+	if (res == NULL) {
+		snprintf(err, errlen, "could not read components: %s",
+		    db_error());
+		PQfinish(db);
+		return NULL;
+	}
+	list = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *o = json_object();
+
+		sjson_set(o, "name", json_string(PQgetvalue(res, i, 0)));
+		sjson_set(o, "host", json_string(PQgetvalue(res, i, 1)));
+		sjson_set(o, "pid", json_integer(atoll(PQgetvalue(res, i, 2))));
+		sjson_set(o, "state", json_string(PQgetvalue(res, i, 3)));
+		sjson_set(o, "detail", json_string(PQgetvalue(res, i, 4)));
+		sjson_set(o, "last_report_age_seconds",
+		    json_integer(atoll(PQgetvalue(res, i, 5))));
+		sjson_set(o, "started", json_string(PQgetvalue(res, i, 6)));
+		sjson_append(list, o);
+	}
+	PQclear(res);
+	PQfinish(db);
+	return list;
+}
+
+static void
+print_components(const json_t *list)
+{
+	printf("%-20s %-16s %7s %-10s %8s  %s\n", "COMPONENT", "HOST", "PID",
+	    "STATE", "REPORTED", "DETAIL");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *o = json_array_get(list, i);
+
+		printf("%-20s %-16s %7lld %-10s %7llds  %s\n",
+		    json_string_value(json_object_get(o, "name")),
+		    json_string_value(json_object_get(o, "host")),
+		    json_integer_value(json_object_get(o, "pid")),
+		    json_string_value(json_object_get(o, "state")),
+		    json_integer_value(
+			json_object_get(o, "last_report_age_seconds")),
+		    json_string_value(json_object_get(o, "detail")));
+	}
+	if (json_array_size(list) == 0)
+		printf("(no component has reported yet)\n");
+}
+
+int
+cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	char ierr[4200], cerr[1600];
+	const char *vals[1], *pos[1];
+	json_t *doc, *boxes, *comps;
+	int npos;
+
+	if (ctl_parse(ctl, argc, argv, NULL, vals, pos, 0, &npos) == -1)
+		return ctl_usage("status");
+	boxes = ctl_inboxes(ctl, ierr, sizeof(ierr));
+	comps = components(ctl, cerr, sizeof(cerr));
+	if (ctl->json) {
+		doc = json_object();
+		sjson_set(doc, "inbox_dir", json_string(conf_str(ctl->cf, "site",
+						"inbox_dir")));
+		sjson_set(doc, "inboxes", boxes ? json_incref(boxes)
+						: json_null());
+		if (boxes == NULL)
+			sjson_set(doc, "inbox_error", json_string(ierr));
+		sjson_set(doc, "components", comps ? json_incref(comps)
+						   : json_null());
+		if (comps == NULL)
+			sjson_set(doc, "database_error", json_string(cerr));
+		sjson_print(stdout, doc);
+		json_decref(doc);
+	} else {
+		printf("inboxes in %s\n", conf_str(ctl->cf, "site", "inbox_dir"));
+		if (boxes != NULL)
+			ctl_print_inboxes(boxes);
+		else
+			printf("  %s\n", ierr);
+		printf("\n");
+		if (comps != NULL)
+			print_components(comps);
+		else
+			printf("components: %s\n", cerr);
+	}
+	json_decref(boxes);
+	json_decref(comps);
+	if (boxes == NULL || comps == NULL) {
+		fprintf(stderr, "sitectl: %s\n", boxes == NULL ? ierr : cerr);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

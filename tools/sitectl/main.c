@@ -1,0 +1,140 @@
+/* main.c - sitectl: global options, command dispatch, shared helpers */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "sitectl.h"
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct ctl *, int, char **);
+	const char *usage;
+} commands[] = {
+	{ "db", cmd_db, "db init|upgrade|status [--json]" },
+	{ "site", cmd_site,
+	    "site add CODE --name NAME\n"
+	    "       sitectl [-c file] site list [--json]" },
+	{ "status", cmd_status, "status [--json]" },
+	{ "inbox", cmd_inbox,
+	    "inbox init\n"
+	    "       sitectl [-c file] inbox list [--json]\n"
+	    "       sitectl [-c file] inbox put BOX FILE" },
+	{ "config", cmd_config, "config check|show [--json]" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+int
+ctl_usage(const char *command)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (command == NULL || strcmp(command, commands[i].name) == 0)
+			fprintf(stderr, "%s sitectl [-c file] %s\n",
+			    i == 0 || command != NULL ? "usage:" : "      ",
+			    commands[i].usage);
+	return EXIT_USAGE;
+}
+
+PGconn *
+ctl_db(struct ctl *ctl)
+{
+	char err[1536];
+	PGconn *db = db_connect(conf_str(ctl->cf, "database", "conninfo"), err,
+	    sizeof(err));
+
+	if (db == NULL)
+		fprintf(stderr, "sitectl: %s\n", err);
+	return db;
+}
+
+int
+ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
+    const char **vals, const char **pos, int maxpos, int *npos)
+{
+	struct option opts[16];
+	int n = 0, ch, idx;
+
+	for (; spec != NULL && spec[n] != NULL && n < 14; n++) {
+		size_t len = strcspn(spec[n], "=");
+
+		opts[n].name = strndup(spec[n], len);
+		opts[n].has_arg = spec[n][len] == '=' ? required_argument
+						       : no_argument;
+		opts[n].flag = NULL;
+		opts[n].val = 256 + n;
+		vals[n] = NULL;
+	}
+	opts[n] = (struct option) { "json", no_argument, NULL, 'j' };
+	opts[n + 1] = (struct option) { 0 };
+	optind = 1;
+	opterr = 1;
+	*npos = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		if (ch == 'j')
+			ctl->json = true;
+		else if (ch >= 256)
+			vals[ch - 256] = optarg ? optarg : "";
+		else
+			goto fail;
+	}
+	for (; optind < argc; optind++) {
+		if (*npos == maxpos) {
+			fprintf(stderr, "sitectl: unexpected argument \"%s\"\n",
+			    argv[optind]);
+			goto fail;
+		}
+		pos[(*npos)++] = argv[optind];
+	}
+	for (int i = 0; i < n; i++)
+		free((char *)opts[i].name);
+	return 0;
+fail:
+	for (int i = 0; i < n; i++)
+		free((char *)opts[i].name);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *opt_conf = NULL, *path;
+	struct ctl ctl = { 0 };
+	char err[1024];
+	bool explicit;
+	int i = 1, rc;
+
+	log_init("sitectl");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			opt_conf = argv[++i];
+		else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return ctl_usage(NULL), EXIT_OK;
+		else
+			return ctl_usage(NULL);
+	}
+	if (i == argc)
+		return ctl_usage(NULL);
+	path = conf_resolve_path(opt_conf, &explicit);
+	ctl.cf = conf_load(explicit || access(path, F_OK) == 0 ? path : NULL,
+	    err, sizeof(err));
+	if (ctl.cf == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	for (size_t c = 0; c < NCOMMANDS; c++) {
+		if (strcmp(argv[i], commands[c].name) != 0)
+			continue;
+		rc = commands[c].fn(&ctl, argc - i, argv + i);
+		conf_free(ctl.cf);
+		return rc;
+	}
+	fprintf(stderr, "sitectl: unknown command \"%s\"\n", argv[i]);
+	conf_free(ctl.cf);
+	return ctl_usage(NULL);
+}

@@ -1,0 +1,47 @@
+/* sitectl.h - the administrator's console: shared declarations */
+#ifndef SITECTL_H
+#define SITECTL_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+struct conf;
+
+/* Exit statuses, as sitectl(8) documents them. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct ctl {
+	struct conf *cf;
+	bool json;
+};
+
+/* ctl_db - connect to the site database or print why; NULL on failure */
+PGconn *ctl_db(struct ctl *ctl);
+
+/* ctl_usage - print the usage of one command (or all) and return 2 */
+int ctl_usage(const char *command);
+
+/*
+ * ctl_parse - parse a subcommand's options: --json always, plus the long
+ * options named in spec as "name=" (takes a value) or "name"; values land
+ * in vals[i] in spec order; positional arguments in pos[]; -1 on bad usage
+ */
+int ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
+    const char **vals, const char **pos, int maxpos, int *npos);
+
+/* ctl_inboxes - backlog of every inbox under [site] inbox_dir, or NULL */
+json_t *ctl_inboxes(struct ctl *ctl, char *err, size_t errlen);
+
+/* ctl_print_inboxes - the inbox table as a person reads it */
+void ctl_print_inboxes(const json_t *list);
+
+int cmd_db(struct ctl *ctl, int argc, char **argv);
+int cmd_site(struct ctl *ctl, int argc, char **argv);
+int cmd_status(struct ctl *ctl, int argc, char **argv);
+int cmd_inbox(struct ctl *ctl, int argc, char **argv);
+int cmd_config(struct ctl *ctl, int argc, char **argv);
+
+#endif
