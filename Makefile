@@ -98,7 +98,7 @@ bench: all
 	@for b in $(BENCHES); do $$b || exit 1; done
 
 format:
-	clang-format -i common/*.[ch] tools/*/*.[ch] tests/*/*.c bench/*.c
+	clang-format -i $$(find common tools roles agent tests bench -name '*.[ch]' 2>/dev/null)
 
 clean:
 	rm -rf $(BUILD)

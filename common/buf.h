@@ -19,8 +19,8 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 
 /* buf_addf - append printf-style */
-__attribute__((format(printf, 2, 3))) void buf_addf(struct buf *b,
-    const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void buf_addf(
+    struct buf *b, const char *fmt, ...);
 
 /* buf_reset - empty the buffer, keeping its memory */
 void buf_reset(struct buf *b);

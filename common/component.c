@@ -15,12 +15,13 @@ component_report(PGconn *db, const char *state, const char *detail)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	if (db_cmd(db,
-		"INSERT INTO component (name, host, pid, state, detail, "
-		"started, last_report) VALUES ($1, $2, $3, $4, $5, now(), now()) "
-		"ON CONFLICT (name, host) DO UPDATE SET pid = $3, state = $4, "
-		"detail = $5, last_report = now(), started = CASE WHEN "
-		"component.pid = $3::int THEN component.started ELSE now() END",
-		5, params) == -1) {
+	        "INSERT INTO component (name, host, pid, state, detail, "
+	        "started, last_report) VALUES ($1, $2, $3, $4, $5, now(), "
+	        "now()) "
+	        "ON CONFLICT (name, host) DO UPDATE SET pid = $3, state = $4, "
+	        "detail = $5, last_report = now(), started = CASE WHEN "
+	        "component.pid = $3::int THEN component.started ELSE now() END",
+	        5, params) == -1) {
 		log_error("could not report component status: %s", db_error());
 		return -1;
 	}

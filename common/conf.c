@@ -82,8 +82,8 @@ choice_ok(const char *choices, const char *s)
 
 /* Check value against setting s and store it; 0, or -1 with reason. */
 static int
-conf_set(struct conf_value *v, const struct conf_setting *s,
-    const char *value, char *why, size_t whylen)
+conf_set(struct conf_value *v, const struct conf_setting *s, const char *value,
+    char *why, size_t whylen)
 {
 	long long num = 0;
 	char *end;
@@ -93,8 +93,8 @@ conf_set(struct conf_value *v, const struct conf_setting *s,
 		errno = 0;
 		num = strtoll(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || errno != 0) {
-			snprintf(why, whylen, "%s: \"%s\" is not a whole number",
-			    s->name, value);
+			snprintf(why, whylen,
+			    "%s: \"%s\" is not a whole number", s->name, value);
 			return -1;
 		}
 		if (num < s->min || num > s->max) {
@@ -146,7 +146,7 @@ conf_defaults(void)
 	}
 	for (size_t i = 0; i < cf->n; i++)
 		if (conf_set(&cf->vals[i], &conf_settings[i],
-			conf_settings[i].def, why, sizeof(why)) == -1)
+		        conf_settings[i].def, why, sizeof(why)) == -1)
 			abort(); /* a default outside its own bounds */
 	return cf;
 }
@@ -159,16 +159,16 @@ trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-			    e[-1] == '\r'))
+	while (e > s &&
+	    (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
 		*--e = '\0';
 	return s;
 }
 
 /* Apply one non-blank line; 0, or -1 with the reason in why. */
 static int
-conf_line(struct conf *cf, char *line, int lineno, char *section,
-    size_t seclen, char *why, size_t whylen)
+conf_line(struct conf *cf, char *line, int lineno, char *section, size_t seclen,
+    char *why, size_t whylen)
 {
 	char *eq, *key, *value;
 	long idx;
@@ -206,8 +206,9 @@ conf_line(struct conf *cf, char *line, int lineno, char *section,
 		return -1;
 	}
 	if (cf->vals[idx].line != 0) {
-		snprintf(why, whylen, "duplicate key \"%s\" (first set on line %d)",
-		    key, cf->vals[idx].line);
+		snprintf(why, whylen,
+		    "duplicate key \"%s\" (first set on line %d)", key,
+		    cf->vals[idx].line);
 		return -1;
 	}
 	size_t vlen = strlen(value);
@@ -240,8 +241,9 @@ conf_parse(struct conf *cf, FILE *fp, char *err, size_t errlen)
 		if (*s == '\0' || *s == '#' || *s == ';')
 			continue;
 		if (conf_line(cf, s, lineno, section, sizeof(section), why,
-			sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s:%d: %s", cf->path, lineno, why);
+		        sizeof(why)) == -1) {
+			snprintf(
+			    err, errlen, "%s:%d: %s", cf->path, lineno, why);
 			return -1;
 		}
 	}

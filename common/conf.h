@@ -14,10 +14,10 @@ struct conf_setting {
 	const char *section;
 	const char *name;
 	enum conf_type type;
-	const char *def;     /* default, as it would be written in the file */
-	long long min, max;  /* CONF_INT bounds */
+	const char *def; /* default, as it would be written in the file */
+	long long min, max; /* CONF_INT bounds */
 	const char *choices; /* CONF_STR: "a|b|c" or NULL for any string */
-	const char *doc;     /* one line for sitesys.conf(5) and sitectl */
+	const char *doc; /* one line for sitesys.conf(5) and sitectl */
 };
 
 /* The table of every setting of the suite, ended by a NULL section. */
@@ -35,12 +35,12 @@ struct conf *conf_load(const char *path, char *err, size_t errlen);
 const char *conf_path(const struct conf *cf);
 
 /* conf_str - a string setting; aborts if section/name is not in the table */
-const char *conf_str(const struct conf *cf, const char *section,
-    const char *name);
+const char *conf_str(
+    const struct conf *cf, const char *section, const char *name);
 
 /* conf_int - an integer setting, within its bounds */
-long long conf_int(const struct conf *cf, const char *section,
-    const char *name);
+long long conf_int(
+    const struct conf *cf, const char *section, const char *name);
 
 /* conf_bool - a boolean setting */
 bool conf_bool(const struct conf *cf, const char *section, const char *name);

@@ -126,7 +126,8 @@ daemon_reload(struct conf **cf)
 	struct conf *fresh = conf_load(conf_file, err, sizeof(err));
 
 	if (fresh == NULL) {
-		log_error("reload refused, keeping the running config: %s", err);
+		log_error(
+		    "reload refused, keeping the running config: %s", err);
 		return false;
 	}
 	conf_free(*cf);

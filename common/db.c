@@ -61,12 +61,14 @@ db_connect(const char *conninfo, char *err, size_t errlen)
 		return db;
 	}
 	if (db == NULL) {
-		snprintf(err, errlen, "could not connect to database: out of memory");
+		snprintf(err, errlen,
+		    "could not connect to database: out of memory");
 		return NULL;
 	}
 	db_set_error("", PQerrorMessage(db));
 	snprintf(err, errlen,
-	    "could not connect to database \"%s\" as user \"%s\" at %s port %s: %s",
+	    "could not connect to database \"%s\" as user \"%s\" at %s port "
+	    "%s: %s",
 	    PQdb(db) ? PQdb(db) : "?", PQuser(db) ? PQuser(db) : "?",
 	    PQhost(db) ? PQhost(db) : "?", PQport(db) ? PQport(db) : "?",
 	    db_err);
@@ -96,8 +98,8 @@ db_connect_retry(const char *conninfo, int max_wait)
 PGresult *
 db_exec(PGconn *db, const char *sql, int nparams, const char *const *params)
 {
-	PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL,
-	    0);
+	PGresult *res =
+	    PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
@@ -140,8 +142,8 @@ db_copy_begin(PGconn *db, const char *sql)
 	int ok = PQresultStatus(res) == PGRES_COPY_IN;
 
 	if (!ok)
-		db_set_error("", res ? PQresultErrorMessage(res)
-				     : PQerrorMessage(db));
+		db_set_error(
+		    "", res ? PQresultErrorMessage(res) : PQerrorMessage(db));
 	PQclear(res);
 	return ok ? 0 : -1;
 }

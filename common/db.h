@@ -22,12 +22,11 @@ PGconn *db_connect_retry(const char *conninfo, int max_wait);
 const char *db_error(void);
 
 /* db_exec - run sql with text parameters; the result, or NULL (db_error) */
-PGresult *db_exec(PGconn *db, const char *sql, int nparams,
-    const char *const *params);
+PGresult *db_exec(
+    PGconn *db, const char *sql, int nparams, const char *const *params);
 
 /* db_cmd - db_exec for a statement whose result is not needed; 0 or -1 */
-int db_cmd(PGconn *db, const char *sql, int nparams,
-    const char *const *params);
+int db_cmd(PGconn *db, const char *sql, int nparams, const char *const *params);
 
 /* db_script - run several statements without parameters (migrations) */
 int db_script(PGconn *db, const char *sql);

@@ -16,10 +16,10 @@
 
 void (*inbox_crash_hook)(const char *point);
 
-#define CRASH_POINT(p)                                                        \
-	do {                                                                  \
-		if (inbox_crash_hook != NULL)                                 \
-			inbox_crash_hook(p);                                  \
+#define CRASH_POINT(p)                                                         \
+	do {                                                                   \
+		if (inbox_crash_hook != NULL)                                  \
+			inbox_crash_hook(p);                                   \
 	} while (0)
 
 static char *
@@ -42,8 +42,8 @@ inbox_valid_name(const char *name)
 		return false;
 	for (const char *s = name; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			(*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-			*s == '-'))
+		        (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+		        *s == '-'))
 			return false;
 	return true;
 }
@@ -65,9 +65,10 @@ inbox_open(struct inbox *ib, const char *root, const char *name, bool create)
 	ib->corrupt = path_join(ib->path, "corrupt");
 	if (ib->tmp == NULL || ib->incoming == NULL || ib->corrupt == NULL)
 		goto fail;
-	if (create && (fsio_mkdirs(ib->tmp, 0755) == -1 ||
-			  fsio_mkdirs(ib->incoming, 0755) == -1 ||
-			  fsio_mkdirs(ib->corrupt, 0755) == -1))
+	if (create &&
+	    (fsio_mkdirs(ib->tmp, 0755) == -1 ||
+	        fsio_mkdirs(ib->incoming, 0755) == -1 ||
+	        fsio_mkdirs(ib->corrupt, 0755) == -1))
 		goto fail;
 	if (!create && access(ib->incoming, F_OK) == -1)
 		goto fail;
@@ -189,7 +190,7 @@ inbox_recover(struct inbox *ib, int stale_seconds)
 		if (de->d_name[0] == '.')
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-			-1 ||
+		        -1 ||
 		    !S_ISREG(st.st_mode) || now - st.st_mtime < stale_seconds)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
@@ -216,8 +217,9 @@ write_why(struct inbox *ib, const char *name, const char *why)
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(whyname, sizeof(whyname), "%s.why", name);
-	snprintf(text, sizeof(text), "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n",
-	    name, why, when, log_progname(), (long)getpid());
+	snprintf(text, sizeof(text),
+	    "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n", name, why, when,
+	    log_progname(), (long)getpid());
 	tmp = path_join(ib->tmp, whyname);
 	dst = path_join(ib->corrupt, whyname);
 	if (tmp != NULL && dst != NULL) {
@@ -249,7 +251,8 @@ inbox_reject(struct inbox *ib, const char *name, const char *why)
 		goto out;
 	}
 	fsio_sync_dir(ib->corrupt);
-	log_error("%s/%s is corrupt, moved to corrupt/: %s", ib->name, name, why);
+	log_error(
+	    "%s/%s is corrupt, moved to corrupt/: %s", ib->name, name, why);
 	rc = 0;
 out:
 	free(src);
@@ -270,8 +273,7 @@ name_age(const char *name, double now)
 }
 
 static long
-count_dir(const char *path, const char *skip_suffix, double now,
-    double *oldest)
+count_dir(const char *path, const char *skip_suffix, double now, double *oldest)
 {
 	DIR *d = opendir(path);
 	size_t slen = skip_suffix ? strlen(skip_suffix) : 0;
@@ -287,7 +289,7 @@ count_dir(const char *path, const char *skip_suffix, double now,
 
 		if (de->d_name[0] == '.' ||
 		    (slen && len > slen &&
-			strcmp(de->d_name + len - slen, skip_suffix) == 0))
+		        strcmp(de->d_name + len - slen, skip_suffix) == 0))
 			continue;
 		n++;
 		if (oldest == NULL)

@@ -13,13 +13,13 @@
 #define INBOX_NAME_MAX 200
 
 struct inbox {
-	char *name;	/* "statsys.box" */
-	char *path;	/* ROOT/statsys.box */
-	char *tmp;	/* .../tmp */
+	char *name; /* "statsys.box" */
+	char *path; /* ROOT/statsys.box */
+	char *tmp; /* .../tmp */
 	char *incoming; /* .../incoming */
-	char *corrupt;	/* .../corrupt */
-	bool dirty;	/* renamed into incoming/ since the last sync */
-	unsigned seq;	/* for unique names */
+	char *corrupt; /* .../corrupt */
+	bool dirty; /* renamed into incoming/ since the last sync */
+	unsigned seq; /* for unique names */
 };
 
 /*
@@ -29,8 +29,8 @@ struct inbox {
 extern void (*inbox_crash_hook)(const char *point);
 
 /* inbox_open - describe root/name; create its directories if create */
-int inbox_open(struct inbox *ib, const char *root, const char *name,
-    bool create);
+int inbox_open(
+    struct inbox *ib, const char *root, const char *name, bool create);
 
 /* inbox_close - free what inbox_open allocated */
 void inbox_close(struct inbox *ib);
@@ -46,8 +46,7 @@ void inbox_new_name(struct inbox *ib, const char *ext, char *out, size_t len);
  * is durable only after inbox_sync; 0, or -1 with errno (nothing left
  * behind in incoming/)
  */
-int inbox_put(struct inbox *ib, const char *name, const void *data,
-    size_t len);
+int inbox_put(struct inbox *ib, const char *name, const void *data, size_t len);
 
 /* inbox_sync - fsync incoming/ if anything was renamed into it; 0 or -1 */
 int inbox_sync(struct inbox *ib);
@@ -59,10 +58,10 @@ int inbox_recover(struct inbox *ib, int stale_seconds);
 int inbox_reject(struct inbox *ib, const char *name, const char *why);
 
 struct inbox_backlog {
-	long files;	    /* in incoming/ */
-	double oldest_age;  /* seconds, 0 when empty */
-	long corrupt;	    /* files in corrupt/ (not counting .why) */
-	long tmp;	    /* files in tmp/ */
+	long files; /* in incoming/ */
+	double oldest_age; /* seconds, 0 when empty */
+	long corrupt; /* files in corrupt/ (not counting .why) */
+	long tmp; /* files in tmp/ */
 };
 
 /* inbox_backlog - count an inbox's directories; 0 or -1 with errno */
@@ -81,23 +80,24 @@ struct inbox_item {
 struct inbox_ledger {
 	int (*begin)(void *ctx);
 	/* mark items already recorded for box as seen */
-	int (*seen)(void *ctx, const char *box, struct inbox_item *items,
-	    size_t n);
+	int (*seen)(
+	    void *ctx, const char *box, struct inbox_item *items, size_t n);
 	/* record the names of the items not seen */
-	int (*record)(void *ctx, const char *box, struct inbox_item *items,
-	    size_t n);
+	int (*record)(
+	    void *ctx, const char *box, struct inbox_item *items, size_t n);
 	int (*commit)(void *ctx);
 	void (*rollback)(void *ctx);
 };
 
 struct inbox_reader {
 	struct inbox *ib;
-	const char *format; /* required "format" member, e.g. sitesys.statemsg/1 */
+	const char
+	    *format; /* required "format" member, e.g. sitesys.statemsg/1 */
 	const struct inbox_ledger *ledger;
 	void *ledger_ctx;
 	/* deeper checks of one document; -1 and why: the file is corrupt */
-	int (*validate)(void *arg, struct inbox_item *item, char *why,
-	    size_t len);
+	int (*validate)(
+	    void *arg, struct inbox_item *item, char *why, size_t len);
 	/* inside the transaction, for the items not seen; 0, or -1 to retry */
 	int (*process)(void *arg, struct inbox_item *items, size_t n);
 	void *arg;
@@ -109,7 +109,8 @@ struct inbox_reader {
 	char **pending; /* names listed but not yet taken, sorted */
 	size_t npending, next;
 	int settle_wait_ms; /* > 0: a file is waiting to settle */
-	char failed[INBOX_NAME_MAX + 1]; /* first file of the last failed batch */
+	char failed[INBOX_NAME_MAX +
+	    1]; /* first file of the last failed batch */
 	unsigned long processed, repeats, rejected;
 };
 

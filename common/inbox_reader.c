@@ -20,10 +20,10 @@
 #include "log.h"
 #include "sjson.h"
 
-#define CRASH_POINT(p)                                                        \
-	do {                                                                  \
-		if (inbox_crash_hook != NULL)                                 \
-			inbox_crash_hook(p);                                  \
+#define CRASH_POINT(p)                                                         \
+	do {                                                                   \
+		if (inbox_crash_hook != NULL)                                  \
+			inbox_crash_hook(p);                                   \
 	} while (0)
 
 void
@@ -77,8 +77,7 @@ pending_scan(struct inbox_reader *r)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' ||
-		    strlen(de->d_name) > INBOX_NAME_MAX)
+		if (de->d_name[0] == '.' || strlen(de->d_name) > INBOX_NAME_MAX)
 			continue;
 		if (r->npending == cap) {
 			char **np;
@@ -222,7 +221,7 @@ batch_commit(struct inbox_reader *r, struct inbox_item *items, size_t n)
 	}
 	CRASH_POINT("batch.processed");
 	rc = nfresh > 0 ? lg->record(r->ledger_ctx, r->ib->name, fresh, nfresh)
-			: 0;
+	                : 0;
 	free(fresh);
 	if (rc == -1)
 		goto fail;
@@ -309,7 +308,7 @@ inbox_reader_wait(struct inbox_reader *r, int timeout_ms)
 		r->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (r->watch_fd == -1 ||
 		    inotify_add_watch(r->watch_fd, r->ib->incoming,
-			IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
+		        IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
 			log_warn("could not watch %s, rescanning only",
 			    r->ib->incoming);
 			if (r->watch_fd != -1)

@@ -32,7 +32,7 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 		if (svc->db == NULL)
 			return false;
 		if ((svc->on_connect == NULL ||
-			svc->on_connect(svc->db, svc->arg) == 0) &&
+		        svc->on_connect(svc->db, svc->arg) == 0) &&
 		    component_report(svc->db, "running", "connected") == 0) {
 			svc->reader.ledger_ctx = svc->db;
 			return true;
@@ -66,14 +66,14 @@ svc_open(struct inbox_service *svc, const struct conf *cf, struct inbox *ib)
 {
 	int purged;
 
-	if (inbox_open(ib, conf_str(cf, "site", "inbox_dir"), svc->box,
-		true) == -1) {
+	if (inbox_open(ib, conf_str(cf, "site", "inbox_dir"), svc->box, true) ==
+	    -1) {
 		log_warn("could not open inbox %s/%s",
 		    conf_str(cf, "site", "inbox_dir"), svc->box);
 		return -1;
 	}
-	if ((purged = inbox_recover(ib,
-		 (int)conf_int(cf, "inbox", "stale_tmp_seconds"))) == -1)
+	if ((purged = inbox_recover(
+	         ib, (int)conf_int(cf, "inbox", "stale_tmp_seconds"))) == -1)
 		log_warn("could not recover %s", ib->tmp);
 	memset(&svc->reader, 0, sizeof(svc->reader));
 	svc->reader.ib = ib;
@@ -83,8 +83,8 @@ svc_open(struct inbox_service *svc, const struct conf *cf, struct inbox *ib)
 	svc->reader.process = svc_process;
 	svc->reader.arg = svc;
 	svc->reader.batch_files = (size_t)conf_int(cf, "inbox", "batch_files");
-	svc->reader.settle_seconds = (int)conf_int(cf, "inbox",
-	    "settle_seconds");
+	svc->reader.settle_seconds =
+	    (int)conf_int(cf, "inbox", "settle_seconds");
 	inbox_reader_init(&svc->reader);
 	return 0;
 }
@@ -112,7 +112,7 @@ svc_isolate(struct inbox_service *svc, size_t batch_files)
 	long n;
 
 	log_warnx("%s: a batch failed with the database up; retrying its "
-		  "files one by one",
+	          "files one by one",
 	    svc->box);
 	r->batch_files = 1;
 	for (size_t i = 0; i < batch_files && !daemon_stopping(); i++) {
@@ -148,8 +148,8 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 				svc_isolate(svc, svc->reader.batch_files);
 				continue;
 			}
-			log_error("lost the database; files stay in %s",
-			    ib.incoming);
+			log_error(
+			    "lost the database; files stay in %s", ib.incoming);
 			PQfinish(svc->db);
 			svc->db = NULL;
 			daemon_sleep(backoff * 1000);

@@ -9,14 +9,14 @@
 struct conf;
 
 struct inbox_service {
-	const char *box;    /* "statsys.box" */
+	const char *box; /* "statsys.box" */
 	const char *format; /* required format of its files */
 	/* optional deeper check of one file: -1 and why makes it corrupt */
-	int (*validate)(void *arg, struct inbox_item *item, char *why,
-	    size_t len);
+	int (*validate)(
+	    void *arg, struct inbox_item *item, char *why, size_t len);
 	/* inside the batch's transaction: 0, or -1 to roll back and retry */
-	int (*process)(PGconn *db, void *arg, struct inbox_item *items,
-	    size_t n);
+	int (*process)(
+	    PGconn *db, void *arg, struct inbox_item *items, size_t n);
 	/* after each (re)connection, e.g. to prepare statements: 0 or -1 */
 	int (*on_connect)(PGconn *db, void *arg);
 	void *arg;

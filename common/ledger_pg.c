@@ -48,7 +48,8 @@ lg_seen(void *ctx, const char *box, struct inbox_item *items, size_t n)
 	    2, params);
 	buf_free(&arr);
 	if (res == NULL) {
-		log_error("could not read the ledger of %s: %s", box, db_error());
+		log_error(
+		    "could not read the ledger of %s: %s", box, db_error());
 		return -1;
 	}
 	for (int row = 0; row < PQntuples(res); row++)
@@ -75,7 +76,8 @@ lg_record(void *ctx, const char *box, struct inbox_item *items, size_t n)
 	    2, params);
 	buf_free(&arr);
 	if (rc == -1)
-		log_error("could not record a batch of %s: %s", box, db_error());
+		log_error(
+		    "could not record a batch of %s: %s", box, db_error());
 	return rc;
 }
 
@@ -118,7 +120,8 @@ ledger_pg_prune(PGconn *db, const char *box, int days)
 	    "processed < now() - make_interval(days => $2::int)",
 	    2, params);
 	if (res == NULL) {
-		log_error("could not prune the ledger of %s: %s", box, db_error());
+		log_error(
+		    "could not prune the ledger of %s: %s", box, db_error());
 		return -1;
 	}
 	n = strtol(PQcmdTuples(res), NULL, 10);

@@ -41,7 +41,7 @@ int
 log_parse_level(const char *name)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
-	    i++)
+	     i++)
 		if (strcmp(name, level_names[i]) == 0)
 			return (int)i;
 	if (strcmp(name, "warn") == 0)
@@ -82,7 +82,8 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	len = strlen(msg);
 	if (errnum != 0 && len < sizeof(msg))
-		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
+		snprintf(
+		    msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
 	if (log_syslog && log_fp == NULL) {
 		syslog(prio[level], "%s: %s", level_names[level], msg);
 		return;
@@ -100,12 +101,12 @@ log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	    msg);
 }
 
-#define LOG_BODY(level, errnum)                                               \
-	do {                                                                  \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		log_emit(level, errnum, fmt, ap);                             \
-		va_end(ap);                                                   \
+#define LOG_BODY(level, errnum)                                                \
+	do {                                                                   \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_emit(level, errnum, fmt, ap);                              \
+		va_end(ap);                                                    \
 	} while (0)
 
 void

@@ -33,10 +33,9 @@ __attribute__((format(printf, 1, 2))) void log_warnx(const char *fmt, ...);
 /* log_error - error without errno */
 __attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...);
 /* fatal - log with strerror(errno) and exit 1 */
-__attribute__((format(printf, 1, 2))) noreturn void fatal(const char *fmt,
-    ...);
+__attribute__((format(printf, 1, 2))) noreturn void fatal(const char *fmt, ...);
 /* fatalx - log and exit 1 */
-__attribute__((format(printf, 1, 2))) noreturn void fatalx(const char *fmt,
-    ...);
+__attribute__((format(printf, 1, 2))) noreturn void fatalx(
+    const char *fmt, ...);
 
 #endif

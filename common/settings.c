@@ -6,10 +6,22 @@
  */
 #include "conf.h"
 
-#define STR(s, n, d, doc) { s, n, CONF_STR, d, 0, 0, NULL, doc }
-#define CHOICE(s, n, d, c, doc) { s, n, CONF_STR, d, 0, 0, c, doc }
-#define INT(s, n, d, lo, hi, doc) { s, n, CONF_INT, d, lo, hi, NULL, doc }
-#define BOOL(s, n, d, doc) { s, n, CONF_BOOL, d, 0, 0, NULL, doc }
+#define STR(s, n, d, doc)                                                      \
+	{                                                                      \
+		s, n, CONF_STR, d, 0, 0, NULL, doc                             \
+	}
+#define CHOICE(s, n, d, c, doc)                                                \
+	{                                                                      \
+		s, n, CONF_STR, d, 0, 0, c, doc                                \
+	}
+#define INT(s, n, d, lo, hi, doc)                                              \
+	{                                                                      \
+		s, n, CONF_INT, d, lo, hi, NULL, doc                           \
+	}
+#define BOOL(s, n, d, doc)                                                     \
+	{                                                                      \
+		s, n, CONF_BOOL, d, 0, 0, NULL, doc                            \
+	}
 
 const struct conf_setting conf_settings[] = {
 	STR("site", "inbox_dir", "/var/spool/sitesys",

@@ -71,10 +71,6 @@ sjson_str(const json_t *obj, const char *key, size_t maxlen, bool required,
 		    maxlen, len);
 		return -1;
 	}
-	if (strlen(json_string_value(v)) != len) {
-		snprintf(err, errlen, "member \"%s\" contains a NUL byte", key);
-		return -1;
-	}
 	*out = json_string_value(v);
 	return 0;
 }
@@ -95,8 +91,9 @@ sjson_int(const json_t *obj, const char *key, long long min, long long max,
 	}
 	n = json_integer_value(v);
 	if (n < min || n > max) {
-		snprintf(err, errlen, "member \"%s\" is %lld, outside %lld..%lld",
-		    key, n, min, max);
+		snprintf(err, errlen,
+		    "member \"%s\" is %lld, outside %lld..%lld", key, n, min,
+		    max);
 		return -1;
 	}
 	*out = n;
@@ -113,7 +110,8 @@ sjson_bool(const json_t *obj, const char *key, bool required, bool *out,
 	if (v == NULL)
 		return rc;
 	if (!json_is_boolean(v)) {
-		snprintf(err, errlen, "member \"%s\" is not true or false", key);
+		snprintf(
+		    err, errlen, "member \"%s\" is not true or false", key);
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -136,7 +134,8 @@ sjson_array(const json_t *obj, const char *key, size_t max, bool required,
 	}
 	if (json_array_size(v) > max) {
 		snprintf(err, errlen,
-		    "member \"%s\" has %zu elements, more than the limit of %zu",
+		    "member \"%s\" has %zu elements, more than the limit of "
+		    "%zu",
 		    key, json_array_size(v), max);
 		return -1;
 	}

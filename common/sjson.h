@@ -13,27 +13,26 @@ json_t *sjson_parse(const char *buf, size_t len, char *err, size_t errlen);
  * sjson_format - check that doc is an object whose "format" is want
  * (e.g. "sitesys.statemsg/1"); 0, or -1 with the reason
  */
-int sjson_format(const json_t *doc, const char *want, char *err,
-    size_t errlen);
+int sjson_format(const json_t *doc, const char *want, char *err, size_t errlen);
 
 /*
  * sjson_str - member key as a string of 1..maxlen bytes; absent: *out = NULL
  * and an error only if required
  */
-int sjson_str(const json_t *obj, const char *key, size_t maxlen,
-    bool required, const char **out, char *err, size_t errlen);
+int sjson_str(const json_t *obj, const char *key, size_t maxlen, bool required,
+    const char **out, char *err, size_t errlen);
 
 /* sjson_int - member key as an integer within min..max */
-int sjson_int(const json_t *obj, const char *key, long long min,
-    long long max, bool required, long long *out, char *err, size_t errlen);
+int sjson_int(const json_t *obj, const char *key, long long min, long long max,
+    bool required, long long *out, char *err, size_t errlen);
 
 /* sjson_bool - member key as true or false */
 int sjson_bool(const json_t *obj, const char *key, bool required, bool *out,
     char *err, size_t errlen);
 
 /* sjson_array - member key as an array of at most max elements */
-int sjson_array(const json_t *obj, const char *key, size_t max,
-    bool required, json_t **out, char *err, size_t errlen);
+int sjson_array(const json_t *obj, const char *key, size_t max, bool required,
+    json_t **out, char *err, size_t errlen);
 
 /* sjson_print - write doc, indented, and a newline to fp; 0 or -1 */
 int sjson_print(FILE *fp, const json_t *doc);

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="make gcc libc6-dev pkg-config libpq-dev libjansson-dev libfcgi-dev
 libssl-dev libcurl4-openssl-dev libcmocka-dev postgresql postgresql-client
-nginx-light curl bats mandoc cppcheck clang-format"
+nginx-light curl jq bats mandoc cppcheck clang-format"
 
 missing=""
 for p in $PACKAGES; do

@@ -31,11 +31,12 @@ static int
 drain_connect(PGconn *db, void *arg)
 {
 	(void)arg;
-	if (db_cmd(db, "CREATE TABLE IF NOT EXISTS test_processed ("
-		       "name text NOT NULL, "
-		       "body text NOT NULL CHECK (body <> 'refuse'), "
-		       "at timestamptz NOT NULL DEFAULT now())",
-		0, NULL) == -1) {
+	if (db_cmd(db,
+	        "CREATE TABLE IF NOT EXISTS test_processed ("
+	        "name text NOT NULL, "
+	        "body text NOT NULL CHECK (body <> 'refuse'), "
+	        "at timestamptz NOT NULL DEFAULT now())",
+	        0, NULL) == -1) {
 		log_error("could not create test_processed: %s", db_error());
 		return -1;
 	}
@@ -51,8 +52,8 @@ drain_process(PGconn *db, void *arg, struct inbox_item *items, size_t n)
 
 	(void)arg;
 	for (size_t i = 0; i < n; i++) {
-		const char *body = json_string_value(
-		    json_object_get(items[i].doc, "body"));
+		const char *body =
+		    json_string_value(json_object_get(items[i].doc, "body"));
 
 		db_copy_field(&rows, items[i].name);
 		buf_addc(&rows, '\t');
@@ -75,7 +76,8 @@ drain_validate(void *arg, struct inbox_item *item, char *why, size_t len)
 {
 	(void)arg;
 	if (!json_is_string(json_object_get(item->doc, "body"))) {
-		snprintf(why, len, "member \"body\" is missing or not a string");
+		snprintf(
+		    why, len, "member \"body\" is missing or not a string");
 		return -1;
 	}
 	return 0;

@@ -95,6 +95,7 @@ site_nginx_start() {
 		echo "  scgi_temp_path $dir/nginx/tmp/scgi;"
 		echo "  server {"
 		echo "    listen 127.0.0.1:$port;"
+		echo "    location / { return 404; }"
 		echo "    location = /health { return 200 \"ok\\n\"; }"
 		for box in statsys.box bgb.box; do
 			echo "    location ~ \"^/inbox/$box/([A-Za-z0-9][A-Za-z0-9._-]{0,199})\$\" {"

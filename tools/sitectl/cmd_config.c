@@ -7,8 +7,8 @@
 #include "sjson.h"
 
 static const char *
-value_of(const struct conf *cf, const struct conf_setting *s, char *buf,
-    size_t len)
+value_of(
+    const struct conf *cf, const struct conf_setting *s, char *buf, size_t len)
 {
 	switch (s->type) {
 	case CONF_INT:
@@ -36,11 +36,12 @@ config_show(struct ctl *ctl)
 			sec = json_object();
 			sjson_set(doc, s->section, sec);
 		}
-		sjson_set(sec, s->name, s->type == CONF_INT
-			? json_integer(conf_int(ctl->cf, s->section, s->name))
-			: s->type == CONF_BOOL
-			? json_boolean(conf_bool(ctl->cf, s->section, s->name))
-			: json_string(v));
+		sjson_set(sec, s->name,
+		    s->type == CONF_INT
+		        ? json_integer(conf_int(ctl->cf, s->section, s->name))
+		        : s->type == CONF_BOOL
+		        ? json_boolean(conf_bool(ctl->cf, s->section, s->name))
+		        : json_string(v));
 		if (ctl->json)
 			continue;
 		if (strcmp(section, s->section) != 0)
@@ -61,8 +62,8 @@ cmd_config(struct ctl *ctl, int argc, char **argv)
 	const char *vals[1], *pos[1];
 	int npos;
 
-	if (argc < 2 || ctl_parse(ctl, argc - 1, argv + 1, NULL, vals, pos, 0,
-			    &npos) == -1)
+	if (argc < 2 ||
+	    ctl_parse(ctl, argc - 1, argv + 1, NULL, vals, pos, 0, &npos) == -1)
 		return ctl_usage("config");
 	if (strcmp(argv[1], "check") == 0) {
 		printf("%s: configuration ok\n",

@@ -37,9 +37,10 @@ current_version(PGconn *db)
 	PQclear(res);
 	if (v == -1)
 		return 0;
-	if ((res = db_exec(db, "SELECT coalesce(max(version), 0) FROM "
-			       "schema_version",
-		 0, NULL)) == NULL)
+	if ((res = db_exec(db,
+	         "SELECT coalesce(max(version), 0) FROM "
+	         "schema_version",
+	         0, NULL)) == NULL)
 		goto fail;
 	v = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -62,9 +63,10 @@ apply_one(PGconn *db, const struct migration *m)
 		return -1;
 	}
 	snprintf(ver, sizeof(ver), "%d", m->version);
-	if (db_cmd(db, "INSERT INTO schema_version (version, name) "
-		       "VALUES ($1, $2)",
-		2, params) == -1) {
+	if (db_cmd(db,
+	        "INSERT INTO schema_version (version, name) "
+	        "VALUES ($1, $2)",
+	        2, params) == -1) {
 		fprintf(stderr, "sitectl: could not record migration %s: %s\n",
 		    ver, db_error());
 		return -1;
@@ -94,14 +96,16 @@ migrate(PGconn *db, bool need_init)
 		goto fail;
 	}
 	if (need_init && cur == 0) {
-		fprintf(stderr, "sitectl: the database is not initialized: "
-				"run \"sitectl db init\"\n");
+		fprintf(stderr,
+		    "sitectl: the database is not initialized: "
+		    "run \"sitectl db init\"\n");
 		goto fail;
 	}
-	if (db_cmd(db, "CREATE TABLE IF NOT EXISTS schema_version ("
-		       "version integer PRIMARY KEY, name text NOT NULL, "
-		       "applied timestamptz NOT NULL DEFAULT now())",
-		0, NULL) == -1) {
+	if (db_cmd(db,
+	        "CREATE TABLE IF NOT EXISTS schema_version ("
+	        "version integer PRIMARY KEY, name text NOT NULL, "
+	        "applied timestamptz NOT NULL DEFAULT now())",
+	        0, NULL) == -1) {
 		fprintf(stderr, "sitectl: %s\n", db_error());
 		goto fail;
 	}
@@ -149,14 +153,15 @@ db_status(struct ctl *ctl, PGconn *db)
 	}
 	sjson_set(doc, "pending", pending);
 	sjson_set(doc, "state",
-	    json_string(cur == 0	   ? "uninitialized"
-		: cur > latest	   ? "newer than this sitectl"
-		: cur < latest	   ? "upgrade needed"
-				   : "up to date"));
+	    json_string(cur == 0   ? "uninitialized"
+	            : cur > latest ? "newer than this sitectl"
+	            : cur < latest ? "upgrade needed"
+	                           : "up to date"));
 	if (ctl->json) {
 		sjson_print(stdout, doc);
 	} else {
-		printf("database:  %s\nversion:   %d\nlatest:    %d\nstate:     %s\n",
+		printf("database:  %s\nversion:   %d\nlatest:    %d\nstate:    "
+		       " %s\n",
 		    PQdb(db), cur, latest,
 		    json_string_value(json_object_get(doc, "state")));
 		for (size_t i = 0; i < json_array_size(pending); i++)
@@ -174,8 +179,8 @@ cmd_db(struct ctl *ctl, int argc, char **argv)
 	PGconn *db;
 	int npos, rc;
 
-	if (argc < 2 || ctl_parse(ctl, argc - 1, argv + 1, NULL, vals, pos, 0,
-			    &npos) == -1)
+	if (argc < 2 ||
+	    ctl_parse(ctl, argc - 1, argv + 1, NULL, vals, pos, 0, &npos) == -1)
 		return ctl_usage("db");
 	if (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "upgrade") != 0 &&
 	    strcmp(argv[1], "status") != 0)

@@ -15,8 +15,8 @@
 #include "sjson.h"
 
 /* The inboxes of a site server, made by "sitectl inbox init". */
-static const char *const site_boxes[] = { "statsys.box", "bgb.box",
-	"fsp.box", NULL };
+static const char *const site_boxes[] = { "statsys.box", "bgb.box", "fsp.box",
+	NULL };
 
 static int
 cmp_str(const void *a, const void *b)
@@ -113,12 +113,13 @@ ctl_print_inboxes(const json_t *list)
 	    "CORRUPT", "TMP");
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		json_t *o = json_array_get(list, i);
-		long long files = json_integer_value(json_object_get(o, "files"));
+		long long files =
+		    json_integer_value(json_object_get(o, "files"));
 		char age[32] = "-";
 
 		if (files > 0)
 			fmt_age(json_integer_value(
-			    json_object_get(o, "oldest_age_seconds")),
+			            json_object_get(o, "oldest_age_seconds")),
 			    age, sizeof(age));
 		printf("%-16s %9lld %9s %8lld %5lld\n",
 		    json_string_value(json_object_get(o, "name")), files, age,
@@ -137,8 +138,9 @@ inbox_init(struct ctl *ctl)
 	struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
 
 	if (geteuid() == 0 && pw == NULL)
-		fprintf(stderr, "sitectl: warning: no user \"%s\": inboxes "
-				"stay owned by root\n",
+		fprintf(stderr,
+		    "sitectl: warning: no user \"%s\": inboxes "
+		    "stay owned by root\n",
 		    user);
 	for (int i = 0; site_boxes[i] != NULL; i++) {
 		const char *sub[] = { "", "/tmp", "/incoming", "/corrupt" };
@@ -154,8 +156,9 @@ inbox_init(struct ctl *ctl)
 
 			snprintf(path, sizeof(path), "%s%s", ib.path, sub[s]);
 			if (chown(path, pw->pw_uid, pw->pw_gid) == -1)
-				fprintf(stderr, "sitectl: could not chown %s: %s\n",
-				    path, strerror(errno));
+				fprintf(stderr,
+				    "sitectl: could not chown %s: %s\n", path,
+				    strerror(errno));
 		}
 		printf("inbox %s ready\n", ib.path);
 		inbox_close(&ib);
@@ -209,20 +212,21 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 	    strstr(box, ".box") ? "" : ".box");
 	if (!inbox_valid_name(boxname) ||
 	    inbox_open(&ib, root, boxname, false) == -1) {
-		fprintf(stderr, "sitectl: no inbox %s in %s (see \"sitectl "
-				"inbox list\")\n",
+		fprintf(stderr,
+		    "sitectl: no inbox %s in %s (see \"sitectl "
+		    "inbox list\")\n",
 		    boxname, root);
 		return EXIT_FAIL;
 	}
 	if (fsio_read_file(file, INBOX_MAX_FILE, &data, &len) == -1) {
 		fprintf(stderr, "sitectl: could not read %s: %s\n", file,
 		    errno == EFBIG ? "larger than the inbox limit of 64 MiB"
-				   : strerror(errno));
+		                   : strerror(errno));
 		goto out;
 	}
 	if ((doc = sjson_parse(data, len, err, sizeof(err))) == NULL ||
-	    sjson_str(doc, "format", 64, true, &(const char *) { NULL }, err,
-		sizeof(err)) == -1) {
+	    sjson_str(doc, "format", 64, true, &(const char *){ NULL }, err,
+	        sizeof(err)) == -1) {
 		fprintf(stderr, "sitectl: %s is not an inbox document: %s\n",
 		    file, err);
 		json_decref(doc);
@@ -250,8 +254,8 @@ cmd_inbox(struct ctl *ctl, int argc, char **argv)
 	const char *pos[2], *vals[1];
 	int npos;
 
-	if (argc < 2 || ctl_parse(ctl, argc - 1, argv + 1, NULL, vals, pos, 2,
-			    &npos) == -1)
+	if (argc < 2 ||
+	    ctl_parse(ctl, argc - 1, argv + 1, NULL, vals, pos, 2, &npos) == -1)
 		return ctl_usage("inbox");
 	if (strcmp(argv[1], "init") == 0 && npos == 0)
 		return inbox_init(ctl);

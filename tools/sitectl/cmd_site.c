@@ -10,8 +10,8 @@
 #define DEFAULT_BG_PREFIX "Default-Site-Boundary-Group"
 
 /* Device names the original refuses as site codes. */
-static const char *const reserved_codes[] = { "AUX", "CON", "NUL", "PRN",
-	"SMS", NULL };
+static const char *const reserved_codes[] = { "AUX", "CON", "NUL", "PRN", "SMS",
+	NULL };
 
 /* Normalize code to upper case in out; 0, or -1 with the rule printed. */
 static int
@@ -28,8 +28,8 @@ site_code_check(const char *code, char out[4])
 	out[3] = '\0';
 	for (int i = 0; reserved_codes[i] != NULL; i++) {
 		if (strcmp(out, reserved_codes[i]) == 0) {
-			fprintf(stderr, "sitectl: site code \"%s\" is reserved\n",
-			    out);
+			fprintf(stderr,
+			    "sitectl: site code \"%s\" is reserved\n", out);
 			return -1;
 		}
 	}
@@ -65,18 +65,18 @@ site_add(PGconn *db, const char *code, const char *name)
 		return EXIT_FAIL;
 	}
 	if (db_cmd(db,
-		"INSERT INTO boundary_group (name, description, site_code, "
-		"default_of_site) VALUES ('" DEFAULT_BG_PREFIX "' || $1, "
-		"'default site boundary group of site ' || $1, $1, $1)",
-		1, params) == -1 ||
+	        "INSERT INTO boundary_group (name, description, site_code, "
+	        "default_of_site) VALUES ('" DEFAULT_BG_PREFIX "' || $1, "
+	        "'default site boundary group of site ' || $1, $1, $1)",
+	        1, params) == -1 ||
 	    db_cmd(db, "COMMIT", 0, NULL) == -1)
 		goto fail;
 	printf("added site %s (%s) with boundary group %s%s\n", code, name,
 	    DEFAULT_BG_PREFIX, code);
 	return EXIT_OK;
 fail:
-	fprintf(stderr, "sitectl: could not add site %s: %s\n", code,
-	    db_error());
+	fprintf(
+	    stderr, "sitectl: could not add site %s: %s\n", code, db_error());
 	db_cmd(db, "ROLLBACK", 0, NULL);
 	return EXIT_FAIL;
 }
@@ -94,7 +94,8 @@ site_list(struct ctl *ctl, PGconn *db)
 	json_t *list;
 
 	if (res == NULL) {
-		fprintf(stderr, "sitectl: could not list sites: %s\n", db_error());
+		fprintf(
+		    stderr, "sitectl: could not list sites: %s\n", db_error());
 		return EXIT_FAIL;
 	}
 	list = json_array();
@@ -114,9 +115,9 @@ site_list(struct ctl *ctl, PGconn *db)
 		printf("%-4s  %-30s  %-34s  %s\n", "CODE", "NAME",
 		    "DEFAULT BOUNDARY GROUP", "CREATED");
 		for (int i = 0; i < PQntuples(res); i++)
-			printf("%-4s  %-30s  %-34s  %s\n", PQgetvalue(res, i, 0),
-			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
-			    PQgetvalue(res, i, 3));
+			printf("%-4s  %-30s  %-34s  %s\n",
+			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
 	}
 	json_decref(list);
 	PQclear(res);
@@ -132,20 +133,22 @@ cmd_site(struct ctl *ctl, int argc, char **argv)
 	PGconn *db;
 	int npos, rc;
 
-	if (argc < 2 || ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 1,
-			    &npos) == -1)
+	if (argc < 2 ||
+	    ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 1, &npos) == -1)
 		return ctl_usage("site");
 	if (strcmp(argv[1], "add") == 0) {
 		if (npos != 1 || vals[0] == NULL) {
-			fprintf(stderr, "sitectl: site add needs CODE and "
-					"--name NAME\n");
+			fprintf(stderr,
+			    "sitectl: site add needs CODE and "
+			    "--name NAME\n");
 			return ctl_usage("site");
 		}
 		if (site_code_check(pos[0], code) == -1)
 			return EXIT_USAGE;
 		if (*vals[0] == '\0' || strlen(vals[0]) > 256) {
-			fprintf(stderr, "sitectl: a site name is 1 to 256 "
-					"characters long\n");
+			fprintf(stderr,
+			    "sitectl: a site name is 1 to 256 "
+			    "characters long\n");
 			return EXIT_USAGE;
 		}
 	} else if (strcmp(argv[1], "list") != 0 || npos != 0) {

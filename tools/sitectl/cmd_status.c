@@ -12,8 +12,8 @@
 static json_t *
 components(struct ctl *ctl, char *err, size_t errlen)
 {
-	PGconn *db = db_connect(conf_str(ctl->cf, "database", "conninfo"), err,
-	    errlen);
+	PGconn *db =
+	    db_connect(conf_str(ctl->cf, "database", "conninfo"), err, errlen);
 	PGresult *res;
 	json_t *list;
 
@@ -27,8 +27,8 @@ components(struct ctl *ctl, char *err, size_t errlen)
 	    "FROM component ORDER BY name, host",
 	    0, NULL);
 	if (res == NULL) {
-		snprintf(err, errlen, "could not read components: %s",
-		    db_error());
+		snprintf(
+		    err, errlen, "could not read components: %s", db_error());
 		PQfinish(db);
 		return NULL;
 	}
@@ -65,7 +65,7 @@ print_components(const json_t *list)
 		    json_integer_value(json_object_get(o, "pid")),
 		    json_string_value(json_object_get(o, "state")),
 		    json_integer_value(
-			json_object_get(o, "last_report_age_seconds")),
+		        json_object_get(o, "last_report_age_seconds")),
 		    json_string_value(json_object_get(o, "detail")));
 	}
 	if (json_array_size(list) == 0)
@@ -86,20 +86,21 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	comps = components(ctl, cerr, sizeof(cerr));
 	if (ctl->json) {
 		doc = json_object();
-		sjson_set(doc, "inbox_dir", json_string(conf_str(ctl->cf, "site",
-						"inbox_dir")));
-		sjson_set(doc, "inboxes", boxes ? json_incref(boxes)
-						: json_null());
+		sjson_set(doc, "inbox_dir",
+		    json_string(conf_str(ctl->cf, "site", "inbox_dir")));
+		sjson_set(
+		    doc, "inboxes", boxes ? json_incref(boxes) : json_null());
 		if (boxes == NULL)
 			sjson_set(doc, "inbox_error", json_string(ierr));
-		sjson_set(doc, "components", comps ? json_incref(comps)
-						   : json_null());
+		sjson_set(doc, "components",
+		    comps ? json_incref(comps) : json_null());
 		if (comps == NULL)
 			sjson_set(doc, "database_error", json_string(cerr));
 		sjson_print(stdout, doc);
 		json_decref(doc);
 	} else {
-		printf("inboxes in %s\n", conf_str(ctl->cf, "site", "inbox_dir"));
+		printf(
+		    "inboxes in %s\n", conf_str(ctl->cf, "site", "inbox_dir"));
 		if (boxes != NULL)
 			ctl_print_inboxes(boxes);
 		else

@@ -44,8 +44,8 @@ PGconn *
 ctl_db(struct ctl *ctl)
 {
 	char err[1536];
-	PGconn *db = db_connect(conf_str(ctl->cf, "database", "conninfo"), err,
-	    sizeof(err));
+	PGconn *db = db_connect(
+	    conf_str(ctl->cf, "database", "conninfo"), err, sizeof(err));
 
 	if (db == NULL)
 		fprintf(stderr, "sitectl: %s\n", err);
@@ -63,14 +63,14 @@ ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
 		size_t len = strcspn(spec[n], "=");
 
 		opts[n].name = strndup(spec[n], len);
-		opts[n].has_arg = spec[n][len] == '=' ? required_argument
-						       : no_argument;
+		opts[n].has_arg =
+		    spec[n][len] == '=' ? required_argument : no_argument;
 		opts[n].flag = NULL;
 		opts[n].val = 256 + n;
 		vals[n] = NULL;
 	}
-	opts[n] = (struct option) { "json", no_argument, NULL, 'j' };
-	opts[n + 1] = (struct option) { 0 };
+	opts[n] = (struct option){ "json", no_argument, NULL, 'j' };
+	opts[n + 1] = (struct option){ 0 };
 	optind = 1;
 	opterr = 1;
 	*npos = 0;

@@ -1,0 +1,85 @@
+#!/bin/bash
+# check.sh - run the test suites and end with one summary line.
+#   check.sh [lint|man|unit|integration]...   (default: all of them)
+# Every check prints "ok" or "not ok" (TAP); the last line counts them.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+LOG=$BUILD/check.log
+mkdir -p "$BUILD"
+: >"$LOG"
+pass=0
+fail=0
+
+# tally: read TAP from stdin, echo failures in full, count the rest
+tally() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) pass=$((pass + 1)); echo "  $line" ;;
+		"not ok "*) fail=$((fail + 1)); echo "  $line" ;;
+		"#"*) echo "  $line" ;;
+		esac
+	done
+}
+
+# one: NAME COMMAND...: a check that passes when COMMAND exits 0 silently
+one() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1) && [ -z "$out" ]; then
+		echo "ok - $name"
+	else
+		echo "not ok - $name"
+		printf '%s\n' "$out" | head -40 | sed 's/^/# /'
+	fi
+}
+
+c_sources() {
+	find common tools roles agent tests bench -name '*.[ch]' 2>/dev/null | sort
+}
+
+run_lint() {
+	echo "lint:"
+	tally < <(
+		one "cppcheck finds nothing" cppcheck --quiet --error-exitcode=1 \
+			--enable=warning,portability,performance \
+			--inline-suppr --std=c11 -D_GNU_SOURCE -Icommon \
+			common tools tests/unit tests/helpers bench
+		one "the tree follows .clang-format" clang-format --dry-run -Werror \
+			$(c_sources)
+	)
+}
+
+run_man() {
+	echo "man pages:"
+	local m
+	tally < <(for m in man/*.[1-8]; do
+		one "$m passes mandoc -Tlint" mandoc -Tlint -W warning "$m"
+		one "$m renders with groff -ww" sh -c \
+			"groff -ww -mandoc -Tutf8 '$m' 2>&1 >/dev/null"
+	done)
+}
+
+run_unit() {
+	echo "unit tests (cmocka):"
+	local t
+	tally < <(for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>>"$LOG" | sed "s|^\(not \)\{0,1\}ok [0-9]* - |&$(basename "$t"): |"
+	done)
+}
+
+run_integration() {
+	echo "integration tests (bats, real PostgreSQL and nginx):"
+	tally < <(bats --tap tests/integration 2>>"$LOG")
+}
+
+suites=${*:-lint man unit integration}
+for s in $suites; do
+	"run_$s"
+done
+[ "$fail" -eq 0 ] || echo "(details of failures: $LOG and the kept /tmp/sitesys-test.* directories)"
+echo "check: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# The daemon skeleton and the inbox reader with the real ledger, through
+# inbox-drain (tests/helpers/inbox-drain.c): options, config errors,
+# privilege drop, signals, corrupt files, a database that goes away, and
+# kill -9 at every step of a batch.
+
+load helpers
+
+setup_file() {
+	site_setup_file
+	"$SITECTL" db init >/dev/null
+	BOX=$SITE_DIR/inbox/test.box
+	mkdir -p "$BOX/tmp" "$BOX/incoming" "$BOX/corrupt"
+	[ "$(id -u)" != 0 ] || chown -R sitesys: "$BOX"
+	# small batches so a run has many of them
+	sed -i 's/^\[inbox\]$/[inbox]\nbatch_files = 3\nrescan_seconds = 1/' "$SITESYS_CONF"
+	export BOX
+}
+teardown_file() { site_teardown_file; }
+teardown() {
+	[ -z "${DRAIN_PID:-}" ] || { kill -TERM "$DRAIN_PID" 2>/dev/null; wait "$DRAIN_PID" 2>/dev/null; } || true
+	site_teardown
+}
+
+put_docs() { # put_docs PREFIX N
+	local i
+	for i in $(seq 1 "$2"); do
+		test_doc "$1-$i" >"$SITE_DIR/doc.json"
+		"$SITECTL" inbox put test.box "$SITE_DIR/doc.json" >/dev/null
+	done
+}
+
+processed() { psql_site -c "SELECT count(*) FROM test_processed WHERE body LIKE '$1-%'"; }
+distinct() { psql_site -c "SELECT count(DISTINCT name) FROM test_processed WHERE body LIKE '$1-%'"; }
+backlog_zero() { [ "$(backlog_of test.box)" = 0 ]; }
+
+start_drain() {
+	: >"$SITE_DIR/drain.log"
+	"$DRAIN" -f "$@" 2>>"$SITE_DIR/drain.log" &
+	DRAIN_PID=$!
+}
+
+stop_drain() {
+	kill -TERM "$DRAIN_PID"
+	wait "$DRAIN_PID"
+	local rc=$?
+	DRAIN_PID=
+	return $rc
+}
+
+@test "-n checks the config and exits 0; a bad config exits 2 with file:line: reason" {
+	run "$DRAIN" -n
+	[ "$status" -eq 0 ]
+	[ "$output" = "$SITESYS_CONF: configuration ok" ]
+	printf '[log]\nlevel = loud\n' >"$SITE_DIR/bad.conf"
+	run "$DRAIN" -n -c "$SITE_DIR/bad.conf"
+	[ "$status" -eq 2 ]
+	[ "$output" = "$SITE_DIR/bad.conf:2: level: \"loud\" is not one of error|warning|info|debug" ]
+	run "$DRAIN" -f -c "$SITE_DIR/bad.conf"
+	[ "$status" -eq 2 ]
+	run "$DRAIN" -x
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"usage: inbox-drain [-fhn] [-c file]"* ]]
+}
+
+@test "a daemon started as root runs as [site] user, drains the inbox, stops on SIGTERM" {
+	local want
+	# as root the daemon must become sitesys; as anyone else it stays put
+	want=$(id -u)
+	[ "$want" != 0 ] || want=$(id -u sitesys)
+	put_docs a 7
+	start_drain
+	wait_for 20 backlog_zero
+	[ "$(awk '/^Uid:/ {print $2}' /proc/$DRAIN_PID/status)" = "$want" ]
+	[ "$(processed a)" = 7 ]
+	stop_drain
+	grep -q 'inbox-drain\[[0-9]*\]: info: stopped$' "$SITE_DIR/drain.log"
+}
+
+@test "SIGHUP rereads the config and keeps the old one when the new one is bad" {
+	local conf=$SITE_DIR/hup.conf
+	cp "$SITESYS_CONF" "$conf"
+	start_drain -c "$conf"
+	wait_for 10 grep -q "connected to database" "$SITE_DIR/drain.log"
+	echo 'bogus line' >>"$conf"
+	kill -HUP $DRAIN_PID
+	wait_for 10 grep -q "reload refused, keeping the running config: $conf:[0-9]*: expected \"key = value\"" "$SITE_DIR/drain.log"
+	cp "$SITESYS_CONF" "$conf"
+	kill -HUP $DRAIN_PID
+	wait_for 10 grep -q "configuration reloaded from $conf" "$SITE_DIR/drain.log"
+	put_docs h 2
+	wait_for 10 backlog_zero
+	[ "$(processed h)" = 2 ]
+	stop_drain
+}
+
+@test "corrupt files go to corrupt/ with a .why and the rest of the batch is loaded" {
+	put_docs c 2
+	printf '{"format":"sitesys.test/1"' >"$BOX/incoming/truncated.json"
+	touch -d '-1 minute' "$BOX/incoming/truncated.json"
+	test_doc refuse >"$SITE_DIR/doc.json"
+	"$SITECTL" inbox put test.box "$SITE_DIR/doc.json"
+	printf '{"format":"sitesys.test/1","body":5}' >"$BOX/incoming/typed.json"
+	put_docs c2 2
+	start_drain
+	wait_for 20 backlog_zero
+	stop_drain
+	[ "$(processed c)" = 2 ]
+	[ "$(processed c2)" = 2 ]
+	grep -q '^reason: invalid JSON' "$BOX/corrupt/truncated.json.why"
+	grep -q '^reason: member "body" is missing or not a string' "$BOX/corrupt/typed.json.why"
+	grep -q '^reason: the database refused it: .*test_processed_body_check' "$BOX/corrupt/"*.json.why
+	[ "$(ls "$BOX/corrupt" | grep -vc '\.why$')" = 3 ]
+}
+
+@test "a database that is down leaves every file in place until it returns" {
+	site_pg_stop "$SITE_DIR"
+	put_docs d 5
+	start_drain
+	wait_for 10 grep -q "could not connect to database .*retrying in" "$SITE_DIR/drain.log"
+	[ "$(backlog_of test.box)" = 5 ]
+	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$SITE_DIR/pg/data" -l "$SITE_DIR/pg/server.log" -w start >/dev/null
+	wait_for 60 backlog_zero
+	stop_drain
+	[ "$(processed d)" = 5 ]
+}
+
+# kill -9 at each step of a batch (the process dies there by itself), then
+# a clean run: every file loaded exactly once.
+@test "killed at every step of a batch, each file is loaded exactly once" {
+	local n=0
+	for point in batch.listed batch.parsed batch.begun batch.processed \
+		batch.recorded batch.committed batch.unlinked_one batch.unlinked; do
+		for nth in 1 2; do
+			n=$((n + 1))
+			put_docs "k$n" 8
+			SITESYS_TEST_CRASH_AT=$point:$nth run "$DRAIN" -f
+			[ "$status" -eq 137 ] || { echo "no crash at $point:$nth ($status)"; false; }
+			start_drain
+			wait_for 20 backlog_zero
+			stop_drain
+			[ "$(processed k$n)" = 8 ] || { echo "$point:$nth: $(processed k$n) rows"; false; }
+			[ "$(distinct k$n)" = 8 ]
+		done
+	done
+}
+
+@test "kill -9 from outside at random moments loses and repeats nothing" {
+	put_docs r 60
+	for round in 1 2 3 4 5 6; do
+		start_drain
+		sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+		kill -KILL "$DRAIN_PID"
+		wait "$DRAIN_PID" || true
+		DRAIN_PID=
+	done
+	start_drain
+	wait_for 30 backlog_zero
+	stop_drain
+	[ "$(processed r)" = 60 ]
+	[ "$(distinct r)" = 60 ]
+}

@@ -1,0 +1,60 @@
+# helpers.bash - loaded by every integration test: one private site (a
+# PostgreSQL cluster and nginx) per test file, kept on failure.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+SITECTL=$BUILD/sitectl
+DRAIN=$BUILD/tests/inbox-drain
+. "$TOP/tests/lib/site.bash"
+
+site_setup_file() {
+	SITE_DIR=$(mktemp -d /tmp/sitesys-test.XXXXXX)
+	export SITE_DIR
+	site_pg_start "$SITE_DIR" || return 1
+	site_nginx_start "$SITE_DIR" || return 1
+	site_conf "$SITE_DIR"
+	export SITE_PGHOST SITE_PGPORT SITE_HTTP_PORT SITESYS_CONF
+}
+
+site_teardown_file() {
+	site_nginx_stop "$SITE_DIR"
+	site_pg_stop "$SITE_DIR"
+	if [ -e "$SITE_DIR/.failed" ]; then
+		echo "# kept $SITE_DIR for inspection" >&3
+	else
+		rm -rf "$SITE_DIR"
+	fi
+}
+
+# Call from teardown: remember that a test of this file failed.
+site_teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || touch "$SITE_DIR/.failed"
+}
+
+psql_site() {
+	psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres \
+		-d sitesys -v ON_ERROR_STOP=1 "$@"
+}
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds.
+wait_for() {
+	local limit=$(($1 * 10)) i=0
+	shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "timed out after $((limit / 10)) s waiting for: $*" >&2
+	return 1
+}
+
+backlog_of() {
+	"$SITECTL" inbox list --json | jq -r ".[] | select(.name == \"$1\") | .files"
+}
+
+# A test document for test.box (format sitesys.test/1).
+test_doc() {
+	printf '{"format":"sitesys.test/1","body":"%s"}\n' "$1"
+}
