@@ -35,7 +35,7 @@ HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 PROGS   := $(SITECTL)
 
-.PHONY: all deps check asan unit integration lint man-lint demo demo-stop \
+.PHONY: all deps check asan unit integration lint man demo demo-stop \
         bench clean format install
 all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
 
@@ -72,20 +72,23 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) sh scripts/check.sh
+	@BUILD=$(BUILD) bash scripts/check.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
-	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 sh scripts/check.sh
+	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 bash scripts/check.sh
 
 unit: all
-	@BUILD=$(BUILD) sh scripts/check.sh unit
+	@BUILD=$(BUILD) bash scripts/check.sh unit
 
 integration: all
-	@BUILD=$(BUILD) sh scripts/check.sh integration
+	@BUILD=$(BUILD) bash scripts/check.sh integration
 
 lint:
-	@BUILD=$(BUILD) sh scripts/check.sh lint
+	@BUILD=$(BUILD) bash scripts/check.sh lint
+
+man:
+	@BUILD=$(BUILD) bash scripts/check.sh man
 
 demo: deps
 	@$(MAKE) --no-print-directory all

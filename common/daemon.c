@@ -117,7 +117,26 @@ daemon_drop_privileges(const char *user)
 	return 0;
 }
 
+static int
+daemon_setup_log(const struct conf *cf, bool fg)
+{
+	const char *file = conf_str(cf, "log", "file");
+
+	log_set_level(log_parse_level(conf_str(cf, "log", "level")));
+	if (*file != '\0') {
+		if (log_to_file(file) == -1) {
+			fprintf(stderr, "%s: could not open log file %s: %s\n",
+			    log_progname(), file, strerror(errno));
+			return -1;
+		}
+	} else if (!fg) {
+		log_to_syslog();
+	}
+	return 0;
+}
+
 static const char *conf_file;
+static bool foreground;
 
 bool
 daemon_reload(struct conf **cf)
@@ -132,6 +151,9 @@ daemon_reload(struct conf **cf)
 	}
 	conf_free(*cf);
 	*cf = fresh;
+	/* reopen the log file: this is how log rotation is signalled */
+	if (daemon_setup_log(*cf, foreground) == -1)
+		log_error("could not reopen the log file; logging stays as it was");
 	log_info("configuration reloaded from %s", conf_file);
 	return true;
 }
@@ -168,28 +190,10 @@ daemon_detach(void)
 	return 0;
 }
 
-static int
-daemon_setup_log(const struct conf *cf, bool foreground)
-{
-	const char *file = conf_str(cf, "log", "file");
-
-	log_set_level(log_parse_level(conf_str(cf, "log", "level")));
-	if (*file != '\0') {
-		if (log_to_file(file) == -1) {
-			fprintf(stderr, "%s: could not open log file %s: %s\n",
-			    log_progname(), file, strerror(errno));
-			return -1;
-		}
-	} else if (!foreground) {
-		log_to_syslog();
-	}
-	return 0;
-}
-
 int
 daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 {
-	bool foreground = false, check_only = false, explicit;
+	bool check_only = false, explicit;
 	const char *opt_conf = NULL;
 	struct conf *cf;
 	char err[1024];

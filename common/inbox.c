@@ -1,5 +1,6 @@
 /* inbox.c - inbox layout, the atomic writer, recovery, corrupt/, backlog */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 #include "log.h"
 
 void (*inbox_crash_hook)(const char *point);
+
+/* Per process, so two handles on one box never make the same name. */
+static unsigned name_seq;
 
 #define CRASH_POINT(p)                                                         \
 	do {                                                                   \
@@ -92,7 +96,7 @@ inbox_close(struct inbox *ib)
 }
 
 void
-inbox_new_name(struct inbox *ib, const char *ext, char *out, size_t len)
+inbox_new_name(const char *ext, char *out, size_t len)
 {
 	static char host[64];
 	struct timeval tv;
@@ -106,7 +110,7 @@ inbox_new_name(struct inbox *ib, const char *ext, char *out, size_t len)
 	}
 	gettimeofday(&tv, NULL);
 	snprintf(out, len, "%lld%06ld.%s.%ld.%u.%s", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, host, (long)getpid(), ib->seq++, ext);
+	    (long)tv.tv_usec, host, (long)getpid(), name_seq++, ext);
 }
 
 /* Write data to an exclusive new file at path and fsync it; 0 or -1. */
@@ -208,7 +212,7 @@ inbox_recover(struct inbox *ib, int stale_seconds)
 static int
 write_why(struct inbox *ib, const char *name, const char *why)
 {
-	char whyname[INBOX_NAME_MAX + 16], text[2048], when[32];
+	char whyname[NAME_MAX + 1], text[2048], when[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	char *tmp, *dst;

@@ -19,7 +19,6 @@ struct inbox {
 	char *incoming; /* .../incoming */
 	char *corrupt; /* .../corrupt */
 	bool dirty; /* renamed into incoming/ since the last sync */
-	unsigned seq; /* for unique names */
 };
 
 /*
@@ -39,7 +38,7 @@ void inbox_close(struct inbox *ib);
 bool inbox_valid_name(const char *name);
 
 /* inbox_new_name - a unique name sorting by time: µs.host.pid.seq.ext */
-void inbox_new_name(struct inbox *ib, const char *ext, char *out, size_t len);
+void inbox_new_name(const char *ext, char *out, size_t len);
 
 /*
  * inbox_put - write data as tmp/name, fsync, rename into incoming/; the file

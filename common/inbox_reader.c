@@ -77,8 +77,14 @@ pending_scan(struct inbox_reader *r)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) > INBOX_NAME_MAX)
+		if (de->d_name[0] == '.')
 			continue;
+		if (strlen(de->d_name) > INBOX_NAME_MAX) {
+			if (inbox_reject(r->ib, de->d_name,
+				"name longer than the limit of 200 bytes") == 0)
+				r->rejected++;
+			continue;
+		}
 		if (r->npending == cap) {
 			char **np;
 

@@ -136,11 +136,12 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 {
 	struct inbox ib;
 	time_t last_report = time(NULL);
-	int backoff = 1;
+	int backoff = 1, max_wait, rescan;
 
 	if (svc_open(svc, *cfp, &ib) == -1)
 		return 1;
 	while (!daemon_stopping()) {
+		max_wait = (int)conf_int(*cfp, "database", "retry_max_seconds");
 		if (svc->db == NULL && !svc_connect(svc, *cfp))
 			break;
 		if (svc_drain(svc) == -1) {
@@ -153,7 +154,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 			PQfinish(svc->db);
 			svc->db = NULL;
 			daemon_sleep(backoff * 1000);
-			backoff = backoff * 2 > 60 ? 60 : backoff * 2;
+			backoff = backoff * 2 > max_wait ? max_wait : backoff * 2;
 			continue;
 		}
 		backoff = 1;
@@ -161,8 +162,9 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		    (int)conf_int(*cfp, "inbox", "ledger_keep_days"));
 		if (daemon_take_reload())
 			daemon_reload(cfp);
+		rescan = (int)conf_int(*cfp, "inbox", "rescan_seconds");
 		inbox_reader_wait(&svc->reader,
-		    (int)conf_int(*cfp, "inbox", "rescan_seconds") * 1000);
+		    (rescan < REPORT_SECONDS ? rescan : REPORT_SECONDS) * 1000);
 	}
 	if (svc->db != NULL) {
 		component_report(svc->db, "stopped", "");

@@ -30,7 +30,8 @@ const struct conf_setting conf_settings[] = {
 	    "unprivileged user a daemon started as root switches to"),
 
 	STR("database", "conninfo", "",
-	    "libpq connection string; empty: PGHOST, PGPORT, PGDATABASE apply"),
+	    "libpq connection string; what it leaves out comes from PGHOST, "
+	    "PGPORT, PGDATABASE, PGUSER"),
 	INT("database", "retry_max_seconds", "60", 1, 3600,
 	    "longest wait between two attempts to reach the database"),
 

@@ -26,7 +26,8 @@ site_as_pg() {
 site_free_port() {
 	local port tries=0
 	while [ $tries -lt 50 ]; do
-		port=$((20000 + RANDOM % 20000))
+		# $RANDOM repeats in each $(...) subshell: mix in its own pid
+		port=$((20000 + (RANDOM + BASHPID * 7919 + tries * 104729) % 20000))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 			echo $port
 			return 0
@@ -98,7 +99,7 @@ site_nginx_start() {
 		echo "    location / { return 404; }"
 		echo "    location = /health { return 200 \"ok\\n\"; }"
 		for box in statsys.box bgb.box; do
-			echo "    location ~ \"^/inbox/$box/([A-Za-z0-9][A-Za-z0-9._-]{0,199})\$\" {"
+			echo "    location ~ \"^/inbox/$box/([A-Za-z0-9_-][A-Za-z0-9._-]{0,199})\$\" {"
 			echo "      limit_except PUT { deny all; }"
 			echo "      alias $dir/inbox/$box/incoming/\$1;"
 			echo "      client_body_temp_path $dir/inbox/$box/tmp;"
@@ -110,7 +111,8 @@ site_nginx_start() {
 		echo "  }"
 		echo "}"
 	} >"$dir/nginx/nginx.conf"
-	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" &
+	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" \
+		</dev/null >>"$dir/nginx/logs/error.log" 2>&1 &
 	echo $! >"$dir/nginx/launcher.pid"
 	SITE_HTTP_PORT=$port
 	local i

@@ -234,8 +234,8 @@ test_names_unique_and_sorted(void **state)
 
 	(void)state;
 	assert_int_equal(inbox_open(&ib, root, "t.box", true), 0);
-	inbox_new_name(&ib, "smx", a, sizeof(a));
-	inbox_new_name(&ib, "smx", b, sizeof(b));
+	inbox_new_name("smx", a, sizeof(a));
+	inbox_new_name("smx", b, sizeof(b));
 	assert_true(strcmp(a, b) < 0);
 	assert_true(inbox_valid_name(a));
 	assert_non_null(strstr(a, ".smx"));
@@ -304,6 +304,10 @@ test_corrupt_goes_aside_with_why(void **state)
 	write_raw(&ib, "broken.json", "{\"format\":", 60);
 	write_raw(&ib, "wrongfmt.json", "{\"format\":\"other/1\"}", 60);
 	write_raw(&ib, ".hidden", "junk", 60);
+	char longname[230];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	write_raw(&ib, longname, "{}", 60);
 	assert_int_equal(drain(&ib, 256), 3);
 	assert_int_equal(times_processed("good.json"), 1);
 	assert_int_equal(times_processed("broken.json"), 0);
@@ -317,6 +321,10 @@ test_corrupt_goes_aside_with_why(void **state)
 	free(why);
 	snprintf(path, sizeof(path), "%s/broken.json", ib.corrupt);
 	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/%s.why", ib.corrupt, longname);
+	assert_int_equal(fsio_read_file(path, 4096, &why, &len), 0);
+	assert_non_null(strstr(why, "reason: name longer than the limit"));
+	free(why);
 	/* hidden files are not inbox files: left alone */
 	snprintf(path, sizeof(path), "%s/.hidden", ib.incoming);
 	assert_int_equal(access(path, F_OK), 0);
@@ -382,7 +390,7 @@ test_backlog_figures(void **state)
 	assert_int_equal(inbox_backlog(ib.path, &bl), 0);
 	assert_int_equal(bl.files, 0);
 	assert_true(bl.oldest_age == 0);
-	inbox_new_name(&ib, "json", name, sizeof(name));
+	inbox_new_name("json", name, sizeof(name));
 	put_doc(&ib, name);
 	write_raw(&ib, "byhand.json", "{}", 300); /* age from its mtime */
 	assert_int_equal(inbox_backlog(ib.path, &bl), 0);

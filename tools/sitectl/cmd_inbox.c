@@ -208,8 +208,10 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 	char *data;
 	int rc = EXIT_FAIL;
 
+	size_t blen = strlen(box);
+
 	snprintf(boxname, sizeof(boxname), "%s%s", box,
-	    strstr(box, ".box") ? "" : ".box");
+	    blen > 4 && strcmp(box + blen - 4, ".box") == 0 ? "" : ".box");
 	if (!inbox_valid_name(boxname) ||
 	    inbox_open(&ib, root, boxname, false) == -1) {
 		fprintf(stderr,
@@ -234,10 +236,14 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 		goto out;
 	}
 	json_decref(doc);
-	inbox_new_name(&ib, put_ext(file), name, sizeof(name));
-	if (inbox_put(&ib, name, data, len) == -1 || inbox_sync(&ib) == -1)
-		fprintf(stderr, "sitectl: could not write %s/%s: %s\n", ib.path,
-		    name, strerror(errno));
+	inbox_new_name(put_ext(file), name, sizeof(name));
+	if (inbox_put(&ib, name, data, len) == -1)
+		fprintf(stderr, "sitectl: could not write %s/tmp/%s: %s\n",
+		    ib.path, name, strerror(errno));
+	else if (inbox_sync(&ib) == -1)
+		fprintf(stderr, "sitectl: %s/incoming/%s is queued but may not "
+				"survive a crash: could not sync %s: %s\n",
+		    boxname, name, ib.incoming, strerror(errno));
 	else {
 		printf("%s/incoming/%s\n", boxname, name);
 		rc = EXIT_OK;

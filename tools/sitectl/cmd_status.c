@@ -113,9 +113,11 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	json_decref(boxes);
 	json_decref(comps);
-	if (boxes == NULL || comps == NULL) {
-		fprintf(stderr, "sitectl: %s\n", boxes == NULL ? ierr : cerr);
+	if (boxes == NULL)
+		fprintf(stderr, "sitectl: %s\n", ierr);
+	if (comps == NULL)
+		fprintf(stderr, "sitectl: %s\n", cerr);
+	if (boxes == NULL || comps == NULL)
 		return EXIT_FAIL;
-	}
 	return EXIT_OK;
 }

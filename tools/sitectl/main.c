@@ -29,14 +29,20 @@ static const struct command {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-int
-ctl_usage(const char *command)
+static void
+usage_to(FILE *fp, const char *command)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (command == NULL || strcmp(command, commands[i].name) == 0)
-			fprintf(stderr, "%s sitectl [-c file] %s\n",
+			fprintf(fp, "%s sitectl [-c file] %s\n",
 			    i == 0 || command != NULL ? "usage:" : "      ",
 			    commands[i].usage);
+}
+
+int
+ctl_usage(const char *command)
+{
+	usage_to(stderr, command);
 	return EXIT_USAGE;
 }
 
@@ -114,7 +120,7 @@ main(int argc, char **argv)
 			opt_conf = argv[++i];
 		else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0)
-			return ctl_usage(NULL), EXIT_OK;
+			return usage_to(stdout, NULL), EXIT_OK;
 		else
 			return ctl_usage(NULL);
 	}
