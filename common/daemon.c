@@ -153,7 +153,8 @@ daemon_reload(struct conf **cf)
 	*cf = fresh;
 	/* reopen the log file: this is how log rotation is signalled */
 	if (daemon_setup_log(*cf, foreground) == -1)
-		log_error("could not reopen the log file; logging stays as it was");
+		log_error(
+		    "could not reopen the log file; logging stays as it was");
 	log_info("configuration reloaded from %s", conf_file);
 	return true;
 }

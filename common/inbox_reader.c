@@ -81,7 +81,7 @@ pending_scan(struct inbox_reader *r)
 			continue;
 		if (strlen(de->d_name) > INBOX_NAME_MAX) {
 			if (inbox_reject(r->ib, de->d_name,
-				"name longer than the limit of 200 bytes") == 0)
+			        "name longer than the limit of 200 bytes") == 0)
 				r->rejected++;
 			continue;
 		}

@@ -154,7 +154,8 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 			PQfinish(svc->db);
 			svc->db = NULL;
 			daemon_sleep(backoff * 1000);
-			backoff = backoff * 2 > max_wait ? max_wait : backoff * 2;
+			backoff =
+			    backoff * 2 > max_wait ? max_wait : backoff * 2;
 			continue;
 		}
 		backoff = 1;

@@ -241,8 +241,9 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 		fprintf(stderr, "sitectl: could not write %s/tmp/%s: %s\n",
 		    ib.path, name, strerror(errno));
 	else if (inbox_sync(&ib) == -1)
-		fprintf(stderr, "sitectl: %s/incoming/%s is queued but may not "
-				"survive a crash: could not sync %s: %s\n",
+		fprintf(stderr,
+		    "sitectl: %s/incoming/%s is queued but may not "
+		    "survive a crash: could not sync %s: %s\n",
 		    boxname, name, ib.incoming, strerror(errno));
 	else {
 		printf("%s/incoming/%s\n", boxname, name);
