@@ -99,7 +99,8 @@ pending_scan(struct inbox_reader *r)
 		r->npending++;
 	}
 	closedir(d);
-	qsort(r->pending, r->npending, sizeof(*r->pending), cmp_names);
+	if (r->npending > 1) /* qsort(NULL, 0) is undefined */
+		qsort(r->pending, r->npending, sizeof(*r->pending), cmp_names);
 	return 0;
 }
 

@@ -64,10 +64,14 @@ run_man() {
 
 run_unit() {
 	echo "unit tests (cmocka):"
-	local t
+	local t st
 	tally < <(for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
 		CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>>"$LOG" | sed "s|^\(not \)\{0,1\}ok [0-9]* - |&$(basename "$t"): |"
+		# a sanitizer report at exit changes only the status
+		st=${PIPESTATUS[0]}
+		[ "$st" = 0 ] ||
+			echo "not ok - $(basename "$t") exited with status $st (see $LOG)"
 	done)
 }
 

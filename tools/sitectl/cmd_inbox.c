@@ -52,7 +52,8 @@ list_boxes(const char *root, char ***names, size_t *n)
 			abort();
 	}
 	closedir(d);
-	qsort(*names, *n, sizeof(**names), cmp_str);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), cmp_str);
 	return 0;
 }
 
