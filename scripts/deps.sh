@@ -6,13 +6,13 @@ set -eu
 
 PACKAGES="make gcc libc6-dev pkg-config libpq-dev libjansson-dev libfcgi-dev
 libssl-dev libcurl4-openssl-dev libcmocka-dev postgresql postgresql-client
-nginx-light curl jq bats mandoc cppcheck clang-format"
+nginx curl jq bats mandoc groff-base cppcheck clang-format"
 
 missing=""
 for p in $PACKAGES; do
 	case "$p" in
 	# any nginx flavour with the DAV and FastCGI modules will do
-	nginx-light) command -v nginx >/dev/null 2>&1 && continue ;;
+	nginx) command -v nginx >/dev/null 2>&1 && continue ;;
 	esac
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "install ok installed" ] || missing="$missing $p"
