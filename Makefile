@@ -92,10 +92,10 @@ man:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh scripts/demo.sh start
+	@bash scripts/demo.sh start
 
 demo-stop:
-	@sh scripts/demo.sh stop
+	@bash scripts/demo.sh stop
 
 bench: all
 	@for b in $(BENCHES); do $$b || exit 1; done

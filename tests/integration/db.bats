@@ -121,3 +121,15 @@ teardown() { site_teardown; }
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"usage: sitectl [-c file] db init|upgrade|status"* ]]
 }
+
+@test "LISTEN/NOTIFY: a listener wakes for each notification" {
+	"$BUILD/tests/db-listen" model_changed 2 20 >"$SITE_DIR/listen.out" &
+	pid=$!
+	wait_for 10 grep -q listening "$SITE_DIR/listen.out"
+	psql_site -c "NOTIFY model_changed"
+	psql_site -c "NOTIFY other_channel"
+	psql_site -c "SELECT pg_notify('model_changed', 'x')" >/dev/null
+	wait $pid
+	[ "$(grep -c 'notified on model_changed' "$SITE_DIR/listen.out")" = 2 ]
+	! grep -q other_channel "$SITE_DIR/listen.out"
+}
