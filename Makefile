@@ -23,6 +23,10 @@ endif
 
 COMMON_SRC  := $(wildcard common/*.c)
 SITECTL_SRC := $(wildcard tools/sitectl/*.c)
+FSP_SRC     := $(wildcard roles/fsp/*.c)
+MP_SRC      := $(wildcard roles/mp/*.c)
+STATESYS_SRC := $(wildcard roles/statesys/*.c)
+AGENT_SRC   := $(wildcard agent/*.c)
 SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
@@ -33,7 +37,11 @@ SITECTL := $(BUILD)/sitectl
 UNITS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-PROGS   := $(SITECTL)
+FSP      := $(if $(FSP_SRC),$(BUILD)/sitesys-fsp)
+MP       := $(if $(MP_SRC),$(BUILD)/sitesys-mp)
+STATESYS := $(if $(STATESYS_SRC),$(BUILD)/sitesys-statesys)
+AGENT    := $(if $(AGENT_SRC),$(BUILD)/sitesys-agent)
+PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
         bench clean format install
@@ -58,14 +66,26 @@ $(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
 $(SITECTL): $(SITECTL_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/schema_sql.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/sitesys-fsp: $(FSP_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
+
+$(BUILD)/sitesys-mp: $(MP_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
+
+$(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/sitesys-agent: $(AGENT_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lfcgi -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
 deps:
 	@sh scripts/deps.sh

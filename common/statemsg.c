@@ -1,0 +1,179 @@
+/* statemsg.c - parse and check a state message batch, sitesys-statemsg(5) */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sjson.h"
+#include "statemsg.h"
+
+int
+statemsg_valid_guid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (strncmp(s, "GUID:", 5) != 0 || strlen(s) != STATEMSG_GUID_LEN)
+		return 0;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		unsigned char c = (unsigned char)s[5 + i];
+
+		if (shape[i] == '-' ? c != '-' : !isxdigit(c))
+			return 0;
+	}
+	return 1;
+}
+
+int
+statemsg_parse_time(const char *s, int64_t *us)
+{
+	struct tm tm;
+	const char *p;
+	int64_t frac = 0, scale = 1000000;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL || strlen(s) < 20)
+		return -1;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+		}
+	}
+	if (strcmp(p, "Z") != 0 || tm.tm_year < 70 || tm.tm_year > 1100)
+		return -1;
+	*us = (int64_t)timegm(&tm) * 1000000 + frac;
+	return 0;
+}
+
+static int
+parse_params(json_t *m, struct statemsg *sm, char *why, size_t whylen)
+{
+	json_t *params, *p;
+	size_t i;
+
+	if (sjson_array(m, "params", STATEMSG_MAX_PARAMS, false, &params, why,
+		whylen) == -1)
+		return -1;
+	json_array_foreach(params, i, p)
+	{
+		size_t len = json_string_length(p);
+
+		if (!json_is_string(p) || len > STATEMSG_MAX_PARAM) {
+			snprintf(why, whylen,
+			    "params[%zu] must be a string of at most %d bytes", i,
+			    STATEMSG_MAX_PARAM);
+			return -1;
+		}
+	}
+	sm->params = params;
+	return 0;
+}
+
+static int
+parse_message(json_t *m, struct statemsg *sm, char *why, size_t whylen)
+{
+	json_t *topic, *state;
+	long long v;
+
+	if (!json_is_object(m))
+		return snprintf(why, whylen, "not an object"), -1;
+	if (sjson_int(m, "serial", 1, STATEMSG_MAX_SERIAL, true, &v, why,
+		whylen) == -1)
+		return -1;
+	sm->serial = v;
+	if (sjson_str(m, "time", 40, true, &sm->time, why, whylen) == -1)
+		return -1;
+	if (statemsg_parse_time(sm->time, &sm->time_us) == -1) {
+		snprintf(why, whylen,
+		    "member \"time\" is not an RFC 3339 UTC time "
+		    "(YYYY-MM-DDTHH:MM:SS[.fff]Z): \"%s\"",
+		    sm->time);
+		return -1;
+	}
+	topic = json_object_get(m, "topic");
+	state = json_object_get(m, "state");
+	if (!json_is_object(topic) || !json_is_object(state)) {
+		snprintf(why, whylen, "members \"topic\" and \"state\" must be "
+				      "objects");
+		return -1;
+	}
+	if (sjson_int(topic, "type", 0, 65535, true, &v, why, whylen) == -1)
+		return -1;
+	sm->topic_type = (int)v;
+	if (sjson_str(topic, "id", STATEMSG_MAX_TOPIC_ID, true, &sm->topic_id,
+		why, whylen) == -1)
+		return -1;
+	v = 0;
+	if (sjson_int(topic, "id_type", 0, 65535, false, &v, why, whylen) == -1)
+		return -1;
+	sm->topic_id_type = (int)v;
+	if (sjson_int(state, "id", 0, 65535, true, &v, why, whylen) == -1)
+		return -1;
+	sm->state_id = (int)v;
+	v = 0;
+	if (sjson_int(state, "criticality", 0, 255, false, &v, why, whylen) ==
+	    -1)
+		return -1;
+	sm->criticality = (int)v;
+	if (sjson_str(m, "details", STATEMSG_MAX_DETAILS, false, &sm->details,
+		why, whylen) == -1)
+		return -1;
+	return parse_params(m, sm, why, whylen);
+}
+
+int
+statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why,
+    size_t whylen)
+{
+	char inner[400];
+	json_t *msgs, *m;
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	if (sjson_format(doc, STATEMSG_FORMAT, why, whylen) == -1)
+		return -1;
+	if (sjson_str(doc, "client", STATEMSG_GUID_LEN, true, &b->client, why,
+		whylen) == -1)
+		return -1;
+	if (!statemsg_valid_guid(b->client)) {
+		snprintf(why, whylen,
+		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
+		    b->client);
+		return -1;
+	}
+	if (sjson_array(doc, "messages", STATEMSG_MAX_MESSAGES, true, &msgs,
+		why, whylen) == -1)
+		return -1;
+	if (json_array_size(msgs) == 0) {
+		snprintf(why, whylen, "member \"messages\" is empty");
+		return -1;
+	}
+	b->n = json_array_size(msgs);
+	if ((b->msgs = calloc(b->n, sizeof(*b->msgs))) == NULL)
+		return snprintf(why, whylen, "out of memory"), -1;
+	json_array_foreach(msgs, i, m)
+	{
+		if (parse_message(m, &b->msgs[i], inner, sizeof(inner)) == -1) {
+			snprintf(why, whylen, "messages[%zu]: %s", i, inner);
+			free(b->msgs);
+			b->msgs = NULL;
+			return -1;
+		}
+	}
+	b->doc = json_incref(doc);
+	return 0;
+}
+
+void
+statemsg_free(struct statemsg_batch *b)
+{
+	free(b->msgs);
+	json_decref(b->doc);
+	memset(b, 0, sizeof(*b));
+}
