@@ -62,6 +62,22 @@ buf_addf(struct buf *b, const char *fmt, ...)
 }
 
 void
+buf_addi(struct buf *b, long long v)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u =
+	    v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
 buf_reset(struct buf *b)
 {
 	b->len = 0;

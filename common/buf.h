@@ -22,6 +22,9 @@ void buf_addc(struct buf *b, char c);
 __attribute__((format(printf, 2, 3))) void buf_addf(
     struct buf *b, const char *fmt, ...);
 
+/* buf_addi - append a decimal integer, without printf's cost */
+void buf_addi(struct buf *b, long long v);
+
 /* buf_reset - empty the buffer, keeping its memory */
 void buf_reset(struct buf *b);
 

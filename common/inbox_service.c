@@ -44,18 +44,31 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 	return false;
 }
 
+/* The status line: the reader's counters and the role's own. */
+static void
+svc_detail(struct inbox_service *svc, char *detail, size_t len)
+{
+	int n = snprintf(detail, len, "%s: %lu files, %lu repeats, %lu corrupt",
+	    svc->box, svc->reader.processed, svc->reader.repeats,
+	    svc->reader.rejected);
+
+	if (svc->describe != NULL && n > 0 && (size_t)n < len - 2) {
+		detail[n++] = ';';
+		detail[n++] = ' ';
+		svc->describe(svc->arg, detail + n, len - (size_t)n);
+	}
+}
+
 static void
 svc_report(struct inbox_service *svc, time_t *last, int keep_days)
 {
 	char detail[256];
 	time_t now = time(NULL);
 
-	if (now - *last < REPORT_SECONDS)
+	if (*last != 0 && now - *last < REPORT_SECONDS)
 		return;
 	*last = now;
-	snprintf(detail, sizeof(detail),
-	    "%s: %lu processed, %lu repeats, %lu corrupt", svc->box,
-	    svc->reader.processed, svc->reader.repeats, svc->reader.rejected);
+	svc_detail(svc, detail, sizeof(detail));
 	component_report(svc->db, "running", detail);
 	if (ledger_pg_prune(svc->db, svc->box, keep_days) > 0)
 		log_debug("pruned the ledger of %s", svc->box);
@@ -131,11 +144,20 @@ svc_isolate(struct inbox_service *svc, size_t batch_files)
 	r->batch_files = batch_files;
 }
 
+/* Forget a failed connection; the next round reconnects and reports. */
+static void
+svc_disconnect(struct inbox_service *svc, time_t *last_report)
+{
+	PQfinish(svc->db);
+	svc->db = NULL;
+	*last_report = 0;
+}
+
 int
 inbox_serve(struct conf **cfp, struct inbox_service *svc)
 {
 	struct inbox ib;
-	time_t last_report = time(NULL);
+	time_t last_report = 0; /* report at once, then every minute */
 	int backoff = 1, max_wait, rescan;
 
 	if (svc_open(svc, *cfp, &ib) == -1)
@@ -151,14 +173,19 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 			}
 			log_error(
 			    "lost the database; files stay in %s", ib.incoming);
-			PQfinish(svc->db);
-			svc->db = NULL;
+			svc_disconnect(svc, &last_report);
 			daemon_sleep(backoff * 1000);
 			backoff =
 			    backoff * 2 > max_wait ? max_wait : backoff * 2;
 			continue;
 		}
 		backoff = 1;
+		if (svc->tick != NULL &&
+		    svc->tick(svc->db, svc->arg, *cfp) == -1 &&
+		    !db_connected(svc->db)) {
+			svc_disconnect(svc, &last_report);
+			continue;
+		}
 		svc_report(svc, &last_report,
 		    (int)conf_int(*cfp, "inbox", "ledger_keep_days"));
 		if (daemon_take_reload())
@@ -168,7 +195,10 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		    (rescan < REPORT_SECONDS ? rescan : REPORT_SECONDS) * 1000);
 	}
 	if (svc->db != NULL) {
-		component_report(svc->db, "stopped", "");
+		char detail[256];
+
+		svc_detail(svc, detail, sizeof(detail));
+		component_report(svc->db, "stopped", detail);
 		PQfinish(svc->db);
 	}
 	inbox_reader_free(&svc->reader);

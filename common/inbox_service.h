@@ -19,6 +19,11 @@ struct inbox_service {
 	    PGconn *db, void *arg, struct inbox_item *items, size_t n);
 	/* after each (re)connection, e.g. to prepare statements: 0 or -1 */
 	int (*on_connect)(PGconn *db, void *arg);
+	/* between batches, for the role's periodic work: 0, or -1 if the
+	 * database failed (the service reconnects) */
+	int (*tick)(PGconn *db, void *arg, const struct conf *cf);
+	/* add to the status line reported to the database */
+	void (*describe)(void *arg, char *buf, size_t len);
 	void *arg;
 
 	/* state, for the callbacks and the status line */

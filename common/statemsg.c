@@ -58,7 +58,7 @@ parse_params(json_t *m, struct statemsg *sm, char *why, size_t whylen)
 	size_t i;
 
 	if (sjson_array(m, "params", STATEMSG_MAX_PARAMS, false, &params, why,
-		whylen) == -1)
+	        whylen) == -1)
 		return -1;
 	json_array_foreach(params, i, p)
 	{
@@ -66,8 +66,8 @@ parse_params(json_t *m, struct statemsg *sm, char *why, size_t whylen)
 
 		if (!json_is_string(p) || len > STATEMSG_MAX_PARAM) {
 			snprintf(why, whylen,
-			    "params[%zu] must be a string of at most %d bytes", i,
-			    STATEMSG_MAX_PARAM);
+			    "params[%zu] must be a string of at most %d bytes",
+			    i, STATEMSG_MAX_PARAM);
 			return -1;
 		}
 	}
@@ -84,7 +84,7 @@ parse_message(json_t *m, struct statemsg *sm, char *why, size_t whylen)
 	if (!json_is_object(m))
 		return snprintf(why, whylen, "not an object"), -1;
 	if (sjson_int(m, "serial", 1, STATEMSG_MAX_SERIAL, true, &v, why,
-		whylen) == -1)
+	        whylen) == -1)
 		return -1;
 	sm->serial = v;
 	if (sjson_str(m, "time", 40, true, &sm->time, why, whylen) == -1)
@@ -99,15 +99,16 @@ parse_message(json_t *m, struct statemsg *sm, char *why, size_t whylen)
 	topic = json_object_get(m, "topic");
 	state = json_object_get(m, "state");
 	if (!json_is_object(topic) || !json_is_object(state)) {
-		snprintf(why, whylen, "members \"topic\" and \"state\" must be "
-				      "objects");
+		snprintf(why, whylen,
+		    "members \"topic\" and \"state\" must be "
+		    "objects");
 		return -1;
 	}
 	if (sjson_int(topic, "type", 0, 65535, true, &v, why, whylen) == -1)
 		return -1;
 	sm->topic_type = (int)v;
 	if (sjson_str(topic, "id", STATEMSG_MAX_TOPIC_ID, true, &sm->topic_id,
-		why, whylen) == -1)
+	        why, whylen) == -1)
 		return -1;
 	v = 0;
 	if (sjson_int(topic, "id_type", 0, 65535, false, &v, why, whylen) == -1)
@@ -122,14 +123,13 @@ parse_message(json_t *m, struct statemsg *sm, char *why, size_t whylen)
 		return -1;
 	sm->criticality = (int)v;
 	if (sjson_str(m, "details", STATEMSG_MAX_DETAILS, false, &sm->details,
-		why, whylen) == -1)
+	        why, whylen) == -1)
 		return -1;
 	return parse_params(m, sm, why, whylen);
 }
 
 int
-statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why,
-    size_t whylen)
+statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why, size_t whylen)
 {
 	char inner[400];
 	json_t *msgs, *m;
@@ -139,7 +139,7 @@ statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why,
 	if (sjson_format(doc, STATEMSG_FORMAT, why, whylen) == -1)
 		return -1;
 	if (sjson_str(doc, "client", STATEMSG_GUID_LEN, true, &b->client, why,
-		whylen) == -1)
+	        whylen) == -1)
 		return -1;
 	if (!statemsg_valid_guid(b->client)) {
 		snprintf(why, whylen,
@@ -148,7 +148,7 @@ statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why,
 		return -1;
 	}
 	if (sjson_array(doc, "messages", STATEMSG_MAX_MESSAGES, true, &msgs,
-		why, whylen) == -1)
+	        why, whylen) == -1)
 		return -1;
 	if (json_array_size(msgs) == 0) {
 		snprintf(why, whylen, "member \"messages\" is empty");

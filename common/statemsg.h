@@ -19,7 +19,7 @@
 #define STATEMSG_MAX_PARAMS 16
 #define STATEMSG_MAX_PARAM 256
 #define STATEMSG_MAX_SERIAL 9007199254740991LL /* 2^53 - 1 */
-#define STATEMSG_GUID_LEN 41                   /* "GUID:" + 36 */
+#define STATEMSG_GUID_LEN 41 /* "GUID:" + 36 */
 
 struct statemsg {
 	int64_t serial;
@@ -31,7 +31,7 @@ struct statemsg {
 	int state_id;
 	int criticality;
 	const char *details; /* may be NULL */
-	json_t *params;	     /* array of strings, may be NULL */
+	json_t *params; /* array of strings, may be NULL */
 };
 
 struct statemsg_batch {
@@ -45,8 +45,8 @@ struct statemsg_batch {
  * statemsg_parse - check doc against the format and its limits and fill
  * batch (taking a reference to doc); 0, or -1 with the reason in why
  */
-int statemsg_parse(json_t *doc, struct statemsg_batch *batch, char *why,
-    size_t whylen);
+int statemsg_parse(
+    json_t *doc, struct statemsg_batch *batch, char *why, size_t whylen);
 
 /* statemsg_free - release what statemsg_parse took */
 void statemsg_free(struct statemsg_batch *batch);

@@ -1,0 +1,464 @@
+/*
+ * load.c - the hot path: a batch of state message files into the database
+ * in the reader's transaction. Serial tracking is decided here in C, per
+ * client in serial order; the database gets bulk COPYs and three upserts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+#include "statemsg.h"
+#include "statesys.h"
+
+struct row {
+	struct serial_track *t;
+	const struct statemsg *m;
+};
+
+struct load {
+	struct clientmap *clients;
+	struct statemsg_batch *batches;
+	size_t nbatches;
+	struct row *rows, *fresh;
+	size_t nrows, nfresh;
+	int64_t now_us;
+};
+
+/* "2026-11-22 10:00:00.123456+00" for COPY. */
+static void
+add_time_us(struct buf *b, int64_t us)
+{
+	time_t s = (time_t)(us / 1000000);
+	struct tm tm;
+	char text[40];
+
+	gmtime_r(&s, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+	buf_adds(b, text);
+	snprintf(text, sizeof(text), ".%06lld+00", (long long)(us % 1000000));
+	buf_adds(b, text);
+}
+
+static int
+cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int c = strcmp(x->t->client, y->t->client);
+
+	if (c != 0)
+		return c;
+	return x->m->serial < y->m->serial ? -1 : x->m->serial > y->m->serial;
+}
+
+/* Newest first within each (client, topic): the first of a run wins. */
+static int
+cmp_topic_newest(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int c = strcmp(x->t->client, y->t->client);
+
+	if (c == 0)
+		c = x->m->topic_type - y->m->topic_type;
+	if (c == 0)
+		c = strcmp(x->m->topic_id, y->m->topic_id);
+	if (c != 0)
+		return c;
+	if (x->m->time_us != y->m->time_us)
+		return x->m->time_us > y->m->time_us ? -1 : 1;
+	return x->m->serial > y->m->serial ? -1 : x->m->serial < y->m->serial;
+}
+
+static void
+load_free(struct load *L)
+{
+	for (size_t i = 0; i < L->nbatches; i++)
+		statemsg_free(&L->batches[i]);
+	free(L->batches);
+	free(L->rows);
+	free(L->fresh);
+	if (L->clients != NULL)
+		clientmap_free(L->clients);
+}
+
+/* Parse the files and list every message with its client's tracking. */
+static int
+load_collect(struct load *L, struct inbox_item *items, size_t n)
+{
+	char why[512];
+	size_t total = 0, k = 0;
+
+	L->clients = clientmap_new();
+	if ((L->batches = calloc(n, sizeof(*L->batches))) == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++, L->nbatches++) {
+		if (statemsg_parse(
+		        items[i].doc, &L->batches[i], why, sizeof(why)) == -1) {
+			log_error("%s: %s", items[i].name, why);
+			return -1;
+		}
+		total += L->batches[i].n;
+	}
+	L->rows = malloc(total * sizeof(*L->rows));
+	L->fresh = malloc(total * sizeof(*L->fresh));
+	if (L->rows == NULL || L->fresh == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct serial_track *t =
+		    clientmap_get(L->clients, L->batches[i].client);
+
+		for (size_t j = 0; j < L->batches[i].n; j++)
+			L->rows[k++] =
+			    (struct row){ t, &L->batches[i].msgs[j] };
+	}
+	L->nrows = k;
+	return 0;
+}
+
+static void
+add_name(struct serial_track *t, void *arg)
+{
+	struct buf *names = arg;
+
+	if (names->len > 1)
+		buf_addc(names, ',');
+	buf_addc(names, '"');
+	buf_adds(names, t->client); /* a checked GUID: nothing to escape */
+	buf_addc(names, '"');
+}
+
+/* Load the clients' tracking and missing ranges from the database. */
+static int
+load_tracks(PGconn *db, struct load *L)
+{
+	struct buf names = { 0 };
+	const char *params[1];
+	PGresult *res;
+	int rc = -1;
+
+	buf_addc(&names, '{');
+	clientmap_each(L->clients, add_name, &names);
+	buf_addc(&names, '}');
+	params[0] = names.p;
+	res = db_exec(db,
+	    "SELECT client, next_expected_serial, highest_serial "
+	    "FROM client_message_stats WHERE client = ANY($1::text[])",
+	    1, params);
+	if (res == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct serial_track *t =
+		    clientmap_get(L->clients, PQgetvalue(res, i, 0));
+
+		t->known = true;
+		t->next = atoll(PQgetvalue(res, i, 1));
+		t->highest = atoll(PQgetvalue(res, i, 2));
+	}
+	PQclear(res);
+	res = db_exec(db,
+	    "SELECT client, first_serial, last_serial, "
+	    "(extract(epoch FROM detected) * 1000000)::bigint "
+	    "FROM client_missing_range WHERE client = ANY($1::text[]) "
+	    "ORDER BY client, first_serial",
+	    1, params);
+	if (res == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++)
+		serial_add_range(
+		    clientmap_get(L->clients, PQgetvalue(res, i, 0)),
+		    atoll(PQgetvalue(res, i, 1)), atoll(PQgetvalue(res, i, 2)),
+		    atoll(PQgetvalue(res, i, 3)));
+	PQclear(res);
+	rc = 0;
+out:
+	if (rc == -1)
+		log_error("could not read serial tracking: %s", db_error());
+	buf_free(&names);
+	return rc;
+}
+
+/* Decide each message: fresh or a repeat; a 700/2 closes earlier gaps. */
+static void
+load_track(struct load *L)
+{
+	qsort(L->rows, L->nrows, sizeof(*L->rows), cmp_rows);
+	for (size_t i = 0; i < L->nrows; i++) {
+		struct serial_track *t = L->rows[i].t;
+		const struct statemsg *m = L->rows[i].m;
+
+		if (serial_apply(t, m->serial, L->now_us) == SERIAL_DUPLICATE) {
+			t->duplicates++;
+			continue;
+		}
+		t->messages++;
+		if (m->time_us > t->last_message_us)
+			t->last_message_us = m->time_us;
+		if (m->topic_type == 700 && m->state_id == 2) {
+			/* completed when processed: the client's clock may lag
+			 * the site's, and a request is issued by the site's */
+			serial_close_before(t, m->serial);
+			t->completed_us = L->now_us;
+		}
+		L->fresh[L->nfresh++] = L->rows[i];
+	}
+}
+
+static void
+add_history_row(struct buf *b, struct buf *tmp, const struct row *r)
+{
+	const struct statemsg *m = r->m;
+
+	buf_adds(b, r->t->client);
+	buf_addc(b, '\t');
+	buf_addi(b, m->serial);
+	buf_addc(b, '\t');
+	buf_adds(b, m->time);
+	buf_addc(b, '\t');
+	buf_addi(b, m->topic_type);
+	buf_addc(b, '\t');
+	db_copy_field(b, m->topic_id);
+	buf_addc(b, '\t');
+	buf_addi(b, m->topic_id_type);
+	buf_addc(b, '\t');
+	buf_addi(b, m->state_id);
+	buf_addc(b, '\t');
+	buf_addi(b, m->criticality);
+	buf_addc(b, '\t');
+	db_copy_field(b, m->details);
+	buf_addc(b, '\t');
+	if (m->params == NULL) {
+		buf_adds(b, "\\N");
+	} else {
+		const char *vals[STATEMSG_MAX_PARAMS];
+		size_t np = json_array_size(m->params);
+
+		for (size_t i = 0; i < np; i++)
+			vals[i] =
+			    json_string_value(json_array_get(m->params, i));
+		buf_reset(tmp);
+		db_text_array(tmp, vals, np);
+		db_copy_field(b, tmp->p);
+	}
+	buf_addc(b, '\n');
+}
+
+/* COPY the buffer in pieces; 0 or -1. */
+static int
+copy_rows(PGconn *db, const char *sql, const struct buf *b)
+{
+	if (db_copy_begin(db, sql) == -1)
+		return -1;
+	int rc = b->len ? db_copy_put(db, b->p, b->len) : 0;
+	if (db_copy_end(db) == -1)
+		rc = -1;
+	return rc;
+}
+
+static int
+save_history(PGconn *db, struct load *L)
+{
+	struct buf b = { 0 }, tmp = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < L->nfresh; i++)
+		add_history_row(&b, &tmp, &L->fresh[i]);
+	rc = copy_rows(db,
+	    "COPY statemsg_history (client, serial, msg_time, topic_type, "
+	    "topic_id, topic_id_type, state_id, criticality, details, params) "
+	    "FROM STDIN",
+	    &b);
+	buf_free(&b);
+	buf_free(&tmp);
+	return rc;
+}
+
+static int
+save_current_state(PGconn *db, struct load *L)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	qsort(L->fresh, L->nfresh, sizeof(*L->fresh), cmp_topic_newest);
+	for (size_t i = 0; i < L->nfresh; i++) {
+		const struct row *r = &L->fresh[i];
+
+		if (i > 0 && L->fresh[i - 1].t == r->t &&
+		    L->fresh[i - 1].m->topic_type == r->m->topic_type &&
+		    strcmp(L->fresh[i - 1].m->topic_id, r->m->topic_id) == 0)
+			continue; /* an older message of the same topic */
+		buf_adds(&b, r->t->client);
+		buf_addc(&b, '\t');
+		buf_addi(&b, r->m->topic_type);
+		buf_addc(&b, '\t');
+		db_copy_field(&b, r->m->topic_id);
+		buf_addc(&b, '\t');
+		buf_addi(&b, r->m->state_id);
+		buf_addc(&b, '\t');
+		buf_addi(&b, r->m->criticality);
+		buf_addc(&b, '\t');
+		buf_adds(&b, r->m->time);
+		buf_addc(&b, '\t');
+		buf_addi(&b, r->m->serial);
+		buf_addc(&b, '\n');
+	}
+	rc = copy_rows(db, "COPY cs_stage FROM STDIN", &b);
+	buf_free(&b);
+	if (rc == 0)
+		rc = db_cmd(db,
+		    "INSERT INTO client_state AS cs SELECT * FROM cs_stage "
+		    "ON CONFLICT (client, topic_type, topic_id) DO UPDATE SET "
+		    "state_id = EXCLUDED.state_id, "
+		    "criticality = EXCLUDED.criticality, "
+		    "msg_time = EXCLUDED.msg_time, serial = EXCLUDED.serial "
+		    "WHERE (cs.msg_time, cs.serial) < "
+		    "(EXCLUDED.msg_time, EXCLUDED.serial)",
+		    0, NULL);
+	return rc;
+}
+
+struct stats_out {
+	struct buf stats, ranges, changed;
+	int64_t now_us;
+};
+
+static void
+add_stats_row(struct serial_track *t, void *arg)
+{
+	struct stats_out *o = arg;
+	struct buf *b = &o->stats;
+
+	buf_adds(b, t->client);
+	buf_addc(b, '\t');
+	buf_addi(b, t->next);
+	buf_addc(b, '\t');
+	buf_addi(b, t->highest);
+	buf_addc(b, '\t');
+	buf_addi(b, t->messages);
+	buf_addc(b, '\t');
+	buf_addi(b, t->duplicates);
+	buf_addc(b, '\t');
+	if (t->last_message_us != 0)
+		add_time_us(b, t->last_message_us);
+	else
+		buf_adds(b, "\\N");
+	buf_addc(b, '\t');
+	if (t->completed_us != 0)
+		add_time_us(b, t->completed_us);
+	else
+		buf_adds(b, "\\N");
+	buf_addc(b, '\n');
+	if (!t->ranges_changed)
+		return;
+	if (o->changed.len > 1)
+		buf_addc(&o->changed, ',');
+	buf_addc(&o->changed, '"');
+	buf_adds(&o->changed, t->client);
+	buf_addc(&o->changed, '"');
+	for (size_t i = 0; i < t->nranges; i++) {
+		buf_adds(&o->ranges, t->client);
+		buf_addc(&o->ranges, '\t');
+		buf_addi(&o->ranges, t->ranges[i].first);
+		buf_addc(&o->ranges, '\t');
+		buf_addi(&o->ranges, t->ranges[i].last);
+		buf_addc(&o->ranges, '\t');
+		add_time_us(&o->ranges, t->ranges[i].detected_us);
+		buf_addc(&o->ranges, '\n');
+	}
+}
+
+/* Upsert every client's counters; rewrite the ranges of those changed. */
+static int
+save_tracking(PGconn *db, struct load *L)
+{
+	struct stats_out o = { .now_us = L->now_us };
+	const char *params[1];
+	int rc;
+
+	buf_addc(&o.changed, '{');
+	clientmap_each(L->clients, add_stats_row, &o);
+	buf_addc(&o.changed, '}');
+	rc = copy_rows(db, "COPY stats_stage FROM STDIN", &o.stats);
+	if (rc == 0)
+		rc = db_cmd(db,
+		    "INSERT INTO client_message_stats AS s (client, "
+		    "next_expected_serial, highest_serial, messages, "
+		    "duplicates, "
+		    "last_message_time, last_resync_client_completed_time) "
+		    "SELECT * FROM stats_stage ON CONFLICT (client) DO UPDATE "
+		    "SET "
+		    "next_expected_serial = EXCLUDED.next_expected_serial, "
+		    "highest_serial = EXCLUDED.highest_serial, "
+		    "messages = s.messages + EXCLUDED.messages, "
+		    "duplicates = s.duplicates + EXCLUDED.duplicates, "
+		    "last_message_time = greatest(s.last_message_time, "
+		    "EXCLUDED.last_message_time), "
+		    "last_resync_client_completed_time = greatest("
+		    "s.last_resync_client_completed_time, "
+		    "EXCLUDED.last_resync_client_completed_time)",
+		    0, NULL);
+	params[0] = o.changed.p;
+	if (rc == 0 && o.changed.len > 2)
+		rc = db_cmd(db,
+		    "DELETE FROM client_missing_range WHERE client = "
+		    "ANY($1::text[])",
+		    1, params);
+	if (rc == 0 && o.ranges.len > 0)
+		rc = copy_rows(db,
+		    "COPY client_missing_range (client, first_serial, "
+		    "last_serial, detected) FROM STDIN",
+		    &o.ranges);
+	buf_free(&o.stats);
+	buf_free(&o.ranges);
+	buf_free(&o.changed);
+	return rc;
+}
+
+int
+load_prepare(PGconn *db)
+{
+	if (db_cmd(db,
+	        "CREATE TEMP TABLE IF NOT EXISTS cs_stage "
+	        "(LIKE client_state) ON COMMIT DELETE ROWS",
+	        0, NULL) == -1 ||
+	    db_cmd(db,
+	        "CREATE TEMP TABLE IF NOT EXISTS stats_stage (client text, "
+	        "next bigint, highest bigint, messages bigint, duplicates "
+	        "bigint, "
+	        "last_message timestamptz, completed timestamptz) "
+	        "ON COMMIT DELETE ROWS",
+	        0, NULL) == -1) {
+		log_error(
+		    "could not prepare the staging tables: %s", db_error());
+		return -1;
+	}
+	return 0;
+}
+
+int
+load_batch(PGconn *db, struct inbox_item *items, size_t n,
+    unsigned long *messages, unsigned long *duplicates)
+{
+	struct load L = { 0 };
+	struct timespec ts;
+	int rc = -1;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	L.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	if (load_collect(&L, items, n) == -1 || load_tracks(db, &L) == -1)
+		goto out;
+	load_track(&L);
+	if (save_history(db, &L) == -1 || save_current_state(db, &L) == -1 ||
+	    save_tracking(db, &L) == -1) {
+		log_error("could not load %zu files: %s", n, db_error());
+		goto out;
+	}
+	*messages += L.nfresh;
+	*duplicates += L.nrows - L.nfresh;
+	rc = 0;
+out:
+	load_free(&L);
+	return rc;
+}

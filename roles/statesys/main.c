@@ -1,0 +1,117 @@
+/*
+ * sitesys-statesys - the state message processor: drains statsys.box into
+ * the site database with serial tracking, and asks clients with old gaps
+ * to resynchronize
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "db.h"
+#include "inbox_service.h"
+#include "log.h"
+#include "statemsg.h"
+#include "statesys.h"
+
+/* Two processors would each think the other's serials are gaps. */
+#define STATESYS_LOCK "SELECT pg_try_advisory_lock(7413000002)"
+
+struct statesys {
+	unsigned long messages, duplicates;
+	unsigned long last_messages;
+	time_t last_rate_at;
+};
+
+static int
+ss_validate(void *arg, struct inbox_item *item, char *why, size_t len)
+{
+	struct statemsg_batch b;
+
+	(void)arg;
+	if (statemsg_parse(item->doc, &b, why, len) == -1)
+		return -1;
+	statemsg_free(&b);
+	return 0;
+}
+
+static int
+ss_process(PGconn *db, void *arg, struct inbox_item *items, size_t n)
+{
+	struct statesys *ss = arg;
+
+	return load_batch(db, items, n, &ss->messages, &ss->duplicates);
+}
+
+static int
+ss_connect(PGconn *db, void *arg)
+{
+	PGresult *res = db_exec(db, STATESYS_LOCK, 0, NULL);
+	int held;
+
+	(void)arg;
+	if (res == NULL) {
+		log_error("could not take the statesys lock: %s", db_error());
+		return -1;
+	}
+	held = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!held) {
+		log_error("another sitesys-statesys is processing this site's "
+		          "state messages; waiting");
+		return -1;
+	}
+	return load_prepare(db);
+}
+
+static int
+ss_tick(PGconn *db, void *arg, const struct conf *cf)
+{
+	(void)arg;
+	return resync_tick(db, cf);
+}
+
+static void
+ss_describe(void *arg, char *buf, size_t len)
+{
+	struct statesys *ss = arg;
+	time_t now = time(NULL);
+	double rate = 0;
+
+	if (ss->last_rate_at != 0 && now > ss->last_rate_at)
+		rate = (double)(ss->messages - ss->last_messages) /
+		    (double)(now - ss->last_rate_at);
+	ss->last_messages = ss->messages;
+	ss->last_rate_at = now;
+	snprintf(buf, len, "%lu messages, %lu duplicates, %.0f messages/s",
+	    ss->messages, ss->duplicates, rate);
+}
+
+static int
+ss_run(struct conf **cfp)
+{
+	struct statesys ss = { 0 };
+	struct inbox_service svc = {
+		.box = "statsys.box",
+		.format = STATEMSG_FORMAT,
+		.validate = ss_validate,
+		.process = ss_process,
+		.on_connect = ss_connect,
+		.tick = ss_tick,
+		.describe = ss_describe,
+		.arg = &ss,
+	};
+
+	ss.last_rate_at = time(NULL);
+	return inbox_serve(cfp, &svc);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct daemon_spec spec = {
+		.name = "sitesys-statesys",
+		.run = ss_run,
+	};
+
+	return daemon_main(argc, argv, &spec);
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# sitesys-statesys against a real PostgreSQL: serial tracking, current
+# state, resynchronization (seed 001), corrupt files, kill -9.
+
+load helpers
+
+STATESYS=$BUILD/sitesys-statesys
+C1=GUID:11111111-1111-4111-8111-111111111111
+C2=GUID:22222222-2222-4222-8222-222222222222
+
+setup_file() {
+	site_setup_file
+	"$SITECTL" db init >/dev/null
+	"$SITECTL" inbox init >/dev/null
+	sed -i 's/^\[inbox\]$/[inbox]\nbatch_files = 4\nrescan_seconds = 1/' "$SITESYS_CONF"
+	printf '[statesys]\nresync_min_age_minutes = 60\nresync_check_minutes = 1\n' >>"$SITESYS_CONF"
+}
+teardown_file() { site_teardown_file; }
+teardown() {
+	[ -z "${SS_PID:-}" ] || { kill -TERM "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null; } || true
+	site_teardown
+}
+
+# msg SERIAL TOPIC_TYPE TOPIC_ID STATE [TIME]
+msg() {
+	printf '{"serial":%s,"time":"%s","topic":{"type":%s,"id":"%s","id_type":0},"state":{"id":%s,"criticality":0},"params":["p1","p\\\\2"]}' \
+		"$1" "${5:-2026-11-22T10:00:00Z}" "$2" "$3" "$4"
+}
+
+# batch CLIENT MSG...: drop one batch into statsys.box
+batch() {
+	local client=$1 first=1 m
+	shift
+	{
+		printf '{"format":"sitesys.statemsg/1","client":"%s","messages":[' "$client"
+		for m in "$@"; do
+			[ $first = 1 ] || printf ','
+			first=0
+			printf '%s' "$m"
+		done
+		printf ']}\n'
+	} >"$SITE_DIR/batch.smx"
+	"$SITECTL" inbox put statsys.box "$SITE_DIR/batch.smx" >/dev/null
+}
+
+backlog_zero() { [ "$(backlog_of statsys.box)" = 0 ]; }
+start_statesys() {
+	: >"$SITE_DIR/statesys.log"
+	"$STATESYS" -f 2>>"$SITE_DIR/statesys.log" &
+	SS_PID=$!
+}
+stop_statesys() {
+	kill -TERM "$SS_PID"
+	wait "$SS_PID"
+	local rc=$?
+	SS_PID=
+	return $rc
+}
+drain() {
+	start_statesys
+	wait_for 20 backlog_zero
+	stop_statesys
+}
+q() { psql_site -c "$1"; }
+
+@test "messages in order: history, current state and the next expected serial" {
+	batch "$C1" "$(msg 1 500 KB1 1)" "$(msg 2 500 KB2 2)" "$(msg 3 300 A1 1)"
+	drain
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1'")" = 3 ]
+	[ "$(q "SELECT state_id FROM client_state WHERE client = '$C1' AND topic_id = 'KB2'")" = 2 ]
+	[ "$(q "SELECT next_expected_serial, highest_serial, messages FROM client_message_stats WHERE client = '$C1'")" = "4|3|3" ]
+	[ "$(q "SELECT params[2] FROM statemsg_history WHERE client = '$C1' AND serial = 1")" = 'p\2' ]
+	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C1'")" = 0 ]
+}
+
+@test "a gap is recorded, a late message fills it, a repeat is counted and not applied twice" {
+	batch "$C1" "$(msg 7 500 KB3 2)"
+	drain
+	[ "$(q "SELECT first_serial, last_serial FROM client_missing_range WHERE client = '$C1'")" = "4|6" ]
+	batch "$C1" "$(msg 5 500 KB4 2)" "$(msg 2 500 KB2 3)"
+	drain
+	[ "$(q "SELECT string_agg(first_serial || '-' || last_serial, ',' ORDER BY first_serial) FROM client_missing_range WHERE client = '$C1'")" = "4-4,6-6" ]
+	[ "$(q "SELECT duplicates FROM client_message_stats WHERE client = '$C1'")" = 1 ]
+	# the repeat of serial 2 (state 3) changed nothing
+	[ "$(q "SELECT state_id FROM client_state WHERE client = '$C1' AND topic_id = 'KB2'")" = 2 ]
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1' AND serial = 2")" = 1 ]
+	[ "$(q "SELECT next_expected_serial FROM client_message_stats WHERE client = '$C1'")" = 8 ]
+}
+
+@test "a late, older message never overwrites a newer state" {
+	batch "$C2" "$(msg 2 500 KB9 3 2026-11-22T12:00:00Z)"
+	drain
+	batch "$C2" "$(msg 1 500 KB9 2 2026-11-22T11:00:00Z)"
+	drain
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C2' AND topic_id = 'KB9'")" = "3|2" ]
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C2'")" = 2 ]
+	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C2'")" = 0 ]
+}
+
+@test "an old gap leads to a resync request; 700/2 completes it; the seed's queries see it" {
+	# make C1's gaps older than the minimum age, then let the check run
+	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$C1'"
+	start_statesys
+	wait_for 20 bash -c "[ \"\$(psql -X -A -t -h '$SITE_PGHOST' -p '$SITE_PGPORT' -U postgres sitesys -c \"SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$C1'\")\" = t ]"
+	grep -q "resync requested from $C1" "$SITE_DIR/statesys.log"
+	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)")" = 0 ]
+	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null")" = 1 ]
+	[ "$(q "SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$C2'")" = f ]
+	# the agent's answer: its cache renumbered from its current serial, then 700/2
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	batch "$C1" "$(msg 8 500 KB1 1 "$now")" "$(msg 9 500 KB3 2 "$now")" "$(msg 10 700 resync 2 "$now")"
+	wait_for 20 backlog_zero
+	stop_statesys
+	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C1'")" = 0 ]
+	[ "$(q "SELECT last_resync_client_completed_time >= last_resync_issued_time FROM client_message_stats WHERE client = '$C1'")" = t ]
+	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)")" = 0 ]
+	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null")" = 0 ]
+}
+
+@test "a request not completed in 3 days is issued again, and not before" {
+	batch "$C2" "$(msg 9 500 KB9 3 2026-11-22T13:00:00Z)"
+	drain
+	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$C2'"
+	q "UPDATE client_message_stats SET last_resync_issued_time = now() - interval '2 days' WHERE client = '$C2'"
+	drain
+	[ "$(q "SELECT last_resync_issued_time < now() - interval '1 day' FROM client_message_stats WHERE client = '$C2'")" = t ]
+	q "UPDATE client_message_stats SET last_resync_issued_time = now() - interval '4 days' WHERE client = '$C2'"
+	start_statesys
+	wait_for 20 grep -q "resync requested from $C2" "$SITE_DIR/statesys.log"
+	stop_statesys
+	[ "$(q "SELECT last_resync_issued_time > now() - interval '1 hour' FROM client_message_stats WHERE client = '$C2'")" = t ]
+}
+
+@test "a bad file goes to corrupt/ with its reason and the rest of the batch is loaded" {
+	batch "$C2" "$(msg 20 500 KB20 1)"
+	printf '{"format":"sitesys.statemsg/1","client":"GUID:nope","messages":[]}' \
+		>"$SITE_DIR/inbox/statsys.box/incoming/badguid.smx"
+	batch "$C2" '{"serial":21,"time":"yesterday","topic":{"type":1,"id":"x"},"state":{"id":1}}'
+	batch "$C2" "$(msg 22 500 KB22 1)"
+	drain
+	grep -q 'reason: member "client" is not "GUID:" and a UUID' "$SITE_DIR/inbox/statsys.box/corrupt/badguid.smx.why"
+	grep -q 'reason: messages\[0\]: member "time" is not an RFC 3339 UTC time' "$SITE_DIR"/inbox/statsys.box/corrupt/*.vm.*.why ||
+		grep -q 'reason: messages\[0\]: member "time" is not an RFC 3339 UTC time' "$SITE_DIR"/inbox/statsys.box/corrupt/*.why
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C2' AND serial IN (20, 22)")" = 2 ]
+}
+
+@test "status shows statesys's rate" {
+	start_statesys
+	wait_for 10 bash -c "'$SITECTL' status | grep -q 'sitesys-statesys .* running'"
+	stop_statesys
+	"$SITECTL" status --json | jq -e '.components[] | select(.name=="sitesys-statesys") | .detail | test("messages/s")'
+}
+
+@test "kill -9 at random moments: each message is applied exactly once" {
+	local c=GUID:33333333-3333-4333-8333-333333333333 s=0 round
+	for i in $(seq 1 150); do
+		s=$((s + 1)); batch "$c" "$(msg $s 500 T$((s % 7)) 1)" "$(msg $((s + 1000)) 500 U 1)"
+	done
+	for round in 1 2 3 4 5 6 7 8; do
+		start_statesys
+		sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+		kill -KILL "$SS_PID"
+		wait "$SS_PID" || true
+		SS_PID=
+	done
+	drain
+	[ "$(q "SELECT count(*), count(DISTINCT serial) FROM statemsg_history WHERE client = '$c'")" = "300|300" ]
+	[ "$(q "SELECT messages, duplicates FROM client_message_stats WHERE client = '$c'")" = "300|0" ]
+}
