@@ -167,3 +167,32 @@ q() { psql_site -c "$1"; }
 	[ "$(q "SELECT count(*), count(DISTINCT serial) FROM statemsg_history WHERE client = '$c'")" = "300|300" ]
 	[ "$(q "SELECT messages, duplicates FROM client_message_stats WHERE client = '$c'")" = "300|0" ]
 }
+
+@test "sitectl client list|show and report show what statesys recorded" {
+	run "$SITECTL" client list --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r ".[] | select(.client==\"$C2\") | .resync")" = outstanding ]
+	[ "$(echo "$output" | jq -r ".[] | select(.client==\"$C1\") | .next_expected_serial")" = 11 ]
+	run "$SITECTL" client show "$C1" --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.serials[0].highest_serial')" = 10 ]
+	[ "$(echo "$output" | jq -r '.states[] | select(.topic_id=="KB3") | .state_id')" = 2 ]
+	[ "$(echo "$output" | jq -r '.missing_ranges | length')" = 0 ]
+	run "$SITECTL" client show "$C2"
+	[[ "$output" == *"missing_ranges:"*"first_serial="* ]]
+	run "$SITECTL" client show GUID:99999999-9999-4999-8999-999999999999
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no client GUID:99999999-9999-4999-8999-999999999999 is known"* ]]
+	run "$SITECTL" client show bogus
+	[ "$status" -eq 2 ]
+	run "$SITECTL" report resync-outstanding --json
+	[ "$(echo "$output" | jq .issued_never_completed)" = 1 ]
+	[ "$(echo "$output" | jq .issued_after_last_completion)" = 0 ]
+	run "$SITECTL" report state --topic-type 500 --topic-id KB3
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ KB3\ +2\ required\ +1 ]]
+	run "$SITECTL" report state --topic-type 500 --json
+	[ "$(echo "$output" | jq '[.[] | .clients] | add')" -ge 5 ]
+	run "$SITECTL" report state --topic-type x
+	[ "$status" -eq 2 ]
+}

@@ -25,6 +25,13 @@ static const struct command {
 	    "       sitectl [-c file] inbox list [--json]\n"
 	    "       sitectl [-c file] inbox put BOX FILE" },
 	{ "config", cmd_config, "config check|show [--json]" },
+	{ "client", cmd_client,
+	    "client list [--json]\n"
+	    "       sitectl [-c file] client show GUID [--json]" },
+	{ "report", cmd_report,
+	    "report resync-outstanding [--json]\n"
+	    "       sitectl [-c file] report state --topic-type T "
+	    "[--topic-id ID] [--json]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,161 @@
+/* cmd_report.c - sitectl report resync-outstanding|state */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "sitectl.h"
+#include "sjson.h"
+
+/* Seed 001's two queries, as the documents write them. */
+static const char outstanding_sql[] =
+    "SELECT (select count(*) from SR_ClientMessageStats where "
+    "LastResyncIssuedTime is not null and (LastResyncIssuedTime > "
+    "LastResyncClientCompletedTime)), "
+    "(select count(*) from SR_ClientMessageStats where LastResyncIssuedTime "
+    "is not null and LastResyncClientCompletedTime is null)";
+
+static int
+report_outstanding(struct ctl *ctl, PGconn *db)
+{
+	PGresult *res = db_exec(db, outstanding_sql, 0, NULL);
+	long long newer, never;
+
+	if (res == NULL) {
+		fprintf(stderr,
+		    "sitectl: could not count resync requests: %s\n",
+		    db_error());
+		return EXIT_FAIL;
+	}
+	newer = atoll(PQgetvalue(res, 0, 0));
+	never = atoll(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	if (ctl->json) {
+		json_t *o = json_object();
+
+		sjson_set(
+		    o, "issued_after_last_completion", json_integer(newer));
+		sjson_set(o, "issued_never_completed", json_integer(never));
+		sjson_print(stdout, o);
+		json_decref(o);
+	} else {
+		printf("resync requests issued after the client's last "
+		       "completion: %lld\n",
+		    newer);
+		printf("resync requests issued to clients that never completed "
+		       "one:  %lld\n",
+		    never);
+	}
+	return EXIT_OK;
+}
+
+/* Names of the states the documents name (REFERENCE.md), else "". */
+static const char *
+state_name(long type, long state)
+{
+	static const struct {
+		long type, state;
+		const char *name;
+	} names[] = {
+		{ 300, 1, "compliant" },
+		{ 300, 2, "non-compliant" },
+		{ 500, 1, "not required" },
+		{ 500, 2, "required" },
+		{ 500, 3, "installed" },
+		{ 700, 2, "resync complete" },
+		{ 1000, 1, "ok" },
+		{ 1000, 2, "failed" },
+	};
+
+	if (state == 0)
+		return "unknown";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].type == type && names[i].state == state)
+			return names[i].name;
+	return "";
+}
+
+static int
+report_state(struct ctl *ctl, PGconn *db, const char *type, const char *id)
+{
+	const char *params[2] = { type, id };
+	PGresult *res = db_exec(db,
+	    "SELECT topic_id, state_id, count(*) FROM client_state "
+	    "WHERE topic_type = $1::int AND ($2::text IS NULL OR topic_id = "
+	    "$2) "
+	    "GROUP BY topic_id, state_id ORDER BY topic_id, state_id",
+	    2, params);
+	json_t *list;
+
+	if (res == NULL) {
+		fprintf(stderr, "sitectl: could not count states: %s\n",
+		    db_error());
+		return EXIT_FAIL;
+	}
+	list = json_array();
+	if (!ctl->json)
+		printf("%-32s %6s %-16s %8s\n", "TOPIC ID", "STATE", "",
+		    "CLIENTS");
+	for (int i = 0; i < PQntuples(res); i++) {
+		long state = atol(PQgetvalue(res, i, 1));
+		const char *name = state_name(atol(type), state);
+		json_t *o = json_object();
+
+		sjson_set(o, "topic_id", json_string(PQgetvalue(res, i, 0)));
+		sjson_set(o, "state", json_integer(state));
+		sjson_set(o, "state_name", json_string(name));
+		sjson_set(
+		    o, "clients", json_integer(atoll(PQgetvalue(res, i, 2))));
+		sjson_append(list, o);
+		if (!ctl->json)
+			printf("%-32s %6ld %-16s %8s\n", PQgetvalue(res, i, 0),
+			    state, name, PQgetvalue(res, i, 2));
+	}
+	if (ctl->json)
+		sjson_print(stdout, list);
+	else if (PQntuples(res) == 0)
+		printf("(no client has reported topic type %s)\n", type);
+	json_decref(list);
+	PQclear(res);
+	return EXIT_OK;
+}
+
+/* A topic type: a whole number 0..65535. */
+static int
+topic_type_ok(const char *s)
+{
+	char *end;
+	long v = s ? strtol(s, &end, 10) : -1;
+
+	return s != NULL && *s != '\0' && *end == '\0' && v >= 0 && v <= 65535;
+}
+
+int
+cmd_report(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const spec[] = { "topic-type=", "topic-id=", NULL };
+	const char *vals[2], *pos[1];
+	PGconn *db;
+	int npos, rc;
+
+	if (argc < 2 ||
+	    ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 0, &npos) == -1)
+		return ctl_usage("report");
+	if (strcmp(argv[1], "state") == 0 && !topic_type_ok(vals[0])) {
+		fprintf(stderr,
+		    "sitectl: report state needs --topic-type T, a "
+		    "whole number from 0 to 65535\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "state") != 0 &&
+	    strcmp(argv[1], "resync-outstanding") != 0)
+		return ctl_usage("report");
+	if ((db = ctl_db(ctl)) == NULL)
+		return EXIT_FAIL;
+	if (strcmp(argv[1], "state") == 0)
+		rc = report_state(ctl, db, vals[0], vals[1]);
+	else
+		rc = report_outstanding(ctl, db);
+	PQfinish(db);
+	return rc;
+}
