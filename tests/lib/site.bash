@@ -74,7 +74,7 @@ site_pg_stop() {
 site_nginx_start() {
 	local dir=$1 port user box
 	port=$(site_free_port) || return 1
-	mkdir -p "$dir/nginx/tmp" "$dir/nginx/logs"
+	mkdir -p "$dir/nginx/tmp" "$dir/nginx/logs" "$dir/nginx/conf.d"
 	user=$(id -un)
 	[ "$user" = root ] && user=sitesys
 	for box in statsys.box bgb.box; do
@@ -96,6 +96,7 @@ site_nginx_start() {
 		echo "  scgi_temp_path $dir/nginx/tmp/scgi;"
 		echo "  server {"
 		echo "    listen 127.0.0.1:$port;"
+		echo "    include $dir/nginx/conf.d/*.loc;"
 		echo "    location / { return 404; }"
 		echo "    location = /health { return 200 \"ok\\n\"; }"
 		for box in statsys.box bgb.box; do
@@ -122,6 +123,29 @@ site_nginx_start() {
 	done
 	cat "$dir/nginx/logs/error.log" >&2
 	return 1
+}
+
+# site_nginx_fcgi DIR PREFIX SOCKET: pass PREFIX (e.g. /mp/v1/) to a
+# FastCGI responder on SOCKET, and reload nginx.
+site_nginx_fcgi() {
+	local dir=$1 prefix=$2 sock=$3 name
+	name=$(echo "$prefix" | tr -c 'A-Za-z0-9\n' _)
+	cat >"$dir/nginx/conf.d/$name.loc" <<-LOC
+		location $prefix {
+		    client_max_body_size 1m;
+		    fastcgi_pass unix:$sock;
+		    include /etc/nginx/fastcgi_params;
+		}
+	LOC
+	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" -s reload ||
+		return 1
+	local i
+	for i in $(seq 1 50); do
+		# the new worker answers once the reload is done
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SITE_HTTP_PORT$prefix")" != 404 ] && return 0
+		sleep 0.1
+	done
+	return 0
 }
 
 site_nginx_stop() {

@@ -1,0 +1,56 @@
+/* intake.c - a state message batch over HTTP into an inbox, durably */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi_server.h"
+#include "group_commit.h"
+#include "inbox.h"
+#include "log.h"
+#include "sjson.h"
+#include "statemsg.h"
+
+static int
+intake_ack(struct fcgi_req *req, const char *name, size_t n)
+{
+	json_t *ack = json_pack("{s:s, s:I, s:s}", "format", "sitesys.ack/1",
+	    "accepted", (json_int_t)n, "file", name);
+	int rc = fcgi_reply_json(req, 202, ack);
+
+	json_decref(ack);
+	return rc;
+}
+
+int
+intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib)
+{
+	char name[INBOX_NAME_MAX + 1], why[512];
+	struct statemsg_batch batch;
+	json_t *doc;
+	size_t len, n;
+	char *body;
+	int rc;
+
+	if (fcgi_read_body(req, STATEMSG_MAX_BODY, &body, &len) == -1)
+		return 0; /* answered: too large or cut short */
+	doc = sjson_parse(body, len, why, sizeof(why));
+	if (doc == NULL ||
+	    statemsg_parse(doc, &batch, why, sizeof(why)) == -1) {
+		json_decref(doc);
+		free(body);
+		return fcgi_error(req, 400, "%s", why);
+	}
+	n = batch.n;
+	statemsg_free(&batch);
+	json_decref(doc);
+	inbox_new_name("smx", name, sizeof(name));
+	if (group_commit_put(gc, ib, name, body, len) == -1) {
+		log_warn("could not queue %s/%s", ib->name, name);
+		rc = fcgi_error(
+		    req, 503, "could not store the batch: %s", strerror(errno));
+	} else {
+		rc = intake_ack(req, name, n);
+	}
+	free(body);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/* db_thread.c - one database connection per request thread */
+#include <stdio.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "mp.h"
+
+/* libpq connections are not shared between threads: one per thread. */
+static _Thread_local PGconn *thread_db;
+
+PGconn *
+mp_db(const struct mp *mp)
+{
+	char err[1536];
+
+	if (thread_db != NULL && PQstatus(thread_db) == CONNECTION_OK)
+		return thread_db;
+	if (thread_db != NULL)
+		PQfinish(thread_db);
+	thread_db = db_connect(
+	    conf_str(mp->cf, "database", "conninfo"), err, sizeof(err));
+	if (thread_db == NULL)
+		log_error("%s", err);
+	return thread_db;
+}
+
+void
+mp_db_failed(void)
+{
+	if (thread_db != NULL && PQstatus(thread_db) != CONNECTION_OK) {
+		PQfinish(thread_db);
+		thread_db = NULL;
+	}
+}
