@@ -1,0 +1,253 @@
+/*
+ * agent.h - sitesys-agent, the state-message part of the managed computer's
+ * client: prototypes grouped by file
+ */
+#ifndef SITESYS_AGENT_H
+#define SITESYS_AGENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "inbox.h"
+#include "statemsg.h"
+
+struct conf;
+
+#define AGENT_NAME "sitesys-agent"
+#define AGENT_OUTBOX_FORMAT "sitesys.agent-outbox/1"
+#define AGENT_CACHE_FORMAT "sitesys.agent-cache/1"
+#define AGENT_RESYNC_TOPIC 700 /* topic type of the completion message */
+#define AGENT_RESYNC_DONE 2 /* its state: resync complete */
+#define AGENT_TIME_LEN 32 /* "2026-11-22T10:00:00.000Z" and NUL */
+/* room left in a batch body for its envelope (format, client, brackets) */
+#define AGENT_BATCH_ENVELOPE 256
+
+/* msg.c - one state message: arguments, time, identity */
+
+/* The arguments of one state message, as the user gave them. */
+struct msg_args {
+	const char *topic_type, *topic_id, *id_type, *state, *criticality;
+	const char *details;
+	const char *params[STATEMSG_MAX_PARAMS + 1];
+	size_t nparams;
+	bool too_many_params;
+};
+
+/* msg_build - check args against statemsg.h limits; the message or NULL */
+json_t *msg_build(const struct msg_args *a, char *why, size_t whylen);
+
+/* msg_now - the current UTC time, RFC 3339 with milliseconds and "Z" */
+void msg_now(char out[AGENT_TIME_LEN]);
+
+/* msg_new_guid - "GUID:" and a fresh random (version 4) UUID; 0 or -1 */
+int msg_new_guid(char out[STATEMSG_GUID_LEN + 1]);
+
+/* msg_json_size - bytes of msg printed compactly, as in a batch */
+size_t msg_json_size(const json_t *msg);
+
+/* store.c - the state directory: identity, serials, outbox, cache */
+
+struct store {
+	char *dir;
+	int lock_fd; /* the open lock file; locked while lock_depth > 0 */
+	int lock_depth;
+	struct inbox outbox; /* dir/outbox: tmp/, incoming/, corrupt/ */
+	char guid[STATEMSG_GUID_LEN + 1];
+};
+
+/* One outbox file: the messages it holds and their printed size. */
+struct outbox_file {
+	char name[INBOX_NAME_MAX + 1];
+	json_t *msgs; /* array of messages */
+	size_t bytes;
+};
+
+/* store_crash_hook - tests: called at each named step, to die there */
+extern void (*store_crash_hook)(const char *point);
+
+/* store_make_dir - create dir 0700 (parents 0755) unless it exists */
+int store_make_dir(const char *dir);
+
+/*
+ * store_open - open (creating, 0700) the state directory dir and load or
+ * make the identity; 0, or -1 with the cause logged
+ */
+int store_open(struct store *st, const char *dir);
+
+/* store_close - release the store (and its lock) */
+void store_close(struct store *st);
+
+/* store_lock - take the state directory's lock (nests); 0 or -1 logged */
+int store_lock(struct store *st);
+
+/* store_unlock - release one level of store_lock */
+void store_unlock(struct store *st);
+
+/* store_serial - the last serial taken (0: none yet); 0 or -1 logged */
+int store_serial(struct store *st, long long *last);
+
+/* store_raise - give msg the next serial and the time now, cache it and
+ * queue it durably; 0 (serial in *serial), or -1 logged */
+int store_raise(struct store *st, json_t *msg, long long *serial);
+
+/* store_cache - the cached latest message of each topic, oldest first */
+json_t *store_cache(struct store *st);
+
+/*
+ * store_resync - answer the resync request of time requested: queue the
+ * whole cache renumbered and the completion message, then remember the
+ * request as answered; 0 (messages queued in *n), or -1 logged
+ */
+int store_resync(struct store *st, const char *requested, size_t *n);
+
+/* store_resync_answered - the last answered request time, "" if none */
+int store_resync_answered(struct store *st, char *out, size_t len);
+
+/*
+ * store_outbox_list - the outbox files in serial order (corrupt ones are
+ * moved aside); 0, or -1 logged
+ */
+int store_outbox_list(struct store *st, struct outbox_file **files, size_t *n);
+
+/* store_outbox_free - release what store_outbox_list returned */
+void store_outbox_free(struct outbox_file *files, size_t n);
+
+/* store_outbox_remove - delete files that were delivered; 0 or -1 logged */
+int store_outbox_remove(
+    struct store *st, const struct outbox_file *files, size_t n);
+
+/* store_status - status.json: what the last send and policy poll did */
+json_t *store_status(struct store *st);
+
+/* store_status_set - replace member key of status.json; 0 or -1 logged */
+int store_status_set(struct store *st, const char *key, json_t *value);
+
+/* store_write_file - replace dir/name by write-temp-fsync-rename */
+int store_write_file(
+    const char *dir, const char *name, const void *data, size_t len);
+
+/* send.c - deliver the outbox in batches: the MP, else the FSP */
+
+/* An HTTP answer, or why there was none. */
+struct http_reply {
+	long status; /* 0: no answer */
+	char *body;
+	size_t len;
+	char error[512];
+};
+
+/* The requests the agent makes (libcurl in http.c; fakes in tests). */
+struct http_ops {
+	int (*request)(void *ctx, const char *method, const char *url,
+	    const char *body, size_t len, struct http_reply *r);
+	void *ctx;
+};
+
+/* send_pack - how many files from the head of files fit one batch */
+size_t send_pack(const struct outbox_file *files, size_t n);
+
+/* send_batch_doc - the sitesys.statemsg/1 batch of files[0..count) */
+json_t *send_batch_doc(
+    const char *guid, const struct outbox_file *files, size_t count);
+
+/*
+ * send_outbox - deliver the whole outbox; 0 when it is empty after, -1 when
+ * something is left for the next attempt (the reason is logged and kept in
+ * status.json)
+ */
+int send_outbox(struct store *st, const struct http_ops *http,
+    const char *mp_url, const char *fsp_url);
+
+/* send_settings - send_outbox with the URLs of cf's [agent] */
+int send_settings(
+    struct store *st, const struct http_ops *http, const struct conf *cf);
+
+/* http_reply_free - release a reply's body */
+void http_reply_free(struct http_reply *r);
+
+/* policy.c - registration and policy */
+
+/* The policy as last received. */
+struct policy {
+	int send_minutes, poll_minutes; /* 0: not set by the policy */
+	char resync[AGENT_TIME_LEN]; /* "" when no resync is requested */
+};
+
+/* policy_register_doc - the sitesys.register/1 request body */
+json_t *policy_register_doc(
+    const char *guid, const char *name, json_t *addresses);
+
+/* policy_parse - check a sitesys.policy/1 answer for guid; 0 or -1 why */
+int policy_parse(const char *body, size_t len, const char *guid,
+    struct policy *p, char *why, size_t whylen);
+
+/* policy_register - register with the MP; 0 or -1 logged */
+int policy_register(struct store *st, const struct http_ops *http,
+    const char *mp_url, const char *name);
+
+/*
+ * policy_poll - fetch and apply the policy (registering again on 404,
+ * answering a new resync request); 1 when a resync was queued, 0, or -1
+ * logged
+ */
+int policy_poll(struct store *st, const struct http_ops *http,
+    const char *mp_url, const char *name, struct policy *p);
+
+/* netaddr.c - the computer's addresses */
+
+/* netaddr_list - non-loopback IPv4/IPv6 addresses as "addr/prefix" */
+json_t *netaddr_list(void);
+
+/* main.c, cmd.c, run.c - the program */
+
+/* What every command works with. */
+struct agent {
+	struct conf *cf;
+	struct store st;
+	struct http_ops http;
+	long timeout; /* [agent] timeout_seconds, read by http */
+	char name[256];
+};
+
+/* agent_setup - settings, state directory (as [site] user if root) */
+int agent_setup(struct agent *ag, struct conf *cf);
+
+/* agent_settings - take timeout, name and the HTTP client from cf */
+void agent_settings(struct agent *ag, struct conf *cf);
+
+/* agent_prepare_dir - as root, make state_dir owned by [site] user */
+int agent_prepare_dir(const struct conf *cf);
+
+/* agent_daemon_pid - the pid of the running daemon, 0 if none */
+long agent_daemon_pid(const struct store *st);
+
+/* cmd_state - raise one state message; an exit status */
+int cmd_state(struct agent *ag, int argc, char **argv);
+
+/* cmd_send - have the daemon send, or send once; an exit status */
+int cmd_send(struct agent *ag, int argc, char **argv);
+
+/* cmd_policy - have the daemon poll, or poll once; an exit status */
+int cmd_policy(struct agent *ag, int argc, char **argv);
+
+/* cmd_show - print identity, serial, outbox, cache, status */
+int cmd_show(struct agent *ag, int argc, char **argv);
+
+/* agent_usage - the synopsis on fp; returns status */
+int agent_usage(FILE *fp, int status);
+
+/* run_main - the "run" command: the daemon, on the shared skeleton */
+int run_main(const char *argv0, const char *conf, bool fg, bool check, int argc,
+    char **argv);
+
+/* http.c - libcurl */
+
+/* http_curl_ops - requests through libcurl with timeout_seconds each */
+void http_curl_ops(struct http_ops *ops, long *timeout_seconds);
+
+/* http_global_init - curl_global_init once; 0 or -1 logged */
+int http_global_init(void);
+
+#endif

@@ -1,0 +1,326 @@
+/* cmd.c - the commands state, send, policy and show */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "conf.h"
+#include "log.h"
+#include "sjson.h"
+
+enum {
+	OPT_TYPE = 256,
+	OPT_ID,
+	OPT_ID_TYPE,
+	OPT_STATE,
+	OPT_CRIT,
+	OPT_DETAILS,
+	OPT_PARAM
+};
+
+static const struct option state_opts[] = {
+	{ "topic-type", required_argument, NULL, OPT_TYPE },
+	{ "topic-id", required_argument, NULL, OPT_ID },
+	{ "id-type", required_argument, NULL, OPT_ID_TYPE },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "criticality", required_argument, NULL, OPT_CRIT },
+	{ "details", required_argument, NULL, OPT_DETAILS },
+	{ "param", required_argument, NULL, OPT_PARAM },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Store one option of "state" in a; 0, or -1 after an error message. */
+static int
+state_option(struct msg_args *a, int ch, const char *arg)
+{
+	const char **slots[] = { &a->topic_type, &a->topic_id, &a->id_type,
+		&a->state, &a->criticality, &a->details };
+
+	if (ch == OPT_PARAM) {
+		if (a->nparams < STATEMSG_MAX_PARAMS)
+			a->params[a->nparams++] = arg;
+		else
+			a->too_many_params = true;
+		return 0;
+	}
+	if (*slots[ch - OPT_TYPE] != NULL) {
+		fprintf(stderr, "sitesys-agent: --%s is given twice\n",
+		    state_opts[ch - OPT_TYPE].name);
+		return -1;
+	}
+	*slots[ch - OPT_TYPE] = arg;
+	return 0;
+}
+
+/* Parse the options of "state" into a; 0 or an exit status. */
+static int
+state_parse(struct msg_args *a, int argc, char **argv)
+{
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	opterr = 1;
+	while ((ch = getopt_long(argc, argv, "+", state_opts, NULL)) != -1) {
+		if (ch < OPT_TYPE || ch > OPT_PARAM)
+			return agent_usage(stderr, 2);
+		if (state_option(a, ch, optarg) == -1)
+			return 2;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "sitesys-agent: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+int
+cmd_state(struct agent *ag, int argc, char **argv)
+{
+	struct msg_args a;
+	char why[512];
+	long long serial;
+	json_t *msg;
+	int rc;
+
+	if ((rc = state_parse(&a, argc, argv)) != 0)
+		return rc;
+	if ((msg = msg_build(&a, why, sizeof(why))) == NULL) {
+		fprintf(stderr, "sitesys-agent: %s\n", why);
+		return 2;
+	}
+	rc = store_raise(&ag->st, msg, &serial);
+	json_decref(msg);
+	if (rc == -1)
+		return 1;
+	printf("%lld\n", serial);
+	return 0;
+}
+
+/* Signal the running daemon, if there is one; 1 if signalled, -1 error. */
+static int
+cmd_signal(struct agent *ag, int sig, const char *what)
+{
+	long pid = agent_daemon_pid(&ag->st);
+
+	if (pid <= 0)
+		return 0;
+	if (kill((pid_t)pid, sig) == -1) {
+		log_warn("could not signal the running agent (pid %ld)", pid);
+		return -1;
+	}
+	printf("asked the running agent (pid %ld) to %s\n", pid, what);
+	return 1;
+}
+
+/* One line of what the last send did, from status.json. */
+static void
+cmd_print_send(struct agent *ag)
+{
+	json_t *st = store_status(&ag->st);
+	json_t *last = json_object_get(st, "last_send");
+
+	printf("sent %lld, left %lld%s%s\n",
+	    (long long)json_integer_value(json_object_get(last, "sent")),
+	    (long long)json_integer_value(json_object_get(last, "left")),
+	    json_object_get(last, "to") ? " via " : "",
+	    json_object_get(last, "to")
+	        ? json_string_value(json_object_get(last, "to"))
+	        : "");
+	json_decref(st);
+}
+
+int
+cmd_send(struct agent *ag, int argc, char **argv)
+{
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return agent_usage(stderr, 2);
+	if ((rc = cmd_signal(ag, SIGUSR1, "send")) != 0)
+		return rc == 1 ? 0 : 1;
+	rc = send_settings(&ag->st, &ag->http, ag->cf);
+	cmd_print_send(ag);
+	return rc == 0 ? 0 : 1;
+}
+
+int
+cmd_policy(struct agent *ag, int argc, char **argv)
+{
+	struct policy p;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return agent_usage(stderr, 2);
+	if ((rc = cmd_signal(ag, SIGUSR2, "poll its policy")) != 0)
+		return rc == 1 ? 0 : 1;
+	rc = policy_poll(&ag->st, &ag->http,
+	    conf_str(ag->cf, "agent", "mp_url"), ag->name, &p);
+	if (rc == -1)
+		return 1;
+	printf("policy: send every %d minutes, poll every %d minutes, %s%s\n",
+	    p.send_minutes, p.poll_minutes,
+	    p.resync[0] ? "resync requested at " : "no resync requested",
+	    p.resync);
+	if (rc == 1) {
+		rc = send_settings(&ag->st, &ag->http, ag->cf);
+		cmd_print_send(ag);
+		return rc == 0 ? 0 : 1;
+	}
+	return 0;
+}
+
+/* Everything show reports, as one JSON document. */
+static json_t *
+show_doc(struct agent *ag)
+{
+	struct outbox_file *files;
+	size_t nfiles, nmsgs = 0;
+	long long serial = 0;
+	char answered[AGENT_TIME_LEN + 8] = "";
+	long pid = agent_daemon_pid(&ag->st);
+	json_t *doc, *status = store_status(&ag->st), *cache;
+
+	store_serial(&ag->st, &serial);
+	store_resync_answered(&ag->st, answered, sizeof(answered));
+	if (store_outbox_list(&ag->st, &files, &nfiles) == -1)
+		nfiles = 0;
+	for (size_t i = 0; i < nfiles; i++)
+		nmsgs += json_array_size(files[i].msgs);
+	store_outbox_free(files, nfiles);
+	if ((cache = store_cache(&ag->st)) == NULL)
+		cache = json_array();
+	doc = json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I},s:o,s:O?,s:O?,s:O?,s:o,"
+	                "s:{s:b,s:o}}",
+	    "client", ag->st.guid, "name", ag->name, "state_dir", ag->st.dir,
+	    "serial", (json_int_t)serial, "outbox", "files", (json_int_t)nfiles,
+	    "messages", (json_int_t)nmsgs, "cache", cache, "last_register",
+	    json_object_get(status, "last_register"), "last_send",
+	    json_object_get(status, "last_send"), "last_policy",
+	    json_object_get(status, "last_policy"), "resync_answered",
+	    answered[0] ? json_string(answered) : json_null(), "daemon",
+	    "running", pid > 0, "pid",
+	    pid > 0 ? json_integer(pid) : json_null());
+	if (doc == NULL)
+		abort();
+	json_decref(status);
+	return doc;
+}
+
+/* "time: ok" or "time: failed: error" of a status.json entry. */
+static void
+show_result(const char *label, const json_t *v)
+{
+	const char *err = json_string_value(json_object_get(v, "error"));
+
+	if (!json_is_object(v)) {
+		printf("%-13s never\n", label);
+		return;
+	}
+	printf("%-13s %s %s%s%s", label,
+	    json_string_value(json_object_get(v, "time")),
+	    json_string_value(json_object_get(v, "result")), err ? ": " : "",
+	    err ? err : "");
+}
+
+/* The cache, one topic a line. */
+static void
+show_cache(const json_t *cache)
+{
+	size_t i;
+	json_t *m;
+
+	printf("%-13s %zu topics\n", "cache", json_array_size(cache));
+	json_array_foreach(cache, i, m)
+	{
+		json_t *t = json_object_get(m, "topic");
+		json_t *s = json_object_get(m, "state");
+
+		printf("  topic %lld \"%s\": state %lld, criticality %lld, "
+		       "serial %lld, %s\n",
+		    (long long)json_integer_value(json_object_get(t, "type")),
+		    json_string_value(json_object_get(t, "id")),
+		    (long long)json_integer_value(json_object_get(s, "id")),
+		    (long long)json_integer_value(
+		        json_object_get(s, "criticality")),
+		    (long long)json_integer_value(json_object_get(m, "serial")),
+		    json_string_value(json_object_get(m, "time")));
+	}
+}
+
+/* The resync time a policy requests, or "never". */
+static const char *
+show_requested(const json_t *policy)
+{
+	const char *t = json_string_value(
+	    json_object_get(json_object_get(policy, "resync"), "requested"));
+
+	return t != NULL ? t : "never";
+}
+
+/* The document of show_doc as text. */
+static void
+show_text(const json_t *d)
+{
+	const json_t *ob = json_object_get(d, "outbox");
+	const json_t *ls = json_object_get(d, "last_send");
+	const json_t *lp =
+	    json_object_get(json_object_get(d, "last_policy"), "policy");
+	const json_t *dm = json_object_get(d, "daemon");
+
+	printf("%-13s %s\n", "client",
+	    json_string_value(json_object_get(d, "client")));
+	printf("%-13s %s\n", "name",
+	    json_string_value(json_object_get(d, "name")));
+	printf("%-13s %s\n", "state dir",
+	    json_string_value(json_object_get(d, "state_dir")));
+	printf("%-13s %lld\n", "last serial",
+	    (long long)json_integer_value(json_object_get(d, "serial")));
+	printf("%-13s %lld messages in %lld files\n", "outbox",
+	    (long long)json_integer_value(json_object_get(ob, "messages")),
+	    (long long)json_integer_value(json_object_get(ob, "files")));
+	show_cache(json_object_get(d, "cache"));
+	show_result("last register", json_object_get(d, "last_register"));
+	if (json_is_object(json_object_get(d, "last_register")))
+		printf("\n");
+	show_result("last send", ls);
+	if (json_is_object(ls))
+		printf(", %lld sent, %lld left\n",
+		    (long long)json_integer_value(json_object_get(ls, "sent")),
+		    (long long)json_integer_value(json_object_get(ls, "left")));
+	show_result("last policy", json_object_get(d, "last_policy"));
+	if (json_is_object(json_object_get(d, "last_policy")))
+		printf("%s%s\n", lp != NULL ? ", resync requested " : "",
+		    lp != NULL ? show_requested(lp) : "");
+	printf("%-13s %s\n", "resync",
+	    json_is_string(json_object_get(d, "resync_answered"))
+	        ? json_string_value(json_object_get(d, "resync_answered"))
+	        : "none answered");
+	if (json_is_true(json_object_get(dm, "running")))
+		printf("%-13s running, pid %lld\n", "daemon",
+		    (long long)json_integer_value(json_object_get(dm, "pid")));
+	else
+		printf("%-13s not running\n", "daemon");
+}
+
+int
+cmd_show(struct agent *ag, int argc, char **argv)
+{
+	bool as_json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	json_t *doc;
+
+	if (argc > 2 || (argc == 2 && !as_json))
+		return agent_usage(stderr, 2);
+	doc = show_doc(ag);
+	if (as_json)
+		sjson_print(stdout, doc);
+	else
+		show_text(doc);
+	json_decref(doc);
+	return 0;
+}

@@ -1,0 +1,276 @@
+/*
+ * run.c - the daemon: register with the management point, poll the policy
+ * (answering resync requests), and send the outbox every send interval or
+ * at once on SIGUSR1 (SIGUSR2: poll the policy at once)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+
+/* When each periodic job is due, in seconds of the monotonic clock. */
+struct run_sched {
+	double next_poll, next_send;
+	bool want_poll, want_send;
+	struct policy pol; /* the last policy received */
+};
+
+static double
+run_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The intervals in force: the policy's, else the configuration's. */
+static double
+run_send_seconds(const struct agent *ag, const struct run_sched *s)
+{
+	return 60.0 *
+	    (s->pol.send_minutes > 0
+	            ? s->pol.send_minutes
+	            : conf_int(ag->cf, "agent", "send_minutes"));
+}
+
+static double
+run_poll_seconds(const struct agent *ag, const struct run_sched *s)
+{
+	return 60.0 *
+	    (s->pol.poll_minutes > 0
+	            ? s->pol.poll_minutes
+	            : conf_int(ag->cf, "agent", "policy_minutes"));
+}
+
+/* Poll the policy if it is due; a new resync makes a send due. */
+static void
+run_poll(struct agent *ag, struct run_sched *s, double now)
+{
+	struct policy p;
+	int rc;
+
+	if (!s->want_poll && now < s->next_poll)
+		return;
+	rc = policy_poll(&ag->st, &ag->http,
+	    conf_str(ag->cf, "agent", "mp_url"), ag->name, &p);
+	if (rc >= 0) {
+		if (p.send_minutes != s->pol.send_minutes ||
+		    p.poll_minutes != s->pol.poll_minutes)
+			log_info("policy: send every %d minutes, poll every %d "
+			         "minutes (0: the configuration's)",
+			    p.send_minutes, p.poll_minutes);
+		s->pol = p;
+	}
+	if (rc == 1)
+		s->want_send = true;
+	s->want_poll = false;
+	s->next_poll = now + run_poll_seconds(ag, s);
+	if (s->next_send > now + run_send_seconds(ag, s))
+		s->next_send = now + run_send_seconds(ag, s);
+}
+
+/* Send the outbox if it is due. */
+static void
+run_send(struct agent *ag, struct run_sched *s, double now)
+{
+	if (!s->want_send && now < s->next_send)
+		return;
+	send_settings(&ag->st, &ag->http, ag->cf);
+	s->want_send = false;
+	s->next_send = now + run_send_seconds(ag, s);
+}
+
+/* Sleep until the next job, a signal, or a request by SIGUSR1/2. */
+static void
+run_wait(int sfd, struct run_sched *s)
+{
+	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+	struct signalfd_siginfo si;
+	double next = s->next_poll < s->next_send ? s->next_poll : s->next_send;
+	double ms = (next - run_now()) * 1000.0 + 1;
+
+	if (s->want_poll || s->want_send)
+		return;
+	if (ms < 0)
+		ms = 0;
+	if (ms > INT_MAX)
+		ms = INT_MAX;
+	if (daemon_poll(&pfd, 1, (int)ms) <= 0)
+		return;
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			s->want_send = true;
+		else if (si.ssi_signo == SIGUSR2)
+			s->want_poll = true;
+	}
+}
+
+/* SIGUSR1 and SIGUSR2 as a descriptor to poll; -1 logged. */
+static int
+run_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		log_warn("could not make a signalfd");
+	return fd;
+}
+
+/*
+ * Write and lock dir/agent.pid for as long as the daemon runs; the locked
+ * descriptor, or -1 (another daemon runs, or an error; logged)
+ */
+static int
+run_pidfile(const struct store *st)
+{
+	char tmp[PATH_MAX], path[PATH_MAX], text[32];
+	long other = agent_daemon_pid(st);
+	int fd;
+
+	if (other > 0) {
+		log_error("cannot run: another sitesys-agent (pid %ld) uses "
+		          "\"%s\"",
+		    other, st->dir);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/.agent.pid.tmp", st->dir);
+	snprintf(path, sizeof(path), "%s/agent.pid", st->dir);
+	snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1 ||
+	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    rename(tmp, path) == -1) {
+		log_warn("could not write \"%s\"", path);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Remove agent.pid at a clean stop, while it is still locked. */
+static void
+run_pidfile_remove(const struct store *st, int fd)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/agent.pid", st->dir);
+	if (unlink(path) == -1)
+		log_warn("could not remove \"%s\"", path);
+	close(fd);
+}
+
+/* SIGHUP: reread the configuration, then poll the policy at once. */
+static void
+run_reload(struct agent *ag, struct conf **cfp, struct run_sched *s)
+{
+	char *dir = strdup(ag->st.dir);
+
+	if (dir == NULL || !daemon_reload(cfp)) {
+		free(dir);
+		return;
+	}
+	agent_settings(ag, *cfp);
+	if (strcmp(dir, conf_str(*cfp, "agent", "state_dir")) != 0)
+		log_warnx("a new [agent] state_dir takes effect at restart; "
+		          "still using \"%s\"",
+		    dir);
+	free(dir);
+	s->want_poll = true;
+}
+
+/* The daemon's work until SIGTERM; the exit status. */
+static int
+run_loop(struct conf **cfp)
+{
+	struct run_sched s = { 0 };
+	struct agent ag;
+	int pidfd, sfd, status = 1;
+
+	if (http_global_init() == -1 || agent_setup(&ag, *cfp) == -1)
+		return 1;
+	if ((pidfd = run_pidfile(&ag.st)) == -1)
+		goto out;
+	if ((sfd = run_signals()) == -1)
+		goto out_pid;
+	log_info("client %s, state directory \"%s\"", ag.st.guid, ag.st.dir);
+	policy_register(
+	    &ag.st, &ag.http, conf_str(ag.cf, "agent", "mp_url"), ag.name);
+	s.want_poll = s.want_send = true;
+	while (!daemon_stopping()) {
+		if (daemon_take_reload())
+			run_reload(&ag, cfp, &s);
+		run_poll(&ag, &s, run_now());
+		run_send(&ag, &s, run_now());
+		run_wait(sfd, &s);
+	}
+	status = 0;
+	close(sfd);
+out_pid:
+	run_pidfile_remove(&ag.st, pidfd);
+out:
+	store_close(&ag.st);
+	return status;
+}
+
+/* Before privileges are dropped: a state directory for [site] user. */
+static int
+run_init(struct conf *cf)
+{
+	return agent_prepare_dir(cf);
+}
+
+int
+run_main(const char *argv0, const char *conf, bool fg, bool check, int argc,
+    char **argv)
+{
+	static const struct daemon_spec spec = { AGENT_NAME, run_init,
+		run_loop };
+	char *dargv[8];
+	int ch, n = 0;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "c:fhn")) != -1) {
+		if (ch == 'c')
+			conf = optarg;
+		else if (ch == 'f')
+			fg = true;
+		else if (ch == 'n')
+			check = true;
+		else
+			return agent_usage(
+			    ch == 'h' ? stdout : stderr, ch == 'h' ? 0 : 2);
+	}
+	if (optind != argc)
+		return agent_usage(stderr, 2);
+	dargv[n++] = (char *)argv0;
+	if (conf != NULL) {
+		dargv[n++] = "-c";
+		dargv[n++] = (char *)conf;
+	}
+	if (fg)
+		dargv[n++] = "-f";
+	if (check)
+		dargv[n++] = "-n";
+	dargv[n] = NULL;
+	optind = 1;
+	return daemon_main(n, dargv, &spec);
+}

@@ -1,0 +1,234 @@
+/*
+ * send.c - deliver the outbox: whole files packed into sitesys.statemsg/1
+ * batches within the limits, each posted to the management point, else to
+ * the fallback status point; only a 202 answer removes what was sent
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "conf.h"
+#include "log.h"
+#include "sjson.h"
+
+size_t
+send_pack(const struct outbox_file *files, size_t n)
+{
+	size_t count = 0, msgs = 0, bytes = 0;
+
+	for (; count < n; count++) {
+		size_t m = json_array_size(files[count].msgs);
+
+		if (count > 0 &&
+		    (msgs + m > STATEMSG_MAX_MESSAGES ||
+		        bytes + files[count].bytes >
+		            STATEMSG_MAX_BODY - AGENT_BATCH_ENVELOPE))
+			break;
+		msgs += m;
+		bytes += files[count].bytes;
+	}
+	return count;
+}
+
+json_t *
+send_batch_doc(const char *guid, const struct outbox_file *files, size_t count)
+{
+	json_t *msgs = json_array(), *doc;
+
+	if (msgs == NULL)
+		abort();
+	for (size_t i = 0; i < count; i++)
+		json_array_extend(msgs, files[i].msgs);
+	doc = json_pack("{s:s,s:s,s:o}", "format", STATEMSG_FORMAT, "client",
+	    guid, "messages", msgs);
+	if (doc == NULL)
+		abort();
+	return doc;
+}
+
+void
+http_reply_free(struct http_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
+}
+
+/* POST body to base/statemsg; 0 on 202, else -1 with why. */
+static int
+send_post(const struct http_ops *http, const char *base, const char *body,
+    size_t len, char *why, size_t whylen)
+{
+	struct http_reply r = { 0 };
+	char url[2048];
+	int rc = -1;
+
+	if (*base == '\0') {
+		snprintf(why, whylen, "no URL is configured");
+		return -1;
+	}
+	snprintf(url, sizeof(url), "%.*s/statemsg",
+	    (int)(strlen(base) - (base[strlen(base) - 1] == '/')), base);
+	if (http->request(http->ctx, "POST", url, body, len, &r) == -1)
+		snprintf(why, whylen, "%.600s: %.400s", url, r.error);
+	else if (r.status != 202)
+		snprintf(
+		    why, whylen, "%.600s answered HTTP %ld", url, r.status);
+	else
+		rc = 0;
+	http_reply_free(&r);
+	return rc;
+}
+
+/* Post one batch to the MP, else the FSP; where it went, or NULL. */
+static const char *
+send_batch(const struct http_ops *http, const char *mp_url, const char *fsp_url,
+    json_t *doc, char *why, size_t whylen)
+{
+	char mp_why[1024], fsp_why[1024];
+	char *body = json_dumps(doc, JSON_COMPACT);
+	const char *to = NULL;
+	size_t len;
+
+	if (body == NULL)
+		abort();
+	len = strlen(body);
+	if (send_post(http, mp_url, body, len, mp_why, sizeof(mp_why)) == 0)
+		to = "mp";
+	else if (send_post(
+	             http, fsp_url, body, len, fsp_why, sizeof(fsp_why)) == 0) {
+		to = "fsp";
+		log_warnx("management point failed (%s); sent to the fallback "
+		          "status point",
+		    mp_why);
+	} else {
+		snprintf(why, whylen,
+		    "management point: %.1020s; fallback status point: %.1020s",
+		    mp_why, fsp_why);
+	}
+	free(body);
+	return to;
+}
+
+/* Remember in status.json how this attempt ended. */
+static void
+send_record(
+    struct store *st, size_t sent, size_t left, const char *to, const char *why)
+{
+	char now[AGENT_TIME_LEN];
+	json_t *v;
+
+	msg_now(now);
+	v = json_pack("{s:s,s:s,s:I,s:I}", "time", now, "result",
+	    why == NULL ? "ok" : "failed", "sent", (json_int_t)sent, "left",
+	    (json_int_t)left);
+	if (v == NULL)
+		abort();
+	if (to != NULL)
+		sjson_set(v, "to", json_string(to));
+	if (why != NULL)
+		sjson_set(v, "error", json_string(why));
+	store_status_set(st, "last_send", v);
+}
+
+/* Messages in files[0..n). */
+static size_t
+send_count(const struct outbox_file *files, size_t n)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		m += json_array_size(files[i].msgs);
+	return m;
+}
+
+/* Deliver the outbox (the caller holds the send lock). */
+static int
+send_locked(struct store *st, const struct http_ops *http, const char *mp_url,
+    const char *fsp_url)
+{
+	struct outbox_file *files;
+	size_t n, i = 0, sent = 0;
+	const char *to = NULL, *last_to = NULL;
+	char why[2200];
+
+	if (store_outbox_list(st, &files, &n) == -1)
+		return -1;
+	while (i < n) {
+		size_t count = send_pack(files + i, n - i);
+		json_t *doc = send_batch_doc(st->guid, files + i, count);
+
+		to = send_batch(http, mp_url, fsp_url, doc, why, sizeof(why));
+		json_decref(doc);
+		if (to == NULL)
+			break;
+		last_to = to;
+		if (store_outbox_remove(st, files + i, count) == -1) {
+			snprintf(why, sizeof(why),
+			    "could not remove sent messages from the outbox");
+			to = NULL;
+			break;
+		}
+		sent += send_count(files + i, count);
+		i += count;
+	}
+	if (to == NULL && i < n)
+		log_error("could not send %zu state messages, kept for the "
+		          "next attempt: %s",
+		    send_count(files + i, n - i), why);
+	else if (sent > 0)
+		log_info("sent %zu state messages", sent);
+	send_record(st, sent, send_count(files + i, n - i), last_to,
+	    i < n ? why : NULL);
+	store_outbox_free(files, n);
+	return i < n ? -1 : 0;
+}
+
+/* Take dir/send.lock, so that two senders never post the same files. */
+static int
+send_lock(const struct store *st)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/send.lock", st->dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		log_warn("could not open \"%s\"", path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) == -1) {
+		if (errno != EINTR) {
+			log_warn("could not lock \"%s\"", path);
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int
+send_outbox(struct store *st, const struct http_ops *http, const char *mp_url,
+    const char *fsp_url)
+{
+	int fd = send_lock(st), rc;
+
+	if (fd == -1)
+		return -1;
+	rc = send_locked(st, http, mp_url, fsp_url);
+	close(fd);
+	return rc;
+}
+
+int
+send_settings(
+    struct store *st, const struct http_ops *http, const struct conf *cf)
+{
+	return send_outbox(st, http, conf_str(cf, "agent", "mp_url"),
+	    conf_str(cf, "agent", "fsp_url"));
+}
