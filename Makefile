@@ -118,7 +118,8 @@ demo-stop:
 	@bash scripts/demo.sh stop
 
 bench: all
-	@for b in $(BENCHES); do $$b || exit 1; done
+	@for b in $(filter %_bench,$(BENCHES)); do $$b || exit 1; done
+	@for s in bench/*.sh; do BUILD=$(BUILD) bash $$s || exit 1; done
 
 format:
 	clang-format -i $$(find common tools roles agent tests bench -name '*.[ch]' 2>/dev/null)

@@ -177,3 +177,62 @@ statemsg_free(struct statemsg_batch *b)
 	json_decref(b->doc);
 	memset(b, 0, sizeof(*b));
 }
+
+static int
+parse_set(json_t *doc, struct statemsg_batch **out, size_t *n, char *why,
+    size_t whylen)
+{
+	char inner[512];
+	json_t *arr, *b;
+	size_t i;
+
+	if (sjson_array(doc, "batches", STATEMSG_SET_MAX, true, &arr, why,
+	        whylen) == -1)
+		return -1;
+	if (json_array_size(arr) == 0) {
+		snprintf(why, whylen, "member \"batches\" is empty");
+		return -1;
+	}
+	if ((*out = calloc(json_array_size(arr), sizeof(**out))) == NULL)
+		return snprintf(why, whylen, "out of memory"), -1;
+	json_array_foreach(arr, i, b)
+	{
+		if (statemsg_parse(b, &(*out)[i], inner, sizeof(inner)) == -1) {
+			snprintf(why, whylen, "batches[%zu]: %s", i, inner);
+			statemsg_free_all(*out, i);
+			*out = NULL;
+			return -1;
+		}
+	}
+	*n = json_array_size(arr);
+	return 0;
+}
+
+int
+statemsg_parse_file(json_t *doc, struct statemsg_batch **out, size_t *n,
+    char *why, size_t whylen)
+{
+	const char *format = json_string_value(json_object_get(doc, "format"));
+
+	*out = NULL;
+	*n = 0;
+	if (format != NULL && strcmp(format, STATEMSG_SET_FORMAT) == 0)
+		return parse_set(doc, out, n, why, whylen);
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return snprintf(why, whylen, "out of memory"), -1;
+	if (statemsg_parse(doc, *out, why, whylen) == -1) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*n = 1;
+	return 0;
+}
+
+void
+statemsg_free_all(struct statemsg_batch *batches, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		statemsg_free(&batches[i]);
+	free(batches);
+}

@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define STATEMSG_FORMAT "sitesys.statemsg/1"
+/* In statsys.box only: many clients' batches in one file, one transaction */
+#define STATEMSG_SET_FORMAT "sitesys.statemsg-set/1"
+#define STATEMSG_SET_MAX 100000
 
 /* Limits, documented in sitesys-statemsg(5); anything over is refused. */
 #define STATEMSG_MAX_BODY (1024 * 1024)
@@ -50,6 +53,16 @@ int statemsg_parse(
 
 /* statemsg_free - release what statemsg_parse took */
 void statemsg_free(struct statemsg_batch *batch);
+
+/*
+ * statemsg_parse_file - a statsys.box document: one batch, or a set of
+ * batches ("batches": [...]); *batches is allocated; 0, or -1 with why
+ */
+int statemsg_parse_file(json_t *doc, struct statemsg_batch **batches, size_t *n,
+    char *why, size_t whylen);
+
+/* statemsg_free_all - free what statemsg_parse_file made */
+void statemsg_free_all(struct statemsg_batch *batches, size_t n);
 
 /* statemsg_valid_guid - "GUID:" and a UUID in its 8-4-4-4-12 form */
 int statemsg_valid_guid(const char *s);

@@ -19,10 +19,16 @@ struct row {
 	const struct statemsg *m;
 };
 
+/* One file's batches. */
+struct loadfile {
+	struct statemsg_batch *batches;
+	size_t n;
+};
+
 struct load {
 	struct clientmap *clients;
-	struct statemsg_batch *batches;
-	size_t nbatches;
+	struct loadfile *files;
+	size_t nfiles;
 	struct row *rows, *fresh;
 	size_t nrows, nfresh;
 	int64_t now_us;
@@ -72,12 +78,21 @@ cmp_topic_newest(const void *a, const void *b)
 	return x->m->serial > y->m->serial ? -1 : x->m->serial < y->m->serial;
 }
 
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 load_free(struct load *L)
 {
-	for (size_t i = 0; i < L->nbatches; i++)
-		statemsg_free(&L->batches[i]);
-	free(L->batches);
+	for (size_t i = 0; i < L->nfiles; i++)
+		statemsg_free_all(L->files[i].batches, L->files[i].n);
+	free(L->files);
 	free(L->rows);
 	free(L->fresh);
 	if (L->clients != NULL)
@@ -92,27 +107,32 @@ load_collect(struct load *L, struct inbox_item *items, size_t n)
 	size_t total = 0, k = 0;
 
 	L->clients = clientmap_new();
-	if ((L->batches = calloc(n, sizeof(*L->batches))) == NULL)
+	if ((L->files = calloc(n, sizeof(*L->files))) == NULL)
 		abort();
-	for (size_t i = 0; i < n; i++, L->nbatches++) {
-		if (statemsg_parse(
-		        items[i].doc, &L->batches[i], why, sizeof(why)) == -1) {
+	for (size_t i = 0; i < n; i++, L->nfiles++) {
+		struct loadfile *f = &L->files[i];
+
+		if (statemsg_parse_file(items[i].doc, &f->batches, &f->n, why,
+		        sizeof(why)) == -1) {
 			log_error("%s: %s", items[i].name, why);
 			return -1;
 		}
-		total += L->batches[i].n;
+		for (size_t b = 0; b < f->n; b++)
+			total += f->batches[b].n;
 	}
 	L->rows = malloc(total * sizeof(*L->rows));
 	L->fresh = malloc(total * sizeof(*L->fresh));
 	if (L->rows == NULL || L->fresh == NULL)
 		abort();
 	for (size_t i = 0; i < n; i++) {
-		struct serial_track *t =
-		    clientmap_get(L->clients, L->batches[i].client);
+		for (size_t b = 0; b < L->files[i].n; b++) {
+			struct statemsg_batch *sb = &L->files[i].batches[b];
+			struct serial_track *t =
+			    clientmap_get(L->clients, sb->client);
 
-		for (size_t j = 0; j < L->batches[i].n; j++)
-			L->rows[k++] =
-			    (struct row){ t, &L->batches[i].msgs[j] };
+			for (size_t j = 0; j < sb->n; j++)
+				L->rows[k++] = (struct row){ t, &sb->msgs[j] };
+		}
 	}
 	L->nrows = k;
 	return 0;
@@ -437,6 +457,27 @@ load_prepare(PGconn *db)
 	return 0;
 }
 
+/* The database's share of a batch, timed for the debug log; 0 or -1. */
+static int
+load_save(PGconn *db, struct load *L)
+{
+	double t0 = mono(), t1, t2, t3;
+
+	if (save_history(db, L) == -1)
+		return -1;
+	t1 = mono();
+	if (save_current_state(db, L) == -1)
+		return -1;
+	t2 = mono();
+	if (save_tracking(db, L) == -1)
+		return -1;
+	t3 = mono();
+	log_debug("%zu messages: history %.0f ms, current state %.0f ms, "
+	          "tracking %.0f ms",
+	    L->nrows, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3);
+	return 0;
+}
+
 int
 load_batch(PGconn *db, struct inbox_item *items, size_t n,
     unsigned long *messages, unsigned long *duplicates)
@@ -450,8 +491,7 @@ load_batch(PGconn *db, struct inbox_item *items, size_t n,
 	if (load_collect(&L, items, n) == -1 || load_tracks(db, &L) == -1)
 		goto out;
 	load_track(&L);
-	if (save_history(db, &L) == -1 || save_current_state(db, &L) == -1 ||
-	    save_tracking(db, &L) == -1) {
+	if (load_save(db, &L) == -1) {
 		log_error("could not load %zu files: %s", n, db_error());
 		goto out;
 	}

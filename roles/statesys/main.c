@@ -25,12 +25,13 @@ struct statesys {
 static int
 ss_validate(void *arg, struct inbox_item *item, char *why, size_t len)
 {
-	struct statemsg_batch b;
+	struct statemsg_batch *b;
+	size_t n;
 
 	(void)arg;
-	if (statemsg_parse(item->doc, &b, why, len) == -1)
+	if (statemsg_parse_file(item->doc, &b, &n, why, len) == -1)
 		return -1;
-	statemsg_free(&b);
+	statemsg_free_all(b, n);
 	return 0;
 }
 
@@ -92,7 +93,7 @@ ss_run(struct conf **cfp)
 	struct statesys ss = { 0 };
 	struct inbox_service svc = {
 		.box = "statsys.box",
-		.format = STATEMSG_FORMAT,
+		.format = NULL, /* a batch or a set: ss_validate checks */
 		.validate = ss_validate,
 		.process = ss_process,
 		.on_connect = ss_connect,

@@ -53,8 +53,11 @@ site_pg_start() {
 		unix_socket_directories = '$dir/pgsock'
 		port = $port
 		fsync = on
-		max_connections = 50
-		shared_buffers = 128MB
+		max_connections = 100
+		shared_buffers = 256MB
+		max_wal_size = 4GB
+		checkpoint_timeout = 30min
+		wal_buffers = 16MB
 	CONF
 	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" \
 		-w -t 60 start >/dev/null || { cat "$dir/pg/server.log" >&2; return 1; }
@@ -173,4 +176,91 @@ site_conf() {
 		settle_seconds = 2
 	CONF
 	export SITESYS_CONF=$dir/sitesys.conf
+}
+
+# site_fake_start DIR NAME [PORT]: a stand-in for a management point
+# (NAME=mp) or a fallback status point (NAME=fsp) until the real ones run
+# in the tests: its own nginx on a free loopback port (or PORT), under
+# DIR/fake-NAME/, answering
+#   POST /NAME/v1/statemsg  202, keeping each body as a file in statemsg/
+#                           (503 instead while the file "down" exists)
+#   POST /NAME/v1/register  the file registered.json, keeping each body in
+#                           register/ (404 while there is no such file)
+#   GET  /NAME/v1/policy    the file policy.json (404 while there is none)
+# Sets SITE_FAKE_PORT. Bodies are kept by nginx itself: a location that
+# proxies reads the whole body first, and client_body_in_file_only keeps
+# the file it read it into.
+site_fake_start() {
+	local dir=$1 name=$2 port=${3:-} user
+	[ -n "$port" ] || port=$(site_free_port) || return 1
+	local fd=$dir/fake-$name
+	mkdir -p "$fd/tmp" "$fd/logs"
+	user=$(id -un)
+	[ "$user" = root ] && user=sitesys
+	{
+		echo "daemon off; worker_processes 1; pid $fd/nginx.pid;"
+		[ "$(id -u)" = 0 ] && echo "user $user;"
+		echo "error_log $fd/logs/error.log;"
+		echo "events { worker_connections 64; }"
+		echo "http {"
+		echo "  access_log $fd/logs/access.log;"
+		echo "  client_body_temp_path $fd/tmp/body;"
+		echo "  proxy_temp_path $fd/tmp/proxy;"
+		echo "  fastcgi_temp_path $fd/tmp/fastcgi;"
+		echo "  uwsgi_temp_path $fd/tmp/uwsgi;"
+		echo "  scgi_temp_path $fd/tmp/scgi;"
+		echo "  default_type application/json;"
+		echo "  server {"
+		echo "    listen 127.0.0.1:$port;"
+		echo "    location / { return 404; }"
+		echo "    location = /health { return 200 \"ok\\n\"; }"
+		echo "    location = /$name/v1/statemsg {"
+		echo "      if (-f $fd/down) { return 503 \"down\\n\"; }"
+		echo "      client_body_in_file_only on;"
+		echo "      client_body_temp_path $fd/statemsg;"
+		echo "      client_max_body_size 2m;"
+		echo "      proxy_method GET;"
+		echo "      proxy_pass_request_body off;"
+		echo "      proxy_set_header Content-Length \"\";"
+		echo "      proxy_pass http://127.0.0.1:$port/_fake/accepted;"
+		echo "    }"
+		echo "    location = /$name/v1/register {"
+		echo "      client_body_in_file_only on;"
+		echo "      client_body_temp_path $fd/register;"
+		echo "      proxy_method GET;"
+		echo "      proxy_pass_request_body off;"
+		echo "      proxy_set_header Content-Length \"\";"
+		echo "      proxy_pass http://127.0.0.1:$port/_fake/registered;"
+		echo "    }"
+		echo "    location = /$name/v1/policy { alias $fd/policy.json; }"
+		echo "    location = /_fake/registered { alias $fd/registered.json; }"
+		echo "    location = /_fake/accepted {"
+		echo "      return 202 '{\"format\":\"sitesys.ack/1\"}\\n';"
+		echo "    }"
+		echo "  }"
+		echo "}"
+	} >"$fd/nginx.conf"
+	nginx -c "$fd/nginx.conf" -e "$fd/logs/error.log" \
+		</dev/null >>"$fd/logs/error.log" 2>&1 &
+	SITE_FAKE_PORT=$port
+	local i
+	for i in $(seq 1 100); do
+		curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$fd/logs/error.log" >&2
+	return 1
+}
+
+# site_fake_stop DIR NAME: stop what site_fake_start DIR NAME started.
+site_fake_stop() {
+	local fd=$1/fake-$2 pid i
+	[ -f "$fd/nginx.pid" ] || return 0
+	pid=$(cat "$fd/nginx.pid")
+	kill -QUIT "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
 }

@@ -1,0 +1,59 @@
+#!/bin/bash
+# statesys.sh - sitesys-statesys, inbox to committed rows (serial tracking
+# and current-state upserts included), beside a plain COPY of the same rows
+# into a table of the same shape and indexes, on the same private cluster.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+. tests/lib/site.bash
+FILES=${FILES:-1000} PER_FILE=${PER_FILE:-100} MSGS=${MSGS:-10} CLIENTS=${CLIENTS:-100000}
+TOTAL=$((FILES * PER_FILE * MSGS))
+
+dir=$(mktemp -d /var/tmp/sitesys-bench.XXXXXX)
+pid=
+cleanup() {
+	[ -z "$pid" ] || { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; }
+	site_pg_stop "$dir" >/dev/null 2>&1 || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+[ -z "${KEEPLOG:-}" ] || trap "cp $dir/statesys.log $KEEPLOG; cleanup" EXIT
+site_pg_start "$dir" >/dev/null
+SITE_HTTP_PORT=0
+site_conf "$dir"
+sed -i 's/^\[inbox\]$/[inbox]\nbatch_files = 16/' "$SITESYS_CONF"
+printf "[log]\nlevel = ${LOGLEVEL:-warning}\n" >>"$SITESYS_CONF"
+"$BUILD/sitectl" db init >/dev/null
+psql() { command psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d sitesys "$@"; }
+now() { date +%s.%N; }
+
+echo "statesys: $TOTAL messages from $CLIENTS clients in $FILES files of $PER_FILE batches of $MSGS"
+"$BUILD/bench/statemsg_gen" "$dir/inbox" "$FILES" "$PER_FILE" "$MSGS" "$CLIENTS" "$dir/rows.tsv"
+chown -R sitesys: "$dir/inbox" 2>/dev/null || true
+
+# baseline: the same rows, plain COPY, a table of the same shape and indexes
+psql -c "CREATE TABLE baseline (LIKE statemsg_history INCLUDING ALL)"
+t0=$(now)
+psql -c "\\copy baseline (client, serial, msg_time, topic_type, topic_id, topic_id_type, state_id, criticality, details, params) FROM '$dir/rows.tsv'"
+t1=$(now)
+base=$(echo "$TOTAL / ($t1 - $t0)" | bc -l)
+psql -c "DROP TABLE baseline"
+psql -c "CHECKPOINT"
+
+t0=$(now)
+"$BUILD/sitesys-statesys" -f 2>>"$dir/statesys.log" &
+pid=$!
+for i in $(seq 1 6000); do
+	n=$(ls "$dir/inbox/statsys.box/incoming" | wc -l)
+	[ "$n" = 0 ] && break
+	sleep 0.05
+done
+t1=$(now)
+kill -TERM "$pid"; wait "$pid" || true; pid=
+rows=$(psql -c "SELECT count(*) FROM statemsg_history")
+[ "$rows" = "$TOTAL" ] || { echo "statesys loaded $rows of $TOTAL messages" >&2; tail "$dir/statesys.log" >&2; exit 1; }
+rate=$(echo "$TOTAL / ($t1 - $t0)" | bc -l)
+printf '%-44s %9.0f messages/s   baseline (plain COPY, same rows) %9.0f rows/s   %.2fx\n' \
+	"statesys, inbox to committed rows" "$rate" "$base" "$(echo "$rate / $base" | bc -l)"
+printf 'at one batch of %d messages per client per 15 minutes: %.0f clients (the original: a state system known for backlogs)\n' \
+	"$MSGS" "$(echo "$rate * 900 / $MSGS" | bc -l)"
