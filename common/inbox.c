@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ void (*inbox_crash_hook)(const char *point);
 
 /* Per process, so two handles on one box never make the same name. */
 static unsigned name_seq;
+static char name_host[64];
+static pthread_once_t name_host_once = PTHREAD_ONCE_INIT;
 
 #define CRASH_POINT(p)                                                         \
 	do {                                                                   \
@@ -95,22 +98,27 @@ inbox_close(struct inbox *ib)
 	memset(ib, 0, sizeof(*ib));
 }
 
+static void
+name_host_init(void)
+{
+	if (gethostname(name_host, sizeof(name_host) - 1) == -1)
+		snprintf(name_host, sizeof(name_host), "localhost");
+	name_host[strcspn(name_host, ".")] = '\0';
+	if (!inbox_valid_name(name_host))
+		snprintf(name_host, sizeof(name_host), "host");
+}
+
+/* Safe to call from several threads at once (the FastCGI roles do). */
 void
 inbox_new_name(const char *ext, char *out, size_t len)
 {
-	static char host[64];
 	struct timeval tv;
+	unsigned seq = __atomic_fetch_add(&name_seq, 1, __ATOMIC_RELAXED);
 
-	if (host[0] == '\0') {
-		if (gethostname(host, sizeof(host) - 1) == -1)
-			snprintf(host, sizeof(host), "localhost");
-		host[strcspn(host, ".")] = '\0';
-		if (!inbox_valid_name(host))
-			snprintf(host, sizeof(host), "host");
-	}
+	pthread_once(&name_host_once, name_host_init);
 	gettimeofday(&tv, NULL);
 	snprintf(out, len, "%lld%06ld.%s.%ld.%u.%s", (long long)tv.tv_sec,
-	    (long)tv.tv_usec, host, (long)getpid(), name_seq++, ext);
+	    (long)tv.tv_usec, name_host, (long)getpid(), seq, ext);
 }
 
 /* Write data to an exclusive new file at path and fsync it; 0 or -1. */
