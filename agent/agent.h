@@ -211,8 +211,8 @@ struct agent {
 	char name[256];
 };
 
-/* agent_setup - settings, state directory (as [site] user if root) */
-int agent_setup(struct agent *ag, struct conf *cf);
+/* agent_open - open the state directory, as [site] user if root */
+int agent_open(struct agent *ag);
 
 /* agent_settings - take timeout, name and the HTTP client from cf */
 void agent_settings(struct agent *ag, struct conf *cf);
@@ -222,6 +222,8 @@ int agent_prepare_dir(const struct conf *cf);
 
 /* agent_daemon_pid - the pid of the running daemon, 0 if none */
 long agent_daemon_pid(const struct store *st);
+
+/* Each command checks its arguments, then calls agent_open. */
 
 /* cmd_state - raise one state message; an exit status */
 int cmd_state(struct agent *ag, int argc, char **argv);

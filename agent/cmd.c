@@ -92,6 +92,10 @@ cmd_state(struct agent *ag, int argc, char **argv)
 		fprintf(stderr, "sitesys-agent: %s\n", why);
 		return 2;
 	}
+	if (agent_open(ag) == -1) {
+		json_decref(msg);
+		return 1;
+	}
 	rc = store_raise(&ag->st, msg, &serial);
 	json_decref(msg);
 	if (rc == -1)
@@ -141,6 +145,8 @@ cmd_send(struct agent *ag, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return agent_usage(stderr, 2);
+	if (agent_open(ag) == -1)
+		return 1;
 	if ((rc = cmd_signal(ag, SIGUSR1, "send")) != 0)
 		return rc == 1 ? 0 : 1;
 	rc = send_settings(&ag->st, &ag->http, ag->cf);
@@ -157,6 +163,8 @@ cmd_policy(struct agent *ag, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return agent_usage(stderr, 2);
+	if (agent_open(ag) == -1)
+		return 1;
 	if ((rc = cmd_signal(ag, SIGUSR2, "poll its policy")) != 0)
 		return rc == 1 ? 0 : 1;
 	rc = policy_poll(&ag->st, &ag->http,
@@ -316,6 +324,8 @@ cmd_show(struct agent *ag, int argc, char **argv)
 
 	if (argc > 2 || (argc == 2 && !as_json))
 		return agent_usage(stderr, 2);
+	if (agent_open(ag) == -1)
+		return 1;
 	doc = show_doc(ag);
 	if (as_json)
 		sjson_print(stdout, doc);

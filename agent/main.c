@@ -101,10 +101,10 @@ agent_settings(struct agent *ag, struct conf *cf)
 }
 
 int
-agent_setup(struct agent *ag, struct conf *cf)
+agent_open(struct agent *ag)
 {
-	memset(ag, 0, sizeof(*ag));
-	agent_settings(ag, cf);
+	const struct conf *cf = ag->cf;
+
 	if (agent_prepare_dir(cf) == -1 ||
 	    daemon_drop_privileges(conf_str(cf, "site", "user")) == -1)
 		return -1;
@@ -128,7 +128,10 @@ agent_command(
 		return 2;
 	}
 	log_set_level(log_parse_level(conf_str(cf, "log", "level")));
-	if (http_global_init() == 0 && agent_setup(&ag, cf) == 0) {
+	memset(&ag, 0, sizeof(ag));
+	ag.st.lock_fd = -1;
+	agent_settings(&ag, cf);
+	if (http_global_init() == 0) {
 		status = c->fn(&ag, argc, argv);
 		store_close(&ag.st);
 	}

@@ -205,7 +205,9 @@ run_loop(struct conf **cfp)
 	struct agent ag;
 	int pidfd, sfd, status = 1;
 
-	if (http_global_init() == -1 || agent_setup(&ag, *cfp) == -1)
+	memset(&ag, 0, sizeof(ag));
+	agent_settings(&ag, *cfp);
+	if (http_global_init() == -1 || agent_open(&ag) == -1)
 		return 1;
 	if ((pidfd = run_pidfile(&ag.st)) == -1)
 		goto out;

@@ -1,0 +1,381 @@
+#!/usr/bin/env bats
+# sitesys-agent against a stand-in management point and fallback status
+# point (nginx, tests/lib/site.bash site_fake_start) on loopback: serials
+# that survive restarts, one batch per send, the FSP when the MP fails,
+# nothing lost when both fail or the agent is killed, resync answers,
+# registration and policy.
+
+load helpers
+
+AGENT=$BUILD/sitesys-agent
+
+setup_file() {
+	SITE_DIR=$(mktemp -d /tmp/sitesys-test.XXXXXX)
+	chmod 755 "$SITE_DIR" # the agent runs as [site] user when root
+	export SITE_DIR
+	site_fake_start "$SITE_DIR" mp || return 1
+	MP_PORT=$SITE_FAKE_PORT
+	site_fake_start "$SITE_DIR" fsp || return 1
+	FSP_PORT=$SITE_FAKE_PORT
+	export MP_PORT FSP_PORT
+	# loopback only, whatever the environment says about proxies
+	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+}
+
+teardown_file() {
+	site_fake_stop "$SITE_DIR" mp
+	site_fake_stop "$SITE_DIR" fsp
+	if [ -e "$SITE_DIR/.failed" ]; then
+		echo "# kept $SITE_DIR for inspection" >&3
+	else
+		rm -rf "$SITE_DIR"
+	fi
+}
+
+# A fresh agent (state directory and configuration) for every test.
+setup() {
+	STATE=$SITE_DIR/agent-$BATS_TEST_NUMBER
+	CONF=$SITE_DIR/agent-$BATS_TEST_NUMBER.conf
+	LOG=$SITE_DIR/agent-$BATS_TEST_NUMBER.log
+	cat >"$CONF" <<-CONF
+		[agent]
+		state_dir = $STATE
+		mp_url = http://127.0.0.1:$MP_PORT/mp/v1
+		fsp_url = http://127.0.0.1:$FSP_PORT/fsp/v1
+		name = pc-$BATS_TEST_NUMBER
+		timeout_seconds = 5
+	CONF
+	rm -f "$SITE_DIR"/fake-*/statemsg/* "$SITE_DIR"/fake-*/register/* \
+		"$SITE_DIR"/fake-*/down "$SITE_DIR"/fake-*/policy.json \
+		"$SITE_DIR"/fake-*/registered.json
+	: >"$LOG"
+	AGENT_PID=
+}
+
+teardown() {
+	[ -z "${AGENT_PID:-}" ] || { kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; } || true
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || touch "$SITE_DIR/.failed"
+}
+
+agent() { "$AGENT" -c "$CONF" "$@"; }
+# The command's standard output only; its log lines go to $LOG.
+quiet() { "$AGENT" -c "$CONF" "$@" 2>>"$LOG"; }
+guid() { agent show --json | jq -r .client; }
+show() { agent show --json | jq -r "$1"; }
+
+raise() { # raise TYPE ID STATE: the serial it got
+	agent state --topic-type "$1" --topic-id "$2" --state "$3" 2>>"$LOG"
+}
+
+# Every batch posted to mp or fsp, oldest first, one JSON per line.
+posted() {
+	local d=$SITE_DIR/fake-$1/statemsg f
+	[ -d "$d" ] || return 0
+	for f in $(ls -tr "$d"); do jq -c . "$d/$f"; done
+}
+nposted() { posted "$1" | wc -l; }
+posted_are() { [ "$(nposted "$1")" = "$2" ]; }
+registers_are() { [ "$(ls "$SITE_DIR/fake-mp/register" | wc -l)" = "$1" ]; }
+shown_is() { [ "$(show "$1")" = "$2" ]; }
+shown_not() { [ "$(show "$1")" != "$2" ]; }
+# The serials of every message posted to mp and fsp, one per line.
+serials_posted() { { posted mp; posted fsp; } | jq -r '.messages[].serial'; }
+
+# The MP's answers for this agent: registered, and policy with a resync
+# request at $1 (none when empty).
+fake_policy() {
+	local g resync=null
+	g=$(guid)
+	[ -z "${1:-}" ] || resync="{\"requested\":\"$1\"}"
+	printf '{"format":"sitesys.registered/1","client":"%s"}\n' "$g" \
+		>"$SITE_DIR/fake-mp/registered.json"
+	printf '{"format":"sitesys.policy/1","client":"%s","statemsg_send_minutes":15,"policy_poll_minutes":60,"resync":%s}\n' \
+		"$g" "$resync" >"$SITE_DIR/fake-mp/policy.json"
+}
+
+daemon_is() { [ "$(show .daemon.pid)" = "$1" ]; }
+
+start_agent() {
+	"$AGENT" -c "$CONF" -f run 2>>"$LOG" &
+	AGENT_PID=$!
+	wait_for 10 daemon_is "$AGENT_PID"
+}
+
+stop_agent() {
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID"
+	local rc=$?
+	AGENT_PID=
+	return $rc
+}
+
+outbox_empty() { [ "$(show .outbox.messages)" = 0 ]; }
+
+@test "usage, -n and bad arguments: exit 2 with a clear reason" {
+	run "$AGENT"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"usage: sitesys-agent [-c file] state --topic-type type"* ]]
+	run "$AGENT" -h
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"sitesys-agent [-c file] [-fn] run"* ]]
+	run agent -n run
+	[ "$status" -eq 0 ]
+	[ "$output" = "$CONF: configuration ok" ]
+	run agent state --topic-type 65536 --topic-id KB1 --state 1
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: --topic-type: 65536 is out of range (0..65535)" ]
+	run agent state --topic-type 500 --topic-id "" --state 1
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: --topic-id must be 1 to 256 bytes long, not 0" ]
+	run agent state --topic-type 500 --topic-id "$(printf 'x%.0s' $(seq 257))" --state 1
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: --topic-id must be 1 to 256 bytes long, not 257" ]
+	run agent state --topic-type 500 --topic-id KB1
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: --topic-type, --topic-id and --state are required" ]
+	run agent state --topic-type 500 --topic-id KB1 --state 1 --state 2
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: --state is given twice" ]
+	run agent state --topic-type 500 --topic-id KB1 --state 1 --criticality x
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: --criticality: \"x\" is not a whole number" ]
+	run agent state --topic-type 500 --topic-id KB1 --state 1 extra
+	[ "$status" -eq 2 ]
+	[ "$output" = "sitesys-agent: unexpected argument \"extra\"" ]
+	run agent show --yaml
+	[ "$status" -eq 2 ]
+	printf '[agent]\nsend_minutes = 0\n' >"$SITE_DIR/bad.conf"
+	run "$AGENT" -c "$SITE_DIR/bad.conf" show
+	[ "$status" -eq 2 ]
+	[ "$output" = "$SITE_DIR/bad.conf:2: send_minutes: 0 is out of range (1..1440)" ]
+	# nothing was raised by any of that
+	[ "$(show .serial)" = 0 ]
+}
+
+@test "state raises messages with increasing serials that survive a restart" {
+	local g
+	touch "$SITE_DIR/fake-mp/down" "$SITE_DIR/fake-fsp/down"
+	[ "$(raise 500 KB1 1)" = 1 ]
+	[ "$(raise 500 KB2 1)" = 2 ]
+	g=$(guid)
+	[[ "$g" =~ ^GUID:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]
+	[ "$(stat -c %a "$STATE")" = 700 ]
+	start_agent
+	wait_for 10 grep -q "could not send 2 state messages" "$LOG"
+	stop_agent
+	[ "$(raise 500 KB1 3)" = 3 ]
+	[ "$(guid)" = "$g" ]
+	[ "$(show .serial)" = 3 ]
+	[ "$(show .outbox.messages)" = 3 ]
+	[ "$(show '[.cache[] | .serial] | join(",")')" = "2,3" ]
+	[ "$(nposted mp)" = 0 ]
+}
+
+@test "send delivers the outbox in one batch and empties it on 202" {
+	agent state --topic-type 500 --topic-id KB1 --state 2 --criticality 1 \
+		--details "needs a restart" --param KB1 --param "x y" >/dev/null
+	raise 500 KB2 1 >/dev/null
+	raise 401 CI1 5 >/dev/null
+	run quiet send
+	[ "$status" -eq 0 ]
+	[ "$output" = "sent 3, left 0 via mp" ]
+	[ "$(nposted mp)" = 1 ]
+	[ "$(nposted fsp)" = 0 ]
+	posted mp >"$SITE_DIR/batch.json"
+	[ "$(jq -r .format "$SITE_DIR/batch.json")" = sitesys.statemsg/1 ]
+	[ "$(jq -r .client "$SITE_DIR/batch.json")" = "$(guid)" ]
+	[ "$(jq -r '[.messages[].serial] | join(",")' "$SITE_DIR/batch.json")" = 1,2,3 ]
+	[ "$(jq -c '.messages[0] | [.topic, .state, .details, .params]' "$SITE_DIR/batch.json")" = \
+		'[{"type":500,"id":"KB1","id_type":0},{"id":2,"criticality":1},"needs a restart",["KB1","x y"]]' ]
+	jq -r '.messages[].time' "$SITE_DIR/batch.json" | grep -Eqx '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+	outbox_empty
+	[ "$(show .last_send.result)" = ok ]
+	# nothing left: a second send posts nothing
+	run quiet send
+	[ "$output" = "sent 0, left 0" ]
+	[ "$(nposted mp)" = 1 ]
+}
+
+@test "with the MP answering 503 the batch goes to the FSP" {
+	touch "$SITE_DIR/fake-mp/down"
+	raise 500 KB1 1 >/dev/null
+	raise 500 KB2 1 >/dev/null
+	run quiet send
+	[ "$status" -eq 0 ]
+	[ "$output" = "sent 2, left 0 via fsp" ]
+	[ "$(nposted mp)" = 0 ]
+	[ "$(nposted fsp)" = 1 ]
+	[ "$(posted fsp | jq -r '[.messages[].serial] | join(",")')" = 1,2 ]
+	grep -q "management point failed (http://127.0.0.1:$MP_PORT/mp/v1/statemsg answered HTTP 503); sent to the fallback status point" "$LOG"
+	outbox_empty
+}
+
+@test "with the MP stopped and the FSP down nothing is lost and the next send delivers" {
+	site_fake_stop "$SITE_DIR" mp
+	touch "$SITE_DIR/fake-fsp/down"
+	raise 500 KB1 1 >/dev/null
+	raise 500 KB2 1 >/dev/null
+	run agent send
+	site_fake_start "$SITE_DIR" mp "$MP_PORT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"could not send 2 state messages, kept for the next attempt: management point: http://127.0.0.1:$MP_PORT/mp/v1/statemsg: Failed to connect"* ]]
+	[[ "$output" == *"fallback status point: http://127.0.0.1:$FSP_PORT/fsp/v1/statemsg answered HTTP 503"* ]]
+	[ "$(show .outbox.messages)" = 2 ]
+	[ "$(show .last_send.result)" = failed ]
+	raise 500 KB3 1 >/dev/null
+	run quiet send
+	[ "$status" -eq 0 ]
+	[ "$output" = "sent 3, left 0 via mp" ]
+	[ "$(posted mp | jq -r '[.messages[].serial] | join(",")')" = 1,2,3 ]
+	outbox_empty
+}
+
+@test "the daemon registers, polls its policy and sends at once when asked" {
+	local reg
+	raise 500 KB1 1 >/dev/null # makes the identity the fake answers for
+	fake_policy
+	start_agent
+	wait_for 10 registers_are 1
+	reg=$(cat "$SITE_DIR"/fake-mp/register/*)
+	[ "$(jq -r .format <<<"$reg")" = sitesys.register/1 ]
+	[ "$(jq -r .client <<<"$reg")" = "$(guid)" ]
+	[ "$(jq -r .name <<<"$reg")" = "pc-$BATS_TEST_NUMBER" ]
+	# every address has its prefix length, none is loopback
+	jq -r '.addresses | type' <<<"$reg" | grep -qx array
+	! jq -r '.addresses[]' <<<"$reg" | grep -Ev '^[0-9a-f:.]+/[0-9]+$'
+	! jq -r '.addresses[]' <<<"$reg" | grep -E '^(127\.|::1/)'
+	# at start it sends what was waiting
+	wait_for 10 outbox_empty
+	[ "$(show .daemon.running)" = true ]
+	[ "$(show .daemon.pid)" = "$AGENT_PID" ]
+	[ "$(show .last_policy.result)" = ok ]
+	raise 500 KB2 1 >/dev/null
+	run quiet send
+	[ "$output" = "asked the running agent (pid $AGENT_PID) to send" ]
+	wait_for 10 outbox_empty
+	[ "$(nposted mp)" = 2 ]
+	stop_agent
+	[ ! -e "$STATE/agent.pid" ]
+	[ "$(show .daemon.running)" = false ]
+}
+
+@test "a policy 404 makes the daemon register again" {
+	raise 500 KB1 1 >/dev/null
+	fake_policy
+	start_agent
+	wait_for 10 registers_are 1
+	wait_for 10 shown_is .last_policy.result ok
+	rm "$SITE_DIR/fake-mp/policy.json"
+	agent policy >/dev/null
+	wait_for 10 registers_are 2
+	wait_for 10 grep -q "does not know $(guid): registering again" "$LOG"
+}
+
+@test "a resync request: one batch of the whole cache renumbered, then 700/2, once" {
+	local b
+	raise 500 KB1 1 >/dev/null
+	raise 500 KB2 1 >/dev/null
+	raise 500 KB1 3 >/dev/null
+	agent send >/dev/null
+	[ "$(nposted mp)" = 1 ]
+	fake_policy 2026-11-22T10:00:00.123456Z
+	start_agent
+	wait_for 10 posted_are mp 2
+	b=$(posted mp | tail -1)
+	# KB2 (serial 2) and KB1 in state 3 (serial 3), renumbered from 4
+	[ "$(jq -c '[.messages[] | [.serial, .topic.type, .topic.id, .state.id]]' <<<"$b")" = \
+		'[[4,500,"KB2",1],[5,500,"KB1",3],[6,700,"resync",2]]' ]
+	[ "$(jq -r '.messages[2].topic.id_type' <<<"$b")" = 0 ]
+	[ "$(show .resync_answered)" = 2026-11-22T10:00:00.123456Z ]
+	outbox_empty
+	# the same request again is not answered twice
+	local before
+	before=$(show .last_policy.time)
+	agent policy >/dev/null
+	wait_for 10 shown_not .last_policy.time "$before"
+	before=$(show .last_send.time)
+	agent send >/dev/null
+	wait_for 10 shown_not .last_send.time "$before"
+	[ "$(show .last_send.sent)" = 0 ]
+	[ "$(nposted mp)" = 2 ]
+	# a new request is
+	fake_policy 2026-11-25T10:00:00.000000Z
+	agent policy >/dev/null
+	wait_for 10 posted_are mp 3
+	[ "$(posted mp | tail -1 | jq -r '[.messages[].serial] | join(",")')" = 7,8,9 ]
+}
+
+@test "a resync answered while both servers are down is kept and sent later" {
+	raise 500 KB1 1 >/dev/null
+	fake_policy 2026-11-22T10:00:00Z
+	touch "$SITE_DIR/fake-mp/down" "$SITE_DIR/fake-fsp/down"
+	# one-shot: polls (the policy is served while statemsg is down)
+	run quiet policy
+	[ "$status" -eq 1 ]
+	[ "$output" = "policy: send every 15 minutes, poll every 60 minutes, resync requested at 2026-11-22T10:00:00Z
+sent 0, left 3" ]
+	[ "$(show .outbox.messages)" = 3 ]
+	[ "$(show .resync_answered)" = 2026-11-22T10:00:00Z ]
+	rm "$SITE_DIR/fake-mp/down"
+	run quiet send
+	[ "$output" = "sent 3, left 0 via mp" ]
+	[ "$(posted mp | jq -c '[.messages[] | [.serial, .topic.type]]')" = '[[1,500],[2,500],[3,700]]' ]
+}
+
+@test "kill -9 of the agent between raising and sending loses nothing" {
+	local i n=0 s
+	fake_policy
+	touch "$SITE_DIR/fake-mp/down" "$SITE_DIR/fake-fsp/down"
+	: >"$SITE_DIR/raised"
+	for round in 1 2 3 4; do
+		start_agent
+		for i in 1 2 3; do
+			s=$(raise 500 "KB$round-$i" 1) && echo "$s" >>"$SITE_DIR/raised"
+		done
+		agent send >/dev/null
+		# both down: nothing can be delivered yet
+		sleep "0.$((RANDOM % 3))"
+		kill -KILL "$AGENT_PID"
+		wait "$AGENT_PID" || true
+		AGENT_PID=
+	done
+	[ "$(wc -l <"$SITE_DIR/raised")" = 12 ]
+	rm "$SITE_DIR/fake-mp/down"
+	start_agent
+	wait_for 20 outbox_empty
+	stop_agent
+	# every serial raised was delivered, each once, in one batch
+	[ "$(serials_posted | sort -n | paste -sd,)" = "$(sort -n "$SITE_DIR/raised" | paste -sd,)" ]
+	[ "$(nposted mp)" = 1 ]
+}
+
+@test "kill -9 at random moments while raising and sending: serials unique, none lost" {
+	fake_policy
+	: >"$SITE_DIR/raised"
+	for round in 1 2 3 4 5; do
+		start_agent
+		(
+			for i in 1 2 3 4 5; do
+				s=$(raise 500 "R$round-$i" 1) && echo "$s" >>"$SITE_DIR/raised"
+				"$AGENT" -c "$CONF" send >/dev/null 2>&1
+			done
+		) &
+		local writer=$!
+		sleep "0.$((RANDOM % 5))"
+		kill -KILL "$AGENT_PID"
+		wait "$AGENT_PID" || true
+		AGENT_PID=
+		wait "$writer"
+	done
+	start_agent
+	wait_for 20 outbox_empty
+	stop_agent
+	# no serial was given twice; every one raised arrived (at least once)
+	[ "$(sort "$SITE_DIR/raised" | uniq -d | wc -l)" = 0 ]
+	[ "$(wc -l <"$SITE_DIR/raised")" = 25 ]
+	serials_posted | sort -u >"$SITE_DIR/arrived"
+	[ "$(comm -23 <(sort "$SITE_DIR/raised") "$SITE_DIR/arrived" | wc -l)" = 0 ]
+	# a serial that arrived twice is the same message both times
+	[ "$({ posted mp; posted fsp; } | jq -c '.messages[] | [.serial, .topic.id]' | sort -u | wc -l)" = \
+		"$(wc -l <"$SITE_DIR/arrived")" ]
+}
