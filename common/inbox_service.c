@@ -13,6 +13,7 @@
 #include "log.h"
 
 #define REPORT_SECONDS 60
+#define DRAIN_SECONDS 10
 
 static int
 svc_process(void *arg, struct inbox_item *items, size_t n)
@@ -26,6 +27,9 @@ svc_process(void *arg, struct inbox_item *items, size_t n)
 static bool
 svc_connect(struct inbox_service *svc, const struct conf *cf)
 {
+	int wait = 1,
+	    max_wait = (int)conf_int(cf, "database", "retry_max_seconds");
+
 	while (!daemon_stopping()) {
 		svc->db = db_connect_retry(conf_str(cf, "database", "conninfo"),
 		    (int)conf_int(cf, "database", "retry_max_seconds"));
@@ -39,7 +43,9 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 		}
 		PQfinish(svc->db);
 		svc->db = NULL;
-		daemon_sleep(1000);
+		/* e.g. another instance holds the role's lock: back off */
+		daemon_sleep(wait * 1000);
+		wait = wait * 2 > max_wait ? max_wait : wait * 2;
 	}
 	return false;
 }
@@ -102,14 +108,23 @@ svc_open(struct inbox_service *svc, const struct conf *cf, struct inbox *ib)
 	return 0;
 }
 
-/* Drain until nothing is ready; -1 if the database failed. */
+/*
+ * Drain until nothing is ready or DRAIN_SECONDS have passed, so that a
+ * long backlog does not hold up status reports and periodic work: 0 when
+ * drained, 1 when there is more, -1 if the database failed.
+ */
 static int
 svc_drain(struct inbox_service *svc)
 {
+	time_t until = time(NULL) + DRAIN_SECONDS;
 	long n = 0;
 
-	while (!daemon_stopping() && (n = inbox_reader_batch(&svc->reader)) > 0)
+	while (
+	    !daemon_stopping() && (n = inbox_reader_batch(&svc->reader)) > 0) {
 		log_debug("%s: batch of %ld files", svc->box, n);
+		if (time(NULL) >= until)
+			return 1;
+	}
 	return daemon_stopping() ? 0 : (int)n;
 }
 
@@ -158,7 +173,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 {
 	struct inbox ib;
 	time_t last_report = 0; /* report at once, then every minute */
-	int backoff = 1, max_wait, rescan;
+	int backoff = 1, max_wait, rescan, more;
 
 	if (svc_open(svc, *cfp, &ib) == -1)
 		return 1;
@@ -166,7 +181,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		max_wait = (int)conf_int(*cfp, "database", "retry_max_seconds");
 		if (svc->db == NULL && !svc_connect(svc, *cfp))
 			break;
-		if (svc_drain(svc) == -1) {
+		if ((more = svc_drain(svc)) == -1) {
 			if (db_connected(svc->db)) {
 				svc_isolate(svc, svc->reader.batch_files);
 				continue;
@@ -190,6 +205,8 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		    (int)conf_int(*cfp, "inbox", "ledger_keep_days"));
 		if (daemon_take_reload())
 			daemon_reload(cfp);
+		if (more)
+			continue; /* a backlog: straight back to it */
 		rescan = (int)conf_int(*cfp, "inbox", "rescan_seconds");
 		inbox_reader_wait(&svc->reader,
 		    (rescan < REPORT_SECONDS ? rescan : REPORT_SECONDS) * 1000);

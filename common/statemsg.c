@@ -24,16 +24,41 @@ statemsg_valid_guid(const char *s)
 	return 1;
 }
 
+/* n digits at s as a number, or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 int
 statemsg_parse_time(const char *s, int64_t *us)
 {
-	struct tm tm;
-	const char *p;
+	struct tm tm, check;
+	const char *p = s + 19;
 	int64_t frac = 0, scale = 1000000;
+	time_t t;
 
+	/* exactly YYYY-MM-DDTHH:MM:SS[.f...]Z: what PostgreSQL reads alike */
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':')
+		return -1;
 	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL || strlen(s) < 20)
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	if (tm.tm_year < 70 || tm.tm_year > 1100 || tm.tm_mon < 0 ||
+	    tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
 		return -1;
 	if (*p == '.') {
 		if (!isdigit((unsigned char)*++p))
@@ -45,9 +70,39 @@ statemsg_parse_time(const char *s, int64_t *us)
 			}
 		}
 	}
-	if (strcmp(p, "Z") != 0 || tm.tm_year < 70 || tm.tm_year > 1100)
+	if (strcmp(p, "Z") != 0)
 		return -1;
-	*us = (int64_t)timegm(&tm) * 1000000 + frac;
+	check = tm;
+	t = timegm(&check);
+	/* timegm normalizes February 30 into March: refuse what moved */
+	if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon ||
+	    check.tm_hour != tm.tm_hour || check.tm_min != tm.tm_min ||
+	    check.tm_sec != tm.tm_sec)
+		return -1;
+	*us = (int64_t)t * 1000000 + frac;
+	return 0;
+}
+
+void
+statemsg_guid_lower(const char *guid, char out[STATEMSG_GUID_LEN + 1])
+{
+	for (size_t i = 0; i <= STATEMSG_GUID_LEN; i++)
+		out[i] =
+		    i < 5 ? guid[i] : (char)tolower((unsigned char)guid[i]);
+}
+
+/* One client, one spelling: hex digits in lower case, in the document. */
+static int
+lower_guid(json_t *doc, const char **client)
+{
+	char low[STATEMSG_GUID_LEN + 1];
+
+	statemsg_guid_lower(*client, low);
+	if (strcmp(low, *client) == 0)
+		return 0;
+	if (json_object_set_new(doc, "client", json_string(low)) == -1)
+		return -1;
+	*client = json_string_value(json_object_get(doc, "client"));
 	return 0;
 }
 
@@ -147,6 +202,8 @@ statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why, size_t whylen)
 		    b->client);
 		return -1;
 	}
+	if (lower_guid(doc, &b->client) == -1)
+		return snprintf(why, whylen, "out of memory"), -1;
 	if (sjson_array(doc, "messages", STATEMSG_MAX_MESSAGES, true, &msgs,
 	        why, whylen) == -1)
 		return -1;

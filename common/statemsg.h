@@ -67,6 +67,9 @@ void statemsg_free_all(struct statemsg_batch *batches, size_t n);
 /* statemsg_valid_guid - "GUID:" and a UUID in its 8-4-4-4-12 form */
 int statemsg_valid_guid(const char *s);
 
+/* statemsg_guid_lower - a valid client id with its hex in lower case */
+void statemsg_guid_lower(const char *guid, char out[STATEMSG_GUID_LEN + 1]);
+
 /* statemsg_parse_time - RFC 3339 UTC ("...Z", optional fraction) to µs */
 int statemsg_parse_time(const char *s, int64_t *us);
 

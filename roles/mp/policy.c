@@ -74,6 +74,7 @@ mp_policy(struct fcgi_req *req, struct mp *mp)
 		return fcgi_error(req, 400,
 		    "the query must be client=GUID:<uuid>, e.g. "
 		    "client=GUID:4f1c2a7e-9a8b-4c3d-8e2f-0a1b2c3d4e5f");
+	statemsg_guid_lower(client, client);
 	if ((db = mp_db(mp)) == NULL)
 		return fcgi_error(req, 503, "the site database is unreachable");
 	if ((res = db_exec(db, policy_sql, 1, params)) == NULL) {

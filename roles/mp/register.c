@@ -127,8 +127,12 @@ mp_register(struct fcgi_req *req, struct mp *mp)
 		rc = fcgi_error(req, 400,
 		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
 		    client);
-	else
-		rc = register_store(req, mp, client, name, addrs.p);
+	else {
+		char low[STATEMSG_GUID_LEN + 1];
+
+		statemsg_guid_lower(client, low);
+		rc = register_store(req, mp, low, name, addrs.p);
+	}
 	json_decref(doc);
 	buf_free(&addrs);
 	return rc;

@@ -42,10 +42,11 @@ client_list(struct ctl *ctl, PGconn *db)
 		for (int k = 0; k < 7; k++) {
 			const char *v = PQgetvalue(res, i, k);
 
-			sjson_set(o, keys[k],
-			    k >= 2 && k <= 5 && *v != '\0'
-			        ? json_integer(atoll(v))
-			        : json_string(v));
+			if (k < 2 || k > 5)
+				sjson_set(o, keys[k], json_string(v));
+			else /* no serial yet: null, not "" */
+				sjson_set(o, keys[k],
+				    *v ? json_integer(atoll(v)) : json_null());
 		}
 		sjson_append(list, o);
 	}
@@ -101,23 +102,33 @@ static const char *const show_sql[] = {
 	"addresses, site_code AS site, " TS("first_seen") " AS first_seen, " TS(
 	    "last_seen") " AS last_seen FROM client WHERE guid = $1",
 	"SELECT next_expected_serial, highest_serial, messages, "
-	"duplicates, " TS("last_message_time") " AS last_message_time, " TS("la"
-	                                                                    "st"
-	                                                                    "_r"
-	                                                                    "es"
-	                                                                    "yn"
-	                                                                    "c_"
-	                                                                    "is"
-	                                                                    "su"
-	                                                                    "ed"
-	                                                                    "_t"
-	                                                                    "im"
-	                                                                    "e") " AS last_resync_issued_time, " TS(
-	    "last_resync_client_completed_time") " AS "
-	                                         "last_resync_client_completed_"
-	                                         "time "
-	                                         "FROM client_message_stats "
-	                                         "WHERE client = $1",
+	"duplicates, " TS("last_message_time") " AS last_message_time, " TS(
+	    "la"
+	    "st"
+	    "_r"
+	    "es"
+	    "yn"
+	    "c_"
+	    "is"
+	    "su"
+	    "ed"
+	    "_t"
+	    "im"
+	    "e") " AS last_resync_issued_time, " TS("last_resync_client_"
+	                                            "completed_time") " AS "
+	                                                              "last_"
+	                                                              "resync_"
+	                                                              "client_"
+	                                                              "complete"
+	                                                              "d_"
+	                                                              "time "
+	                                                              "FROM "
+	                                                              "client_"
+	                                                              "message_"
+	                                                              "stats "
+	                                                              "WHERE "
+	                                                              "client "
+	                                                              "= $1",
 	"SELECT first_serial, last_serial, " TS(
 	    "detected") " AS detected "
 	                "FROM client_missing_range WHERE client = $1 ORDER BY "
