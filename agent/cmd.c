@@ -220,9 +220,9 @@ show_doc(struct agent *ag)
 	return doc;
 }
 
-/* "time: ok" or "time: failed: error" of a status.json entry. */
+/* "label time result[: error]extra" of a status.json entry, or never. */
 static void
-show_result(const char *label, const json_t *v)
+show_result(const char *label, const json_t *v, const char *extra)
 {
 	const char *err = json_string_value(json_object_get(v, "error"));
 
@@ -230,10 +230,10 @@ show_result(const char *label, const json_t *v)
 		printf("%-13s never\n", label);
 		return;
 	}
-	printf("%-13s %s %s%s%s", label,
+	printf("%-13s %s %s%s%s%s\n", label,
 	    json_string_value(json_object_get(v, "time")),
 	    json_string_value(json_object_get(v, "result")), err ? ": " : "",
-	    err ? err : "");
+	    err ? err : "", extra);
 }
 
 /* The cache, one topic a line. */
@@ -261,14 +261,36 @@ show_cache(const json_t *cache)
 	}
 }
 
-/* The resync time a policy requests, or "never". */
-static const char *
-show_requested(const json_t *policy)
+/* The status lines: registration, send, policy, resync, daemon. */
+static void
+show_status(const json_t *d)
 {
-	const char *t = json_string_value(
-	    json_object_get(json_object_get(policy, "resync"), "requested"));
+	const json_t *ls = json_object_get(d, "last_send");
+	const json_t *lp =
+	    json_object_get(json_object_get(d, "last_policy"), "policy");
+	const char *rs = json_string_value(
+	    json_object_get(json_object_get(lp, "resync"), "requested"));
+	const json_t *dm = json_object_get(d, "daemon");
+	char extra[128];
 
-	return t != NULL ? t : "never";
+	show_result("last register", json_object_get(d, "last_register"), "");
+	snprintf(extra, sizeof(extra), ", %lld sent, %lld left",
+	    (long long)json_integer_value(json_object_get(ls, "sent")),
+	    (long long)json_integer_value(json_object_get(ls, "left")));
+	show_result("last send", ls, extra);
+	snprintf(extra, sizeof(extra), "%s%.40s",
+	    lp == NULL       ? ""
+	        : rs == NULL ? ", no resync requested"
+	                     : ", resync requested at ",
+	    rs != NULL ? rs : "");
+	show_result("last policy", json_object_get(d, "last_policy"), extra);
+	rs = json_string_value(json_object_get(d, "resync_answered"));
+	printf("%-13s %s\n", "resync", rs != NULL ? rs : "none answered");
+	if (json_is_true(json_object_get(dm, "running")))
+		printf("%-13s running, pid %lld\n", "daemon",
+		    (long long)json_integer_value(json_object_get(dm, "pid")));
+	else
+		printf("%-13s not running\n", "daemon");
 }
 
 /* The document of show_doc as text. */
@@ -276,10 +298,6 @@ static void
 show_text(const json_t *d)
 {
 	const json_t *ob = json_object_get(d, "outbox");
-	const json_t *ls = json_object_get(d, "last_send");
-	const json_t *lp =
-	    json_object_get(json_object_get(d, "last_policy"), "policy");
-	const json_t *dm = json_object_get(d, "daemon");
 
 	printf("%-13s %s\n", "client",
 	    json_string_value(json_object_get(d, "client")));
@@ -293,27 +311,7 @@ show_text(const json_t *d)
 	    (long long)json_integer_value(json_object_get(ob, "messages")),
 	    (long long)json_integer_value(json_object_get(ob, "files")));
 	show_cache(json_object_get(d, "cache"));
-	show_result("last register", json_object_get(d, "last_register"));
-	if (json_is_object(json_object_get(d, "last_register")))
-		printf("\n");
-	show_result("last send", ls);
-	if (json_is_object(ls))
-		printf(", %lld sent, %lld left\n",
-		    (long long)json_integer_value(json_object_get(ls, "sent")),
-		    (long long)json_integer_value(json_object_get(ls, "left")));
-	show_result("last policy", json_object_get(d, "last_policy"));
-	if (json_is_object(json_object_get(d, "last_policy")))
-		printf("%s%s\n", lp != NULL ? ", resync requested " : "",
-		    lp != NULL ? show_requested(lp) : "");
-	printf("%-13s %s\n", "resync",
-	    json_is_string(json_object_get(d, "resync_answered"))
-	        ? json_string_value(json_object_get(d, "resync_answered"))
-	        : "none answered");
-	if (json_is_true(json_object_get(dm, "running")))
-		printf("%-13s running, pid %lld\n", "daemon",
-		    (long long)json_integer_value(json_object_get(dm, "pid")));
-	else
-		printf("%-13s not running\n", "daemon");
+	show_status(d);
 }
 
 int

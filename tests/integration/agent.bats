@@ -190,6 +190,10 @@ outbox_empty() { [ "$(show .outbox.messages)" = 0 ]; }
 	jq -r '.messages[].time' "$SITE_DIR/batch.json" | grep -Eqx '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 	outbox_empty
 	[ "$(show .last_send.result)" = ok ]
+	agent show | grep -Eq '^outbox +0 messages in 0 files$'
+	agent show | grep -Eq '^last send +[0-9T:.-]+Z ok, 3 sent, 0 left$'
+	agent show | grep -Eq '^  topic 401 "CI1": state 5, criticality 0, serial 3, '
+	agent show | grep -Eq '^daemon +not running$' 
 	# nothing left: a second send posts nothing
 	run quiet send
 	[ "$output" = "sent 0, left 0" ]
