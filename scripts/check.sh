@@ -46,7 +46,7 @@ run_lint() {
 		one "cppcheck finds nothing" cppcheck --quiet --error-exitcode=1 \
 			--enable=warning,portability,performance \
 			--inline-suppr --std=c11 -D_GNU_SOURCE -Icommon \
-			common tools tests/unit tests/helpers bench
+			common tools roles agent tests/unit tests/helpers bench
 		one "the tree follows .clang-format" clang-format --dry-run -Werror \
 			$(c_sources)
 	)
