@@ -32,69 +32,232 @@ stop() {
 	local dir
 	dir=$(run_dir)
 	[ -d "$dir" ] || { echo "demo: not running"; return 0; }
+	RUN=$dir
+	stop_daemon agent1
+	stop_daemon agent2
+	stop_daemon agent3
+	stop_daemon sitesys-fsp
+	stop_daemon sitesys-mp
+	stop_daemon sitesys-statesys
 	site_nginx_stop "$dir"
 	site_pg_stop "$dir"
 	echo "demo: stopped (its files stay in $dir until the next make demo)"
 }
 
-start() {
-	local dir
-	dir=$(run_dir)
-	[ ! -d "$dir" ] || stop >/dev/null
-	rm -rf "$dir" "$TOP/run"
-	mkdir -p "$dir"
-	[ "$dir" = "$TOP/run" ] || ln -s "$dir" "$TOP/run"
+# daemon NAME ARGS...: start a sitesys daemon in the background, logging
+# to run/logs/NAME.log; its PID goes to run/NAME.pid
+daemon() {
+	local name=$1
+	shift
+	"$TOP/$BUILD/$name" -f "$@" </dev/null 2>>"$RUN/logs/$name.log" &
+	echo $! >"$RUN/$name.pid"
+}
+
+stop_daemon() {
+	local pidfile=$RUN/$1.pid pid
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	rm -f "$pidfile"
+}
+
+# wait_until SECONDS WHAT COMMAND...: poll until COMMAND succeeds
+wait_until() {
+	local limit=$1 what=$2 i
+	shift 2
+	for i in $(seq 1 $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "demo: gave up after $limit s waiting for $what" >&2
+	return 1
+}
+
+q() { psql -X -q -A -t -h "$RUN/pgsock" -p "$SITE_PGPORT" -U postgres sitesys -c "$1"; }
+statsys_empty() { [ -z "$(ls "$RUN/inbox/statsys.box/incoming")" ]; }
+agent() { local n=$1; shift; "$TOP/$BUILD/sitesys-agent" -c "$RUN/agent$n.conf" "$@"; }
+# the same, shown as a person would type it
+agent_shown() {
+	local n=$1
+	shift
+	printf '$ sitesys-agent -c run/agent%s.conf' "$n"
+	printf ' %q' "$@"
+	printf '\n'
+	agent "$n" "$@"
+}
+sql() {
+	printf '$ psql sitesys -c %q\n' "$1"
+	q "$1"
+}
+
+site_config() {
+	cat >>"$SITESYS_CONF" <<-CONF
+		[log]
+		level = info
+		[statesys]
+		# a real site waits 2,880 minutes before asking; the demo ages its
+		# gap by hand and checks every minute
+		resync_check_minutes = 1
+		[mp]
+		fastcgi_socket = $RUN/mp.sock
+		threads = 8
+		statemsg_send_minutes = 1
+		policy_poll_minutes = 1
+		[fsp]
+		fastcgi_socket = $RUN/fsp.sock
+		threads = 8
+		# the original's 10,000 per hour, shrunk so it can be watched
+		throttle_messages = 10
+		throttle_seconds = 10
+	CONF
+	local n
+	for n in 1 2 3; do
+		cat >"$RUN/agent$n.conf" <<-CONF
+			[site]
+			inbox_dir = $RUN/inbox
+			[agent]
+			state_dir = $RUN/agents/pc$n
+			name = pc$n
+			mp_url = http://127.0.0.1:$SITE_HTTP_PORT/mp/v1
+			fsp_url = http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1
+			timeout_seconds = 5
+		CONF
+	done
+}
+
+start_site() {
+	[ ! -d "$RUN" ] || stop >/dev/null
+	rm -rf "$RUN" "$TOP/run"
+	mkdir -p "$RUN/logs"
+	[ "$RUN" = "$TOP/run" ] || ln -s "$RUN" "$TOP/run"
 
 	step "a private site under ./run/"
-	site_pg_start "$dir"
-	echo "PostgreSQL: database sitesys on unix socket $dir/pgsock, port $SITE_PGPORT"
-	site_nginx_start "$dir"
-	echo "nginx:      http://127.0.0.1:$SITE_HTTP_PORT/ (inbox PUT for remote roles)"
-	site_conf "$dir"
-	cd "$dir"
-	echo "config:     $SITESYS_CONF"
-
-	step "the site database migrates itself"
+	site_pg_start "$RUN"
+	echo "PostgreSQL: database sitesys on unix socket $RUN/pgsock, port $SITE_PGPORT"
+	site_nginx_start "$RUN"
+	echo "nginx:      http://127.0.0.1:$SITE_HTTP_PORT/"
+	site_conf "$RUN"
+	site_config
+	cd "$RUN"
+	echo "config:     $SITESYS_CONF; logs in run/logs/"
 	show "$SITECTL" db init
-	show "$SITECTL" db status
-
-	step "a site, and its default boundary group"
 	show "$SITECTL" site add DEM --name "Demo primary site"
-	show "$SITECTL" site list
-
-	step "the site server's inboxes"
 	show "$SITECTL" inbox init
+	[ "$(id -u)" != 0 ] || chown sitesys: "$RUN/logs" "$RUN"
 
-	step "an administrator drops a state message batch into statsys.box"
-	cat >batch.smx <<-JSON
-		{"format": "sitesys.statemsg/1",
-		 "client": "GUID:4f1c2a7e-9a8b-4c3d-8e2f-0a1b2c3d4e5f",
-		 "messages": [{"serial": 1, "time": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-		   "topic": {"type": 500, "id": "KB5031356", "id_type": 0},
-		   "state": {"id": 2, "criticality": 0}}]}
-	JSON
-	show "$SITECTL" inbox put statsys.box batch.smx
+	step "the roles: state message processor, management point, fallback status point"
+	daemon sitesys-statesys
+	daemon sitesys-mp
+	daemon sitesys-fsp
+	wait_until 10 "the MP's socket" test -S "$RUN/mp.sock"
+	wait_until 10 "the FSP's socket" test -S "$RUN/fsp.sock"
+	site_nginx_fcgi "$RUN" /mp/v1/ "$RUN/mp.sock"
+	site_nginx_fcgi "$RUN" /fsp/v1/ "$RUN/fsp.sock"
+	echo "sitesys-statesys, sitesys-mp and sitesys-fsp are running; nginx passes"
+	echo "/mp/v1/ and /fsp/v1/ to them"
 
-	step "a management point on another host hands in a file through nginx"
-	local name
-	name=$(date +%s%6N).mp01.4242.0.smx
-	show curl -sS -o /dev/null -w 'HTTP %{http_code}\n' -X PUT \
-		--data-binary @batch.smx \
-		"http://127.0.0.1:$SITE_HTTP_PORT/inbox/statsys.box/$name"
+	step "three managed computers: sitesys-agent pc1, pc2, pc3"
+	local n
+	for n in 1 2 3; do
+		"$TOP/$BUILD/sitesys-agent" -c "$RUN/agent$n.conf" -f run \
+			</dev/null 2>>"$RUN/logs/agent$n.log" &
+		echo $! >"$RUN/agent$n.pid"
+	done
+	for n in 1 2 3; do
+		wait_until 15 "pc$n to register" grep -q "registered" "$RUN/logs/agent$n.log"
+	done
+	show "$SITECTL" client list
+}
 
-	step "one that is not JSON is refused before it reaches the inbox"
-	echo "garbage" >garbage.smx
-	show "$SITECTL" inbox put statsys.box garbage.smx || true
+flow_mp() {
+	step "1. three agents raise state messages and send them through the MP"
+	local n
+	for n in 1 2 3; do
+		agent $n state --topic-type 800 --topic-id client-deployment --state 400 >/dev/null
+		agent $n state --topic-type 500 --topic-id KB5031356 --state 2 >/dev/null
+		agent $n state --topic-type 500 --topic-id KB5032190 --state $((n % 3 + 1)) >/dev/null
+	done
+	agent_shown 1 state --topic-type 1000 --topic-id mp-communication --state 1
+	for n in 1 2 3; do agent_shown $n send; done
+	wait_until 30 "statesys" statsys_empty
+	sleep 1
+	show "$SITECTL" client list
+	show "$SITECTL" report state --topic-type 500
+}
 
-	step "sitectl status sees the backlog (no state message processor yet)"
+flow_fsp() {
+	step "2. the MP stops: the agents fall back to the FSP, which forwards at its throttle"
+	stop_daemon sitesys-mp
+	echo "(sitesys-mp stopped; nginx now answers 502 for /mp/v1/)"
+	local n i
+	for n in 1 2 3; do
+		for i in $(seq 1 10); do
+			agent $n state --topic-type 401 --topic-id "baseline-$i" --state 1 >/dev/null
+		done
+		agent_shown $n send
+	done
+	echo "30 messages are spooled at the FSP; it forwards at most 10 every 10 s:"
+	for i in $(seq 1 5); do
+		printf '  after %2d s: %s messages loaded, fsp.box holds %s file(s)\n' \
+			$(((i - 1) * 6)) \
+			"$(q "SELECT count(*) FROM statemsg_history WHERE topic_type = 401")" \
+			"$(ls "$RUN/inbox/fsp.box/incoming" | wc -l)"
+		[ "$(q "SELECT count(*) FROM statemsg_history WHERE topic_type = 401")" = 30 ] && break
+		sleep 6
+	done
+	daemon sitesys-mp
+	wait_until 10 "the MP" test -S "$RUN/mp.sock"
+	echo "(sitesys-mp started again)"
+}
+
+flow_resync() {
+	step "3. a message is lost: statesys sees the gap and asks for a resync"
+	local serial lost
+	serial=$(agent 2 state --topic-type 500 --topic-id KB5033375 --state 2)
+	lost=$(ls "$RUN/agents/pc2/outbox/incoming" | tail -1)
+	rm "$RUN/agents/pc2/outbox/incoming/$lost"
+	echo "(pc2 raised serial $serial; the demo deletes it from pc2's outbox: lost in transit)"
+	agent 2 state --topic-type 500 --topic-id KB5033375 --state 3 >/dev/null
+	agent_shown 2 send
+	wait_until 30 "statesys" statsys_empty
+	sleep 1
+	show "$SITECTL" client show "$(agent 2 show --json | jq -r .client)"
+	echo "A gap must be 2,880 minutes old before statesys asks (late messages are"
+	echo "normal); the demo ages it by hand:"
+	sql "UPDATE client_missing_range SET detected = now() - interval '2 days'"
+	echo "statesys checks every minute; waiting for its check ..."
+	wait_until 75 "the resync request" sh -c \
+		"[ \"\$(psql -X -A -t -h '$RUN/pgsock' -p '$SITE_PGPORT' -U postgres sitesys -c \"select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null\")\" = 1 ]"
+	show "$SITECTL" report resync-outstanding
+	echo "pc2 polls its policy, finds the request, and resends its whole cache"
+	echo "renumbered from its current serial, with topic 700 state 2, in one batch:"
+	agent_shown 2 policy
+	wait_until 30 "the resync to complete" sh -c \
+		"[ \"\$(psql -X -A -t -h '$RUN/pgsock' -p '$SITE_PGPORT' -U postgres sitesys -c \"select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null\")\" = 0 ]"
+	show "$SITECTL" report resync-outstanding
+	sql "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)"
+	sql "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null"
+}
+
+start() {
+	RUN=$(run_dir)
+	start_site
+	flow_mp
+	flow_fsp
+	flow_resync
+	step "sitectl status"
 	show "$SITECTL" status
-
 	cat <<-EOF
 
-		The site keeps running. Look around:
+		The site keeps running (statesys, MP, FSP, PostgreSQL, nginx). Look around:
 		  export SITESYS_CONF=$SITESYS_CONF
-		  $BUILD/sitectl status --json
-		  psql -h $dir/pgsock -p $SITE_PGPORT -U postgres sitesys
+		  $BUILD/sitectl status; $BUILD/sitectl client list
+		  $BUILD/sitesys-agent -c run/agent1.conf show
+		  psql -h $RUN/pgsock -p $SITE_PGPORT -U postgres sitesys
 		make demo-stop ends it.
 	EOF
 }
