@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
@@ -26,15 +27,6 @@ struct run_sched {
 	bool want_poll, want_send;
 	struct policy pol; /* the last policy received */
 };
-
-static double
-run_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The intervals in force: the policy's, else the configuration's. */
 static double
@@ -100,7 +92,7 @@ run_wait(int sfd, struct run_sched *s)
 	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 	struct signalfd_siginfo si;
 	double next = s->next_poll < s->next_send ? s->next_poll : s->next_send;
-	double ms = (next - run_now()) * 1000.0 + 1;
+	double ms = (next - clock_mono()) * 1000.0 + 1;
 
 	if (s->want_poll || s->want_send)
 		return;
@@ -220,8 +212,8 @@ run_loop(struct conf **cfp)
 	while (!daemon_stopping()) {
 		if (daemon_take_reload())
 			run_reload(&ag, cfp, &s);
-		run_poll(&ag, &s, run_now());
-		run_send(&ag, &s, run_now());
+		run_poll(&ag, &s, clock_mono());
+		run_send(&ag, &s, clock_mono());
 		run_wait(sfd, &s);
 	}
 	status = 0;

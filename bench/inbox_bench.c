@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fsio.h"
 #include "inbox.h"
 #include "log.h"
@@ -24,15 +25,6 @@
 #define SYNC_BATCH 64
 
 static char doc[FILE_BYTES + 1];
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 make_doc(void)
@@ -56,7 +48,7 @@ die(const char *what)
 static double
 bench_write_baseline(struct inbox *ib)
 {
-	double t0 = now();
+	double t0 = clock_mono();
 
 	for (int i = 0; i < NFILES; i++) {
 		char tmp[512], dst[512];
@@ -70,14 +62,14 @@ bench_write_baseline(struct inbox *ib)
 		    rename(tmp, dst) == -1 || fsio_sync_dir(ib->incoming) == -1)
 			die("baseline write");
 	}
-	return NFILES / (now() - t0);
+	return NFILES / (clock_mono() - t0);
 }
 
 static double
 bench_write_inbox(struct inbox *ib)
 {
 	char name[INBOX_NAME_MAX + 1];
-	double t0 = now();
+	double t0 = clock_mono();
 
 	for (int i = 0; i < NFILES; i++) {
 		inbox_new_name("json", name, sizeof(name));
@@ -88,14 +80,14 @@ bench_write_inbox(struct inbox *ib)
 	}
 	if (inbox_sync(ib) == -1)
 		die("inbox_sync");
-	return NFILES / (now() - t0);
+	return NFILES / (clock_mono() - t0);
 }
 
 /* The least a reader does: list, read each file whole, unlink it. */
 static double
 bench_read_baseline(struct inbox *ib)
 {
-	double t0 = now();
+	double t0 = clock_mono();
 	struct dirent *de;
 	DIR *d = opendir(ib->incoming);
 	long n = 0;
@@ -119,7 +111,7 @@ bench_read_baseline(struct inbox *ib)
 		n++;
 	}
 	closedir(d);
-	return (double)n / (now() - t0);
+	return (double)n / (clock_mono() - t0);
 }
 
 static int
@@ -164,7 +156,7 @@ bench_read_inbox(struct inbox *ib)
 		.ledger = &ledger,
 		.process = nop_process,
 		.batch_files = 256 };
-	double t0 = now();
+	double t0 = clock_mono();
 	long n, total = 0;
 
 	inbox_reader_init(&r);
@@ -173,7 +165,7 @@ bench_read_inbox(struct inbox *ib)
 	inbox_reader_free(&r);
 	if (total != NFILES)
 		die("reader did not take every file");
-	return (double)total / (now() - t0);
+	return (double)total / (clock_mono() - t0);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "statemsg.h"
@@ -76,15 +77,6 @@ cmp_topic_newest(const void *a, const void *b)
 	if (x->m->time_us != y->m->time_us)
 		return x->m->time_us > y->m->time_us ? -1 : 1;
 	return x->m->serial > y->m->serial ? -1 : x->m->serial < y->m->serial;
-}
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -461,17 +453,17 @@ load_prepare(PGconn *db)
 static int
 load_save(PGconn *db, struct load *L)
 {
-	double t0 = mono(), t1, t2, t3;
+	double t0 = clock_mono(), t1, t2, t3;
 
 	if (save_history(db, L) == -1)
 		return -1;
-	t1 = mono();
+	t1 = clock_mono();
 	if (save_current_state(db, L) == -1)
 		return -1;
-	t2 = mono();
+	t2 = clock_mono();
 	if (save_tracking(db, L) == -1)
 		return -1;
-	t3 = mono();
+	t3 = clock_mono();
 	log_debug("%zu messages: history %.0f ms, current state %.0f ms, "
 	          "tracking %.0f ms",
 	    L->nrows, (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3);
@@ -482,12 +474,9 @@ int
 load_batch(PGconn *db, struct inbox_item *items, size_t n,
     unsigned long *messages, unsigned long *duplicates)
 {
-	struct load L = { 0 };
-	struct timespec ts;
+	struct load L = { .now_us = clock_now_us() };
 	int rc = -1;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	L.now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	if (load_collect(&L, items, n) == -1 || load_tracks(db, &L) == -1)
 		goto out;
 	load_track(&L);
