@@ -10,6 +10,19 @@
 #include "sjson.h"
 #include "statemsg.h"
 
+/*
+ * The batches that arrive together go into one file, a set of batches
+ * (sitesys-statemsg(5)); 16 MiB leaves room under the 64-MiB file limit.
+ */
+static const struct group_commit_set statemsg_set = {
+	.ext = "smx",
+	.head = "{\"format\":\"" STATEMSG_SET_FORMAT "\",\"batches\":[\n",
+	.sep = ",\n",
+	.tail = "]}\n",
+	.max_items = 10000,
+	.max_bytes = 16u << 20,
+};
+
 static int
 intake_ack(struct fcgi_req *req, const char *name, size_t n)
 {
@@ -43,9 +56,9 @@ intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib)
 	n = batch.n;
 	statemsg_free(&batch);
 	json_decref(doc);
-	inbox_new_name("smx", name, sizeof(name));
-	if (group_commit_put(gc, ib, name, body, len) == -1) {
-		log_warn("could not queue %s/%s", ib->name, name);
+	if (group_commit_add(
+	        gc, ib, &statemsg_set, body, len, name, sizeof(name)) == -1) {
+		log_warn("could not store a batch in %s", ib->name);
 		rc = fcgi_error(
 		    req, 503, "could not store the batch: %s", strerror(errno));
 	} else {

@@ -4,9 +4,11 @@
  * put left nothing behind, and the committer served them in groups
  */
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +123,95 @@ test_many_threads_every_file_whole(void **state)
 	assert_true(st.largest >= 1);
 }
 
+/* Items are JSON numbers; a set is a JSON array of at most 3. */
+static const struct group_commit_set nums = {
+	.ext = "json",
+	.head = "[",
+	.sep = ",",
+	.tail = "]",
+	.max_items = 3,
+	.max_bytes = 1 << 20,
+};
+
+struct adder {
+	int id;
+	int failures;
+	char names[PER_THREAD][INBOX_NAME_MAX + 1];
+};
+
+static void *
+add_many(void *p)
+{
+	struct adder *a = p;
+	char data[32];
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		snprintf(data, sizeof(data), "%d", a->id * 1000 + i);
+		if (group_commit_add(gc, &box_a, &nums, data, strlen(data),
+		        a->names[i], sizeof(a->names[i])) == -1)
+			a->failures++;
+	}
+	return NULL;
+}
+
+/* True if the file name in box_a holds the number v (alone or in a set). */
+static bool
+holds(const char *name, long v, size_t *items)
+{
+	char path[512];
+	json_t *doc, *e;
+	bool found = false;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/%s", box_a.incoming, name);
+	if ((doc = json_load_file(path, JSON_DECODE_ANY, NULL)) == NULL)
+		return false;
+	if (json_is_integer(doc)) {
+		found = json_integer_value(doc) == v;
+		*items = 1;
+	} else {
+		json_array_foreach(doc, i, e) found |=
+		    json_integer_value(e) == v;
+		*items = json_array_size(doc);
+	}
+	json_decref(doc);
+	return found;
+}
+
+static void
+test_added_items_share_files(void **state)
+{
+	pthread_t t[THREADS];
+	static struct adder a[THREADS];
+	struct group_commit_stats before, after;
+	struct inbox_backlog bl;
+
+	(void)state;
+	group_commit_stats(gc, &before);
+	for (int i = 0; i < THREADS; i++) {
+		a[i] = (struct adder){ .id = i };
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, add_many, &a[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].failures, 0);
+	}
+	for (int id = 0; id < THREADS; id++)
+		for (int i = 0; i < PER_THREAD; i++) {
+			size_t items = 0;
+
+			assert_true(
+			    holds(a[id].names[i], id * 1000 + i, &items));
+			assert_in_range(items, 1, nums.max_items);
+		}
+	group_commit_stats(gc, &after);
+	assert_int_equal(after.items - before.items, THREADS * PER_THREAD);
+	assert_true(after.files - before.files <= THREADS * PER_THREAD);
+	assert_int_equal(inbox_backlog(box_a.path, &bl), 0);
+	assert_int_equal(bl.tmp, 0);
+}
+
 static void
 test_failed_put_leaves_nothing(void **state)
 {
@@ -150,6 +241,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_threads_every_file_whole),
+		cmocka_unit_test(test_added_items_share_files),
 		cmocka_unit_test(test_failed_put_leaves_nothing),
 	};
 
