@@ -52,8 +52,9 @@ split_names(const char *name, struct split_names *out)
 	return 0;
 }
 
-json_t *
-split_doc(const json_t *doc, size_t from, size_t to)
+/* A copy of batch doc holding messages [from, to) only; NULL if none. */
+static json_t *
+batch_slice(const json_t *doc, size_t from, size_t to)
 {
 	json_t *msgs = json_object_get(doc, "messages");
 	json_t *copy, *slice;
@@ -75,4 +76,66 @@ split_doc(const json_t *doc, size_t from, size_t to)
 fail:
 	json_decref(copy);
 	return NULL;
+}
+
+size_t
+split_count(const json_t *doc)
+{
+	json_t *batches = json_object_get(doc, "batches"), *b;
+	size_t i, n = 0;
+
+	if (!json_is_array(batches))
+		return json_array_size(json_object_get(doc, "messages"));
+	json_array_foreach(batches, i, b) n +=
+	    json_array_size(json_object_get(b, "messages"));
+	return n;
+}
+
+/* The batches of set doc that hold messages [from, to), cut to fit. */
+static json_t *
+set_slice(const json_t *doc, json_t *batches, size_t from, size_t to)
+{
+	json_t *copy = json_copy((json_t *)doc), *out = json_array(), *b;
+	size_t i, at = 0;
+
+	if (copy == NULL || out == NULL)
+		goto fail;
+	json_array_foreach(batches, i, b)
+	{
+		size_t n = json_array_size(json_object_get(b, "messages"));
+		json_t *part;
+
+		/* batch b holds messages [at, at + n) */
+		if (at < to && from < at + n) {
+			part = batch_slice(b, from > at ? from - at : 0,
+			    to < at + n ? to - at : n);
+			if (part == NULL ||
+			    json_array_append_new(out, part) == -1)
+				goto fail;
+		}
+		at += n;
+	}
+	if (at < to || json_array_size(out) == 0)
+		goto fail;
+	if (json_object_set_new(copy, "batches", out) == -1) {
+		json_decref(copy); /* out went with the failed call */
+		return NULL;
+	}
+	return copy;
+fail:
+	json_decref(out);
+	json_decref(copy);
+	return NULL;
+}
+
+json_t *
+split_doc(const json_t *doc, size_t from, size_t to)
+{
+	json_t *batches = json_object_get(doc, "batches");
+
+	if (from >= to)
+		return NULL;
+	if (json_is_array(batches))
+		return set_slice(doc, batches, from, to);
+	return batch_slice(doc, from, to);
 }

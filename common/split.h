@@ -30,8 +30,16 @@ struct split_names {
 int split_names(const char *name, struct split_names *out);
 
 /*
- * split_doc - a new batch document: doc's members, with "messages" holding
- * only elements [from, to) of doc's; NULL if doc has no such array
+ * split_count - the messages of a batch ("messages": [...]) or of a set of
+ * batches ("batches": [{"messages": [...]}, ...]), counted in order
+ */
+size_t split_count(const json_t *doc);
+
+/*
+ * split_doc - a new document of doc's form (a batch, or a set) holding
+ * messages [from, to) of doc in split_count's order: doc's members, and
+ * for a set only the batches that hold them, the first and last cut to
+ * fit; NULL if doc has no such messages
  */
 json_t *split_doc(const json_t *doc, size_t from, size_t to);
 

@@ -1,6 +1,4 @@
 /* throttle.c - the arithmetic of a fixed-window rate limit */
-#include <time.h>
-
 #include "throttle.h"
 
 /* A clock that went back restarts the interval at now_ms. */
@@ -48,13 +46,4 @@ throttle_take(
 	} else {
 		t->used += n;
 	}
-}
-
-int64_t
-throttle_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -38,7 +38,4 @@ int64_t throttle_wait_ms(
 void throttle_take(
     struct throttle *t, int64_t now_ms, long long n, int64_t interval_ms);
 
-/* throttle_now_ms - the wall clock in milliseconds */
-int64_t throttle_now_ms(void);
-
 #endif

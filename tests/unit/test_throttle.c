@@ -159,6 +159,45 @@ test_split_doc_keeps_the_other_members(void **state)
 	json_decref(doc);
 }
 
+static void
+test_split_a_set_across_its_batches(void **state)
+{
+	json_t *set = json_loads("{\"format\":\"s/1\",\"batches\":["
+	                         "{\"client\":\"a\",\"messages\":[1,2,3]},"
+	                         "{\"client\":\"b\",\"messages\":[4]},"
+	                         "{\"client\":\"c\",\"messages\":[5,6,7,8]}]}",
+	    0, NULL);
+	json_t *part;
+	char *text;
+
+	(void)state;
+	assert_non_null(set);
+	assert_int_equal(split_count(set), 8);
+	/* messages 2..5: the end of a, all of b, the start of c */
+	part = split_doc(set, 2, 5);
+	text = json_dumps(part, JSON_COMPACT);
+	assert_string_equal(text,
+	    "{\"format\":\"s/1\",\"batches\":["
+	    "{\"client\":\"a\",\"messages\":[3]},"
+	    "{\"client\":\"b\",\"messages\":[4]},"
+	    "{\"client\":\"c\",\"messages\":[5]}]}");
+	free(text);
+	json_decref(part);
+	/* the first two only: the later batches are left out */
+	part = split_doc(set, 0, 2);
+	assert_int_equal(split_count(part), 2);
+	assert_int_equal(json_array_size(json_object_get(part, "batches")), 1);
+	json_decref(part);
+	/* the rest after a split at 5 */
+	part = split_doc(set, 5, 8);
+	assert_int_equal(split_count(part), 3);
+	assert_int_equal(json_array_size(json_object_get(part, "batches")), 1);
+	json_decref(part);
+	assert_null(split_doc(set, 5, 9));
+	assert_null(split_doc(set, 5, 5));
+	json_decref(set);
+}
+
 int
 main(void)
 {
@@ -172,6 +211,7 @@ main(void)
 		cmocka_unit_test(test_names_that_only_look_like_a_rest),
 		cmocka_unit_test(test_names_refused),
 		cmocka_unit_test(test_split_doc_keeps_the_other_members),
+		cmocka_unit_test(test_split_a_set_across_its_batches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
