@@ -1,0 +1,79 @@
+/* fsp.h - sitesys-fsp, the fallback status point: its parts */
+#ifndef SITESYS_FSP_H
+#define SITESYS_FSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inbox.h"
+#include "throttle.h"
+
+struct conf;
+
+#define FSP_SPOOL "fsp.box"
+#define FSP_OUT "statsys.box"
+#define FSP_STATE "forward.state" /* in fsp.box, beside incoming/ */
+#define FSP_STATE_FORMAT "sitesys.fsp-forward/1"
+#define FWD_MAX_FILES 256 /* most batches in one step */
+#define FWD_MAX_BYTES (16u << 20) /* most bytes read for one step */
+
+/* One batch of a step: forward its first k of n messages. */
+struct fwd_entry {
+	char name[INBOX_NAME_MAX + 1];
+	size_t n, k;
+};
+
+/* The forwarder from fsp.box to statsys.box (forward.c). */
+struct fwd {
+	struct inbox *spool, *out;
+	long long limit; /* [fsp] throttle_messages */
+	int64_t interval_ms; /* [fsp] throttle_seconds */
+	int settle_seconds;
+	int rescan_ms;
+	struct throttle th;
+	struct fwd_entry plan[FWD_MAX_FILES];
+	size_t nplan;
+	char state_path[4096], state_tmp[4096];
+	int watch_fd;
+	char **names; /* incoming/ as last listed, sorted */
+	size_t nnames, next;
+	char rest[INBOX_NAME_MAX + 1]; /* the rest of the last split */
+	bool throttled; /* the last step found no room */
+	int64_t held_logged_ms; /* start of the interval a hold was logged */
+	unsigned long files, messages; /* forwarded since the start */
+};
+
+/* fwd_open - load the state, finish a step a crash interrupted; 0 or -1 */
+int fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
+    const struct conf *cf);
+
+/* fwd_configure - take the throttle and inbox settings of cf */
+void fwd_configure(struct fwd *fw, const struct conf *cf);
+
+/*
+ * fwd_step - forward what the throttle allows now, up to FWD_MAX_FILES
+ * batches; the messages forwarded, 0 if none could go (*wait_ms says how
+ * long to wait at most), -1 on failure (logged, nothing lost)
+ */
+long fwd_step(struct fwd *fw, int *wait_ms);
+
+/* fwd_wait - sleep up to ms, or until a batch arrives or a signal */
+void fwd_wait(struct fwd *fw, int ms);
+
+/* fwd_close - release what fwd_open took */
+void fwd_close(struct fwd *fw);
+
+/*
+ * fwd_state_save - write the throttle and the plan into forward.state,
+ * durably; 0 or -1 (logged)
+ */
+int fwd_state_save(struct fwd *fw);
+
+/* fwd_state_load - read forward.state if there is one; 0 or -1 (logged) */
+int fwd_state_load(struct fwd *fw);
+
+/* fwd_crash_point - let a test kill the process here (inbox_crash_hook) */
+void fwd_crash_point(const char *point);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * main.c - sitesys-fsp, the fallback status point: state messages over
+ * plain HTTP (nginx, FastCGI) spooled durably into fsp.box and forwarded
+ * into statsys.box no faster than the throttle
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fcgi_server.h"
+#include "fsio.h"
+#include "fsp.h"
+#include "group_commit.h"
+#include "intake.h"
+#include "log.h"
+
+#define FSP_PATH "/fsp/v1/statemsg"
+
+static struct inbox spool, out;
+static int listen_fd = -1;
+static char crash_at[64];
+static long crash_countdown = 1;
+
+/*
+ * For the tests: SITESYS_TEST_CRASH_AT=POINT[:N] makes the process
+ * _exit(137), as if killed by SIGKILL, the Nth time it passes POINT.
+ */
+static void
+crash_hook(const char *point)
+{
+	if (strcmp(point, crash_at) == 0 && --crash_countdown == 0) {
+		log_info("crashing at %s", point);
+		_exit(137);
+	}
+}
+
+static void
+crash_hook_set(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+
+	snprintf(crash_at, sizeof(crash_at), "%.*s",
+	    colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+	if (colon != NULL)
+		crash_countdown = atol(colon + 1);
+	inbox_crash_hook = crash_hook;
+}
+
+/* POST /fsp/v1/statemsg, and nothing else. */
+static int
+fsp_handle(struct fcgi_req *req, void *arg)
+{
+	struct group_commit *gc = arg;
+	const char *path = fcgi_path(req);
+
+	if (strcmp(path, FSP_PATH) != 0)
+		return fcgi_error(req, 404, "no such endpoint: %s", path);
+	if (strcmp(fcgi_method(req), "POST") != 0) {
+		fcgi_add_header(req, "Allow", "POST");
+		return fcgi_error(req, 405, "%s takes POST only", path);
+	}
+	return intake_statemsg(req, gc, &spool);
+}
+
+/* Open (create) root/name; as root, hand it to user. 0 or -1 (logged). */
+static int
+open_box(struct inbox *ib, const char *root, const char *name,
+    const struct passwd *pw)
+{
+	const char *dirs[4];
+
+	if (inbox_open(ib, root, name, true) == -1) {
+		log_warn("could not open or create %s/%s", root, name);
+		return -1;
+	}
+	dirs[0] = ib->path;
+	dirs[1] = ib->tmp;
+	dirs[2] = ib->incoming;
+	dirs[3] = ib->corrupt;
+	for (int i = 0; pw != NULL && i < 4; i++)
+		if (chown(dirs[i], pw->pw_uid, pw->pw_gid) == -1) {
+			log_warn("could not hand %s to user %s", dirs[i],
+			    pw->pw_name);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+fsp_init(struct conf *cf)
+{
+	const char *root = conf_str(cf, "site", "inbox_dir");
+	const char *sock = conf_str(cf, "fsp", "fastcgi_socket");
+	const char *user = conf_str(cf, "site", "user");
+	struct passwd *pw = NULL;
+	char dir[4096];
+
+	if (geteuid() == 0 && (pw = getpwnam(user)) == NULL) {
+		log_error("cannot run as user \"%s\": no such user", user);
+		return -1;
+	}
+	if (open_box(&spool, root, FSP_SPOOL, pw) == -1 ||
+	    open_box(&out, root, FSP_OUT, pw) == -1)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", sock);
+	if (fsio_mkdirs(dirname(dir), 0755) == -1) {
+		log_warn("could not create the directory of %s", sock);
+		return -1;
+	}
+	/* nginx's workers run as another user: anyone may connect, as
+	 * anyone may reach the FSP over HTTP */
+	if ((listen_fd = fcgi_listen(sock, 0666, 1024)) == -1)
+		return -1;
+	log_info("listening on %s", sock);
+	return 0;
+}
+
+/* The forwarder's loop, until SIGTERM; SIGHUP rereads the throttle. */
+static void
+fsp_forward(struct conf **cfp, struct fwd *fw)
+{
+	int wait_ms;
+
+	while (!daemon_stopping()) {
+		if (daemon_take_reload() && daemon_reload(cfp))
+			fwd_configure(fw, *cfp);
+		if (fwd_step(fw, &wait_ms) > 0)
+			continue;
+		fwd_wait(fw, wait_ms);
+	}
+}
+
+static void
+fsp_log_stats(const struct fwd *fw, struct group_commit *gc)
+{
+	struct group_commit_stats st;
+
+	group_commit_stats(gc, &st);
+	log_info("spooled %lu batches into %lu files in %lu group commits "
+	         "(at most %lu at once, %lu failed); forwarded %lu messages "
+	         "from %lu files",
+	    st.items, st.files, st.groups, st.largest, st.failed, fw->messages,
+	    fw->files);
+}
+
+static int
+fsp_run(struct conf **cfp)
+{
+	struct group_commit *gc;
+	struct fcgi_server *srv;
+	struct fwd fw;
+
+	if (fwd_open(&fw, &spool, &out, *cfp) == -1)
+		return 1;
+	if ((gc = group_commit_start()) == NULL) {
+		fwd_close(&fw);
+		return 1;
+	}
+	srv = fcgi_server_start(
+	    listen_fd, (int)conf_int(*cfp, "fsp", "threads"), fsp_handle, gc);
+	if (srv == NULL) {
+		group_commit_stop(gc);
+		fwd_close(&fw);
+		return 1;
+	}
+	log_info("forwarding %s to %s, at most %lld messages per %lld s",
+	    spool.name, out.name, fw.limit, (long long)fw.interval_ms / 1000);
+	fsp_forward(cfp, &fw);
+	fcgi_server_stop(srv);
+	fsp_log_stats(&fw, gc);
+	group_commit_stop(gc);
+	fwd_close(&fw);
+	inbox_close(&spool);
+	inbox_close(&out);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct daemon_spec spec = {
+		.name = "sitesys-fsp",
+		.init = fsp_init,
+		.run = fsp_run,
+	};
+	const char *crash = getenv("SITESYS_TEST_CRASH_AT");
+
+	if (crash != NULL)
+		crash_hook_set(crash);
+	return daemon_main(argc, argv, &spec);
+}

@@ -1,0 +1,328 @@
+#!/usr/bin/env bats
+# sitesys-fsp behind the real nginx: state messages spooled durably into
+# fsp.box, refused with the reason, forwarded into statsys.box no faster
+# than the throttle, and exactly once across kill -9 at every step.
+
+load helpers
+
+FSP=$BUILD/sitesys-fsp
+
+setup_file() {
+	site_setup_file
+	SPOOL=$SITE_DIR/inbox/fsp.box
+	OUT=$SITE_DIR/inbox/statsys.box
+	export SPOOL OUT
+	"$SITECTL" inbox init >/dev/null
+	site_nginx_fcgi "$SITE_DIR" /fsp/v1/ "$SITE_DIR/fsp.sock"
+}
+teardown_file() { site_teardown_file; }
+# each test begins with a fresh throttle
+setup() { rm -f "$SPOOL/forward.state"; }
+teardown() {
+	[ -z "${NGINX_PID:-}" ] || { kill -QUIT "$NGINX_PID"; wait "$NGINX_PID"; } || true
+	[ -z "${FSP_PID:-}" ] || { kill -TERM "$FSP_PID" 2>/dev/null; wait "$FSP_PID" 2>/dev/null; } || true
+	site_teardown
+}
+
+# fsp_conf NAME MESSAGES SECONDS: a config with that throttle; prints its path
+fsp_conf() {
+	local conf=$SITE_DIR/$1.conf
+	cp "$SITESYS_CONF" "$conf"
+	printf '[fsp]\nfastcgi_socket = %s\nthreads = 4\nthrottle_messages = %s\nthrottle_seconds = %s\n' \
+		"$SITE_DIR/fsp.sock" "$2" "$3" >>"$conf"
+	echo "$conf"
+}
+
+# GET answers 405 once sitesys-fsp listens behind nginx (502 before).
+fsp_ready() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$(url)")" = 405 ]
+}
+
+# start_fsp CONF: run it in the foreground, logging to fsp.log
+start_fsp() {
+	"$FSP" -f -c "$1" 2>>"$SITE_DIR/fsp.log" &
+	FSP_PID=$!
+	wait_for 10 fsp_ready
+}
+
+stop_fsp() {
+	kill -TERM "$FSP_PID"
+	wait "$FSP_PID"
+	local rc=$?
+	FSP_PID=
+	return $rc
+}
+
+url() { echo "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/${1:-statemsg}"; }
+
+# post BODY: prints "STATUS BODY" (several may run at once)
+post() {
+	local answer=$SITE_DIR/answer.$BASHPID
+	curl -sS -o "$answer" -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/json' --data-binary "$1" "$(url)"
+	printf ' %s' "$(cat "$answer")"
+	rm -f "$answer"
+}
+
+# batch CLIENT N FIRST: a batch of N messages, serials FIRST, FIRST+1, ...
+batch() {
+	local i
+	printf '{"format":"sitesys.statemsg/1","client":"%s","messages":[' "$1"
+	for i in $(seq "$3" $(($3 + $2 - 1))); do
+		[ "$i" = "$3" ] || printf ,
+		printf '{"serial":%d,"time":"2026-11-22T10:00:00Z","topic":{"type":800,"id":"install"},"state":{"id":400}}' "$i"
+	done
+	printf ']}'
+}
+
+# client N: a GUID of its own for each test or round
+client() { printf 'GUID:00000000-0000-4000-8000-%012d' "$1"; }
+
+# serials CLIENT: every serial of CLIENT in statsys.box (in its batches and
+# in the batches of its sets), sorted, one a line; a serial in two files of
+# different names appears twice
+serials() {
+	local f
+	for f in "$OUT"/incoming/*; do
+		[ -f "$f" ] || continue
+		jq -r --arg c "$1" '(if has("batches") then .batches[] else . end)
+			| select(.client == $c) | .messages[].serial' "$f"
+	done | sort -n
+}
+
+spool_empty() { [ -z "$(ls -A "$SPOOL/incoming")" ]; }
+# has_serials CLIENT N: statsys.box holds N messages of CLIENT
+has_serials() { [ "$(serials "$1" | wc -l)" = "$2" ]; }
+files_in() { ls -A "$1" | wc -l; }
+
+@test "a batch is answered 202 only once it is durable in fsp.box" {
+	start_fsp "$(fsp_conf big 100000 3600)"
+	run post "$(batch "$(client 1)" 3 1)"
+	[ "${output%% *}" = 202 ]
+	ack=${output#* }
+	[ "$(echo "$ack" | jq -r .format)" = sitesys.ack/1 ]
+	[ "$(echo "$ack" | jq -r .accepted)" = 3 ]
+	name=$(echo "$ack" | jq -r .file)
+	[[ "$name" =~ ^[0-9]{16}\.[^.]+\.$FSP_PID\.[0-9]+\.smx$ ]]
+	# forwarded at once (the throttle has room) under the same name
+	wait_for 10 test -f "$OUT/incoming/$name"
+	[ "$(serials "$(client 1)" | tr '\n' ' ')" = "1 2 3 " ]
+	[ "$(jq -r .client "$OUT/incoming/$name")" = "$(client 1)" ]
+	wait_for 10 spool_empty
+	[ "$(files_in "$SPOOL/tmp")" = 0 ]
+	grep -q "forwarded $name into statsys.box as $name (messages: 3)" "$SITE_DIR/fsp.log"
+	stop_fsp
+}
+
+@test "what is not a well-formed batch is refused with the reason and nothing is written" {
+	start_fsp "$(fsp_conf refuse 100000 3600)"
+	local before
+	before=$(files_in "$OUT/incoming")
+	run post 'not json'
+	[[ "$output" == '400 {"error":"invalid JSON at line 1, column 3: '* ]]
+	run post '{"format":"sitesys.statemsg/1","client":"'"$(client 2)"'","messages":[{"serial":"1","time":"2026-11-22T10:00:00Z","topic":{"type":800,"id":"x"},"state":{"id":1}}]}'
+	[ "$output" = '400 {"error":"messages[0]: member \"serial\" is not an integer"}' ]
+	run post "$(batch GUID:not-a-guid 1 1)"
+	[ "$output" = '400 {"error":"member \"client\" is not \"GUID:\" and a UUID: \"GUID:not-a-guid\""}' ]
+	run post '{"format":"sitesys.statemsg/2","client":"'"$(client 2)"'","messages":[]}'
+	[ "$output" = '400 {"error":"format is \"sitesys.statemsg/2\", expected \"sitesys.statemsg/1\""}' ]
+	run post '{"format":"sitesys.statemsg/1","client":"'"$(client 2)"'","messages":[]}'
+	[ "$output" = '400 {"error":"member \"messages\" is empty"}' ]
+	# over the limit of 1 MiB: nginx refuses it before sitesys-fsp sees it
+	head -c 1100000 /dev/zero | tr '\0' ' ' >"$SITE_DIR/big.json"
+	run curl -sS -o /dev/null -w '%{http_code}' -X POST --data-binary @"$SITE_DIR/big.json" "$(url)"
+	[ "$output" = 413 ]
+	# other methods and paths
+	run curl -sS -i "$(url)"
+	[[ "$output" == *"HTTP/1.1 405 Method Not Allowed"* ]]
+	[[ "$output" == *"Allow: POST"* ]]
+	[[ "$output" == *'{"error":"/fsp/v1/statemsg takes POST only"}'* ]]
+	run curl -sS -o "$SITE_DIR/answer" -w '%{http_code}' -X POST -d '{}' "$(url other)"
+	[ "$output" = 404 ]
+	[ "$(cat "$SITE_DIR/answer")" = '{"error":"no such endpoint: /fsp/v1/other"}' ]
+	[ "$(files_in "$SPOOL/incoming")" = 0 ]
+	[ "$(files_in "$SPOOL/tmp")" = 0 ]
+	[ "$(files_in "$OUT/incoming")" = "$before" ]
+	[ -z "$(serials "$(client 2)")" ]
+	stop_fsp
+}
+
+# mtime_of FILE: its modification time in seconds, with the fraction
+mtime_of() { stat -c %.9Y "$1"; }
+
+@test "the throttle: 12 messages go as parts of at most 5 per 2-s interval, none dropped" {
+	start_fsp "$(fsp_conf throttle 5 2)"
+	run post "$(batch "$(client 3)" 12 1)"
+	[ "${output%% *}" = 202 ]
+	stem=$(echo "${output#* }" | jq -r .file)
+	stem=${stem%.smx}
+	# held back: the rest waits in fsp.box, visible to sitectl
+	wait_for 10 test -f "$OUT/incoming/$stem.p1.smx"
+	[ "$(backlog_of fsp.box)" = 1 ]
+	wait_for 10 grep -q "throttle holds back fsp.box (files: 1" "$SITE_DIR/fsp.log"
+	wait_for 20 test -f "$OUT/incoming/$stem.p3.smx"
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(serials "$(client 3)" | tr '\n' ' ')" = "$(seq -s ' ' 1 12) " ]
+	[ "$(jq '.messages | length' "$OUT/incoming/$stem.p1.smx")" = 5 ]
+	[ "$(jq '.messages | length' "$OUT/incoming/$stem.p2.smx")" = 5 ]
+	[ "$(jq '.messages | length' "$OUT/incoming/$stem.p3.smx")" = 2 ]
+	# no window of 2 s (less 0.1 s for writing) holds more than 5
+	for p in p1 p2 p3; do
+		echo "$(mtime_of "$OUT/incoming/$stem.$p.smx") $(jq '.messages | length' "$OUT/incoming/$stem.$p.smx")"
+	done >"$SITE_DIR/parts"
+	run awk '{ t[NR] = $1; n[NR] = $2 }
+		END { for (i = 1; i <= NR; i++) { s = 0
+			for (j = 1; j <= NR; j++) if (t[j] >= t[i] && t[j] < t[i] + 1.9) s += n[j]
+			if (s > 5) { print "window at " t[i] " holds " s; exit 1 } }
+			if (t[NR] - t[1] < 3.9) { print "all within " t[NR] - t[1] " s"; exit 1 } }' "$SITE_DIR/parts"
+	[ "$status" -eq 0 ]
+	grep -q "forwarded $stem.smx into statsys.box as $stem.p1.smx (messages: 5 of 12; the rest waits in fsp.box as $stem.r1.smx)" "$SITE_DIR/fsp.log"
+	grep -q "forwarded $stem.r2.smx into statsys.box as $stem.p3.smx (messages: 2)" "$SITE_DIR/fsp.log"
+}
+
+@test "the throttle holds across a restart: a second full quota does not go in one interval" {
+	conf=$(fsp_conf restart 5 30)
+	start_fsp "$conf"
+	run post "$(batch "$(client 4)" 8 1)"
+	stem=$(echo "${output#* }" | jq -r .file)
+	stem=${stem%.smx}
+	wait_for 10 test -f "$SPOOL/incoming/$stem.r1.smx"
+	stop_fsp
+	start_fsp "$conf"
+	# the restarted process finds this interval's quota spent
+	wait_for 10 grep -q "sitesys-fsp\[$FSP_PID\]: info: throttle holds back fsp.box (files: 1" "$SITE_DIR/fsp.log"
+	run post "$(batch "$(client 5)" 1 1)"
+	[ "${output%% *}" = 202 ]
+	stop_fsp
+	[ "$(serials "$(client 4)" | tr '\n' ' ')" = "1 2 3 4 5 " ]
+	[ -z "$(serials "$(client 5)")" ]
+	[ "$(files_in "$SPOOL/incoming")" = 2 ]
+	rm -f "$SPOOL"/incoming/* "$SPOOL/forward.state"
+}
+
+@test "SIGTERM stops it cleanly: what was acknowledged is durable, exit 0" {
+	start_fsp "$(fsp_conf term 100000 3600)"
+	local pids="" i name
+	for i in $(seq 1 16); do
+		post "$(batch "$(client 6)" 1 "$i")" >"$SITE_DIR/term.$i" &
+		pids="$pids $!"
+	done
+	# SIGTERM while requests are in flight: each is answered or refused
+	stop_fsp
+	wait $pids || true
+	for i in $(seq 1 16); do
+		case "$(cat "$SITE_DIR/term.$i")" in
+		202*)
+			name=$(sed 's/^202 //' "$SITE_DIR/term.$i" | jq -r .file)
+			[ -f "$SPOOL/incoming/$name" ] || [ -f "$OUT/incoming/$name" ] ||
+				{ echo "acknowledged $name is lost"; false; }
+			;;
+		502*) ;;
+		*) echo "request $i: $(cat "$SITE_DIR/term.$i")"; false ;;
+		esac
+	done
+	grep -q "sitesys-fsp\[[0-9]*\]: info: spooled [0-9]* batches into [0-9]* files in [0-9]* group commits" "$SITE_DIR/fsp.log"
+	tail -1 "$SITE_DIR/fsp.log" | grep -q 'info: stopped$'
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$(url)")" = 502 ]
+	rm -f "$SPOOL"/incoming/*
+}
+
+# crash_round N POINT: spool by hand a batch A of 3 messages and a set B of
+# two batches of 6 (as the intake makes of batches posted together), run
+# an FSP that dies at POINT, then run it cleanly until the spool is empty
+crash_round() {
+	local n=$1 point=$2 conf=$SITE_DIR/crash.conf pid rc
+	batch "$(client $((100 + n)))" 3 1 >"$SITE_DIR/a.smx"
+	printf '{"format":"sitesys.statemsg-set/1","batches":[%s,%s]}' \
+		"$(batch "$(client $((200 + n)))" 6 1)" \
+		"$(batch "$(client $((200 + n)))" 6 7)" >"$SITE_DIR/b.smx"
+	"$SITECTL" inbox put fsp.box "$SITE_DIR/a.smx" >/dev/null
+	"$SITECTL" inbox put fsp.box "$SITE_DIR/b.smx" >/dev/null
+	SITESYS_TEST_CRASH_AT=$point "$FSP" -f -c "$conf" 2>>"$SITE_DIR/fsp.log" &
+	pid=$!
+	wait_for 20 bash -c "! kill -0 $pid 2>/dev/null" || { kill -KILL $pid; return 1; }
+	wait $pid && rc=0 || rc=$?
+	[ "$rc" = 137 ] || { echo "no crash at $point ($rc)"; return 1; }
+	start_fsp "$conf"
+	wait_for 30 spool_empty
+	stop_fsp
+	[ "$(serials "$(client $((100 + n)))" | tr '\n' ' ')" = "1 2 3 " ] ||
+		{ echo "$point: A: $(serials "$(client $((100 + n)))" | tr '\n' ' ')"; return 1; }
+	[ "$(serials "$(client $((200 + n)))" | tr '\n' ' ')" = "$(seq -s ' ' 1 12) " ] ||
+		{ echo "$point: B: $(serials "$(client $((200 + n)))" | tr '\n' ' ')"; return 1; }
+}
+
+# A step forwards batch A whole (3) and the first 2 messages of set B (12)
+# as B.p1, leaving B.r1; the next steps forward B.r1 as B.p2 (5, across
+# B's two batches) and B.r2 as B.p3.
+@test "killed at every step of forwarding, every message reaches statsys.box exactly once" {
+	fsp_conf crash 5 1 >/dev/null
+	local n=0
+	for point in fwd.state:1 put.created:1 put.written:1 put.synced:1 \
+		fwd.part:1 fwd.part:2 put.renamed:3 fwd.parts:1 fwd.rest:1 \
+		fwd.unlinked:1 fwd.unlinked:2 fwd.done:1 fwd.state:2 fwd.part:3 \
+		fwd.rest:2 fwd.unlinked:3 fwd.done:2 fwd.parts:3; do
+		n=$((n + 1))
+		crash_round $n $point
+	done
+	[ "$(files_in "$SPOOL/incoming")" = 0 ]
+}
+
+@test "kill -9 from outside at random moments loses and repeats nothing" {
+	conf=$(fsp_conf random 7 1)
+	start_fsp "$conf"
+	# posted together, they are spooled as sets, which the throttle cuts
+	local pids=""
+	for i in $(seq 1 10); do
+		post "$(batch "$(client 300)" 6 $((i * 6 - 5)))" >"$SITE_DIR/random.$i" &
+		pids="$pids $!"
+	done
+	wait $pids
+	for i in $(seq 1 10); do
+		[[ "$(cat "$SITE_DIR/random.$i")" == 202* ]]
+	done
+	for round in 1 2 3 4 5 6; do
+		sleep "0.$((RANDOM % 10))"
+		kill -KILL "$FSP_PID"
+		wait "$FSP_PID" || true
+		start_fsp "$conf"
+	done
+	wait_for 30 spool_empty
+	stop_fsp
+	[ "$(serials "$(client 300)" | tr '\n' ' ')" = "$(seq -s ' ' 1 60) " ]
+}
+
+@test "the packaged nginx snippet passes /fsp/v1/ to sitesys-fsp and refuses a big body in JSON" {
+	local port dir=$SITE_DIR/snippet
+	port=$(site_free_port)
+	mkdir -p "$dir/tmp"
+	sed -e "s/listen 80;/listen 127.0.0.1:$port;/" -e '/listen \[::\]:80;/d' \
+		-e "s|unix:/run/sitesys/fsp.sock|unix:$SITE_DIR/fsp.sock|" \
+		-e 's|include fastcgi_params;|include /etc/nginx/fastcgi_params;|' \
+		"$TOP/packaging/nginx/sitesys-fsp.conf" >"$dir/fsp.conf"
+	{
+		echo "daemon off; pid $dir/nginx.pid; error_log $dir/error.log;"
+		[ "$(id -u)" != 0 ] || echo "user sitesys;"
+		echo "events {}"
+		echo "http { access_log off; client_body_temp_path $dir/tmp;"
+		echo "  include $dir/fsp.conf; }"
+	} >"$dir/nginx.conf"
+	start_fsp "$(fsp_conf snippet 100000 3600)"
+	nginx -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null >/dev/null 2>&1 &
+	NGINX_PID=$!
+	snippet_url="http://127.0.0.1:$port/fsp/v1/statemsg"
+	wait_for 10 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $snippet_url)\" = 405 ]"
+	run curl -sS -o /dev/null -w '%{http_code}' --data-binary "$(batch "$(client 7)" 1 1)" "$snippet_url"
+	[ "$output" = 202 ]
+	head -c 1100000 /dev/zero | tr '\0' ' ' >"$dir/big.json"
+	run curl -sS -w ' %{http_code}' --data-binary @"$dir/big.json" "$snippet_url"
+	[ "$output" = '{"error":"request body is larger than the limit of 1048576 bytes"}
+ 413' ]
+	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/elsewhere"
+	[ "$output" = 404 ]
+	kill -QUIT "$NGINX_PID"
+	wait "$NGINX_PID" || true
+	NGINX_PID=
+	stop_fsp
+}
