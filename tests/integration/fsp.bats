@@ -95,6 +95,21 @@ spool_empty() { [ -z "$(ls -A "$SPOOL/incoming")" ]; }
 has_serials() { [ "$(serials "$1" | wc -l)" = "$2" ]; }
 files_in() { ls -A "$1" | wc -l; }
 
+@test "-n checks the config, -h and a bad option print the usage" {
+	run "$FSP" -n -c "$(fsp_conf options 5 2)"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$SITE_DIR/options.conf: configuration ok" ]
+	printf '[fsp]\nthrottle_seconds = 0\n' >"$SITE_DIR/bad.conf"
+	run "$FSP" -n -c "$SITE_DIR/bad.conf"
+	[ "$status" -eq 2 ]
+	[[ "$output" == "$SITE_DIR/bad.conf:2: throttle_seconds: "* ]]
+	run "$FSP" -h
+	[ "$status" -eq 0 ]
+	[ "$output" = "usage: sitesys-fsp [-fhn] [-c file]" ]
+	run "$FSP" -x
+	[ "$status" -eq 2 ]
+}
+
 @test "a batch is answered 202 only once it is durable in fsp.box" {
 	start_fsp "$(fsp_conf big 100000 3600)"
 	run post "$(batch "$(client 1)" 3 1)"
