@@ -87,6 +87,17 @@ fail:;
 	return -1;
 }
 
+int
+inbox_chown(const struct inbox *ib, uid_t uid, gid_t gid)
+{
+	const char *dirs[] = { ib->path, ib->tmp, ib->incoming, ib->corrupt };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (chown(dirs[i], uid, gid) == -1)
+			return -1;
+	return 0;
+}
+
 void
 inbox_close(struct inbox *ib)
 {

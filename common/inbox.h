@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define INBOX_MAX_FILE (64u * 1024 * 1024) /* a file larger is corrupt */
 #define INBOX_NAME_MAX 200
@@ -30,6 +31,13 @@ extern void (*inbox_crash_hook)(const char *point);
 /* inbox_open - describe root/name; create its directories if create */
 int inbox_open(
     struct inbox *ib, const char *root, const char *name, bool create);
+
+/*
+ * inbox_chown - hand the inbox and its three directories to uid:gid, so a
+ * daemon that made it as root can use it after dropping privileges; 0, or
+ * -1 with errno
+ */
+int inbox_chown(const struct inbox *ib, uid_t uid, gid_t gid);
 
 /* inbox_close - free what inbox_open allocated */
 void inbox_close(struct inbox *ib);

@@ -73,22 +73,14 @@ static int
 open_box(struct inbox *ib, const char *root, const char *name,
     const struct passwd *pw)
 {
-	const char *dirs[4];
-
 	if (inbox_open(ib, root, name, true) == -1) {
 		log_warn("could not open or create %s/%s", root, name);
 		return -1;
 	}
-	dirs[0] = ib->path;
-	dirs[1] = ib->tmp;
-	dirs[2] = ib->incoming;
-	dirs[3] = ib->corrupt;
-	for (int i = 0; pw != NULL && i < 4; i++)
-		if (chown(dirs[i], pw->pw_uid, pw->pw_gid) == -1) {
-			log_warn("could not hand %s to user %s", dirs[i],
-			    pw->pw_name);
-			return -1;
-		}
+	if (pw != NULL && inbox_chown(ib, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("could not hand %s to user %s", ib->path, pw->pw_name);
+		return -1;
+	}
 	return 0;
 }
 

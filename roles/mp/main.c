@@ -2,6 +2,7 @@
  * sitesys-mp - the management point: FastCGI behind nginx for state
  * messages, client registration and policy
  */
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,11 +55,22 @@ static int
 mp_init(struct conf *cf)
 {
 	const char *sock = conf_str(cf, "mp", "fastcgi_socket");
+	const char *user = conf_str(cf, "site", "user");
+	struct passwd *pw = NULL;
 
+	if (geteuid() == 0 && (pw = getpwnam(user)) == NULL) {
+		log_error("cannot run as user \"%s\": no such user", user);
+		return -1;
+	}
 	if (inbox_open(&statsys, conf_str(cf, "site", "inbox_dir"),
 	        "statsys.box", true) == -1) {
 		log_warn("could not open %s/statsys.box",
 		    conf_str(cf, "site", "inbox_dir"));
+		return -1;
+	}
+	/* made by root here, written by the MP as [site] user */
+	if (pw != NULL && inbox_chown(&statsys, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("could not hand %s to user %s", statsys.path, user);
 		return -1;
 	}
 	if ((listen_fd = fcgi_listen(sock, 0666, 1024)) == -1)
@@ -88,7 +100,7 @@ mp_report(const struct conf *cf, PGconn **db, const char *state,
 	group_commit_stats(gc, &st);
 	snprintf(detail, sizeof(detail),
 	    "%lu requests, %lu batches into statsys.box",
-	    atomic_load(&requests), st.files);
+	    atomic_load(&requests), st.items);
 	component_report(*db, state, detail);
 }
 

@@ -139,16 +139,18 @@ site_nginx_fcgi() {
 		    fastcgi_pass unix:$sock;
 		    include /etc/nginx/fastcgi_params;
 		}
+		location = /ready/$name { return 204; }
 	LOC
 	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" -s reload ||
 		return 1
 	local i
 	for i in $(seq 1 50); do
-		# the new worker answers once the reload is done
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SITE_HTTP_PORT$prefix")" != 404 ] && return 0
+		# answered once the reloaded workers run
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SITE_HTTP_PORT/ready/$name")" = 204 ] && return 0
 		sleep 0.1
 	done
-	return 0
+	echo "nginx did not take the location $prefix" >&2
+	return 1
 }
 
 site_nginx_stop() {

@@ -144,7 +144,6 @@ inbox_init(struct ctl *ctl)
 		    "stay owned by root\n",
 		    user);
 	for (int i = 0; site_boxes[i] != NULL; i++) {
-		const char *sub[] = { "", "/tmp", "/incoming", "/corrupt" };
 		struct inbox ib;
 
 		if (inbox_open(&ib, root, site_boxes[i], true) == -1) {
@@ -152,15 +151,11 @@ inbox_init(struct ctl *ctl)
 			    root, site_boxes[i], strerror(errno));
 			return EXIT_FAIL;
 		}
-		for (int s = 0; pw != NULL && s < 4; s++) {
-			char path[4096];
-
-			snprintf(path, sizeof(path), "%s%s", ib.path, sub[s]);
-			if (chown(path, pw->pw_uid, pw->pw_gid) == -1)
-				fprintf(stderr,
-				    "sitectl: could not chown %s: %s\n", path,
-				    strerror(errno));
-		}
+		if (pw != NULL &&
+		    inbox_chown(&ib, pw->pw_uid, pw->pw_gid) == -1)
+			fprintf(stderr,
+			    "sitectl: could not hand %s to %s: %s\n", ib.path,
+			    user, strerror(errno));
 		printf("inbox %s ready\n", ib.path);
 		inbox_close(&ib);
 	}
