@@ -55,7 +55,9 @@ static struct target tg[] = {
 	{ "write+fsync+rename+fsync per request", "/fsync/", 0, 0 },
 	{ "sitesys-fsp, durable 202 by group commit", "/fsp/v1/statemsg", 0,
 	    0 },
+	{ "sitesys-mp, durable 202 by group commit", "/mp/v1/statemsg", 0, 0 },
 };
+#define NTARGETS (sizeof(tg) / sizeof(tg[0]))
 static pid_t nginx;
 
 static void stop_all(void);
@@ -154,15 +156,18 @@ write_nginx_conf(void)
 	    " include /etc/nginx/fastcgi_params; }\n"
 	    "  location /fsp/v1/ { fastcgi_pass unix:%s/fsp.sock;"
 	    " include /etc/nginx/fastcgi_params; }\n"
+	    "  location /mp/v1/ { fastcgi_pass unix:%s/mp.sock;"
+	    " include /etc/nginx/fastcgi_params; }\n"
 	    " }\n}\n",
-	    dir, dir, dir, dir, dir, dir, dir, port, dir, dir, dir);
+	    dir, dir, dir, dir, dir, dir, dir, port, dir, dir, dir, dir);
 	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
 	write_file(path, conf);
 	snprintf(path, sizeof(path), "%s/sitesys.conf", dir);
 	snprintf(conf, sizeof(conf),
 	    "[site]\ninbox_dir = %s/inbox\n"
-	    "[fsp]\nfastcgi_socket = %s/fsp.sock\nthreads = %d\n",
-	    dir, dir, CLIENTS);
+	    "[fsp]\nfastcgi_socket = %s/fsp.sock\nthreads = %d\n"
+	    "[mp]\nfastcgi_socket = %s/mp.sock\nthreads = %d\n",
+	    dir, dir, CLIENTS, dir, CLIENTS);
 	write_file(path, conf);
 }
 
@@ -324,7 +329,7 @@ stop_all(void)
 {
 	stop(nginx, SIGQUIT);
 	nginx = 0;
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NTARGETS; i++) {
 		stop(tg[i].pid, SIGTERM);
 		tg[i].pid = 0;
 	}
@@ -333,11 +338,12 @@ stop_all(void)
 static void
 start_all(void)
 {
-	char sock[128], inbox[128], fsp[PATH_MAX], resp[PATH_MAX], conf[128],
-	    log[128], nconf[128], nlog[128], threads[16];
+	char sock[128], inbox[128], fsp[PATH_MAX], mp[PATH_MAX], resp[PATH_MAX],
+	    conf[128], log[128], nconf[128], nlog[128], threads[16];
 
 	snprintf(threads, sizeof(threads), "%d", CLIENTS);
 	snprintf(fsp, sizeof(fsp), "%s/../sitesys-fsp", bindir);
+	snprintf(mp, sizeof(mp), "%s/../sitesys-mp", bindir);
 	snprintf(resp, sizeof(resp), "%s/../tests/fcgi-responder", bindir);
 	snprintf(log, sizeof(log), "%s/processes.log", dir);
 	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
@@ -352,9 +358,10 @@ start_all(void)
 	tg[1].pid =
 	    spawn((char *[]){ resp, "fsync", sock, threads, inbox, NULL }, log);
 	tg[2].pid = spawn((char *[]){ fsp, "-f", "-c", conf, NULL }, log);
+	tg[3].pid = spawn((char *[]){ mp, "-f", "-c", conf, NULL }, log);
 	nginx =
 	    spawn((char *[]){ "nginx", "-c", nconf, "-e", nlog, NULL }, log);
-	for (int i = 0; i < 3; i++)
+	for (size_t i = 0; i < NTARGETS; i++)
 		wait_ready(tg[i].path);
 }
 
@@ -375,21 +382,23 @@ main(int argc, char **argv)
 	write_nginx_conf();
 	start_all();
 	for (int r = 0; r < ROUNDS; r++)
-		for (int i = 0; i < 3; i++)
+		for (size_t i = 0; i < NTARGETS; i++)
 			tg[i].rate += measure(tg[i].path) / ROUNDS;
 	stop_all();
 
 	printf("intake_bench: %d clients posting %d-byte state message "
 	       "batches through nginx, %d rounds of %.0f s each\n",
 	    CLIENTS, BATCH_BYTES, ROUNDS, SECONDS);
-	for (int i = 0; i < 3; i++)
+	for (size_t i = 0; i < NTARGETS; i++)
 		printf("  %-42s %9.0f requests/s\n", tg[i].label, tg[i].rate);
-	printf("  sitesys-fsp: %.0f%% of the trivial responder, %.1fx the "
-	       "fsync-per-request one\n",
-	    100 * tg[2].rate / tg[0].rate, tg[2].rate / tg[1].rate);
-	printf("  at one batch per client per 15 minutes that serves %.0f "
-	       "clients (the original FSP: 100,000)\n",
-	    tg[2].rate * 900);
+	for (size_t i = 2; i < NTARGETS; i++)
+		printf("  %s: %.0f%% of the trivial responder, %.1fx the "
+		       "fsync-per-request one; at one batch per client per 15 "
+		       "minutes, %.0f clients (the original: %s)\n",
+		    i == 2 ? "sitesys-fsp" : "sitesys-mp",
+		    100 * tg[i].rate / tg[0].rate, tg[i].rate / tg[1].rate,
+		    tg[i].rate * 900,
+		    i == 2 ? "100,000 per FSP" : "25,000 per MP");
 	/* sitesys-fsp's own account of its group commits */
 	snprintf(cmd, sizeof(cmd),
 	    "sed -n 's/.*sitesys-fsp\\[[0-9]*\\]: info: \\(spooled.*\\)/  "
