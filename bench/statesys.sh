@@ -6,7 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 . tests/lib/site.bash
-FILES=${FILES:-1000} PER_FILE=${PER_FILE:-100} MSGS=${MSGS:-10} CLIENTS=${CLIENTS:-100000}
+# every client sends twice: its first batch is a new client's, its second a
+# known one's (current state upserted, serials checked against the last)
+FILES=${FILES:-2000} PER_FILE=${PER_FILE:-100} MSGS=${MSGS:-5} CLIENTS=${CLIENTS:-100000}
 TOTAL=$((FILES * PER_FILE * MSGS))
 
 dir=$(mktemp -d /var/tmp/sitesys-bench.XXXXXX)

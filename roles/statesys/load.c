@@ -165,7 +165,7 @@ load_tracks(PGconn *db, struct load *L)
 		struct serial_track *t =
 		    clientmap_get(L->clients, PQgetvalue(res, i, 0));
 
-		t->known = true;
+		t->known = t->stored = true;
 		t->next = atoll(PQgetvalue(res, i, 1));
 		t->highest = atoll(PQgetvalue(res, i, 2));
 	}
@@ -287,10 +287,59 @@ save_history(PGconn *db, struct load *L)
 	return rc;
 }
 
+static void
+add_state_row(struct buf *b, const struct row *r)
+{
+	buf_adds(b, r->t->client);
+	buf_addc(b, '\t');
+	buf_addi(b, r->m->topic_type);
+	buf_addc(b, '\t');
+	db_copy_field(b, r->m->topic_id);
+	buf_addc(b, '\t');
+	buf_addi(b, r->m->state_id);
+	buf_addc(b, '\t');
+	buf_addi(b, r->m->criticality);
+	buf_addc(b, '\t');
+	buf_adds(b, r->m->time);
+	buf_addc(b, '\t');
+	buf_addi(b, r->m->serial);
+	buf_addc(b, '\n');
+}
+
+static const char upsert_sql[] =
+    "INSERT INTO client_state AS cs SELECT * FROM cs_stage "
+    "ON CONFLICT (client, topic_type, topic_id) DO UPDATE SET "
+    "state_id = EXCLUDED.state_id, criticality = EXCLUDED.criticality, "
+    "msg_time = EXCLUDED.msg_time, serial = EXCLUDED.serial "
+    "WHERE (cs.msg_time, cs.serial) < (EXCLUDED.msg_time, EXCLUDED.serial)";
+
+/*
+ * Clients first seen in this batch have no current state yet: their rows
+ * are COPYed straight in, a third of the upsert's cost (a deployment storm
+ * is all new clients). Should one have rows after all (a stats row deleted
+ * by hand), the savepoint sends them the upsert's way.
+ */
+static int
+save_new_states(PGconn *db, struct buf *fresh, struct buf *stage)
+{
+	if (fresh->len == 0)
+		return 0;
+	if (db_cmd(db, "SAVEPOINT new_states", 0, NULL) == -1)
+		return -1;
+	if (copy_rows(db, "COPY client_state FROM STDIN", fresh) == 0)
+		return db_cmd(db, "RELEASE new_states", 0, NULL);
+	log_warnx("current state of new clients exists already (%s); upserting",
+	    db_error());
+	if (db_cmd(db, "ROLLBACK TO new_states", 0, NULL) == -1)
+		return -1;
+	buf_add(stage, fresh->p, fresh->len);
+	return 0;
+}
+
 static int
 save_current_state(PGconn *db, struct load *L)
 {
-	struct buf b = { 0 };
+	struct buf fresh = { 0 }, stage = { 0 };
 	int rc;
 
 	qsort(L->fresh, L->nfresh, sizeof(*L->fresh), cmp_topic_newest);
@@ -301,33 +350,16 @@ save_current_state(PGconn *db, struct load *L)
 		    L->fresh[i - 1].m->topic_type == r->m->topic_type &&
 		    strcmp(L->fresh[i - 1].m->topic_id, r->m->topic_id) == 0)
 			continue; /* an older message of the same topic */
-		buf_adds(&b, r->t->client);
-		buf_addc(&b, '\t');
-		buf_addi(&b, r->m->topic_type);
-		buf_addc(&b, '\t');
-		db_copy_field(&b, r->m->topic_id);
-		buf_addc(&b, '\t');
-		buf_addi(&b, r->m->state_id);
-		buf_addc(&b, '\t');
-		buf_addi(&b, r->m->criticality);
-		buf_addc(&b, '\t');
-		buf_adds(&b, r->m->time);
-		buf_addc(&b, '\t');
-		buf_addi(&b, r->m->serial);
-		buf_addc(&b, '\n');
+		add_state_row(r->t->stored ? &stage : &fresh, r);
 	}
-	rc = copy_rows(db, "COPY cs_stage FROM STDIN", &b);
-	buf_free(&b);
-	if (rc == 0)
-		rc = db_cmd(db,
-		    "INSERT INTO client_state AS cs SELECT * FROM cs_stage "
-		    "ON CONFLICT (client, topic_type, topic_id) DO UPDATE SET "
-		    "state_id = EXCLUDED.state_id, "
-		    "criticality = EXCLUDED.criticality, "
-		    "msg_time = EXCLUDED.msg_time, serial = EXCLUDED.serial "
-		    "WHERE (cs.msg_time, cs.serial) < "
-		    "(EXCLUDED.msg_time, EXCLUDED.serial)",
-		    0, NULL);
+	rc = save_new_states(db, &fresh, &stage);
+	if (rc == 0 && stage.len > 0) {
+		rc = copy_rows(db, "COPY cs_stage FROM STDIN", &stage);
+		if (rc == 0)
+			rc = db_cmd(db, upsert_sql, 0, NULL);
+	}
+	buf_free(&fresh);
+	buf_free(&stage);
 	return rc;
 }
 

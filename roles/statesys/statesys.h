@@ -20,7 +20,8 @@ struct serial_range {
 /* One client's serial tracking, as loaded from and saved to the database. */
 struct serial_track {
 	char *client;
-	bool known; /* has a client_message_stats row */
+	bool known; /* tracked: loaded, or seen in this batch */
+	bool stored; /* had a client_message_stats row before this batch */
 	int64_t next; /* next expected serial */
 	int64_t highest; /* highest serial seen */
 	struct serial_range *ranges; /* sorted, disjoint, all below next */

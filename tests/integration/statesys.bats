@@ -151,6 +151,20 @@ q() { psql_site -c "$1"; }
 	"$SITECTL" status --json | jq -e '.components[] | select(.name=="sitesys-statesys") | .detail | test("messages/s")'
 }
 
+@test "a client whose tracking was deleted by hand still gets its state updated" {
+	local c=GUID:66666666-6666-4666-8666-666666666666 corrupt
+	corrupt=$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | wc -l)
+	batch "$c" "$(msg 1 500 KB1 1 2026-11-22T10:00:00Z)"
+	drain
+	q "DELETE FROM client_message_stats WHERE client = '$c'"
+	batch "$c" "$(msg 1 500 KB1 3 2026-11-22T11:00:00Z)"
+	drain
+	grep -q "current state of new clients exists already" "$SITE_DIR/statesys.log"
+	[ "$(q "SELECT state_id FROM client_state WHERE client = '$c'")" = 3 ]
+	[ "$(backlog_of statsys.box)" = 0 ]
+	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | wc -l)" = "$corrupt" ]
+}
+
 @test "kill -9 at random moments: each message is applied exactly once" {
 	local c=GUID:33333333-3333-4333-8333-333333333333 s=0 round
 	for i in $(seq 1 150); do
