@@ -46,22 +46,10 @@ store_write_file(
     const char *dir, const char *name, const void *data, size_t len)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
-	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1) {
-		log_warn("could not create \"%s\"", tmp);
-		return -1;
-	}
-	if (fsio_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
-		log_warn("could not write \"%s\"", tmp);
-		close(fd);
-		return -1;
-	}
-	if (close(fd) == -1 || rename(tmp, dst) == -1 ||
-	    fsio_sync_dir(dir) == -1) {
+	if (fsio_replace(dst, tmp, data, len, 0600) == -1) {
 		log_warn("could not replace \"%s\"", dst);
 		return -1;
 	}

@@ -1,6 +1,7 @@
 /* fsio.c - small, checked file-system helpers */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,39 @@ fsio_sync_dir(const char *path)
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+int
+fsio_replace(const char *path, const char *tmp, const void *data, size_t len,
+    mode_t mode)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, saved;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	if (fsio_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return fsio_sync_dir(*dir ? dir : "/");
 }
 
 int

@@ -11,6 +11,14 @@ int fsio_write_all(int fd, const void *buf, size_t len);
 /* fsio_sync_dir - fsync(2) a directory so renames into it are durable */
 int fsio_sync_dir(const char *path);
 
+/*
+ * fsio_replace - make path hold data, durably and atomically: write tmp
+ * (same file system), fsync, rename over path, fsync path's directory; 0,
+ * or -1 with errno and path unchanged
+ */
+int fsio_replace(const char *path, const char *tmp, const void *data,
+    size_t len, mode_t mode);
+
 /* fsio_mkdirs - mkdir -p with mode for what it creates; 0 or -1 */
 int fsio_mkdirs(const char *path, mode_t mode);
 

@@ -38,36 +38,21 @@ fwd_state_save(struct fwd *fw)
 {
 	json_t *doc = state_doc(fw);
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	json_decref(doc);
 	if (text == NULL) {
 		log_error("out of memory writing %s", fw->state_path);
 		return -1;
 	}
-	unlink(fw->state_tmp);
-	fd = open(fw->state_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd == -1 || fsio_write_all(fd, text, strlen(text)) == -1 ||
-	    fsync(fd) == -1) {
-		log_warn("could not write %s", fw->state_tmp);
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		log_warn("could not write %s", fw->state_tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(fw->state_tmp, fw->state_path) == -1 ||
-	    fsio_sync_dir(fw->spool->path) == -1) {
+	if (fsio_replace(fw->state_path, fw->state_tmp, text, strlen(text),
+	        0644) == -1) {
 		log_warn("could not replace %s", fw->state_path);
 		goto out;
 	}
 	fwd_crash_point("fwd.state");
 	rc = 0;
 out:
-	if (fd != -1)
-		close(fd);
 	free(text);
 	return rc;
 }
