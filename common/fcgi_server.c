@@ -9,6 +9,7 @@
  * of the requests still in progress.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "fcgi_server.h"
+#include "fsio.h"
 #include "log.h"
 
 #define DRAIN_MAX (64u * 1024 * 1024) /* most unread body thrown away */
@@ -94,6 +96,13 @@ fcgi_listen(const char *path, mode_t mode, int backlog)
 	struct sockaddr_un sa;
 	int fd;
 
+	char dir[sizeof(sa.sun_path)];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (fsio_mkdirs(dirname(dir), 0755) == -1) {
+		log_warn("could not create the directory of %s", path);
+		return -1;
+	}
 	if (unix_addr(path, &sa) == -1 || remove_stale(path, &sa) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {

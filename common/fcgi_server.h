@@ -23,7 +23,8 @@ struct fcgi_server;
 typedef int (*fcgi_handler)(struct fcgi_req *req, void *arg);
 
 /*
- * fcgi_listen - listen on a unix socket at path with the given mode,
+ * fcgi_listen - listen on a unix socket at path (making its directory)
+ * with the given mode,
  * replacing a stale socket but refusing one that a process still answers
  * on; the descriptor, or -1 (logged with the cause)
  */

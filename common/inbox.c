@@ -1,6 +1,7 @@
 /* inbox.c - inbox layout, the atomic writer, recovery, corrupt/, backlog */
 #include <dirent.h>
 #include <limits.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -95,6 +96,29 @@ inbox_chown(const struct inbox *ib, uid_t uid, gid_t gid)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (chown(dirs[i], uid, gid) == -1)
 			return -1;
+	return 0;
+}
+
+int
+inbox_open_owned(
+    struct inbox *ib, const char *root, const char *name, const char *user)
+{
+	struct passwd *pw = NULL;
+
+	if (geteuid() == 0 && (pw = getpwnam(user)) == NULL) {
+		log_error("cannot run as user \"%s\": no such user", user);
+		return -1;
+	}
+	if (inbox_open(ib, root, name, true) == -1) {
+		log_warn("could not open or create %s/%s", root, name);
+		return -1;
+	}
+	/* made by root here, written by the daemon as user */
+	if (pw != NULL && inbox_chown(ib, pw->pw_uid, pw->pw_gid) == -1) {
+		log_warn("could not hand %s to user %s", ib->path, user);
+		inbox_close(ib);
+		return -1;
+	}
 	return 0;
 }
 

@@ -39,6 +39,13 @@ int inbox_open(
  */
 int inbox_chown(const struct inbox *ib, uid_t uid, gid_t gid);
 
+/*
+ * inbox_open_owned - open root/name, creating it; when run as root, hand
+ * it to user, the one a daemon drops to; 0, or -1 (logged)
+ */
+int inbox_open_owned(
+    struct inbox *ib, const char *root, const char *name, const char *user);
+
 /* inbox_close - free what inbox_open allocated */
 void inbox_close(struct inbox *ib);
 

@@ -4,8 +4,6 @@
  * into statsys.box no faster than the throttle
  */
 #include <errno.h>
-#include <libgen.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,43 +66,16 @@ fsp_handle(struct fcgi_req *req, void *arg)
 	return intake_statemsg(req, gc, &spool);
 }
 
-/* Open (create) root/name; as root, hand it to user. 0 or -1 (logged). */
-static int
-open_box(struct inbox *ib, const char *root, const char *name,
-    const struct passwd *pw)
-{
-	if (inbox_open(ib, root, name, true) == -1) {
-		log_warn("could not open or create %s/%s", root, name);
-		return -1;
-	}
-	if (pw != NULL && inbox_chown(ib, pw->pw_uid, pw->pw_gid) == -1) {
-		log_warn("could not hand %s to user %s", ib->path, pw->pw_name);
-		return -1;
-	}
-	return 0;
-}
-
 static int
 fsp_init(struct conf *cf)
 {
 	const char *root = conf_str(cf, "site", "inbox_dir");
 	const char *sock = conf_str(cf, "fsp", "fastcgi_socket");
 	const char *user = conf_str(cf, "site", "user");
-	struct passwd *pw = NULL;
-	char dir[4096];
 
-	if (geteuid() == 0 && (pw = getpwnam(user)) == NULL) {
-		log_error("cannot run as user \"%s\": no such user", user);
+	if (inbox_open_owned(&spool, root, FSP_SPOOL, user) == -1 ||
+	    inbox_open_owned(&out, root, FSP_OUT, user) == -1)
 		return -1;
-	}
-	if (open_box(&spool, root, FSP_SPOOL, pw) == -1 ||
-	    open_box(&out, root, FSP_OUT, pw) == -1)
-		return -1;
-	snprintf(dir, sizeof(dir), "%s", sock);
-	if (fsio_mkdirs(dirname(dir), 0755) == -1) {
-		log_warn("could not create the directory of %s", sock);
-		return -1;
-	}
 	/* nginx's workers run as another user: anyone may connect, as
 	 * anyone may reach the FSP over HTTP */
 	if ((listen_fd = fcgi_listen(sock, 0666, 1024)) == -1)

@@ -2,7 +2,6 @@
  * sitesys-mp - the management point: FastCGI behind nginx for state
  * messages, client registration and policy
  */
-#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,24 +54,10 @@ static int
 mp_init(struct conf *cf)
 {
 	const char *sock = conf_str(cf, "mp", "fastcgi_socket");
-	const char *user = conf_str(cf, "site", "user");
-	struct passwd *pw = NULL;
 
-	if (geteuid() == 0 && (pw = getpwnam(user)) == NULL) {
-		log_error("cannot run as user \"%s\": no such user", user);
+	if (inbox_open_owned(&statsys, conf_str(cf, "site", "inbox_dir"),
+	        "statsys.box", conf_str(cf, "site", "user")) == -1)
 		return -1;
-	}
-	if (inbox_open(&statsys, conf_str(cf, "site", "inbox_dir"),
-	        "statsys.box", true) == -1) {
-		log_warn("could not open %s/statsys.box",
-		    conf_str(cf, "site", "inbox_dir"));
-		return -1;
-	}
-	/* made by root here, written by the MP as [site] user */
-	if (pw != NULL && inbox_chown(&statsys, pw->pw_uid, pw->pw_gid) == -1) {
-		log_warn("could not hand %s to user %s", statsys.path, user);
-		return -1;
-	}
 	if ((listen_fd = fcgi_listen(sock, 0666, 1024)) == -1)
 		return -1;
 	log_info("listening on %s", sock);
