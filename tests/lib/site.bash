@@ -141,12 +141,17 @@ site_nginx_fcgi() {
 		}
 		location = /ready/$name { return 204; }
 	LOC
+	# the old workers accept until they have quit: wait for them, not
+	# only for a new worker to answer
+	local old i
+	old=$(pgrep -P "$(cat "$dir/nginx/nginx.pid")" | paste -sd, -)
 	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" -s reload ||
 		return 1
-	local i
-	for i in $(seq 1 50); do
-		# answered once the reloaded workers run
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SITE_HTTP_PORT/ready/$name")" = 204 ] && return 0
+	for i in $(seq 1 100); do
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SITE_HTTP_PORT/ready/$name")" = 204 ] &&
+			! ps -o pid= -p "${old:-0}" >/dev/null 2>&1; then
+			return 0
+		fi
 		sleep 0.1
 	done
 	echo "nginx did not take the location $prefix" >&2
