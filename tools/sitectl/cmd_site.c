@@ -64,12 +64,8 @@ site_add(PGconn *db, const char *code, const char *name)
 		db_cmd(db, "ROLLBACK", 0, NULL);
 		return EXIT_FAIL;
 	}
-	if (db_cmd(db,
-	        "INSERT INTO boundary_group (name, description, site_code, "
-	        "default_of_site) VALUES ('" DEFAULT_BG_PREFIX "' || $1, "
-	        "'default site boundary group of site ' || $1, $1, $1)",
-	        1, params) == -1 ||
-	    db_cmd(db, "COMMIT", 0, NULL) == -1)
+	/* the site's trigger makes its default boundary group (003) */
+	if (db_cmd(db, "COMMIT", 0, NULL) == -1)
 		goto fail;
 	printf("added site %s (%s) with boundary group %s%s\n", code, name,
 	    DEFAULT_BG_PREFIX, code);
