@@ -14,7 +14,7 @@ static const char *const reserved_codes[] = { "AUX", "CON", "NUL", "PRN", "SMS",
 	NULL };
 
 /* Normalize code to upper case in out; 0, or -1 with the rule printed. */
-static int
+int
 site_code_check(const char *code, char out[4])
 {
 	if (strlen(code) != 3)

@@ -28,6 +28,55 @@ static const struct command {
 	{ "client", cmd_client,
 	    "client list [--json]\n"
 	    "       sitectl [-c file] client show GUID [--json]" },
+	{ "boundary", cmd_boundary,
+	    "boundary add NAME --type subnet|range|ipv6|adsite|vpn --value V\n"
+	    "           [--vpn-match exact|prefix] [--vpn-field "
+	    "name|description]\n"
+	    "       sitectl [-c file] boundary set NAME [--name NEW] [--type "
+	    "T] "
+	    "[--value V]\n"
+	    "           [--vpn-match exact|prefix] [--vpn-field "
+	    "name|description]\n"
+	    "       sitectl [-c file] boundary list|show NAME|remove NAME "
+	    "[--json]\n"
+	    "       sitectl [-c file] boundary check [--json]" },
+	{ "bg", cmd_bg,
+	    "bg add NAME [--site CODE] [--description TEXT]\n"
+	    "       sitectl [-c file] bg set NAME [--name NEW] [--site "
+	    "CODE|none] "
+	    "[--description TEXT]\n"
+	    "           [--allow-peers yes|no] [--same-subnet-only yes|no]\n"
+	    "           [--prefer-dp yes|no] [--prefer-cloud yes|no]\n"
+	    "       sitectl [-c file] bg list|show NAME|remove NAME [--json]\n"
+	    "       sitectl [-c file] bg add-boundary|remove-boundary BG "
+	    "BOUNDARY\n"
+	    "       sitectl [-c file] bg add-server|remove-server BG FQDN\n"
+	    "       sitectl [-c file] bg link FROM TO "
+	    "[--fallback ROLE=MINUTES|never ...]\n"
+	    "       sitectl [-c file] bg unlink FROM TO\n"
+	    "       sitectl [-c file] bg links [NAME] [--json]\n"
+	    "       sitectl [-c file] bg default-behavior CODE "
+	    "[--fallback ROLE=MINUTES|never ...] [--json]" },
+	{ "server", cmd_server,
+	    "server add FQDN --site CODE --role ROLE[,ROLE...] ...\n"
+	    "       sitectl [-c file] server set FQDN [--site CODE] "
+	    "[--role ROLE[,ROLE...] ...]\n"
+	    "       sitectl [-c file] server list|show FQDN|remove FQDN "
+	    "[--json]" },
+	{ "content", cmd_content,
+	    "content add|remove FQDN CONTENT_ID\n"
+	    "       sitectl [-c file] content on-demand CONTENT_ID yes|no\n"
+	    "       sitectl [-c file] content list|requests [--json]" },
+	{ "peer", cmd_peer,
+	    "peer add CLIENT --address ADDR/PREFIX\n"
+	    "       sitectl [-c file] peer set CLIENT --address ADDR/PREFIX\n"
+	    "       sitectl [-c file] peer add-content|remove-content CLIENT "
+	    "CONTENT_ID\n"
+	    "       sitectl [-c file] peer list [--json]\n"
+	    "       sitectl [-c file] peer remove CLIENT" },
+	{ "setting", cmd_setting,
+	    "setting set prefer-bg-mps yes|no\n"
+	    "       sitectl [-c file] setting list [--json]" },
 	{ "report", cmd_report,
 	    "report resync-outstanding [--json]\n"
 	    "       sitectl [-c file] report state --topic-type T "
@@ -65,16 +114,33 @@ ctl_db(struct ctl *ctl)
 	return db;
 }
 
+/* a and b joined by a comma, kept until sitectl exits */
+static const char *
+ctl_join(struct ctl *ctl, const char *a, const char *b)
+{
+	char *s;
+
+	if (ctl->nowned == sizeof(ctl->owned) / sizeof(ctl->owned[0]) ||
+	    asprintf(&s, "%s,%s", a, b) == -1) {
+		fprintf(stderr, "sitectl: too many repeated options\n");
+		exit(EXIT_USAGE);
+	}
+	ctl->owned[ctl->nowned++] = s;
+	return s;
+}
+
 int
 ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
     const char **vals, const char **pos, int maxpos, int *npos)
 {
 	struct option opts[16];
+	bool repeat[16];
 	int n = 0, ch, idx;
 
 	for (; spec != NULL && spec[n] != NULL && n < 14; n++) {
 		size_t len = strcspn(spec[n], "=");
 
+		repeat[n] = strcmp(spec[n] + len, "=+") == 0;
 		opts[n].name = strndup(spec[n], len);
 		opts[n].has_arg =
 		    spec[n][len] == '=' ? required_argument : no_argument;
@@ -90,6 +156,8 @@ ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
 	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
 		if (ch == 'j')
 			ctl->json = true;
+		else if (ch >= 256 && repeat[ch - 256] && vals[ch - 256])
+			vals[ch - 256] = ctl_join(ctl, vals[ch - 256], optarg);
 		else if (ch >= 256)
 			vals[ch - 256] = optarg ? optarg : "";
 		else
@@ -144,6 +212,8 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], commands[c].name) != 0)
 			continue;
 		rc = commands[c].fn(&ctl, argc - i, argv + i);
+		while (ctl.nowned > 0)
+			free(ctl.owned[--ctl.nowned]);
 		conf_free(ctl.cf);
 		return rc;
 	}

@@ -16,6 +16,8 @@ struct conf;
 struct ctl {
 	struct conf *cf;
 	bool json;
+	char *owned[16]; /* values of repeated options, joined */
+	int nowned;
 };
 
 /* ctl_db - connect to the site database or print why; NULL on failure */
@@ -27,7 +29,8 @@ int ctl_usage(const char *command);
 /*
  * ctl_parse - parse a subcommand's options: --json always, plus the long
  * options named in spec as "name=" (takes a value) or "name"; values land
- * in vals[i] in spec order; positional arguments in pos[]; -1 on bad usage
+ * in vals[i] in spec order; positional arguments in pos[]; -1 on bad usage;
+ * an option named "name=+" may repeat, its values joined by commas
  */
 int ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
     const char **vals, const char **pos, int maxpos, int *npos);
@@ -45,5 +48,14 @@ int cmd_inbox(struct ctl *ctl, int argc, char **argv);
 int cmd_config(struct ctl *ctl, int argc, char **argv);
 int cmd_client(struct ctl *ctl, int argc, char **argv);
 int cmd_report(struct ctl *ctl, int argc, char **argv);
+int cmd_boundary(struct ctl *ctl, int argc, char **argv);
+int cmd_bg(struct ctl *ctl, int argc, char **argv);
+int cmd_server(struct ctl *ctl, int argc, char **argv);
+int cmd_content(struct ctl *ctl, int argc, char **argv);
+int cmd_peer(struct ctl *ctl, int argc, char **argv);
+int cmd_setting(struct ctl *ctl, int argc, char **argv);
+
+/* site_code_check - normalize a site code to upper case; -1 with why */
+int site_code_check(const char *code, char out[4]);
 
 #endif

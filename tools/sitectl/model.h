@@ -1,0 +1,103 @@
+/* model.h - input checks and output shared by the boundary-model commands */
+#ifndef SITECTL_MODEL_H
+#define SITECTL_MODEL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sitectl.h"
+
+/* The site system roles, in the order sitectl(8) lists them. */
+#define MODEL_NROLES 6
+extern const char *const model_roles[MODEL_NROLES];
+
+/* Per role: whether a fallback time was given, and it (-1: never). */
+struct fallback {
+	bool given[MODEL_NROLES];
+	int minutes[MODEL_NROLES];
+};
+
+/* model_yesno - "yes" or "no" for option opt; 0, or -1 with why printed */
+int model_yesno(const char *opt, const char *v, bool *out);
+
+/* model_role - the index of a role name, or -1 */
+int model_role(const char *name);
+
+/* model_roles_parse - "dp,mp,..." into have[]; 0, or -1 with why printed */
+int model_roles_parse(const char *list, bool have[MODEL_NROLES]);
+
+/*
+ * model_fallback_parse - "ROLE=MINUTES|never,..." added to f; 0, or -1
+ * with why printed (unknown role, negative or malformed minutes)
+ */
+int model_fallback_parse(const char *list, struct fallback *f);
+
+/* model_fqdn - a server name, lower-cased into out; 0, or -1 with why */
+int model_fqdn(const char *s, char *out, size_t len);
+
+/* model_content_id - whether s is a content ID; -1 with why printed */
+int model_content_id(const char *s);
+
+/* model_name - what (e.g. "a boundary name") is 1..256 printable bytes */
+int model_name(const char *what, const char *s);
+
+/* model_site - a site code normalized into out; -1 with why printed */
+int model_site(const char *s, char out[4]);
+
+/*
+ * model_find - run sql (one parameter: key) and copy the first column of
+ * its one row into id; 0 found, 1 not found (printed as "no WHAT KEY"
+ * unless what is NULL), -1 on a database error (printed)
+ */
+int model_find(PGconn *db, const char *sql, const char *key, const char *what,
+    char *id, size_t idlen);
+
+/* model_dberr - print "could not WHAT: why" and return EXIT_FAIL */
+int model_dberr(const char *what);
+
+/*
+ * model_list - run sql and print its rows: a JSON array of objects named by
+ * its columns (--json) or a table; an exit status
+ */
+int model_list(struct ctl *ctl, PGconn *db, const char *sql, int nparams,
+    const char *const *params, const char *what);
+
+/*
+ * model_show - run sql (one parameter: key) and print its one row as
+ * "column: value" lines or a JSON object; "no WHAT KEY" and EXIT_FAIL
+ * when there is none
+ */
+int model_show(struct ctl *ctl, PGconn *db, const char *sql, const char *key,
+    const char *what);
+
+/* boundary_check - sitectl boundary check: EXIT_OK when clean */
+int boundary_check(struct ctl *ctl, PGconn *db);
+
+/* bg_link - sitectl bg link FROM TO [--fallback ...]: an exit status */
+int bg_link(
+    struct ctl *ctl, const char *from, const char *to, const char *fallback);
+
+/* bg_unlink - sitectl bg unlink FROM TO: an exit status */
+int bg_unlink(struct ctl *ctl, const char *from, const char *to);
+
+/* bg_links_list - sitectl bg links [NAME]: relationships and their times */
+int bg_links_list(struct ctl *ctl, const char *name);
+
+/* bg_default_behavior - show or change a site's Default Behavior */
+int bg_default_behavior(
+    struct ctl *ctl, const char *code, const char *fallback);
+
+/* model_rows_json - a result as an array of objects, values typed */
+json_t *model_rows_json(PGresult *res);
+
+/* model_print_rows - a result as a table with upper-case column names */
+void model_print_rows(PGresult *res);
+
+/*
+ * model_tx - run fn inside one transaction: committed when it returns
+ * EXIT_OK, rolled back otherwise; fn's status (EXIT_FAIL if the commit fails)
+ */
+int model_tx(PGconn *db, int (*fn)(PGconn *, void *), void *arg);
+
+#endif
