@@ -20,7 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 [ -z "${KEEPLOG:-}" ] || trap "cp $dir/statesys.log $KEEPLOG; cleanup" EXIT
-site_pg_start "$dir" >/dev/null
+# this machine keeps little in its page cache: give PostgreSQL its own
+SITE_PG_SHARED_BUFFERS=${SITE_PG_SHARED_BUFFERS:-2GB} site_pg_start "$dir" >/dev/null
 SITE_HTTP_PORT=0
 site_conf "$dir"
 sed -i 's/^\[inbox\]$/[inbox]\nbatch_files = 16/' "$SITESYS_CONF"

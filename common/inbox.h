@@ -125,6 +125,7 @@ struct inbox_reader {
 	int settle_wait_ms; /* > 0: a file is waiting to settle */
 	char failed[INBOX_NAME_MAX +
 	    1]; /* first file of the last failed batch */
+	struct inbox_ahead *ahead; /* the next batch, read during a commit */
 	unsigned long processed, repeats, rejected;
 };
 

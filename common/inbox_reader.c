@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,86 @@
 			inbox_crash_hook(p);                                   \
 	} while (0)
 
+/*
+ * While one batch's transaction runs in the database, a thread reads and
+ * parses the next: the two halves of the work overlap on two cores.
+ */
+struct inbox_ahead {
+	pthread_t thread;
+	struct inbox_item *items;
+	size_t n;
+	long rejected;
+};
+
+static size_t batch_fill(
+    struct inbox_reader *r, struct inbox_item *items, long *rejected);
+static void item_clear(struct inbox_item *it);
+
+static void *
+ahead_run(void *arg)
+{
+	struct inbox_reader *r = arg;
+
+	r->ahead->n = batch_fill(r, r->ahead->items, &r->ahead->rejected);
+	return NULL;
+}
+
+/* Start reading the batch after this one, if its files are listed. */
+static void
+ahead_start(struct inbox_reader *r)
+{
+	int err;
+
+	if (r->next >= r->npending)
+		return;
+	if ((r->ahead = calloc(1, sizeof(*r->ahead))) == NULL ||
+	    (r->ahead->items =
+	            calloc(r->batch_files, sizeof(struct inbox_item))) == NULL)
+		abort();
+	if ((err = pthread_create(&r->ahead->thread, NULL, ahead_run, r)) !=
+	    0) {
+		log_warnx(
+		    "could not start the read-ahead thread: %s", strerror(err));
+		free(r->ahead->items);
+		free(r->ahead);
+		r->ahead = NULL;
+	}
+}
+
+/* Wait for the read-ahead; its batch stays in r->ahead for the next call. */
+static void
+ahead_join(struct inbox_reader *r)
+{
+	if (r->ahead != NULL)
+		pthread_join(r->ahead->thread, NULL);
+}
+
+/* Drop a joined read-ahead's batch (the files stay for a later batch). */
+static void
+ahead_drop(struct inbox_reader *r)
+{
+	if (r->ahead == NULL)
+		return;
+	for (size_t i = 0; i < r->ahead->n; i++)
+		item_clear(&r->ahead->items[i]);
+	free(r->ahead->items);
+	free(r->ahead);
+	r->ahead = NULL;
+}
+
+/* Take a joined read-ahead's batch: its items and how many. */
+static struct inbox_item *
+ahead_take(struct inbox_reader *r, size_t *n, long *rejected)
+{
+	struct inbox_item *items = r->ahead->items;
+
+	*n = r->ahead->n;
+	*rejected = r->ahead->rejected;
+	free(r->ahead);
+	r->ahead = NULL;
+	return items;
+}
+
 void
 inbox_reader_init(struct inbox_reader *r)
 {
@@ -34,6 +115,7 @@ inbox_reader_init(struct inbox_reader *r)
 	r->npending = r->next = 0;
 	r->settle_wait_ms = 0;
 	r->processed = r->repeats = r->rejected = 0;
+	r->ahead = NULL;
 	if (r->batch_files == 0)
 		r->batch_files = 256;
 }
@@ -51,6 +133,7 @@ pending_clear(struct inbox_reader *r)
 void
 inbox_reader_free(struct inbox_reader *r)
 {
+	ahead_drop(r);
 	pending_clear(r);
 	if (r->watch_fd != -1)
 		close(r->watch_fd);
@@ -268,29 +351,45 @@ batch_unlink(struct inbox_reader *r, struct inbox_item *items, size_t n)
 	CRASH_POINT("batch.unlinked");
 }
 
+/* This call's batch: read ahead by the last call, or read now. */
+static struct inbox_item *
+batch_take(struct inbox_reader *r, size_t *n, long *rejected)
+{
+	struct inbox_item *items;
+
+	if (r->ahead != NULL)
+		return ahead_take(r, n, rejected);
+	if (r->next >= r->npending) {
+		r->settle_wait_ms = 0;
+		if (pending_scan(r) == -1)
+			return NULL;
+		CRASH_POINT("batch.listed");
+	}
+	if ((items = calloc(r->batch_files, sizeof(*items))) == NULL)
+		abort();
+	*n = batch_fill(r, items, rejected);
+	return items;
+}
+
 long
 inbox_reader_batch(struct inbox_reader *r)
 {
 	struct inbox_item *items;
 	long rejected = 0;
-	size_t n;
+	size_t n = 0;
 
-	if (r->next >= r->npending) {
-		r->settle_wait_ms = 0;
-		if (pending_scan(r) == -1)
-			return -1;
-		CRASH_POINT("batch.listed");
-	}
-	if ((items = calloc(r->batch_files, sizeof(*items))) == NULL)
-		abort();
-	n = batch_fill(r, items, &rejected);
+	if ((items = batch_take(r, &n, &rejected)) == NULL)
+		return -1;
 	r->rejected += (unsigned long)rejected;
 	if (n == 0) {
 		free(items);
 		return rejected;
 	}
 	CRASH_POINT("batch.parsed");
+	ahead_start(r);
 	if (batch_commit(r, items, n) == -1) {
+		ahead_join(r);
+		ahead_drop(r);
 		snprintf(r->failed, sizeof(r->failed), "%s", items[0].name);
 		for (size_t i = 0; i < n; i++)
 			item_clear(&items[i]);
@@ -299,6 +398,7 @@ inbox_reader_batch(struct inbox_reader *r)
 		return -1;
 	}
 	batch_unlink(r, items, n);
+	ahead_join(r);
 	free(items);
 	return (long)n + rejected;
 }

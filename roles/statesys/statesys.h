@@ -70,6 +70,23 @@ size_t clientmap_count(const struct clientmap *m);
 /* clientmap_free - free the map and every entry */
 void clientmap_free(struct clientmap *m);
 
+/* The current-state topics a batch's known clients have, with their times. */
+struct topicset;
+
+/* topicset_new - an empty set */
+struct topicset *topicset_new(void);
+
+/* topicset_add - record (or replace) client t's topic and its newest message */
+void topicset_add(struct topicset *s, const struct serial_track *t, int type,
+    const char *id, int64_t time_us, int64_t serial);
+
+/* topicset_find - true, with its message's time and serial, if t has topic */
+bool topicset_find(const struct topicset *s, const struct serial_track *t,
+    int type, const char *id, int64_t *time_us, int64_t *serial);
+
+/* topicset_free - free the set (NULL is fine) */
+void topicset_free(struct topicset *s);
+
 /* load_prepare - per connection: temporary staging tables; 0 or -1 */
 int load_prepare(PGconn *db);
 

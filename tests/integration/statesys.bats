@@ -159,7 +159,7 @@ q() { psql_site -c "$1"; }
 	q "DELETE FROM client_message_stats WHERE client = '$c'"
 	batch "$c" "$(msg 1 500 KB1 3 2026-11-22T11:00:00Z)"
 	drain
-	grep -q "current state of new clients exists already" "$SITE_DIR/statesys.log"
+	grep -q "rows thought new exist already" "$SITE_DIR/statesys.log"
 	[ "$(q "SELECT state_id FROM client_state WHERE client = '$c'")" = 3 ]
 	[ "$(backlog_of statsys.box)" = 0 ]
 	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | wc -l)" = "$corrupt" ]

@@ -54,7 +54,7 @@ site_pg_start() {
 		port = $port
 		fsync = on
 		max_connections = 100
-		shared_buffers = 256MB
+		shared_buffers = ${SITE_PG_SHARED_BUFFERS:-256MB}
 		max_wal_size = 4GB
 		checkpoint_timeout = 30min
 		wal_buffers = 16MB
