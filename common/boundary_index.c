@@ -8,7 +8,8 @@
  * list of ranges that cover it; a client's address finds its segment by a
  * binary search narrowed by a table of the top 16 bits. AD sites: one hash
  * probe; VPN boundaries (few): a scan. Boundaries that share a key are
- * chained through next_same.
+ * chained through next[]; each boundary's groups sit in one flat array,
+ * so that a look-up touches few cache lines.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,13 @@ net_hash(const struct ipaddr *a, unsigned bits)
 	return h ^ h >> 31;
 }
 
+/* The slot's tag: never 0, which marks an empty slot. */
+static uint16_t
+net_tag(uint64_t h)
+{
+	return (uint16_t)(h >> 48 | 1);
+}
+
 static bool
 net_is(const struct loc_bnd *b)
 {
@@ -40,35 +48,63 @@ build_nets(struct loc_bindex *ix, const struct loc_data *d)
 
 	for (size_t i = 0; i < d->nbnd; i++)
 		n += net_is(&d->bnd[i]);
-	while (cap < 2 * n)
+	while (cap < n + n / 2) /* at most 2/3 full */
 		cap *= 2;
-	ix->net_slots = loc_xrealloc(NULL, cap, sizeof(uint32_t));
-	memset(ix->net_slots, 0xff, cap * sizeof(uint32_t));
+	ix->net = loc_xrealloc(NULL, cap, sizeof(*ix->net));
+	ix->net_tag = loc_xrealloc(NULL, cap, sizeof(*ix->net_tag));
+	memset(ix->net_tag, 0, cap * sizeof(*ix->net_tag));
+	for (size_t i = 0; i < cap; i++)
+		ix->net[i] = (struct loc_netslot){ .first = LOC_NONE };
 	ix->net_mask = cap - 1;
 	for (size_t i = 0; i < d->nbnd; i++) {
-		struct loc_bnd *b = &d->bnd[i];
+		const struct loc_bnd *b = &d->bnd[i];
 		unsigned bits;
+		uint64_t h;
 		size_t s;
 
 		if (!net_is(b))
 			continue;
 		bits = ipnet_bits128(&b->net);
-		s = net_hash(&b->net.addr, bits) & ix->net_mask;
-		for (;; s = (s + 1) & ix->net_mask) {
-			uint32_t o = ix->net_slots[s];
+		h = net_hash(&b->net.addr, bits);
+		for (s = h & ix->net_mask;; s = (s + 1) & ix->net_mask) {
+			struct loc_netslot *slot = &ix->net[s];
 
-			if (o == LOC_NONE) {
-				ix->net_slots[s] = (uint32_t)i;
+			if (slot->first == LOC_NONE) {
+				ix->net_tag[s] = net_tag(h);
+				*slot =
+				    (struct loc_netslot){ .hi = b->net.addr.hi,
+					    .lo = b->net.addr.lo,
+					    .bits = bits,
+					    .first = (uint32_t)i };
 				break;
 			}
-			if (ipaddr_eq(&d->bnd[o].net.addr, &b->net.addr) &&
-			    ipnet_bits128(&d->bnd[o].net) == bits) {
-				b->next_same = d->bnd[o].next_same;
-				d->bnd[o].next_same = (uint32_t)i;
+			if (slot->hi == b->net.addr.hi &&
+			    slot->lo == b->net.addr.lo && slot->bits == bits) {
+				ix->next[i] = ix->next[slot->first];
+				ix->next[slot->first] = (uint32_t)i;
 				break;
 			}
 		}
 	}
+}
+
+/* Every boundary's groups, flat. */
+static void
+build_groups(struct loc_bindex *ix, const struct loc_data *d)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < d->nbnd; i++)
+		total += d->bnd[i].groups.n;
+	ix->goff = loc_xrealloc(NULL, d->nbnd + 1, sizeof(uint32_t));
+	ix->gids = loc_xrealloc(NULL, total + 1, sizeof(uint32_t));
+	total = 0;
+	for (size_t i = 0; i < d->nbnd; i++) {
+		ix->goff[i] = (uint32_t)total;
+		for (size_t k = 0; k < d->bnd[i].groups.n; k++)
+			ix->gids[total++] = d->bnd[i].groups.v[k];
+	}
+	ix->goff[d->nbnd] = (uint32_t)total;
 }
 
 struct rng {
@@ -165,6 +201,60 @@ build_ranges(struct loc_bindex *ix, const struct loc_data *d)
 	free(r);
 }
 
+/* Append the groups of boundaries ids[0..n) to kg, each once. */
+static uint32_t
+key_groups(const struct loc_bindex *ix, struct u32vec *kg, const uint32_t *ids,
+    size_t n)
+{
+	size_t start = kg->n;
+
+	for (size_t i = 0; i < n; i++) {
+		for (uint32_t k = ix->goff[ids[i]]; k < ix->goff[ids[i] + 1];
+		     k++) {
+			size_t j = start;
+
+			while (j < kg->n && kg->v[j] != ix->gids[k])
+				j++;
+			if (j == kg->n)
+				u32vec_push(kg, ix->gids[k]);
+		}
+	}
+	return (uint32_t)(kg->n - start);
+}
+
+/* The groups of each hash key and range segment, ready for look-ups. */
+static void
+build_key_groups(struct loc_bindex *ix)
+{
+	struct u32vec kg = { 0 }, same = { 0 };
+
+	for (size_t s = 0; s <= ix->net_mask; s++) {
+		struct loc_netslot *slot = &ix->net[s];
+
+		if (slot->first == LOC_NONE)
+			continue;
+		same.n = 0;
+		for (uint32_t b = slot->first; b != LOC_NONE; b = ix->next[b])
+			u32vec_push(&same, b);
+		slot->goff = (uint32_t)kg.n;
+		slot->gn = key_groups(ix, &kg, same.v, same.n);
+		if (slot->gn == 1) /* the usual case: the group itself */
+			slot->goff = kg.v[--kg.n];
+	}
+	if (ix->nseg > 0) {
+		ix->seg_goff =
+		    loc_xrealloc(NULL, ix->nseg + 1, sizeof(uint32_t));
+		for (size_t s = 0; s < ix->nseg; s++) {
+			ix->seg_goff[s] = (uint32_t)kg.n;
+			key_groups(ix, &kg, ix->seg_ids + ix->seg_off[s],
+			    ix->seg_off[s + 1] - ix->seg_off[s]);
+		}
+		ix->seg_goff[ix->nseg] = (uint32_t)kg.n;
+	}
+	ix->kgids = kg.v;
+	free(same.v);
+}
+
 int
 loc_bindex_build(
     struct loc_bindex *ix, const struct loc_data *d, char *why, size_t len)
@@ -172,12 +262,14 @@ loc_bindex_build(
 	(void)why, (void)len;
 	memset(ix, 0, sizeof(*ix));
 	strmap_init(&ix->adsite, true);
+	ix->next = loc_xrealloc(NULL, d->nbnd + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < d->nbnd; i++)
-		d->bnd[i].next_same = LOC_NONE;
+		ix->next[i] = LOC_NONE;
+	build_groups(ix, d);
 	build_nets(ix, d);
 	build_ranges(ix, d);
 	for (size_t i = 0; i < d->nbnd; i++) {
-		struct loc_bnd *b = &d->bnd[i];
+		const struct loc_bnd *b = &d->bnd[i];
 		uint32_t first;
 
 		if (b->type == LOC_B_VPN)
@@ -185,22 +277,29 @@ loc_bindex_build(
 		if (b->type != LOC_B_ADSITE)
 			continue;
 		if (strmap_get(&ix->adsite, b->text, &first)) {
-			b->next_same = d->bnd[first].next_same;
-			d->bnd[first].next_same = (uint32_t)i;
+			ix->next[i] = ix->next[first];
+			ix->next[first] = (uint32_t)i;
 		} else {
 			strmap_put(&ix->adsite, b->text, (uint32_t)i);
 		}
 	}
+	build_key_groups(ix);
 	return 0;
 }
 
 void
 loc_bindex_free(struct loc_bindex *ix)
 {
-	free(ix->net_slots);
+	free(ix->net);
+	free(ix->net_tag);
+	free(ix->next);
+	free(ix->goff);
+	free(ix->gids);
 	free(ix->seg_start);
 	free(ix->seg_off);
 	free(ix->seg_ids);
+	free(ix->seg_goff);
+	free(ix->kgids);
 	free(ix->bucket);
 	strmap_free(&ix->adsite);
 	free(ix->vpn.v);
@@ -209,33 +308,38 @@ loc_bindex_free(struct loc_bindex *ix)
 
 /* Append the chain starting at first to out; the new count. */
 static size_t
-chain(const struct loc_data *d, uint32_t first, uint32_t *out, size_t n,
+chain(const struct loc_bindex *ix, uint32_t first, uint32_t *out, size_t n,
     size_t max)
 {
-	for (uint32_t b = first; b != LOC_NONE; b = d->bnd[b].next_same, n++)
+	for (uint32_t b = first; b != LOC_NONE; b = ix->next[b], n++)
 		if (n < max)
 			out[n] = b;
 	return n;
 }
 
-static uint32_t
-net_find(const struct loc_bindex *ix, const struct loc_data *d,
-    const struct ipaddr *id, unsigned bits)
+/* The slot of the key, or an empty one; the tags spare most misses a
+ * read of the (larger) slot array. */
+static const struct loc_netslot *
+net_slot(const struct loc_bindex *ix, const struct ipaddr *id, unsigned bits)
 {
-	for (size_t s = net_hash(id, bits) & ix->net_mask;;
-	     s = (s + 1) & ix->net_mask) {
-		uint32_t o = ix->net_slots[s];
+	static const struct loc_netslot none = { .first = LOC_NONE };
+	uint64_t h = net_hash(id, bits);
+	uint16_t tag = net_tag(h);
 
-		if (o == LOC_NONE ||
-		    (ipaddr_eq(&d->bnd[o].net.addr, id) &&
-		        ipnet_bits128(&d->bnd[o].net) == bits))
-			return o;
+	for (size_t s = h & ix->net_mask; ix->net_tag[s] != 0;
+	     s = (s + 1) & ix->net_mask) {
+		const struct loc_netslot *slot = &ix->net[s];
+
+		if (ix->net_tag[s] == tag && slot->hi == id->hi &&
+		    slot->lo == id->lo && slot->bits == bits)
+			return slot;
 	}
+	return &none;
 }
 
-static size_t
-range_find(const struct loc_bindex *ix, uint32_t x, uint32_t *out, size_t n,
-    size_t max)
+/* The segment of IPv4 address x. */
+static uint32_t
+range_seg(const struct loc_bindex *ix, uint32_t x)
 {
 	uint32_t h = x >> 16, lo = ix->bucket[h], hi = ix->bucket[h + 1];
 
@@ -248,6 +352,15 @@ range_find(const struct loc_bindex *ix, uint32_t x, uint32_t *out, size_t n,
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+static size_t
+range_find(const struct loc_bindex *ix, uint32_t x, uint32_t *out, size_t n,
+    size_t max)
+{
+	uint32_t lo = range_seg(ix, x);
+
 	for (uint32_t i = ix->seg_off[lo]; i < ix->seg_off[lo + 1]; i++, n++)
 		if (n < max)
 			out[n] = ix->seg_ids[i];
@@ -260,11 +373,31 @@ loc_bindex_addr(const struct loc_bindex *ix, const struct loc_data *d,
 {
 	unsigned bits = ipnet_bits128(a);
 	struct ipaddr id = ipaddr_mask(&a->addr, bits);
-	size_t n = chain(d, net_find(ix, d, &id, bits), out, 0, max);
+	size_t n = chain(ix, net_slot(ix, &id, bits)->first, out, 0, max);
+
+	(void)d;
 
 	if (ix->nseg > 0 && ipaddr_is_v4(&a->addr))
 		n = range_find(ix, (uint32_t)a->addr.lo, out, n, max);
 	return n;
+}
+
+/* Add groups gids[0..n) to out[0..*nout), each once. */
+static void
+add_groups(
+    const uint32_t *gids, size_t n, uint32_t *out, size_t *nout, size_t max)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0, lim = *nout < max ? *nout : max;
+
+		while (k < lim && out[k] != gids[i])
+			k++;
+		if (k < lim)
+			continue;
+		if (*nout < max)
+			out[*nout] = gids[i];
+		(*nout)++;
+	}
 }
 
 static bool
@@ -292,7 +425,7 @@ loc_bindex_match(const struct loc_bindex *ix, const struct loc_data *d,
 		    out + (n < max ? n : max), n < max ? max - n : 0);
 	if (req->ad_site != NULL &&
 	    strmap_get(&ix->adsite, req->ad_site, &first))
-		n = chain(d, first, out, n, max);
+		n = chain(ix, first, out, n, max);
 	if (req->vpn_name != NULL || req->vpn_description != NULL) {
 		for (size_t i = 0; i < ix->vpn.n; i++) {
 			if (!vpn_matches(&d->bnd[ix->vpn.v[i]], req))
@@ -331,4 +464,41 @@ loc_bnd_describe(const struct loc_bnd *b, char *out, size_t len)
 		    b->text);
 		break;
 	}
+}
+
+size_t
+loc_bindex_groups(const struct loc_bindex *ix, const struct loc_data *d,
+    const struct loc_request *req, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	uint32_t b;
+
+	for (size_t i = 0; i < req->naddrs && i < LOC_MAX_ADDRS; i++) {
+		const struct ipnet *a = &req->addrs[i];
+		unsigned bits = ipnet_bits128(a);
+		struct ipaddr id = ipaddr_mask(&a->addr, bits);
+		const struct loc_netslot *s = net_slot(ix, &id, bits);
+
+		add_groups(s->gn == 1 ? &s->goff : ix->kgids + s->goff, s->gn,
+		    out, &n, max);
+		if (ix->nseg > 0 && ipaddr_is_v4(&a->addr)) {
+			uint32_t g = range_seg(ix, (uint32_t)a->addr.lo);
+
+			add_groups(ix->kgids + ix->seg_goff[g],
+			    ix->seg_goff[g + 1] - ix->seg_goff[g], out, &n,
+			    max);
+		}
+	}
+	if (req->ad_site != NULL && strmap_get(&ix->adsite, req->ad_site, &b))
+		for (; b != LOC_NONE; b = ix->next[b])
+			add_groups(ix->gids + ix->goff[b],
+			    ix->goff[b + 1] - ix->goff[b], out, &n, max);
+	if (req->vpn_name == NULL && req->vpn_description == NULL)
+		return n;
+	for (size_t i = 0; i < ix->vpn.n; i++)
+		if (vpn_matches(&d->bnd[ix->vpn.v[i]], req))
+			add_groups(ix->gids + ix->goff[ix->vpn.v[i]],
+			    ix->goff[ix->vpn.v[i] + 1] - ix->goff[ix->vpn.v[i]],
+			    out, &n, max);
+	return n;
 }

@@ -86,25 +86,7 @@ size_t
 loc_current_groups(const struct loc_model *m, const struct loc_request *req,
     uint32_t *out, size_t max)
 {
-	uint32_t ids[256];
-	size_t nb = loc_bindex_match(&m->ix, &m->d, req, ids, 256), n = 0;
-
-	for (size_t i = 0; i < nb && i < 256; i++) {
-		const struct u32vec *g = &m->d.bnd[ids[i]].groups;
-
-		for (size_t j = 0; j < g->n; j++) {
-			size_t k = 0;
-
-			while (k < n && k < max && out[k] != g->v[j])
-				k++;
-			if (k < n && k < max)
-				continue; /* already there */
-			if (n < max)
-				out[n] = g->v[j];
-			n++;
-		}
-	}
-	return n;
+	return loc_bindex_groups(&m->ix, &m->d, req, out, max);
 }
 
 static bool

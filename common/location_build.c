@@ -216,7 +216,6 @@ new_boundary(struct loc_builder *b, const char *name, enum loc_btype type)
 	x = grow1(&b->d.bnd, &b->d.nbnd, sizeof(*x));
 	x->name = xstrdup(name);
 	x->type = type;
-	x->next_same = LOC_NONE;
 	strmap_put(&b->d.bnd_by_name, x->name, (uint32_t)(b->d.nbnd - 1));
 	return x;
 }

@@ -39,7 +39,6 @@ struct loc_bnd {
 	enum loc_vpn_field vpn_field;
 	enum loc_vpn_match vpn_match;
 	struct u32vec groups;
-	uint32_t next_same; /* the next boundary of the same key (index) */
 };
 
 struct loc_link {
@@ -79,14 +78,28 @@ struct loc_peer {
 	struct u32vec groups; /* by its address, at freeze */
 };
 
+/* A slot of the subnet and IPv6 hash: the key and its first boundary. */
+struct loc_netslot {
+	uint64_t hi, lo;
+	uint32_t bits; /* the prefix length in 128-bit form */
+	uint32_t first; /* LOC_NONE: an empty slot */
+	uint32_t goff, gn; /* the groups of its boundaries, in kgids; when
+			      there is one (gn 1), goff is the group */
+};
+
 /* The boundary index: a client's location to the boundaries it is in. */
 struct loc_bindex {
-	uint32_t *net_slots; /* subnet and ipv6 boundaries by key; LOC_NONE */
+	struct loc_netslot *net; /* subnet and ipv6 boundaries by key */
+	uint16_t *net_tag; /* by slot: 16 bits of the key's hash; 0: empty */
 	size_t net_mask;
+	uint32_t *next; /* by boundary: the next of the same key, or NONE */
+	uint32_t *goff, *gids; /* by boundary: its groups (nbnd + 1 offsets) */
 	uint32_t *seg_start; /* IPv4 range segments, sorted starts */
 	uint32_t *seg_off; /* nseg + 1 offsets into seg_ids */
 	uint32_t *seg_ids;
+	uint32_t *seg_goff; /* nseg + 1 offsets into kgids: their groups */
 	size_t nseg;
+	uint32_t *kgids; /* the groups of each key and segment, flat */
 	uint32_t *bucket; /* 65537: first segment of each top 16 bits */
 	struct strmap adsite; /* name -> first boundary */
 	struct u32vec vpn; /* every VPN boundary */
@@ -134,6 +147,13 @@ void loc_bindex_free(struct loc_bindex *ix);
  * into out; how many match (may exceed max)
  */
 size_t loc_bindex_match(const struct loc_bindex *ix, const struct loc_data *d,
+    const struct loc_request *req, uint32_t *out, size_t max);
+
+/*
+ * loc_bindex_groups - the groups of the boundaries matching req's
+ * location, each once, at most max into out; how many (may exceed max)
+ */
+size_t loc_bindex_groups(const struct loc_bindex *ix, const struct loc_data *d,
     const struct loc_request *req, uint32_t *out, size_t max);
 
 /* loc_bindex_addr - the boundaries matching one address, as above */

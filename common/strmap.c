@@ -1,5 +1,4 @@
 /* strmap.c - open-addressing string hash with linear probing */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@ strmap_hash(const char *s, bool nocase)
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		h ^= nocase ? (unsigned char)tolower(c) : c;
+		h ^= nocase && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 		h *= 0x100000001b3ULL;
 	}
 	return h ^ h >> 29;
@@ -54,29 +53,34 @@ grow(struct strmap *m)
 	m->cap = old.cap ? old.cap * 2 : 16;
 	m->keys = xcalloc(m->cap, sizeof(*m->keys));
 	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	m->hashes = xcalloc(m->cap, sizeof(*m->hashes));
 	m->n = 0;
 	for (size_t i = 0; i < old.cap; i++)
 		if (old.keys[i] != NULL)
 			strmap_put(m, old.keys[i], old.vals[i]);
 	free(old.keys);
 	free(old.vals);
+	free(old.hashes);
 }
 
 void
 strmap_put(struct strmap *m, const char *key, uint32_t val)
 {
+	uint64_t h;
 	size_t i;
 
 	if ((m->n + 1) * 2 > m->cap)
 		grow(m);
-	i = strmap_hash(key, m->nocase) & (m->cap - 1);
-	for (; m->keys[i] != NULL; i = (i + 1) & (m->cap - 1)) {
-		if (key_eq(m, m->keys[i], key)) {
+	h = strmap_hash(key, m->nocase);
+	for (i = h & (m->cap - 1); m->keys[i] != NULL;
+	     i = (i + 1) & (m->cap - 1)) {
+		if (m->hashes[i] == h && key_eq(m, m->keys[i], key)) {
 			m->vals[i] = val;
 			return;
 		}
 	}
 	m->keys[i] = key;
+	m->hashes[i] = h;
 	m->vals[i] = val;
 	m->n++;
 }
@@ -101,7 +105,9 @@ strmap_free(struct strmap *m)
 {
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	m->keys = NULL;
 	m->vals = NULL;
+	m->hashes = NULL;
 	m->cap = m->n = 0;
 }

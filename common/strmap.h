@@ -11,6 +11,7 @@
 
 struct strmap {
 	const char **keys;
+	uint64_t *hashes; /* of each key, compared before the key itself */
 	uint32_t *vals;
 	size_t cap, n; /* cap: 0 or a power of two */
 	bool nocase;

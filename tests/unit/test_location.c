@@ -218,6 +218,35 @@ test_no_boundary_uses_site_default_group(void **state)
 }
 
 static void
+test_default_group_has_no_implied_links(void **state)
+{
+	struct loc_builder *b = seed_example();
+	struct loc_request r = client("192.168.9.9/24", LOC_DP);
+	struct loc_request ra = client("10.1.0.5/24", LOC_DP);
+	struct loc_model *m;
+	struct loc_answer a;
+
+	(void)state;
+	/* a second site: every custom group has an implied link to its
+	 * default group too, a default group has none */
+	assert_int_equal(loc_add_site(b, "PS2"), 0);
+	assert_int_equal(loc_add_server(b, "ps2server", "PS2", DP), 0);
+	assert_int_equal(loc_add_group_server(
+	                     b, "Default-Site-Boundary-GroupPS2", "ps2server"),
+	    0);
+	m = freeze(b);
+	ask(m, &r, &a);
+	assert_string_equal(list(&a), "siteserver@0");
+	loc_answer_free(&a);
+	ask(m, &ra, &a);
+	assert_int_equal(source(&a, "ps2server")->minute, 120);
+	assert_int_equal(
+	    source(&a, "ps2server")->relation, LOC_REL_SITE_DEFAULT);
+	loc_answer_free(&a);
+	loc_model_free(m);
+}
+
+static void
 test_subnet_matches_exactly(void **state)
 {
 	struct loc_model *m = freeze(seed_example());
@@ -767,6 +796,7 @@ main(void)
 		cmocka_unit_test(test_seed_worked_example),
 		cmocka_unit_test(test_explain_says_why),
 		cmocka_unit_test(test_no_boundary_uses_site_default_group),
+		cmocka_unit_test(test_default_group_has_no_implied_links),
 		cmocka_unit_test(test_subnet_matches_exactly),
 		cmocka_unit_test(test_overlap_is_the_union),
 		cmocka_unit_test(test_direct_neighbours_only),
