@@ -31,6 +31,7 @@ SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
+BENCH_LIB_SRC := $(wildcard bench/lib/*.c)
 
 LIB     := $(BUILD)/libsitesys.a
 SITECTL := $(BUILD)/sitectl
@@ -84,7 +85,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+# what the benchmarks share (bench/lib/) is linked into each of them
+$(BUILD)/bench/%.o: CFLAGS += -Ibench/lib
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LIB_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
 deps:
