@@ -99,6 +99,9 @@ struct loc_model;
 /* loc_builder_new - an empty model: no sites, prefer_bg_mps off */
 struct loc_builder *loc_builder_new(void);
 
+/* loc_builder_free - abandon a builder that will not be frozen */
+void loc_builder_free(struct loc_builder *b);
+
 /* loc_builder_error - the first error so far, or NULL */
 const char *loc_builder_error(const struct loc_builder *b);
 

@@ -533,6 +533,15 @@ data_free(struct loc_data *d)
 	strmap_free(&d->peer_by_name), strmap_free(&d->content_by_id);
 }
 
+void
+loc_builder_free(struct loc_builder *b)
+{
+	if (b == NULL)
+		return;
+	data_free(&b->d);
+	free(b);
+}
+
 struct loc_model *
 loc_freeze(struct loc_builder *b, char *why, size_t len)
 {
