@@ -1,4 +1,5 @@
 /* test_location.c - the location engine against every rule of seed 003 */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,18 +108,26 @@ ask(const struct loc_model *m, const struct loc_request *r,
 		fail_msg("loc_query: %s", why);
 }
 
-/* The answer as "name@minute" words, in order. */
+/* The answer as "name@minute" words, in order, into s. */
+static const char *
+list_into(const struct loc_answer *a, char *s, size_t len)
+{
+	size_t n = 0;
+
+	s[0] = '\0';
+	for (size_t i = 0; i < a->nsrc && n < len; i++)
+		n += (size_t)snprintf(s + n, len - n, "%s%s@%d", i ? " " : "",
+		    a->src[i].name, a->src[i].minute);
+	return s;
+}
+
+/* The same, in a buffer of its own (one thread). */
 static const char *
 list(const struct loc_answer *a)
 {
 	static char s[2048];
-	size_t n = 0;
 
-	s[0] = '\0';
-	for (size_t i = 0; i < a->nsrc && n < sizeof(s); i++)
-		n += (size_t)snprintf(s + n, sizeof(s) - n, "%s%s@%d",
-		    i ? " " : "", a->src[i].name, a->src[i].minute);
-	return s;
+	return list_into(a, s, sizeof(s));
 }
 
 static const struct loc_source *
@@ -753,6 +762,53 @@ test_boundary_types(void **state)
 	loc_model_free(m);
 }
 
+struct worker {
+	const struct loc_model *m;
+	char want[2048];
+	int mismatches;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct loc_request r = client("10.1.0.77/24", LOC_DP);
+	struct loc_answer a;
+	char err[256], got[2048];
+
+	r.explain = true;
+	for (int i = 0; i < 2000; i++) {
+		if (loc_query(w->m, &r, &a, err, sizeof(err)) != 0 ||
+		    strcmp(list_into(&a, got, sizeof(got)), w->want) != 0)
+			w->mismatches++;
+		loc_answer_free(&a);
+	}
+	return NULL;
+}
+
+static void
+test_many_threads_share_a_model(void **state)
+{
+	struct loc_model *m = freeze(seed_example());
+	struct worker w[4];
+	pthread_t t[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .m = m };
+		snprintf(w[i].want, sizeof(w[i].want), "%s",
+		    "dp_a1@0 dp_a2@0 dp_b1@10 dp_b2@10 dp_c1@20 dp_c2@20 "
+		    "siteserver@120");
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].mismatches, 0);
+	}
+	loc_model_free(m);
+}
+
 static void
 expect_refused(struct loc_builder *b, const char *text)
 {
@@ -812,6 +868,7 @@ main(void)
 		cmocka_unit_test(test_site_assignment),
 		cmocka_unit_test(test_boundary_types),
 		cmocka_unit_test(test_bad_model_is_refused),
+		cmocka_unit_test(test_many_threads_share_a_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
