@@ -29,6 +29,7 @@ static const struct route {
 	{ "POST", "/mp/v1/statemsg", mp_statemsg },
 	{ "POST", "/mp/v1/register", mp_register },
 	{ "GET", "/mp/v1/policy", mp_policy },
+	{ "POST", "/mp/v1/location", mp_location },
 };
 
 static int
@@ -66,8 +67,8 @@ mp_init(struct conf *cf)
 
 /* Report to the site database every minute, connecting as needed. */
 static void
-mp_report(const struct conf *cf, PGconn **db, const char *state,
-    struct group_commit *gc)
+mp_report(
+    const struct conf *cf, PGconn **db, const char *state, const struct mp *mp)
 {
 	struct group_commit_stats st;
 	char detail[200], err[1536];
@@ -82,10 +83,11 @@ mp_report(const struct conf *cf, PGconn **db, const char *state,
 			return;
 		}
 	}
-	group_commit_stats(gc, &st);
+	group_commit_stats(mp->gc, &st);
 	snprintf(detail, sizeof(detail),
-	    "%lu requests, %lu batches into statsys.box",
-	    atomic_load(&requests), st.items);
+	    "%lu requests, %lu batches into statsys.box, boundary model "
+	    "loaded %lu times",
+	    atomic_load(&requests), st.items, mp_models_loads(mp->models));
 	component_report(*db, state, detail);
 }
 
@@ -99,15 +101,20 @@ mp_run(struct conf **cfp)
 
 	if ((mp.gc = group_commit_start()) == NULL)
 		return 1;
+	if ((mp.models = mp_models_start(*cfp)) == NULL) {
+		group_commit_stop(mp.gc);
+		return 1;
+	}
 	srv = fcgi_server_start(
 	    listen_fd, (int)conf_int(*cfp, "mp", "threads"), mp_handle, &mp);
 	if (srv == NULL) {
+		mp_models_stop(mp.models);
 		group_commit_stop(mp.gc);
 		return 1;
 	}
 	while (!daemon_stopping()) {
 		if (time(NULL) - last >= 60) {
-			mp_report(*cfp, &db, "running", mp.gc);
+			mp_report(*cfp, &db, "running", &mp);
 			last = time(NULL);
 		}
 		daemon_sleep(1000);
@@ -116,7 +123,8 @@ mp_run(struct conf **cfp)
 			         "when restarted");
 	}
 	fcgi_server_stop(srv);
-	mp_report(*cfp, &db, "stopped", mp.gc);
+	mp_report(*cfp, &db, "stopped", &mp);
+	mp_models_stop(mp.models);
 	group_commit_stop(mp.gc);
 	if (db != NULL)
 		PQfinish(db);

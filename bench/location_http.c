@@ -1,0 +1,165 @@
+/*
+ * location_http - complete location answers through nginx and sitesys-mp
+ * (POST /mp/v1/location), beside a trivial libfcgi responder behind the
+ * same nginx, measured in the same run. bench/location_mp.sh gives it a
+ * site database holding a realistic boundary model (PGHOST and the rest
+ * of libpq's environment) and a request body.
+ *
+ *   location_http REQUEST_FILE
+ *
+ * CLIENTS keep-alive connections post the request back to back, for
+ * SECONDS per target and round, the two taking turns for ROUNDS rounds.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsio.h"
+#include "httpbench.h"
+
+#define CLIENTS 64
+#define ROUNDS 3
+#define SECONDS 2.0
+#define WARMUP 0.3
+
+static char dir[64], bindir[1024];
+static int port;
+static pid_t nginx, responder, mp;
+
+static void
+write_confs(void)
+{
+	char conf[4096], path[256];
+
+	snprintf(conf, sizeof(conf),
+	    "daemon off; worker_processes 2; pid %s/nginx.pid;\n"
+	    "error_log %s/nginx-error.log;\n"
+	    "events { worker_connections 1024; }\n"
+	    "http {\n access_log off;\n"
+	    " client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi;\n"
+	    " proxy_temp_path %s/proxy; uwsgi_temp_path %s/uwsgi;\n"
+	    " scgi_temp_path %s/scgi;\n"
+	    " server {\n  listen 127.0.0.1:%d;\n"
+	    "  keepalive_requests 10000000;\n"
+	    "  location /trivial/ { fastcgi_pass unix:%s/trivial.sock;"
+	    " include /etc/nginx/fastcgi_params; }\n"
+	    "  location /mp/v1/ { fastcgi_pass unix:%s/mp.sock;"
+	    " include /etc/nginx/fastcgi_params; }\n"
+	    " }\n}\n",
+	    dir, dir, dir, dir, dir, dir, dir, port, dir, dir);
+	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
+	hb_write_file(path, conf);
+	snprintf(conf, sizeof(conf),
+	    "[site]\ninbox_dir = %s/inbox\n"
+	    "[mp]\nfastcgi_socket = %s/mp.sock\nthreads = %d\n",
+	    dir, dir, CLIENTS);
+	snprintf(path, sizeof(path), "%s/sitesys.conf", dir);
+	hb_write_file(path, conf);
+}
+
+static void
+stop_all(void)
+{
+	hb_stop(nginx, SIGQUIT);
+	hb_stop(responder, SIGTERM);
+	hb_stop(mp, SIGTERM);
+	nginx = responder = mp = 0;
+}
+
+static void
+start_all(void)
+{
+	char sock[128], log[128], conf[128], nconf[128], nlog[128],
+	    resp[PATH_MAX], mpbin[PATH_MAX], threads[16];
+
+	snprintf(threads, sizeof(threads), "%d", CLIENTS);
+	snprintf(resp, sizeof(resp), "%s/../tests/fcgi-responder", bindir);
+	snprintf(mpbin, sizeof(mpbin), "%s/../sitesys-mp", bindir);
+	snprintf(log, sizeof(log), "%s/processes.log", dir);
+	snprintf(conf, sizeof(conf), "%s/sitesys.conf", dir);
+	snprintf(nconf, sizeof(nconf), "%s/nginx.conf", dir);
+	snprintf(nlog, sizeof(nlog), "%s/nginx-error.log", dir);
+	snprintf(sock, sizeof(sock), "%s/trivial.sock", dir);
+	responder =
+	    hb_spawn((char *[]){ resp, "trivial", sock, threads, NULL }, log);
+	mp = hb_spawn((char *[]){ mpbin, "-f", "-c", conf, NULL }, log);
+	nginx =
+	    hb_spawn((char *[]){ "nginx", "-c", nconf, "-e", nlog, NULL }, log);
+	if (hb_wait_ready(port, "/trivial/") == -1 ||
+	    hb_wait_ready(port, "/mp/v1/location") == -1) {
+		fprintf(stderr, "location_http: no answer; see %s\n", dir);
+		stop_all();
+		exit(1);
+	}
+}
+
+/* The mean rate of path over the rounds, counting answers of status want. */
+static void
+measure_both(const char *body, size_t len, double *trivial, double *loc)
+{
+	struct hb_load t = { port, "/trivial/", body, len, 202, CLIENTS,
+		SECONDS, WARMUP };
+	struct hb_load l = { port, "/mp/v1/location", body, len, 200, CLIENTS,
+		SECONDS, WARMUP };
+
+	*trivial = *loc = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		*trivial += hb_measure(&t) / ROUNDS;
+		*loc += hb_measure(&l) / ROUNDS;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	char cmd[1024], *body;
+	size_t len;
+	double trivial, loc;
+	int status, rc = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: location_http REQUEST_FILE\n");
+		return 2;
+	}
+	if (fsio_read_file(argv[1], HB_MAX_BODY, &body, &len) == -1)
+		hb_die(argv[1]);
+	snprintf(cmd, sizeof(cmd), "%s", argv[0]);
+	snprintf(bindir, sizeof(bindir), "%s", dirname(cmd));
+	snprintf(dir, sizeof(dir), "/tmp/sitesys-bench.XXXXXX");
+	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
+		hb_die("mkdtemp");
+	signal(SIGPIPE, SIG_IGN);
+	port = hb_free_port();
+	write_confs();
+	start_all();
+	/* the model loads after the MP answers; a wrong answer must not pass
+	 * for a fast one */
+	for (int i = 0; i < 100; i++) {
+		status = hb_request(port, "POST", "/mp/v1/location", body, len);
+		if (status != 503)
+			break;
+		usleep(100000);
+	}
+	if (status != 200) {
+		fprintf(stderr, "location_http: the MP answered %d; see %s\n",
+		    status, dir);
+		stop_all();
+		return 1;
+	}
+	measure_both(body, len, &trivial, &loc);
+	stop_all();
+	printf("  %-44s %9.0f requests/s\n",
+	    "trivial libfcgi responder (baseline)", trivial);
+	printf("  %-44s %9.0f requests/s   %.0f%% of the baseline\n",
+	    "sitesys-mp, complete location answers", loc, 100 * loc / trivial);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		rc = 1;
+	free(body);
+	return rc;
+}

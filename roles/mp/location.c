@@ -1,0 +1,159 @@
+/*
+ * location.c - POST /mp/v1/location: which site systems a client may use,
+ * from which minute (sitesys-location(5)), and its site assignment
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "fcgi_server.h"
+#include "location_db.h"
+#include "location_json.h"
+#include "log.h"
+#include "mp.h"
+#include "sjson.h"
+#include "statemsg.h"
+
+/* Uniform below n, from a per-thread generator (xorshift64*). */
+static uint32_t
+thread_random(void *ctx, uint32_t n)
+{
+	static _Thread_local uint64_t state;
+
+	(void)ctx;
+	if (state == 0)
+		state = (uint64_t)time(NULL) ^ (uint64_t)pthread_self() ^
+		    0x9e3779b97f4a7c15ULL;
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	return (uint32_t)(((state * 2685821657736338717ULL) >> 32) % n);
+}
+
+/*
+ * The client's site: the one it says it has, else the one recorded for
+ * it, else a new automatic assignment, recorded so it is never redone.
+ * NULL (and no error) when no boundary group of its location assigns one.
+ */
+static const char *
+location_site(struct mp *mp, const struct loc_model *m,
+    const struct loc_request *lr, const char *client, char *site, size_t len)
+{
+	const char *params[2] = { client, NULL };
+	char why[256];
+	const char *chosen;
+	PGconn *db;
+	PGresult *res;
+
+	if (lr->site != NULL)
+		return lr->site;
+	if ((db = mp_db(mp)) != NULL &&
+	    (res = db_exec(db,
+	         "SELECT site_code FROM client WHERE guid = $1 "
+	         "AND site_code IS NOT NULL",
+	         1, params)) != NULL) {
+		if (PQntuples(res) == 1)
+			snprintf(site, len, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (site[0] != '\0')
+			return site;
+	}
+	chosen =
+	    loc_assign_site(m, lr, NULL, thread_random, NULL, why, sizeof(why));
+	if (chosen == NULL)
+		return NULL;
+	snprintf(site, len, "%s", chosen);
+	params[1] = site;
+	if (db != NULL &&
+	    db_cmd(db,
+	        "UPDATE client SET site_code = $2 WHERE guid = $1 "
+	        "AND site_code IS NULL",
+	        2, params) == -1) {
+		log_error("could not record %s's site %s: %s", client, site,
+		    db_error());
+		mp_db_failed();
+	}
+	log_info("%s assigned to site %s", client, site);
+	return site;
+}
+
+/* Record the on-demand distributions the answer asked for. */
+static void
+location_distribute(
+    struct mp *mp, const struct loc_answer *ans, const char *client)
+{
+	PGconn *db = mp_db(mp);
+	char why[512];
+
+	if (db == NULL)
+		return;
+	if (loc_db_record_distributions(db, ans, client, why, sizeof(why)) ==
+	    -1) {
+		log_error("could not record the on-demand distributions for "
+		          "%s: %s",
+		    client, why);
+		mp_db_failed();
+	}
+}
+
+static int
+location_answer(struct fcgi_req *req, struct mp *mp, const struct loc_model *m,
+    struct loc_request *lr, const char *client)
+{
+	char site[LOC_SITE_MAX + 1] = "", why[512];
+	struct loc_answer ans;
+	json_t *doc;
+	int rc;
+
+	lr->site = location_site(mp, m, lr, client, site, sizeof(site));
+	if (loc_query(m, lr, &ans, why, sizeof(why)) == -1)
+		return fcgi_error(req, 400, "%s", why);
+	if (ans.ndist > 0)
+		location_distribute(mp, &ans, client);
+	doc = loc_answer_json(&ans, lr->site);
+	rc = fcgi_reply_json(req, 200, doc);
+	json_decref(doc);
+	loc_answer_free(&ans);
+	return rc;
+}
+
+int
+mp_location(struct fcgi_req *req, struct mp *mp)
+{
+	struct loc_request lr;
+	const struct loc_model *m;
+	struct mp_model_ref *ref;
+	const char *client;
+	char *body, why[512], low[STATEMSG_GUID_LEN + 1];
+	json_t *doc;
+	size_t len;
+	int rc;
+
+	if (fcgi_read_body(req, LOC_REQUEST_MAX, &body, &len) == -1)
+		return 0;
+	doc = sjson_parse(body, len, why, sizeof(why));
+	free(body);
+	if (doc == NULL ||
+	    loc_request_parse(doc, &lr, &client, why, sizeof(why)) == -1) {
+		json_decref(doc);
+		return fcgi_error(req, 400, "%s", why);
+	}
+	if (!statemsg_valid_guid(client)) {
+		rc = fcgi_error(req, 400,
+		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
+		    client);
+		json_decref(doc);
+		return rc;
+	}
+	statemsg_guid_lower(client, low);
+	if ((ref = mp_model_get(mp->models, &m)) == NULL)
+		rc = fcgi_error(
+		    req, 503, "the boundary model is not loaded yet");
+	else
+		rc = location_answer(req, mp, m, &lr, low);
+	mp_model_put(mp->models, ref);
+	json_decref(doc);
+	return rc;
+}
