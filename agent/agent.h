@@ -8,9 +8,11 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "inbox.h"
+#include "location.h"
 #include "statemsg.h"
 
 struct conf;
@@ -237,12 +239,208 @@ int cmd_policy(struct agent *ag, int argc, char **argv);
 /* cmd_show - print identity, serial, outbox, cache, status */
 int cmd_show(struct agent *ag, int argc, char **argv);
 
+/* cmd_location - the answer for a role and the source in use; a status */
+int cmd_location(struct agent *ag, int argc, char **argv);
+
 /* agent_usage - the synopsis on fp; returns status */
 int agent_usage(FILE *fp, int status);
 
 /* run_main - the "run" command: the daemon, on the shared skeleton */
 int run_main(const char *argv0, const char *conf, bool fg, bool check, int argc,
     char **argv);
+
+/*
+ * fallback.c, fallback_dp.c, fallback_sup.c, fallback_mp.c - which source
+ * of a location answer the client uses now (seed 003: "fallback"). Times
+ * are seconds on one clock the caller gives (the wall clock in the agent,
+ * any numbers in tests); failures are reported by the caller.
+ */
+
+#define FB_DP_TRY_SECONDS 120 /* each distribution point for two minutes */
+#define FB_SUP_HOLD_SECONDS 7200 /* the last known-good SUP for 120 min */
+#define FB_MP_ERRORS 5 /* five errors ... */
+#define FB_MP_WINDOW_SECONDS 600 /* ... within ten minutes move on */
+#define FB_MP_REFRESH_SECONDS 86400 /* back to a local MP once a day */
+
+/* A random number below n (n > 0); tests give their own. */
+typedef uint32_t (*fb_rnd_fn)(void *ctx, uint32_t n);
+
+/* The sources of an answer in the order a walker goes through them. */
+struct fb_list {
+	const struct loc_source **v;
+	size_t n;
+};
+
+/* fb_list_by_minute - a's sources, stably by minute (a pool grows at its
+ * end); 0, or -1 out of memory */
+int fb_list_by_minute(const struct loc_answer *a, struct fb_list *l);
+
+/* fb_list_by_locality - a's sources, stably by locality, 3 first */
+int fb_list_by_locality(const struct loc_answer *a, struct fb_list *l);
+
+/* fb_list_free - release a list (not the answer it points into) */
+void fb_list_free(struct fb_list *l);
+
+/* fb_pool_size - how many of l's head are usable elapsed seconds into
+ * fallback (their minute has come) */
+size_t fb_pool_size(const struct fb_list *l, int64_t elapsed);
+
+/* fb_find - the index of the source named name in l, or -1 */
+long fb_find(const struct fb_list *l, const char *name);
+
+/* fb_random - a uniform random number below n, from getrandom(2) */
+uint32_t fb_random(void *ctx, uint32_t n);
+
+/* Distribution points (and state migration points, cloud ones, CMGs). */
+struct fb_dp {
+	int64_t started; /* when fallback started */
+	int64_t since; /* when the current source was first tried */
+	long cur; /* its index in the list; -1: none picked yet */
+	fb_rnd_fn rnd;
+	void *rnd_ctx;
+};
+
+/* fb_dp_start - fallback starts at now; the first pick will be random */
+void fb_dp_start(struct fb_dp *w, int64_t now, fb_rnd_fn rnd, void *ctx);
+
+/*
+ * fb_dp_source - the source to try at now: a random first one of the pool
+ * of minute 0, each for two minutes, the next group's sources appended to
+ * the pool when its minute comes, the first again after the last; NULL
+ * while the pool is empty
+ */
+const struct loc_source *fb_dp_source(
+    struct fb_dp *w, const struct fb_list *l, int64_t now);
+
+/* fb_dp_failed - the current source failed at now: the next one at once */
+const struct loc_source *fb_dp_failed(
+    struct fb_dp *w, const struct fb_list *l, int64_t now);
+
+/* Software update points. */
+struct fb_sup {
+	char known_good[LOC_NAME_MAX + 1]; /* "" when none */
+	int64_t good_at; /* when it was last reached */
+	bool failing; /* it has failed since */
+	int64_t failing_since; /* the first failure: fallback's start */
+	size_t cur; /* after the hold: failures in the pool so far */
+};
+
+/* fb_sup_reached - name answered at now: it is the last known-good */
+void fb_sup_reached(struct fb_sup *w, const char *name, int64_t now);
+
+/* fb_sup_failed - the SUP in use failed at now (fallback starts at the
+ * first failure; after the hold, the next of the pool is tried) */
+void fb_sup_failed(struct fb_sup *w, int64_t now);
+
+/*
+ * fb_sup_pool - the pool at now: the sources whose minute has come since
+ * the first failure, in the order they came; how many, at most max of
+ * them into out
+ */
+size_t fb_sup_pool(const struct fb_sup *w, const struct fb_list *l, int64_t now,
+    const char **out, size_t max);
+
+/*
+ * fb_sup_source - the SUP to use at now: the last known-good alone until
+ * it has failed for 120 minutes, then the pool in turn (from the one after
+ * the last known-good, a failure moving on to the next); NULL when none
+ */
+const char *fb_sup_source(
+    const struct fb_sup *w, const struct fb_list *l, int64_t now);
+
+/* Management points. */
+struct fb_mp {
+	char current[LOC_NAME_MAX + 1]; /* "" : the most local one */
+	int64_t errors[FB_MP_ERRORS]; /* within the window, oldest first */
+	size_t nerrors;
+	int64_t refreshed; /* last refresh; 0: never */
+};
+
+/* fb_mp_refresh - the refresh cycle (or an agent restart): back to the
+ * most local management point, errors forgotten */
+void fb_mp_refresh(struct fb_mp *w, int64_t now);
+
+/* fb_mp_source - the management point to use at now, in locality order
+ * (refreshing when a day has passed); NULL when l is empty */
+const struct loc_source *fb_mp_source(
+    struct fb_mp *w, const struct fb_list *l, int64_t now);
+
+/* fb_mp_error - the current one failed at now; true when that made five
+ * within ten minutes and the next one (by locality) is now current */
+bool fb_mp_error(struct fb_mp *w, const struct fb_list *l, int64_t now);
+
+/* fallback_state.c - what survives a restart, in state_dir/fallback.json */
+
+#define FB_STATE_FILE "fallback.json"
+#define FB_STATE_FORMAT "sitesys.agent-fallback/1"
+
+struct fb_state {
+	int64_t dp_started; /* when content fallback started; 0: none */
+	struct fb_sup sup;
+	struct fb_mp mp;
+	char site[LOC_SITE_MAX + 1]; /* the assigned site, "" if none */
+};
+
+/* fb_state_load - dir's state (all zero when it has none); 0, or -1 with
+ * why (an unreadable or malformed file; *s is then all zero) */
+int fb_state_load(const char *dir, struct fb_state *s, char *why, size_t len);
+
+/* fb_state_save - replace dir's state durably and atomically; 0 or -1 */
+int fb_state_save(const char *dir, const struct fb_state *s);
+
+/* fb_state_restart - the agent restarted at now: back to a local MP */
+void fb_state_restart(struct fb_state *s, int64_t now);
+
+/* location.c - asking the management point where to go (POST
+ * mp_url/location, "sitesys.location/1", sitesys-location(5)) */
+
+#define LOCATION_FORMAT "sitesys.location/1"
+#define LOCATION_ANSWER_FORMAT "sitesys.location-answer/1"
+#define LOCATION_MAX_SOURCES 4096
+#define LOCATION_MAX_MINUTES 10000000
+
+/* What the agent asks, besides its identity and addresses. */
+struct location_ask {
+	enum loc_role role;
+	const char *content; /* NULL or "": none */
+	const char *site; /* the assigned site; NULL or "": none */
+	const char *ad_site, *vpn_name, *vpn_description; /* NULL or "" */
+};
+
+/* An answer: the engine's struct over the strings of the document. */
+struct location_answer {
+	json_t *doc; /* holds the strings */
+	struct loc_answer a; /* its arrays are the parser's */
+	const char *assigned_site; /* or NULL */
+};
+
+/* location_ask_conf - q's site, AD site and VPN from cf's [agent] */
+void location_ask_conf(struct location_ask *q, const struct conf *cf);
+
+/* location_request_doc - the request for guid at addresses (stolen; at
+ * most LOC_MAX_ADDRS of them are sent) */
+json_t *location_request_doc(
+    const char *guid, json_t *addresses, const struct location_ask *q);
+
+/* location_parse - a "sitesys.location-answer/1" document, checked
+ * member by member; 0, or -1 with why */
+int location_parse(const char *body, size_t len, struct location_answer *la,
+    char *why, size_t whylen);
+
+/* location_read - location_parse of the file path; 0 or -1 with why */
+int location_read(
+    const char *path, struct location_answer *la, char *why, size_t whylen);
+
+/* location_fetch - post req to mp_url/location and parse the answer; 0,
+ * or -1 with why (no answer, an HTTP error and its reason, a bad answer) */
+int location_fetch(const struct http_ops *http, const char *mp_url,
+    const json_t *req, struct location_answer *la, char *why, size_t whylen);
+
+/* location_answer_free - release what location_parse made */
+void location_answer_free(struct location_answer *la);
+
+/* location_kind_name - "server", "cloud", "peer" */
+const char *location_kind_name(enum loc_kind k);
 
 /* http.c - libcurl */
 

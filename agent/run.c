@@ -189,6 +189,23 @@ run_reload(struct agent *ag, struct conf **cfp, struct run_sched *s)
 	s->want_poll = true;
 }
 
+/* A restart is a refresh cycle: back to a local management point. */
+static void
+run_fallback_restart(struct store *st)
+{
+	struct fb_state fs;
+	char why[1024];
+
+	if (store_lock(st) == -1)
+		return;
+	if (fb_state_load(st->dir, &fs, why, sizeof(why)) == -1)
+		log_warnx("%s; starting over", why);
+	fb_state_restart(&fs, clock_now_us() / 1000000);
+	if (fb_state_save(st->dir, &fs) == -1)
+		log_warn("could not write the fallback state");
+	store_unlock(st);
+}
+
 /* The daemon's work until SIGTERM; the exit status. */
 static int
 run_loop(struct conf **cfp)
@@ -206,6 +223,7 @@ run_loop(struct conf **cfp)
 	if ((sfd = run_signals()) == -1)
 		goto out_pid;
 	log_info("client %s, state directory \"%s\"", ag.st.guid, ag.st.dir);
+	run_fallback_restart(&ag.st);
 	policy_register(
 	    &ag.st, &ag.http, conf_str(ag.cf, "agent", "mp_url"), ag.name);
 	s.want_poll = s.want_send = true;
