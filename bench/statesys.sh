@@ -24,7 +24,9 @@ trap cleanup EXIT
 SITE_PG_SHARED_BUFFERS=${SITE_PG_SHARED_BUFFERS:-2GB} site_pg_start "$dir" >/dev/null
 SITE_HTTP_PORT=0
 site_conf "$dir"
-sed -i 's/^\[inbox\]$/[inbox]\nbatch_files = 16/' "$SITESYS_CONF"
+# [inbox] batch_files as shipped (256), unless BATCH_FILES says otherwise
+[ -z "${BATCH_FILES:-}" ] ||
+	sed -i "s/^\[inbox\]$/[inbox]\nbatch_files = $BATCH_FILES/" "$SITESYS_CONF"
 printf "[log]\nlevel = ${LOGLEVEL:-warning}\n" >>"$SITESYS_CONF"
 "$BUILD/sitectl" db init >/dev/null
 psql() { command psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d sitesys "$@"; }
