@@ -27,6 +27,7 @@ static const struct command {
 	{ "send", cmd_send },
 	{ "policy", cmd_policy },
 	{ "show", cmd_show },
+	{ "location", cmd_location },
 };
 
 int
@@ -40,6 +41,9 @@ agent_usage(FILE *fp, int status)
 	    "       sitesys-agent [-c file] send\n"
 	    "       sitesys-agent [-c file] policy\n"
 	    "       sitesys-agent [-c file] show [--json]\n"
+	    "       sitesys-agent [-c file] location dp|clouddp|sup|smp|mp|cmg "
+	    "[--content id]\n"
+	    "           [--at minutes] [--answer file] [--json]\n"
 	    "       sitesys-agent [-c file] [-fn] run\n"
 	    "       sitesys-agent -h\n");
 	return status;

@@ -91,6 +91,14 @@ const struct conf_setting conf_settings[] = {
 	    "policy is polled this often (policy may change it)"),
 	INT("agent", "timeout_seconds", "30", 1, 600,
 	    "longest wait for a management point or fallback status point"),
+	STR("agent", "site", "",
+	    "the client's assigned site code; empty: the one the MP assigns"),
+	STR("agent", "ad_site", "",
+	    "the Active Directory site the client reports; empty: none"),
+	STR("agent", "vpn_name", "",
+	    "the name of the client's VPN connection; empty: none"),
+	STR("agent", "vpn_description", "",
+	    "the description of the client's VPN connection; empty: none"),
 
 	{ 0 }
 };
