@@ -83,32 +83,10 @@ make_body(void)
 }
 
 static void
-write_nginx_conf(void)
+write_conf(void)
 {
-	char conf[8192], path[256];
+	char conf[1024], path[256];
 
-	snprintf(conf, sizeof(conf),
-	    "daemon off; worker_processes 2; pid %s/nginx.pid;\n"
-	    "error_log %s/nginx-error.log;\n"
-	    "events { worker_connections 1024; }\n"
-	    "http {\n access_log off;\n"
-	    " client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi;\n"
-	    " proxy_temp_path %s/proxy; uwsgi_temp_path %s/uwsgi;\n"
-	    " scgi_temp_path %s/scgi;\n"
-	    " server {\n  listen 127.0.0.1:%d;\n"
-	    "  client_max_body_size 1m; keepalive_requests 10000000;\n"
-	    "  location /trivial/ { fastcgi_pass unix:%s/trivial.sock;"
-	    " include /etc/nginx/fastcgi_params; }\n"
-	    "  location /fsync/ { fastcgi_pass unix:%s/fsync.sock;"
-	    " include /etc/nginx/fastcgi_params; }\n"
-	    "  location /fsp/v1/ { fastcgi_pass unix:%s/fsp.sock;"
-	    " include /etc/nginx/fastcgi_params; }\n"
-	    "  location /mp/v1/ { fastcgi_pass unix:%s/mp.sock;"
-	    " include /etc/nginx/fastcgi_params; }\n"
-	    " }\n}\n",
-	    dir, dir, dir, dir, dir, dir, dir, port, dir, dir, dir, dir);
-	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
-	hb_write_file(path, conf);
 	snprintf(path, sizeof(path), "%s/sitesys.conf", dir);
 	snprintf(conf, sizeof(conf),
 	    "[site]\ninbox_dir = %s/inbox\n"
@@ -150,7 +128,7 @@ static void
 start_all(void)
 {
 	char sock[128], inbox[128], fsp[PATH_MAX], mp[PATH_MAX], resp[PATH_MAX],
-	    conf[128], log[128], nconf[128], nlog[128], threads[16];
+	    conf[128], log[128], threads[16];
 
 	snprintf(threads, sizeof(threads), "%d", CLIENTS);
 	snprintf(fsp, sizeof(fsp), "%s/../sitesys-fsp", bindir);
@@ -159,8 +137,6 @@ start_all(void)
 	snprintf(log, sizeof(log), "%s/processes.log", dir);
 	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
 	snprintf(conf, sizeof(conf), "%s/sitesys.conf", dir);
-	snprintf(nconf, sizeof(nconf), "%s/nginx.conf", dir);
-	snprintf(nlog, sizeof(nlog), "%s/nginx-error.log", dir);
 
 	snprintf(sock, sizeof(sock), "%s/trivial.sock", dir);
 	tg[0].pid =
@@ -170,8 +146,9 @@ start_all(void)
 	    (char *[]){ resp, "fsync", sock, threads, inbox, NULL }, log);
 	tg[2].pid = hb_spawn((char *[]){ fsp, "-f", "-c", conf, NULL }, log);
 	tg[3].pid = hb_spawn((char *[]){ mp, "-f", "-c", conf, NULL }, log);
-	nginx =
-	    hb_spawn((char *[]){ "nginx", "-c", nconf, "-e", nlog, NULL }, log);
+	nginx = hb_nginx(dir, port,
+	    (const char *[]){ "/trivial/", "/fsync/", "/fsp/v1/", "/mp/v1/" },
+	    4, log);
 	for (size_t i = 0; i < NTARGETS; i++) {
 		if (hb_wait_ready(port, tg[i].path) == -1) {
 			fprintf(stderr,
@@ -197,7 +174,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	make_body();
 	port = hb_free_port();
-	write_nginx_conf();
+	write_conf();
 	start_all();
 	for (int r = 0; r < ROUNDS; r++)
 		for (size_t i = 0; i < NTARGETS; i++)

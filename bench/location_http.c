@@ -32,28 +32,10 @@ static int port;
 static pid_t nginx, responder, mp;
 
 static void
-write_confs(void)
+write_conf(void)
 {
-	char conf[4096], path[256];
+	char conf[1024], path[256];
 
-	snprintf(conf, sizeof(conf),
-	    "daemon off; worker_processes 2; pid %s/nginx.pid;\n"
-	    "error_log %s/nginx-error.log;\n"
-	    "events { worker_connections 1024; }\n"
-	    "http {\n access_log off;\n"
-	    " client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi;\n"
-	    " proxy_temp_path %s/proxy; uwsgi_temp_path %s/uwsgi;\n"
-	    " scgi_temp_path %s/scgi;\n"
-	    " server {\n  listen 127.0.0.1:%d;\n"
-	    "  keepalive_requests 10000000;\n"
-	    "  location /trivial/ { fastcgi_pass unix:%s/trivial.sock;"
-	    " include /etc/nginx/fastcgi_params; }\n"
-	    "  location /mp/v1/ { fastcgi_pass unix:%s/mp.sock;"
-	    " include /etc/nginx/fastcgi_params; }\n"
-	    " }\n}\n",
-	    dir, dir, dir, dir, dir, dir, dir, port, dir, dir);
-	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
-	hb_write_file(path, conf);
 	snprintf(conf, sizeof(conf),
 	    "[site]\ninbox_dir = %s/inbox\n"
 	    "[mp]\nfastcgi_socket = %s/mp.sock\nthreads = %d\n",
@@ -74,22 +56,20 @@ stop_all(void)
 static void
 start_all(void)
 {
-	char sock[128], log[128], conf[128], nconf[128], nlog[128],
-	    resp[PATH_MAX], mpbin[PATH_MAX], threads[16];
+	char sock[128], log[128], conf[128], resp[PATH_MAX], mpbin[PATH_MAX],
+	    threads[16];
 
 	snprintf(threads, sizeof(threads), "%d", CLIENTS);
 	snprintf(resp, sizeof(resp), "%s/../tests/fcgi-responder", bindir);
 	snprintf(mpbin, sizeof(mpbin), "%s/../sitesys-mp", bindir);
 	snprintf(log, sizeof(log), "%s/processes.log", dir);
 	snprintf(conf, sizeof(conf), "%s/sitesys.conf", dir);
-	snprintf(nconf, sizeof(nconf), "%s/nginx.conf", dir);
-	snprintf(nlog, sizeof(nlog), "%s/nginx-error.log", dir);
 	snprintf(sock, sizeof(sock), "%s/trivial.sock", dir);
 	responder =
 	    hb_spawn((char *[]){ resp, "trivial", sock, threads, NULL }, log);
 	mp = hb_spawn((char *[]){ mpbin, "-f", "-c", conf, NULL }, log);
-	nginx =
-	    hb_spawn((char *[]){ "nginx", "-c", nconf, "-e", nlog, NULL }, log);
+	nginx = hb_nginx(
+	    dir, port, (const char *[]){ "/trivial/", "/mp/v1/" }, 2, log);
 	if (hb_wait_ready(port, "/trivial/") == -1 ||
 	    hb_wait_ready(port, "/mp/v1/location") == -1) {
 		fprintf(stderr, "location_http: no answer; see %s\n", dir);
@@ -135,7 +115,7 @@ main(int argc, char **argv)
 		hb_die("mkdtemp");
 	signal(SIGPIPE, SIG_IGN);
 	port = hb_free_port();
-	write_confs();
+	write_conf();
 	start_all();
 	/* the model loads after the MP answers; a wrong answer must not pass
 	 * for a fast one */

@@ -234,6 +234,40 @@ hb_measure(const struct hb_load *load)
 	return (double)ok / load->seconds;
 }
 
+pid_t
+hb_nginx(const char *dir, int port, const char *const *prefixes, size_t n,
+    const char *log)
+{
+	char conf[8192], path[256], nlog[256];
+	int len = snprintf(conf, sizeof(conf),
+	    "daemon off; worker_processes 2; pid %s/nginx.pid;\n"
+	    "error_log %s/nginx-error.log;\n"
+	    "events { worker_connections 1024; }\n"
+	    "http {\n access_log off;\n"
+	    " client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi;\n"
+	    " proxy_temp_path %s/proxy; uwsgi_temp_path %s/uwsgi;\n"
+	    " scgi_temp_path %s/scgi;\n"
+	    " server {\n  listen 127.0.0.1:%d;\n"
+	    "  client_max_body_size 1m; keepalive_requests 10000000;\n",
+	    dir, dir, dir, dir, dir, dir, dir, port);
+
+	for (size_t i = 0; i < n; i++) {
+		/* "/fsp/v1/" -> fsp.sock */
+		int name = (int)strcspn(prefixes[i] + 1, "/");
+
+		len += snprintf(conf + len, sizeof(conf) - (size_t)len,
+		    "  location %s { fastcgi_pass unix:%s/%.*s.sock;"
+		    " include /etc/nginx/fastcgi_params; }\n",
+		    prefixes[i], dir, name, prefixes[i] + 1);
+	}
+	snprintf(conf + len, sizeof(conf) - (size_t)len, " }\n}\n");
+	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
+	snprintf(nlog, sizeof(nlog), "%s/nginx-error.log", dir);
+	hb_write_file(path, conf);
+	return hb_spawn(
+	    (char *[]){ "nginx", "-c", path, "-e", nlog, NULL }, log);
+}
+
 void
 hb_stop(pid_t pid, int sig)
 {

@@ -48,6 +48,14 @@ int hb_wait_ready(int port, const char *path);
  */
 double hb_measure(const struct hb_load *load);
 
+/*
+ * hb_nginx - write DIR/nginx.conf (nginx on 127.0.0.1:port passing each
+ * "/prefix/" of names to the FastCGI socket DIR/<name>.sock, where name is
+ * the prefix's first path element) and start nginx; its pid
+ */
+pid_t hb_nginx(const char *dir, int port, const char *const *prefixes, size_t n,
+    const char *log);
+
 /* hb_stop - signal pid (if any) and reap it */
 void hb_stop(pid_t pid, int sig);
 
