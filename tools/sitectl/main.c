@@ -74,6 +74,14 @@ static const struct command {
 	    "CONTENT_ID\n"
 	    "       sitectl [-c file] peer list [--json]\n"
 	    "       sitectl [-c file] peer remove CLIENT" },
+	{ "location", cmd_location,
+	    "location dp|clouddp|sup|smp|mp|cmg --ip ADDR/PREFIX [--ip ...]\n"
+	    "           [--ad-site S] [--vpn NAME] [--vpn-description D] "
+	    "[--site CODE]\n"
+	    "           [--content ID] [--mode normal|client-install|"
+	    "task-sequence]\n"
+	    "           [--ts-remote] [--ts-default] [--at MINUTES] "
+	    "[--explain] [--json]" },
 	{ "setting", cmd_setting,
 	    "setting set prefer-bg-mps yes|no\n"
 	    "       sitectl [-c file] setting list [--json]" },
