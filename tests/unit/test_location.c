@@ -291,9 +291,11 @@ test_overlap_is_the_union(void **state)
 	server(b, "BG_Y", "dp_y", DP);
 	minutes(mn, 5, 0, 120);
 	assert_int_equal(loc_add_link(b, "BG_X", "BG_Y", mn), 0);
-	/* BG_B is reached from both: the earlier time counts */
+	/* BG_B and BG_C are reached from both: the earlier time counts */
 	minutes(mn, 3, 0, 120);
 	assert_int_equal(loc_add_link(b, "BG_X", "BG_B", mn), 0);
+	minutes(mn, 50, 0, 120); /* BG_A's 20 stays */
+	assert_int_equal(loc_add_link(b, "BG_X", "BG_C", mn), 0);
 	m = freeze(b);
 	r.ad_site = "branch"; /* AD site names: any case */
 	ask(m, &r, &a);
