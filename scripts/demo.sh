@@ -127,6 +127,7 @@ site_config() {
 			timeout_seconds = 5
 		CONF
 	done
+	echo "ad_site = Branch-A" >>"$RUN/agent1.conf"
 }
 
 start_site() {
@@ -243,12 +244,61 @@ flow_resync() {
 	sql "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null"
 }
 
+flow_location() {
+	step "4. boundaries: which distribution point may a client use, and when?"
+	echo "The seed's worked example: a client in BG_A, whose neighbours are BG_B"
+	echo "(fallback after 10 minutes) and BG_C (after 20); the site server's DP"
+	echo "is in the site's default group (after 120 minutes, the default)."
+	show "$SITECTL" boundary add branch-a --type subnet --value 10.1.2.0/24
+	show "$SITECTL" bg add BG_A --site DEM
+	local g s
+	for g in B C; do "$SITECTL" bg add BG_$g --site DEM; done
+	show "$SITECTL" bg add-boundary BG_A branch-a
+	for s in dp-a1:BG_A dp-a2:BG_A dp-b1:BG_B dp-c1:BG_C \
+		site:Default-Site-Boundary-GroupDEM; do
+		"$SITECTL" server add "${s%%:*}.demo.example" --site DEM --role dp
+		"$SITECTL" bg add-server "${s#*:}" "${s%%:*}.demo.example"
+		"$SITECTL" content add "${s%%:*}.demo.example" DEM00012
+	done
+	echo "(five distribution points, each holding package DEM00012)"
+	show "$SITECTL" bg link BG_A BG_B --fallback dp=10
+	show "$SITECTL" bg link BG_A BG_C --fallback dp=20
+	show "$SITECTL" location dp --ip 10.1.2.3/24 --site DEM --content DEM00012 --at 0
+	show "$SITECTL" location dp --ip 10.1.2.3/24 --site DEM --content DEM00012 --at 25 --explain
+	echo "The MP answers clients from the same engine (POST /mp/v1/location) and"
+	echo "picked up every change above as sitectl committed it:"
+	cat >"$RUN/location.json" <<-'JSON'
+		{"format": "sitesys.location/1",
+		 "client": "GUID:6f9619ff-8b86-d011-b42d-00c04fc964ff",
+		 "addresses": ["10.1.2.3/24"], "site": "DEM",
+		 "role": "dp", "content": "DEM00012"}
+	JSON
+	echo "\$ curl --data-binary @run/location.json http://127.0.0.1:$SITE_HTTP_PORT/mp/v1/location | jq ..."
+	curl -sS --data-binary @"$RUN/location.json" \
+		"http://127.0.0.1:$SITE_HTTP_PORT/mp/v1/location" |
+		jq -r '.sources[] | "  from minute \(.minute): \(.name) (\(.relation), \(.group))"'
+	echo "pc1 is in AD site Branch-A ([agent] ad_site); a boundary puts that site"
+	echo "in BG_A. The agent asks its MP and walks the answer: two minutes per"
+	echo "source, a neighbour's sources joining when its minute comes:"
+	show "$SITECTL" boundary add branch-a-ad --type adsite --value Branch-A
+	show "$SITECTL" bg add-boundary BG_A branch-a-ad
+	sleep 0.5 # the MP reloads the model on the change's NOTIFY
+	agent_shown 1 location dp --content DEM00012 --at 0
+	local m
+	for m in 12 21; do
+		printf '$ sitesys-agent -c run/agent1.conf location dp --content DEM00012 --at %s | tail -1\n' $m
+		agent 1 location dp --content DEM00012 --at $m | tail -1
+	done
+	show "$SITECTL" boundary check || true
+}
+
 start() {
 	RUN=$(run_dir)
 	start_site
 	flow_mp
 	flow_fsp
 	flow_resync
+	flow_location
 	step "sitectl status"
 	show "$SITECTL" status
 	cat <<-EOF
