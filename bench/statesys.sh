@@ -73,5 +73,8 @@ printf '%-44s %9.0f messages/s   baseline (plain COPY, same rows) %9.0f rows/s  
 	"statesys, inbox to committed rows" "$rate" "$base" "$(echo "$rate / $base" | bc -l)"
 printf '%-44s %9.0f rows/s, the ceiling of a current-state row per topic (%.2fx of it)\n' \
 	"plain COPY of the current-state rows alone" "$csbase" "$(echo "$rate / $csbase" | bc -l)"
+both=$(echo "1 / (1 / $base + 1 / $csbase)" | bc -l)
+printf '%-44s %9.0f messages/s, the two plain COPYs in turn (%.2fx of it)\n' \
+	"history and current-state rows, plain COPY" "$both" "$(echo "$rate / $both" | bc -l)"
 printf 'at one batch of %d messages per client per 15 minutes: %.0f clients (the original: a state system known for backlogs)\n' \
 	"$MSGS" "$(echo "$rate * 900 / $MSGS" | bc -l)"
