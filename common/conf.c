@@ -86,7 +86,7 @@ conf_set(struct conf_value *v, const struct conf_setting *s, const char *value,
     char *why, size_t whylen)
 {
 	long long num = 0;
-	char *end;
+	char *end, reason[256];
 
 	switch (s->type) {
 	case CONF_INT:
@@ -117,6 +117,11 @@ conf_set(struct conf_value *v, const struct conf_setting *s, const char *value,
 			    s->name, value, s->choices);
 			return -1;
 		}
+		if (s->check != NULL &&
+		    s->check(value, reason, sizeof(reason)) == -1) {
+			snprintf(why, whylen, "%s: %s", s->name, reason);
+			return -1;
+		}
 		break;
 	}
 	char *copy = strdup(value);
@@ -127,6 +132,21 @@ conf_set(struct conf_value *v, const struct conf_setting *s, const char *value,
 	free(v->str);
 	v->str = copy;
 	v->num = num;
+	return 0;
+}
+
+int
+conf_check_template(const char *value, char *why, size_t len)
+{
+	const char *first = strstr(value, "%s");
+
+	if (*value == '\0')
+		return 0;
+	if (first == NULL || strstr(first + 2, "%s") != NULL) {
+		snprintf(
+		    why, len, "\"%.200s\" must hold %%s exactly once", value);
+		return -1;
+	}
 	return 0;
 }
 

@@ -18,7 +18,13 @@ struct conf_setting {
 	long long min, max; /* CONF_INT bounds */
 	const char *choices; /* CONF_STR: "a|b|c" or NULL for any string */
 	const char *doc; /* one line for sitesys.conf(5) and sitectl */
+	/* CONF_STR: NULL, or a check of the value; 0, or -1 with why */
+	int (*check)(const char *value, char *why, size_t len);
 };
+
+/* conf_check_template - a URL template holding "%s" exactly once (empty
+ * allowed: no template); 0, or -1 with why */
+int conf_check_template(const char *value, char *why, size_t len);
 
 /* The table of every setting of the suite, ended by a NULL section. */
 extern const struct conf_setting conf_settings[];

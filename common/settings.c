@@ -8,19 +8,23 @@
 
 #define STR(s, n, d, doc)                                                      \
 	{                                                                      \
-		s, n, CONF_STR, d, 0, 0, NULL, doc                             \
+		s, n, CONF_STR, d, 0, 0, NULL, doc, NULL                       \
 	}
 #define CHOICE(s, n, d, c, doc)                                                \
 	{                                                                      \
-		s, n, CONF_STR, d, 0, 0, c, doc                                \
+		s, n, CONF_STR, d, 0, 0, c, doc, NULL                          \
+	}
+#define CHECKED(s, n, d, check, doc)                                           \
+	{                                                                      \
+		s, n, CONF_STR, d, 0, 0, NULL, doc, check                      \
 	}
 #define INT(s, n, d, lo, hi, doc)                                              \
 	{                                                                      \
-		s, n, CONF_INT, d, lo, hi, NULL, doc                           \
+		s, n, CONF_INT, d, lo, hi, NULL, doc, NULL                     \
 	}
 #define BOOL(s, n, d, doc)                                                     \
 	{                                                                      \
-		s, n, CONF_BOOL, d, 0, 0, NULL, doc                            \
+		s, n, CONF_BOOL, d, 0, 0, NULL, doc, NULL                      \
 	}
 
 const struct conf_setting conf_settings[] = {
@@ -82,6 +86,9 @@ const struct conf_setting conf_settings[] = {
 	    "the agent's identity, serial counter, outbox and cache"),
 	STR("agent", "mp_url", "",
 	    "base URL of the management point, e.g. http://mp1/mp/v1"),
+	CHECKED("agent", "mp_url_template", "", conf_check_template,
+	    "management points by location, e.g. http://%s/mp/v1; empty: "
+	    "mp_url only"),
 	STR("agent", "fsp_url", "",
 	    "base URL of the fallback status point, e.g. http://fsp1/fsp/v1"),
 	STR("agent", "name", "", "the client's name; empty: the host name"),

@@ -71,7 +71,9 @@ test_values(void **state)
 	           "[log]\n"
 	           "level=debug\n"
 	           "[inbox]\n"
-	           "batch_files = 1000\n");
+	           "batch_files = 1000\n"
+	           "[agent]\n"
+	           "mp_url_template = http://%s/mp/v1\n");
 	cf = conf_load(path, err, sizeof(err));
 	assert_non_null(cf);
 	assert_string_equal(conf_str(cf, "site", "inbox_dir"), "/srv/inbox");
@@ -80,6 +82,8 @@ test_values(void **state)
 	assert_string_equal(conf_str(cf, "log", "level"), "debug");
 	assert_int_equal(conf_int(cf, "inbox", "batch_files"), 1000);
 	assert_int_equal(conf_int(cf, "inbox", "settle_seconds"), 5);
+	assert_string_equal(
+	    conf_str(cf, "agent", "mp_url_template"), "http://%s/mp/v1");
 	assert_string_equal(conf_path(cf), path);
 	conf_free(cf);
 	unlink(path);
@@ -106,6 +110,11 @@ test_errors(void **state)
 	    "2: level: \"loud\" is not one of error|warning|info|debug");
 	expect_error("[site]\ninbox_dir = /a\ninbox_dir = /b\n",
 	    "3: duplicate key \"inbox_dir\" (first set on line 2)");
+	expect_error("[agent]\nmp_url_template = http://mp/mp/v1\n",
+	    "2: mp_url_template: \"http://mp/mp/v1\" must hold %s exactly "
+	    "once");
+	expect_error("[agent]\nmp_url_template = http://%s/%s\n",
+	    "2: mp_url_template: \"http://%s/%s\" must hold %s exactly once");
 	expect_error("[site\n", "1: malformed section header");
 	expect_error("[site]\njust words\n", "2: expected \"key = value\"");
 }
