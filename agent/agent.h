@@ -162,10 +162,6 @@ json_t *send_batch_doc(
 int send_outbox(struct store *st, const struct http_ops *http,
     const char *mp_url, const char *fsp_url);
 
-/* send_settings - send_outbox with the URLs of cf's [agent] */
-int send_settings(
-    struct store *st, const struct http_ops *http, const struct conf *cf);
-
 /* http_reply_free - release a reply's body */
 void http_reply_free(struct http_reply *r);
 
@@ -374,11 +370,22 @@ bool fb_mp_error(struct fb_mp *w, const struct fb_list *l, int64_t now);
 #define FB_STATE_FILE "fallback.json"
 #define FB_STATE_FORMAT "sitesys.agent-fallback/1"
 
+#define FB_MP_LIST_MAX 64 /* management points kept from an answer */
+
+/* A management point of the last answer for role mp. */
+struct fb_mp_known {
+	char name[LOC_NAME_MAX + 1];
+	int locality;
+};
+
 struct fb_state {
 	int64_t dp_started; /* when content fallback started; 0: none */
 	struct fb_sup sup;
 	struct fb_mp mp;
 	char site[LOC_SITE_MAX + 1]; /* the assigned site, "" if none */
+	struct fb_mp_known mps[FB_MP_LIST_MAX]; /* by locality, 3 first */
+	size_t nmps;
+	int64_t mps_at; /* when that answer came; 0: never */
 };
 
 /* fb_state_load - dir's state (all zero when it has none); 0, or -1 with
@@ -390,6 +397,59 @@ int fb_state_save(const char *dir, const struct fb_state *s);
 
 /* fb_state_restart - the agent restarted at now: back to a local MP */
 void fb_state_restart(struct fb_state *s, int64_t now);
+
+/* fb_state_mp_list - s's management points as sources in src (room for
+ * FB_MP_LIST_MAX) and l, by locality; 0, or -1 out of memory */
+int fb_state_mp_list(
+    const struct fb_state *s, struct loc_source *src, struct fb_list *l);
+
+/* fb_state_set_mps - keep l's management points (at most FB_MP_LIST_MAX,
+ * in l's order) as the list of now */
+void fb_state_set_mps(struct fb_state *s, const struct fb_list *l, int64_t now);
+
+/* mp_route.c - which management point the requests go to ([agent]
+ * mp_url_template and the MP walker, else [agent] mp_url) */
+
+#define MP_ROUTE_URL_MAX 2048
+
+/* Where one piece of MP traffic goes, and how it went. */
+struct mp_route {
+	char name[LOC_NAME_MAX + 1]; /* the MP; "": the fixed [agent] mp_url */
+	char url[MP_ROUTE_URL_MAX]; /* the base URL for requests */
+	struct http_ops http; /* the agent's, counting failures to url */
+	const struct http_ops *inner;
+	int failures; /* requests to url without an answer, or 5xx */
+};
+
+/* mp_route_url - tmpl with its "%s" replaced by name (letters, digits,
+ * ".-_:" only) into out; 0, or -1 (bad name, no "%s", too long) */
+int mp_route_url(const char *tmpl, const char *name, char *out, size_t len);
+
+/* mp_route_begin - r for the next requests: the current MP (asking for
+ * the list first when there is none or it is a day old), else mp_url */
+void mp_route_begin(struct agent *ag, struct mp_route *r);
+
+/* mp_route_end - report r's failures as errors of its management point,
+ * moving on (logged) after five in ten minutes */
+void mp_route_end(struct agent *ag, struct mp_route *r);
+
+/* mp_route_refresh - with a template: ask for role mp, through the
+ * current MP, else mp_url, and keep the list; 0, or -1 logged */
+int mp_route_refresh(struct agent *ag);
+
+/* mp_route_send - send_outbox to ag's management point, else [agent]
+ * fsp_url */
+int mp_route_send(struct agent *ag);
+
+/* mp_route_register - policy_register with ag's management point */
+int mp_route_register(struct agent *ag);
+
+/* mp_route_poll - policy_poll with ag's management point */
+int mp_route_poll(struct agent *ag, struct policy *p);
+
+/* mp_route_show - with a template: the MP walker now and its errors in
+ * the last ten minutes; false when there is no template */
+bool mp_route_show(struct agent *ag, struct fb_mp *mp, size_t *errors);
 
 /* location.c - asking the management point where to go (POST
  * mp_url/location, "sitesys.location/1", sitesys-location(5)) */

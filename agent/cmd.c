@@ -149,7 +149,7 @@ cmd_send(struct agent *ag, int argc, char **argv)
 		return 1;
 	if ((rc = cmd_signal(ag, SIGUSR1, "send")) != 0)
 		return rc == 1 ? 0 : 1;
-	rc = send_settings(&ag->st, &ag->http, ag->cf);
+	rc = mp_route_send(ag);
 	cmd_print_send(ag);
 	return rc == 0 ? 0 : 1;
 }
@@ -167,8 +167,7 @@ cmd_policy(struct agent *ag, int argc, char **argv)
 		return 1;
 	if ((rc = cmd_signal(ag, SIGUSR2, "poll its policy")) != 0)
 		return rc == 1 ? 0 : 1;
-	rc = policy_poll(&ag->st, &ag->http,
-	    conf_str(ag->cf, "agent", "mp_url"), ag->name, &p);
+	rc = mp_route_poll(ag, &p);
 	if (rc == -1)
 		return 1;
 	printf("policy: send every %d minutes, poll every %d minutes, %s%s\n",
@@ -176,11 +175,37 @@ cmd_policy(struct agent *ag, int argc, char **argv)
 	    p.resync[0] ? "resync requested at " : "no resync requested",
 	    p.resync);
 	if (rc == 1) {
-		rc = send_settings(&ag->st, &ag->http, ag->cf);
+		rc = mp_route_send(ag);
 		cmd_print_send(ag);
 		return rc == 0 ? 0 : 1;
 	}
 	return 0;
+}
+
+/* The management point in use: {"current", "errors", "list"} with
+ * [agent] mp_url_template, else {"url"}. */
+static json_t *
+show_mp(struct agent *ag)
+{
+	struct fb_mp mp;
+	struct fb_state fs;
+	size_t errors;
+	char why[512];
+	json_t *list;
+
+	if (!mp_route_show(ag, &mp, &errors))
+		return json_pack(
+		    "{s:s}", "url", conf_str(ag->cf, "agent", "mp_url"));
+	if ((list = json_array()) == NULL)
+		abort();
+	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == 0)
+		for (size_t i = 0; i < fs.nmps; i++)
+			sjson_append(list,
+			    json_pack("{s:s,s:i}", "name", fs.mps[i].name,
+			        "locality", fs.mps[i].locality));
+	return json_pack("{s:o,s:I,s:o}", "current",
+	    mp.current[0] ? json_string(mp.current) : json_null(), "errors",
+	    (json_int_t)errors, "list", list);
 }
 
 /* Everything show reports, as one JSON document. */
@@ -217,6 +242,7 @@ show_doc(struct agent *ag)
 	if (doc == NULL)
 		abort();
 	json_decref(status);
+	sjson_set(doc, "mp", show_mp(ag));
 	return doc;
 }
 
@@ -261,6 +287,25 @@ show_cache(const json_t *cache)
 	}
 }
 
+/* The management point line: the walker's current one and its errors,
+ * or the fixed URL. */
+static void
+show_mp_line(const json_t *mp)
+{
+	const json_t *cur = json_object_get(mp, "current");
+
+	if (json_object_get(mp, "url") != NULL)
+		printf("%-13s %s (fixed [agent] mp_url)\n", "mp",
+		    json_string_value(json_object_get(mp, "url")));
+	else
+		printf("%-13s %s, %lld errors in the last 10 minutes, %zu "
+		       "known\n",
+		    "mp", json_is_string(cur) ? json_string_value(cur) : "none",
+		    (long long)json_integer_value(
+		        json_object_get(mp, "errors")),
+		    json_array_size(json_object_get(mp, "list")));
+}
+
 /* The status lines: registration, send, policy, resync, daemon. */
 static void
 show_status(const json_t *d)
@@ -273,6 +318,7 @@ show_status(const json_t *d)
 	const json_t *dm = json_object_get(d, "daemon");
 	char extra[128];
 
+	show_mp_line(json_object_get(d, "mp"));
 	show_result("last register", json_object_get(d, "last_register"), "");
 	snprintf(extra, sizeof(extra), ", %lld sent, %lld left",
 	    (long long)json_integer_value(json_object_get(ls, "sent")),

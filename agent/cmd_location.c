@@ -139,6 +139,7 @@ location_ask_mp(struct agent *ag, const struct loc_args *a, struct fb_state *fs,
     struct location_answer *la, char *why, size_t len)
 {
 	struct location_ask q = { .role = a->role, .content = a->content };
+	struct mp_route r;
 	json_t *req;
 	int rc;
 
@@ -146,8 +147,9 @@ location_ask_mp(struct agent *ag, const struct loc_args *a, struct fb_state *fs,
 	if (q.site[0] == '\0')
 		q.site = fs->site;
 	req = location_request_doc(ag->st.guid, netaddr_list(), &q);
-	rc = location_fetch(
-	    &ag->http, conf_str(ag->cf, "agent", "mp_url"), req, la, why, len);
+	mp_route_begin(ag, &r);
+	rc = location_fetch(&r.http, r.url, req, la, why, len);
+	mp_route_end(ag, &r);
 	json_decref(req);
 	if (rc == 0 && fs->site[0] == '\0' && la->assigned_site != NULL)
 		location_remember_site(ag, fs, la->assigned_site);

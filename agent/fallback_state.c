@@ -3,7 +3,8 @@
  * the state directory's fallback.json ("sitesys.agent-fallback/1"): the
  * assigned site, when content fallback started, the last known-good
  * software update point and since when it fails, the current management
- * point and its recent errors. Members left out are "none".
+ * point and its recent errors, and the management points of the last
+ * answer for role mp. Members left out are "none".
  */
 #include <errno.h>
 #include <limits.h>
@@ -92,6 +93,43 @@ fb_load_mp(const json_t *o, struct fb_mp *w, char *why, size_t len)
 	return 0;
 }
 
+/* The "list" of the "mp" object: [{"name": FQDN, "locality": 0..3}]. */
+static int
+fb_load_mps(const json_t *o, struct fb_state *s, char *why, size_t len)
+{
+	json_t *list, *e;
+	size_t i;
+
+	if (o == NULL)
+		return 0;
+	if (sjson_array(o, "list", FB_MP_LIST_MAX, false, &list, why, len) ==
+	        -1 ||
+	    fb_get_time(o, "listed", &s->mps_at, why, len) == -1)
+		return -1;
+	json_array_foreach(list, i, e)
+	{
+		struct fb_mp_known *k = &s->mps[s->nmps];
+		long long loc = 0;
+
+		if (!json_is_object(e)) {
+			snprintf(
+			    why, len, "member \"list\" holds a non-object");
+			return -1;
+		}
+		if (fb_get_str(e, "name", k->name, sizeof(k->name), why, len) ==
+		        -1 ||
+		    sjson_int(e, "locality", 0, 3, true, &loc, why, len) == -1)
+			return -1;
+		if (k->name[0] == '\0') {
+			snprintf(why, len, "member \"list\" holds no name");
+			return -1;
+		}
+		k->locality = (int)loc;
+		s->nmps++;
+	}
+	return 0;
+}
+
 /* Check doc and fill s from it; 0 or -1 with why. */
 static int
 fb_state_parse(const json_t *doc, struct fb_state *s, char *why, size_t len)
@@ -109,7 +147,8 @@ fb_state_parse(const json_t *doc, struct fb_state *s, char *why, size_t len)
 		return -1;
 	}
 	return fb_load_sup(sup, &s->sup, why, len) == -1 ||
-	        fb_load_mp(mp, &s->mp, why, len) == -1
+	        fb_load_mp(mp, &s->mp, why, len) == -1 ||
+	        fb_load_mps(mp, s, why, len) == -1
 	    ? -1
 	    : 0;
 }
@@ -168,6 +207,16 @@ fb_state_doc(const struct fb_state *s)
 	for (size_t i = 0; i < s->mp.nerrors && i < FB_MP_ERRORS; i++)
 		sjson_append(json_object_get(mp, "errors"),
 		    json_integer(s->mp.errors[i]));
+	if (s->mps_at > 0) {
+		json_t *list = json_array();
+
+		for (size_t i = 0; i < s->nmps && i < FB_MP_LIST_MAX; i++)
+			sjson_append(list,
+			    json_pack("{s:s,s:i}", "name", s->mps[i].name,
+			        "locality", s->mps[i].locality));
+		sjson_set(mp, "list", list);
+		sjson_set(mp, "listed", json_integer(s->mps_at));
+	}
 	sjson_set(doc, "sup", sup);
 	sjson_set(doc, "mp", mp);
 	return doc;
@@ -194,4 +243,31 @@ void
 fb_state_restart(struct fb_state *s, int64_t now)
 {
 	fb_mp_refresh(&s->mp, now);
+}
+
+int
+fb_state_mp_list(
+    const struct fb_state *s, struct loc_source *src, struct fb_list *l)
+{
+	struct loc_answer a = { .src = src, .nsrc = s->nmps };
+
+	memset(src, 0, FB_MP_LIST_MAX * sizeof(*src));
+	for (size_t i = 0; i < s->nmps && i < FB_MP_LIST_MAX; i++) {
+		src[i].name = s->mps[i].name;
+		src[i].locality = s->mps[i].locality;
+	}
+	return fb_list_by_locality(&a, l);
+}
+
+void
+fb_state_set_mps(struct fb_state *s, const struct fb_list *l, int64_t now)
+{
+	s->nmps = 0;
+	for (size_t i = 0; i < l->n && s->nmps < FB_MP_LIST_MAX; i++) {
+		struct fb_mp_known *k = &s->mps[s->nmps++];
+
+		snprintf(k->name, sizeof(k->name), "%s", l->v[i]->name);
+		k->locality = l->v[i]->locality;
+	}
+	s->mps_at = now;
 }

@@ -56,8 +56,7 @@ run_poll(struct agent *ag, struct run_sched *s, double now)
 
 	if (!s->want_poll && now < s->next_poll)
 		return;
-	rc = policy_poll(&ag->st, &ag->http,
-	    conf_str(ag->cf, "agent", "mp_url"), ag->name, &p);
+	rc = mp_route_poll(ag, &p);
 	if (rc >= 0) {
 		if (p.send_minutes != s->pol.send_minutes ||
 		    p.poll_minutes != s->pol.poll_minutes)
@@ -80,7 +79,7 @@ run_send(struct agent *ag, struct run_sched *s, double now)
 {
 	if (!s->want_send && now < s->next_send)
 		return;
-	send_settings(&ag->st, &ag->http, ag->cf);
+	mp_route_send(ag);
 	s->want_send = false;
 	s->next_send = now + run_send_seconds(ag, s);
 }
@@ -224,8 +223,8 @@ run_loop(struct conf **cfp)
 		goto out_pid;
 	log_info("client %s, state directory \"%s\"", ag.st.guid, ag.st.dir);
 	run_fallback_restart(&ag.st);
-	policy_register(
-	    &ag.st, &ag.http, conf_str(ag.cf, "agent", "mp_url"), ag.name);
+	mp_route_refresh(&ag);
+	mp_route_register(&ag);
 	s.want_poll = s.want_send = true;
 	while (!daemon_stopping()) {
 		if (daemon_take_reload())

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "conf.h"
 #include "log.h"
 #include "sjson.h"
 
@@ -223,12 +222,4 @@ send_outbox(struct store *st, const struct http_ops *http, const char *mp_url,
 	rc = send_locked(st, http, mp_url, fsp_url);
 	close(fd);
 	return rc;
-}
-
-int
-send_settings(
-    struct store *st, const struct http_ops *http, const struct conf *cf)
-{
-	return send_outbox(st, http, conf_str(cf, "agent", "mp_url"),
-	    conf_str(cf, "agent", "fsp_url"));
 }
