@@ -5,6 +5,9 @@
 #   site_pg_start DIR     initdb DIR/pg, start it, create database sitesys
 #   site_pg_stop DIR
 #   site_nginx_start DIR  nginx on 127.0.0.1:a free port, inbox PUT enabled
+#                         (and, when SITE_NGINX_HOSTS lists other loopback
+#                         addresses, a server on each, same port, own
+#                         locations and access log)
 #   site_nginx_stop DIR
 #   site_conf DIR         write DIR/sitesys.conf pointing at both
 #
@@ -113,6 +116,7 @@ site_nginx_start() {
 			echo "    }"
 		done
 		echo "  }"
+		site_nginx_hosts "$dir" "$port"
 		echo "}"
 	} >"$dir/nginx/nginx.conf"
 	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" \
@@ -128,12 +132,34 @@ site_nginx_start() {
 	return 1
 }
 
-# site_nginx_fcgi DIR PREFIX SOCKET: pass PREFIX (e.g. /mp/v1/) to a
-# FastCGI responder on SOCKET, and reload nginx.
+# A server block for each address of SITE_NGINX_HOSTS (127.0.0.0/8 only):
+# its locations in conf.d/ADDR/, its log logs/access-ADDR.log.
+site_nginx_hosts() {
+	local dir=$1 port=$2 host
+	for host in ${SITE_NGINX_HOSTS:-}; do
+		case "$host" in
+		127.*) ;;
+		*) echo "SITE_NGINX_HOSTS: $host is not a loopback address" >&2; return 1 ;;
+		esac
+		mkdir -p "$dir/nginx/conf.d/$host"
+		echo "  server {"
+		echo "    listen $host:$port;"
+		echo "    access_log $dir/nginx/logs/access-$host.log;"
+		echo "    include $dir/nginx/conf.d/$host/*.loc;"
+		echo "    location / { return 404; }"
+		echo "  }"
+	done
+}
+
+# site_nginx_fcgi DIR PREFIX SOCKET [HOST]: pass PREFIX (e.g. /mp/v1/) to
+# a FastCGI responder on SOCKET, and reload nginx; with HOST (one of
+# SITE_NGINX_HOSTS), on that server only.
 site_nginx_fcgi() {
-	local dir=$1 prefix=$2 sock=$3 name
+	local dir=$1 prefix=$2 sock=$3 host=${4:-127.0.0.1} name conf
 	name=$(echo "$prefix" | tr -c 'A-Za-z0-9\n' _)
-	cat >"$dir/nginx/conf.d/$name.loc" <<-LOC
+	conf=$dir/nginx/conf.d/$name.loc
+	[ "$host" = 127.0.0.1 ] || conf=$dir/nginx/conf.d/$host/$name.loc
+	cat >"$conf" <<-LOC
 		location $prefix {
 		    client_max_body_size 1m;
 		    fastcgi_pass unix:$sock;
@@ -148,7 +174,7 @@ site_nginx_fcgi() {
 	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" -s reload ||
 		return 1
 	for i in $(seq 1 100); do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SITE_HTTP_PORT/ready/$name")" = 204 ] &&
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$host:$SITE_HTTP_PORT/ready/$name")" = 204 ] &&
 			! ps -o pid= -p "${old:-0}" >/dev/null 2>&1; then
 			return 0
 		fi
