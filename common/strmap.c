@@ -88,11 +88,15 @@ strmap_put(struct strmap *m, const char *key, uint32_t val)
 bool
 strmap_get(const struct strmap *m, const char *key, uint32_t *val)
 {
+	uint64_t h;
+
 	if (m->cap == 0)
 		return false;
-	for (size_t i = strmap_hash(key, m->nocase) & (m->cap - 1);
-	     m->keys[i] != NULL; i = (i + 1) & (m->cap - 1)) {
-		if (key_eq(m, m->keys[i], key)) {
+	h = strmap_hash(key, m->nocase);
+	/* the stored hash spares most probes a read of another key */
+	for (size_t i = h & (m->cap - 1); m->keys[i] != NULL;
+	     i = (i + 1) & (m->cap - 1)) {
+		if (m->hashes[i] == h && key_eq(m, m->keys[i], key)) {
 			*val = m->vals[i];
 			return true;
 		}
