@@ -137,6 +137,14 @@ main(int argc, char **argv)
 	    "trivial libfcgi responder (baseline)", trivial);
 	printf("  %-44s %9.0f requests/s   %.0f%% of the baseline\n",
 	    "sitesys-mp, complete location answers", loc, 100 * loc / trivial);
+	/* how long a reload takes: the bound on seeing a change */
+	snprintf(cmd, sizeof(cmd),
+	    "sed -n 's/.*sitesys-mp\\[[0-9]*\\]: info: \\(boundary model "
+	    "loaded.*\\)/  sitesys-mp: \\1/p' %s/processes.log",
+	    dir);
+	fflush(stdout);
+	if (system(cmd) != 0)
+		rc = 1;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		rc = 1;

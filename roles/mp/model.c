@@ -104,6 +104,7 @@ models_follow(struct mp_models *ms, PGconn *db)
 	char channel[64];
 
 	while (!atomic_load(&ms->stop)) {
+		double t0 = clock_mono();
 		int rc = db_wait_notify(db, 500, channel, sizeof(channel));
 
 		if (rc == -1 || !db_connected(db)) {
@@ -111,8 +112,13 @@ models_follow(struct mp_models *ms, PGconn *db)
 			    db_error());
 			return;
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			/* a pending SIGHUP or SIGTERM cuts waits short until
+			 * the main loop takes it: don't spin meanwhile */
+			if (clock_mono() - t0 < 0.1)
+				poll(NULL, 0, 100);
 			continue;
+		}
 		/* a transaction's many changes arrive together: take them all */
 		while (db_wait_notify(db, 0, channel, sizeof(channel)) == 1)
 			;
