@@ -8,7 +8,6 @@
 
 load helpers
 
-MP=$BUILD/sitesys-mp
 AGENT=$BUILD/sitesys-agent
 
 setup_file() {
@@ -41,19 +40,12 @@ setup_file() {
 	"$SITECTL" bg add-server SUP_B sup-b.example.org
 	"$SITECTL" bg link BG_A SUP_A --fallback sup=10
 	"$SITECTL" bg link BG_A SUP_B --fallback sup=130
-	printf '[mp]\nfastcgi_socket = %s/mp.sock\nthreads = 2\n' "$SITE_DIR" >>"$SITESYS_CONF"
-	"$MP" -f 2>>"$SITE_DIR/mp.log" &
-	echo $! >"$SITE_DIR/mp.pid"
-	wait_for 10 test -S "$SITE_DIR/mp.sock"
-	wait_for 10 grep -q "boundary model loaded" "$SITE_DIR/mp.log"
-	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp.sock"
+	mp_start 2
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 }
 
 teardown_file() {
-	local pid
-	pid=$(cat "$SITE_DIR/mp.pid")
-	kill -TERM "$pid" 2>/dev/null && wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	stop_pid "$SITE_DIR/mp.pid"
 	site_teardown_file
 }
 

@@ -24,16 +24,6 @@ start_mp() {
 	wait_for 10 grep -q "boundary model loaded" "$SITE_DIR/$name.log"
 }
 
-# stop_pid FILE: TERM the process whose pid FILE holds, and wait for it
-stop_pid() {
-	local pid
-	[ -f "$1" ] || return 0
-	pid=$(cat "$1")
-	kill -TERM "$pid" 2>/dev/null || return 0
-	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
-	rm -f "$1"
-}
-
 setup_file() {
 	export SITE_NGINX_HOSTS="$A $B"
 	site_setup_file

@@ -58,3 +58,25 @@ backlog_of() {
 test_doc() {
 	printf '{"format":"sitesys.test/1","body":"%s"}\n' "$1"
 }
+
+# stop_pid FILE: TERM the process whose pid FILE holds, and wait for it
+stop_pid() {
+	local pid
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	rm -f "$1"
+}
+
+# mp_start [THREADS]: sitesys-mp on SITE_DIR/mp.sock, its boundary model
+# loaded, behind nginx's /mp/v1/; its pid in mp.pid, its log mp.log
+mp_start() {
+	printf '[mp]\nfastcgi_socket = %s/mp.sock\nthreads = %s\n' \
+		"$SITE_DIR" "${1:-4}" >>"$SITESYS_CONF"
+	"$BUILD/sitesys-mp" -f 2>>"$SITE_DIR/mp.log" &
+	echo $! >"$SITE_DIR/mp.pid"
+	wait_for 10 test -S "$SITE_DIR/mp.sock"
+	wait_for 10 grep -q "boundary model loaded" "$SITE_DIR/mp.log"
+	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp.sock"
+}

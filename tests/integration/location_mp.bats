@@ -5,7 +5,6 @@
 
 load helpers
 
-MP=$BUILD/sitesys-mp
 C1=GUID:71717171-7171-4171-8171-717171717171
 C2=GUID:72727272-7272-4272-8272-727272727272
 
@@ -35,17 +34,10 @@ setup_file() {
 	"$SITECTL" bg add-server Default-Site-Boundary-GroupABC site.example.org
 	"$SITECTL" bg link BG_A BG_B --fallback dp=10
 	"$SITECTL" bg link BG_A BG_C --fallback dp=20
-	printf '[mp]\nfastcgi_socket = %s/mp.sock\nthreads = 4\n' "$SITE_DIR" >>"$SITESYS_CONF"
-	"$MP" -f 2>>"$SITE_DIR/mp.log" &
-	echo $! >"$SITE_DIR/mp.pid"
-	wait_for 10 test -S "$SITE_DIR/mp.sock"
-	wait_for 10 grep -q "boundary model loaded" "$SITE_DIR/mp.log"
-	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp.sock"
+	mp_start
 }
 teardown_file() {
-	local pid
-	pid=$(cat "$SITE_DIR/mp.pid")
-	kill -TERM "$pid" 2>/dev/null && wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	stop_pid "$SITE_DIR/mp.pid"
 	site_teardown_file
 }
 teardown() { site_teardown; }

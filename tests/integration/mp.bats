@@ -3,7 +3,6 @@
 
 load helpers
 
-MP=$BUILD/sitesys-mp
 C1=GUID:44444444-4444-4444-8444-444444444444
 
 setup_file() {
@@ -11,16 +10,10 @@ setup_file() {
 	"$SITECTL" db init >/dev/null
 	"$SITECTL" site add MPS --name "MP test" >/dev/null
 	"$SITECTL" inbox init >/dev/null
-	printf '[mp]\nfastcgi_socket = %s/mp.sock\nthreads = 4\n' "$SITE_DIR" >>"$SITESYS_CONF"
-	"$MP" -f 2>>"$SITE_DIR/mp.log" &
-	echo $! >"$SITE_DIR/mp.pid"
-	wait_for 10 test -S "$SITE_DIR/mp.sock"
-	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp.sock"
+	mp_start
 }
 teardown_file() {
-	local pid
-	pid=$(cat "$SITE_DIR/mp.pid")
-	kill -TERM "$pid" 2>/dev/null && wait_for 10 bash -c "! kill -0 $pid 2>/dev/null"
+	stop_pid "$SITE_DIR/mp.pid"
 	site_teardown_file
 }
 teardown() { site_teardown; }
