@@ -36,33 +36,15 @@
 
 static char why[512];
 
+#include "loc_fixture.h"
+
 /* ---- the model, built and asked as the MP does ---- */
 
-static void
-minutes(int m[LOC_NROLES], int dp, int mp, int sup)
-{
-	loc_fallback_defaults(m);
-	m[LOC_DP] = dp;
-	m[LOC_MP] = mp;
-	m[LOC_SUP] = sup;
-}
-
+/* a group whose one boundary (named as the group) is subnet, if any */
 static void
 group(struct loc_builder *b, const char *name, const char *subnet)
 {
-	assert_int_equal(loc_add_group(b, name, "PS1"), 0);
-	if (subnet != NULL) {
-		assert_int_equal(
-		    loc_add_boundary(b, name, LOC_B_SUBNET, subnet), 0);
-		assert_int_equal(loc_add_member(b, name, name), 0);
-	}
-}
-
-static void
-server(struct loc_builder *b, const char *grp, const char *fqdn, unsigned roles)
-{
-	assert_int_equal(loc_add_server(b, fqdn, "PS1", roles), 0);
-	assert_int_equal(loc_add_group_server(b, grp, fqdn), 0);
+	group_with(b, name, name, subnet);
 }
 
 static void
