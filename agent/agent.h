@@ -472,6 +472,7 @@ struct location_answer {
 	json_t *doc; /* holds the strings */
 	struct loc_answer a; /* its arrays are the parser's */
 	const char *assigned_site; /* or NULL */
+	const char *role; /* the role it answers, or NULL (not said) */
 };
 
 /* location_ask_conf - q's site, AD site and VPN from cf's [agent] */

@@ -305,10 +305,18 @@ location_get(struct agent *ag, const struct loc_args *a, struct fb_state *fs,
 	char why[1024];
 
 	if (a->answer != NULL) {
-		if (location_read(a->answer, la, why, sizeof(why)) == 0)
-			return 0;
-		fprintf(stderr, "sitesys-agent: %s\n", why);
-		return 2;
+		if (location_read(a->answer, la, why, sizeof(why)) == -1) {
+			fprintf(stderr, "sitesys-agent: %s\n", why);
+			return 2;
+		}
+		if (la->role != NULL &&
+		    strcmp(la->role, loc_role_name(a->role)) != 0) {
+			fprintf(stderr,
+			    "sitesys-agent: %s: an answer for %s, not %s\n",
+			    a->answer, la->role, loc_role_name(a->role));
+			return 2;
+		}
+		return 0;
 	}
 	if (location_ask_mp(ag, a, fs, la, why, sizeof(why)) == 0)
 		return 0;

@@ -209,6 +209,8 @@ location_head(struct location_answer *la, char *why, size_t whylen)
 	        why, whylen) == -1 ||
 	    location_str_or_null(la->doc, "assigned_site", LOC_SITE_MAX,
 	        &la->assigned_site, why, whylen) == -1 ||
+	    location_str_or_null(la->doc, "role", 16, &la->role, why, whylen) ==
+	        -1 ||
 	    sjson_bool(la->doc, "in_boundary", true, &la->a.in_boundary, why,
 	        whylen) == -1 ||
 	    location_strings(la->doc, "current", true, &la->a.current,

@@ -14,12 +14,6 @@ static const char *const kind_names[] = {
 	[LOC_K_PEER] = "peer",
 };
 
-static const char *const mode_names[] = {
-	[LOC_MODE_NORMAL] = "normal",
-	[LOC_MODE_CLIENT_INSTALL] = "client-install",
-	[LOC_MODE_TASK_SEQUENCE] = "task-sequence",
-};
-
 /* "addresses": ["ADDR/PREFIX", ...], each an interface's address. */
 static int
 parse_addresses(
@@ -127,44 +121,6 @@ set_str(json_t *obj, const char *key, const char *s)
 	json_object_set_new(obj, key, s ? json_string(s) : json_null());
 }
 
-json_t *
-loc_request_json(const struct loc_request *req, const char *client)
-{
-	json_t *doc = json_object(), *addrs = json_array();
-	char text[IPADDR_STRLEN + 8];
-
-	json_object_set_new(doc, "format", json_string(LOC_REQUEST_FORMAT));
-	json_object_set_new(doc, "client", json_string(client));
-	for (size_t i = 0; i < req->naddrs; i++) {
-		ipnet_format(&req->addrs[i], text, sizeof(text));
-		json_array_append_new(addrs, json_string(text));
-	}
-	json_object_set_new(doc, "addresses", addrs);
-	if (req->ad_site != NULL)
-		json_object_set_new(doc, "ad_site", json_string(req->ad_site));
-	if (req->vpn_name != NULL || req->vpn_description != NULL) {
-		json_t *vpn = json_object();
-
-		if (req->vpn_name != NULL)
-			set_str(vpn, "name", req->vpn_name);
-		if (req->vpn_description != NULL)
-			set_str(vpn, "description", req->vpn_description);
-		json_object_set_new(doc, "vpn", vpn);
-	}
-	if (req->site != NULL)
-		json_object_set_new(doc, "site", json_string(req->site));
-	json_object_set_new(doc, "role", json_string(loc_role_name(req->role)));
-	if (req->content != NULL)
-		json_object_set_new(doc, "content", json_string(req->content));
-	json_object_set_new(doc, "mode", json_string(mode_names[req->mode]));
-	json_object_set_new(
-	    doc, "ts_use_remote", json_boolean(req->ts_use_remote));
-	json_object_set_new(
-	    doc, "ts_use_default", json_boolean(req->ts_use_default));
-	json_object_set_new(doc, "explain", json_boolean(req->explain));
-	return doc;
-}
-
 static json_t *
 source_json(const struct loc_source *s)
 {
@@ -183,11 +139,13 @@ source_json(const struct loc_source *s)
 }
 
 json_t *
-loc_answer_json(const struct loc_answer *ans, const char *assigned_site)
+loc_answer_json(
+    const struct loc_answer *ans, enum loc_role role, const char *assigned_site)
 {
 	json_t *doc = json_object(), *cur = json_array(), *src = json_array();
 
 	json_object_set_new(doc, "format", json_string(LOC_ANSWER_FORMAT));
+	set_str(doc, "role", loc_role_name(role));
 	set_str(doc, "site", ans->site);
 	set_str(doc, "assigned_site", assigned_site);
 	json_object_set_new(doc, "in_boundary", json_boolean(ans->in_boundary));

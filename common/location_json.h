@@ -23,14 +23,12 @@
 int loc_request_parse(const json_t *doc, struct loc_request *req,
     const char **client, char *why, size_t len);
 
-/* loc_request_json - req as a sitesys.location/1 document for client */
-json_t *loc_request_json(const struct loc_request *req, const char *client);
-
 /*
- * loc_answer_json - ans as a sitesys.location-answer/1 document;
- * assigned_site: the client's site (its own or just assigned), or NULL
+ * loc_answer_json - ans to a request for role as a
+ * sitesys.location-answer/1 document; assigned_site: the client's site
+ * (its own or just assigned), or NULL
  */
-json_t *loc_answer_json(
-    const struct loc_answer *ans, const char *assigned_site);
+json_t *loc_answer_json(const struct loc_answer *ans, enum loc_role role,
+    const char *assigned_site);
 
 #endif

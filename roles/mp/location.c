@@ -112,7 +112,7 @@ location_answer(struct fcgi_req *req, struct mp *mp, const struct loc_model *m,
 		return fcgi_error(req, 400, "%s", why);
 	if (ans.ndist > 0)
 		location_distribute(mp, &ans, client);
-	doc = loc_answer_json(&ans, lr->site);
+	doc = loc_answer_json(&ans, lr->role, lr->site);
 	rc = fcgi_reply_json(req, 200, doc);
 	json_decref(doc);
 	loc_answer_free(&ans);

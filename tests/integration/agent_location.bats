@@ -127,6 +127,11 @@ use() { agent location "$1" --at "$2" --json | jq -r .use; }
 	run agent location dp --answer "$SITE_DIR/nonexistent.json"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"nonexistent.json: No such file or directory" ]]
+	# an answer says which role it answers: not walked by another's rules
+	[ "$(jq -r .role "$SITE_DIR/answer-4.json")" = dp ]
+	run agent location sup --answer "$SITE_DIR/answer-4.json"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"answer-4.json: an answer for dp, not sup" ]]
 	run agent location printer
 	[ "$status" -eq 2 ]
 	[ "$output" = 'sitesys-agent: unknown role "printer" (dp|clouddp|sup|smp|mp|cmg)' ]

@@ -156,11 +156,12 @@ test_answer_round_trip(void **state)
 	r.naddrs = 1;
 	r.explain = true;
 	assert_int_equal(loc_query(model, &r, &a, why, sizeof(why)), 0);
-	doc = loc_answer_json(&a, "PS1");
+	doc = loc_answer_json(&a, r.role, "PS1");
 	text = json_dumps(doc, JSON_COMPACT);
 	if (location_parse(text, strlen(text), &la, why, sizeof(why)) != 0)
 		fail_msg("location_parse: %s", why);
 	assert_string_equal(la.assigned_site, "PS1");
+	assert_string_equal(la.role, loc_role_name(r.role));
 	assert_string_equal(la.a.site, "PS1");
 	assert_true(la.a.in_boundary);
 	assert_int_equal(la.a.ncurrent, 1);

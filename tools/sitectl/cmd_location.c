@@ -240,7 +240,7 @@ print_json(
 		if (usable(a, &ans->src[i]))
 			ans->src[k++] = ans->src[i];
 	ans->nsrc = k;
-	doc = loc_answer_json(ans, assigned);
+	doc = loc_answer_json(ans, a->req.role, assigned);
 	if (doc == NULL)
 		return -1;
 	if (a->at >= 0)
