@@ -87,6 +87,8 @@ struct inbox_item {
 	char *data;
 	size_t len;
 	json_t *doc;
+	void *parsed; /* what validate made of doc, kept for process */
+	void (*parsed_free)(void *parsed); /* frees it with the item */
 	bool seen; /* already in the ledger: a repeat, not processed again */
 };
 

@@ -248,6 +248,8 @@ static void
 item_clear(struct inbox_item *it)
 {
 	free(it->data);
+	if (it->parsed_free != NULL)
+		it->parsed_free(it->parsed);
 	if (it->doc != NULL)
 		json_decref(it->doc);
 	memset(it, 0, sizeof(*it));

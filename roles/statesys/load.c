@@ -20,21 +20,13 @@ struct row {
 	const struct statemsg *m;
 };
 
-/* One file's batches. */
-struct loadfile {
-	struct statemsg_batch *batches;
-	size_t n;
-};
-
 struct load {
 	struct clientmap *clients;
 	struct topicset *topics; /* known clients' current-state topics */
-	struct loadfile *files;
-	size_t nfiles;
 	struct row *rows, *fresh;
 	size_t nrows, nfresh;
 	int64_t now_us;
-	double parse_ms, read_ms; /* for the debug log */
+	double collect_ms, read_ms; /* for the debug log */
 };
 
 /* "2026-11-22 10:00:00.123456+00" for COPY. */
@@ -84,9 +76,6 @@ cmp_topic_newest(const void *a, const void *b)
 static void
 load_free(struct load *L)
 {
-	for (size_t i = 0; i < L->nfiles; i++)
-		statemsg_free_all(L->files[i].batches, L->files[i].n);
-	free(L->files);
 	free(L->rows);
 	free(L->fresh);
 	topicset_free(L->topics);
@@ -94,22 +83,18 @@ load_free(struct load *L)
 		clientmap_free(L->clients);
 }
 
-/* Parse the files and list every message with its client's tracking. */
+/* List every message of the files with its client's tracking. */
 static int
 load_collect(struct load *L, struct inbox_item *items, size_t n)
 {
-	char why[512];
 	size_t total = 0, k = 0;
 
 	L->clients = clientmap_new();
-	if ((L->files = calloc(n, sizeof(*L->files))) == NULL)
-		abort();
-	for (size_t i = 0; i < n; i++, L->nfiles++) {
-		struct loadfile *f = &L->files[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct smfile *f = items[i].parsed;
 
-		if (statemsg_parse_file(items[i].doc, &f->batches, &f->n, why,
-		        sizeof(why)) == -1) {
-			log_error("%s: %s", items[i].name, why);
+		if (f == NULL) { /* ss_validate parses every file */
+			log_error("%s: not parsed by its check", items[i].name);
 			return -1;
 		}
 		for (size_t b = 0; b < f->n; b++)
@@ -120,8 +105,10 @@ load_collect(struct load *L, struct inbox_item *items, size_t n)
 	if (L->rows == NULL || L->fresh == NULL)
 		abort();
 	for (size_t i = 0; i < n; i++) {
-		for (size_t b = 0; b < L->files[i].n; b++) {
-			struct statemsg_batch *sb = &L->files[i].batches[b];
+		const struct smfile *f = items[i].parsed;
+
+		for (size_t b = 0; b < f->n; b++) {
+			const struct statemsg_batch *sb = &f->batches[b];
 			struct serial_track *t =
 			    clientmap_get(L->clients, sb->client);
 
@@ -133,28 +120,49 @@ load_collect(struct load *L, struct inbox_item *items, size_t n)
 	return 0;
 }
 
-/* Append t's GUID to a text[] literal being built ("{" already there). */
-static void
-add_name(struct buf *names, const struct serial_track *t)
-{
-	if (names->len > 1)
-		buf_addc(names, ',');
-	buf_addc(names, '"');
-	buf_adds(names, t->client); /* a checked GUID: nothing to escape */
-	buf_addc(names, '"');
-}
+struct names {
+	struct buf *out;
+	bool (*pick)(const struct serial_track *);
+};
 
 static void
-add_any_name(struct serial_track *t, void *arg)
+add_name(struct serial_track *t, void *arg)
 {
-	add_name(arg, t);
+	struct names *n = arg;
+
+	if (n->pick != NULL && !n->pick(t))
+		return;
+	if (n->out->len > 1)
+		buf_addc(n->out, ',');
+	buf_addc(n->out, '"');
+	buf_adds(n->out, t->client); /* a checked GUID: nothing to escape */
+	buf_addc(n->out, '"');
 }
 
-static void
-add_stored_name(struct serial_track *t, void *arg)
+/* The GUIDs of the batch's clients that pick (NULL: all) as a text[]
+ * literal in out; whether there is any. */
+static bool
+client_names(
+    struct load *L, bool (*pick)(const struct serial_track *), struct buf *out)
 {
-	if (t->stored)
-		add_name(arg, t);
+	struct names n = { out, pick };
+
+	buf_addc(out, '{');
+	clientmap_each(L->clients, add_name, &n);
+	buf_addc(out, '}');
+	return out->len > 2;
+}
+
+static bool
+is_stored(const struct serial_track *t)
+{
+	return t->stored;
+}
+
+static bool
+ranges_changed(const struct serial_track *t)
+{
+	return t->ranges_changed;
 }
 
 /* The clients' counters and missing ranges; 0 or -1. */
@@ -203,10 +211,7 @@ load_topics(PGconn *db, struct load *L)
 	PGresult *res;
 
 	L->topics = topicset_new();
-	buf_addc(&names, '{');
-	clientmap_each(L->clients, add_stored_name, &names);
-	buf_addc(&names, '}');
-	if (names.len == 2) {
+	if (!client_names(L, is_stored, &names)) {
 		buf_free(&names);
 		return 0;
 	}
@@ -236,9 +241,7 @@ load_tracks(PGconn *db, struct load *L)
 	const char *params[1];
 	int rc;
 
-	buf_addc(&names, '{');
-	clientmap_each(L->clients, add_any_name, &names);
-	buf_addc(&names, '}');
+	client_names(L, NULL, &names);
 	params[0] = names.p;
 	rc = load_serials(db, L, params);
 	if (rc == 0)
@@ -439,7 +442,7 @@ save_current_state(PGconn *db, struct load *L)
 }
 
 struct stats_out {
-	struct buf stats, fresh, ranges, changed;
+	struct buf stats, fresh, ranges;
 };
 
 static void
@@ -470,11 +473,6 @@ add_stats_row(struct serial_track *t, void *arg)
 	buf_addc(b, '\n');
 	if (!t->ranges_changed)
 		return;
-	if (o->changed.len > 1)
-		buf_addc(&o->changed, ',');
-	buf_addc(&o->changed, '"');
-	buf_adds(&o->changed, t->client);
-	buf_addc(&o->changed, '"');
 	for (size_t i = 0; i < t->nranges; i++) {
 		buf_adds(&o->ranges, t->client);
 		buf_addc(&o->ranges, '\t');
@@ -525,19 +523,19 @@ static int
 save_tracking(PGconn *db, struct load *L)
 {
 	struct stats_out o = { 0 };
+	struct buf changed = { 0 };
 	const char *params[1];
 	int rc;
 
-	buf_addc(&o.changed, '{');
 	clientmap_each(L->clients, add_stats_row, &o);
-	buf_addc(&o.changed, '}');
 	rc = save_counters(db, &o);
-	params[0] = o.changed.p;
-	if (rc == 0 && o.changed.len > 2)
+	if (rc == 0 && client_names(L, ranges_changed, &changed)) {
+		params[0] = changed.p;
 		rc = db_cmd(db,
 		    "DELETE FROM client_missing_range WHERE client = "
 		    "ANY($1::text[])",
 		    1, params);
+	}
 	if (rc == 0 && o.ranges.len > 0)
 		rc = copy_rows(db,
 		    "COPY client_missing_range (client, first_serial, "
@@ -546,7 +544,7 @@ save_tracking(PGconn *db, struct load *L)
 	buf_free(&o.stats);
 	buf_free(&o.fresh);
 	buf_free(&o.ranges);
-	buf_free(&o.changed);
+	buf_free(&changed);
 	return rc;
 }
 
@@ -596,10 +594,10 @@ load_save(PGconn *db, struct load *L)
 	if (save_tracking(db, L) == -1)
 		return -1;
 	t3 = clock_mono();
-	log_debug("%zu messages: parse %.0f ms, read tracking %.0f ms, "
+	log_debug("%zu messages: collect %.0f ms, read tracking %.0f ms, "
 	          "history %.0f ms, current state %.0f ms, tracking %.0f ms",
-	    L->nrows, L->parse_ms, L->read_ms, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
-	    (t3 - t2) * 1e3);
+	    L->nrows, L->collect_ms, L->read_ms, (t1 - t0) * 1e3,
+	    (t2 - t1) * 1e3, (t3 - t2) * 1e3);
 	return 0;
 }
 
@@ -613,10 +611,10 @@ load_batch(PGconn *db, struct inbox_item *items, size_t n,
 
 	if (load_collect(&L, items, n) == -1)
 		goto out;
-	L.parse_ms = (clock_mono() - t0) * 1e3;
+	L.collect_ms = (clock_mono() - t0) * 1e3;
 	if (load_tracks(db, &L) == -1)
 		goto out;
-	L.read_ms = (clock_mono() - t0) * 1e3 - L.parse_ms;
+	L.read_ms = (clock_mono() - t0) * 1e3 - L.collect_ms;
 	load_track(&L);
 	if (load_save(db, &L) == -1) {
 		log_error("could not load %zu files: %s", n, db_error());

@@ -4,6 +4,7 @@
  * to resynchronize
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "daemon.h"
@@ -22,16 +23,31 @@ struct statesys {
 	time_t last_rate_at;
 };
 
+static void
+smfile_free(void *p)
+{
+	struct smfile *f = p;
+
+	statemsg_free_all(f->batches, f->n);
+	free(f);
+}
+
+/* A file is parsed once: the load uses what its check made. */
 static int
 ss_validate(void *arg, struct inbox_item *item, char *why, size_t len)
 {
-	struct statemsg_batch *b;
-	size_t n;
+	struct smfile *f = calloc(1, sizeof(*f));
 
 	(void)arg;
-	if (statemsg_parse_file(item->doc, &b, &n, why, len) == -1)
+	if (f == NULL)
+		abort();
+	if (statemsg_parse_file(item->doc, &f->batches, &f->n, why, len) ==
+	    -1) {
+		free(f);
 		return -1;
-	statemsg_free_all(b, n);
+	}
+	item->parsed = f;
+	item->parsed_free = smfile_free;
 	return 0;
 }
 

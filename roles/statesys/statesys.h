@@ -87,6 +87,12 @@ bool topicset_find(const struct topicset *s, const struct serial_track *t,
 /* topicset_free - free the set (NULL is fine) */
 void topicset_free(struct topicset *s);
 
+/* One statsys.box file's batches, parsed once, when it is validated. */
+struct smfile {
+	struct statemsg_batch *batches;
+	size_t n;
+};
+
 /* load_prepare - per connection: temporary staging tables; 0 or -1 */
 int load_prepare(PGconn *db);
 
