@@ -119,16 +119,25 @@ site_nginx_start() {
 		site_nginx_hosts "$dir" "$port"
 		echo "}"
 	} >"$dir/nginx/nginx.conf"
-	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" \
-		</dev/null >>"$dir/nginx/logs/error.log" 2>&1 &
-	echo $! >"$dir/nginx/launcher.pid"
 	SITE_HTTP_PORT=$port
+	site_nginx_launch "$dir/nginx/nginx.conf" "$dir/nginx/logs/error.log"
+	echo $! >"$dir/nginx/launcher.pid"
+	site_nginx_ready "$dir/nginx/logs/error.log" "$port"
+}
+
+# site_nginx_launch CONF LOG: nginx in the background ($! is its pid)
+site_nginx_launch() {
+	nginx -c "$1" -e "$2" </dev/null >>"$2" 2>&1 &
+}
+
+# site_nginx_ready LOG PORT: wait (bounded) for /health; the log if never
+site_nginx_ready() {
 	local i
 	for i in $(seq 1 100); do
-		curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+		curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
-	cat "$dir/nginx/logs/error.log" >&2
+	cat "$1" >&2
 	return 1
 }
 
@@ -273,16 +282,9 @@ site_fake_start() {
 		echo "  }"
 		echo "}"
 	} >"$fd/nginx.conf"
-	nginx -c "$fd/nginx.conf" -e "$fd/logs/error.log" \
-		</dev/null >>"$fd/logs/error.log" 2>&1 &
+	site_nginx_launch "$fd/nginx.conf" "$fd/logs/error.log"
 	SITE_FAKE_PORT=$port
-	local i
-	for i in $(seq 1 100); do
-		curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	cat "$fd/logs/error.log" >&2
-	return 1
+	site_nginx_ready "$fd/logs/error.log" "$port"
 }
 
 # site_fake_stop DIR NAME: stop what site_fake_start DIR NAME started.
