@@ -314,6 +314,7 @@ location_get(struct agent *ag, const struct loc_args *a, struct fb_state *fs,
 			fprintf(stderr,
 			    "sitesys-agent: %s: an answer for %s, not %s\n",
 			    a->answer, la->role, loc_role_name(a->role));
+			location_answer_free(la);
 			return 2;
 		}
 		return 0;
