@@ -21,12 +21,17 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-COMMON_SRC  := $(wildcard common/*.c)
+# the layers, lowest first: what knows nothing of sitesys, the sitesys
+# library, the location engine; a lower layer never includes a higher one
+UTIL_SRC    := $(wildcard common/util/*.c)
+SITESYS_SRC := $(wildcard common/*.c)
+LOCATION_SRC := $(wildcard common/location/*.c)
+COMMON_SRC  := $(UTIL_SRC) $(SITESYS_SRC) $(LOCATION_SRC)
 SITECTL_SRC := $(wildcard tools/sitectl/*.c)
 FSP_SRC     := $(wildcard roles/fsp/*.c)
 MP_SRC      := $(wildcard roles/mp/*.c)
 STATESYS_SRC := $(wildcard roles/statesys/*.c)
-AGENT_SRC   := $(wildcard agent/*.c)
+AGENT_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
@@ -34,6 +39,7 @@ BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_LIB_SRC := $(wildcard bench/lib/*.c)
 
 LIB     := $(BUILD)/libsitesys.a
+AGENT_LIB := $(BUILD)/libagent.a
 SITECTL := $(BUILD)/sitectl
 UNITS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
@@ -45,7 +51,7 @@ AGENT    := $(if $(AGENT_SRC),$(BUILD)/sitesys-agent)
 PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
-        bench clean format install
+        bench clean format
 all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
 
 $(BUILD)/%.o: %.c
@@ -76,11 +82,23 @@ $(BUILD)/sitesys-mp: $(MP_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/sitesys-agent: $(AGENT_SRC:%.c=$(BUILD)/%.o) $(LIB)
+# the agent is a library and a main, so that tests link what they test
+$(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
+	$(AR) rcs $@ $^
+
+$(BUILD)/sitesys-agent: $(BUILD)/agent/main.o $(AGENT_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
 
+# unit tests include a role's header as "agent/agent.h" or "fsp/throttle.h"
+# and link the role's objects they test
+$(BUILD)/tests/unit/%.o: CFLAGS += -I. -Iroles
+FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o
+$(BUILD)/tests/test_throttle: $(FSP_PARTS)
+$(BUILD)/tests/test_agent $(BUILD)/tests/test_agent_location \
+$(BUILD)/tests/test_fallback $(BUILD)/tests/test_mp_route: $(AGENT_LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lfcgi -lpthread
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIB) \
+	    $(LDLIBS) -lcmocka -lcurl -lfcgi -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread

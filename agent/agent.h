@@ -11,8 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct daemon_opts;
+
 #include "inbox.h"
-#include "location.h"
+#include "location/location.h"
 #include "statemsg.h"
 
 struct conf;
@@ -242,8 +244,7 @@ int cmd_location(struct agent *ag, int argc, char **argv);
 int agent_usage(FILE *fp, int status);
 
 /* run_main - the "run" command: the daemon, on the shared skeleton */
-int run_main(const char *argv0, const char *conf, bool fg, bool check, int argc,
-    char **argv);
+int run_main(struct daemon_opts *o, int argc, char **argv);
 
 /*
  * fallback.c, fallback_dp.c, fallback_sup.c, fallback_mp.c - which source

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "agent.h"
-#include "conf.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 enum {
 	OPT_TYPE = 256,
@@ -113,7 +113,8 @@ cmd_signal(struct agent *ag, int sig, const char *what)
 	if (pid <= 0)
 		return 0;
 	if (kill((pid_t)pid, sig) == -1) {
-		log_warn("could not signal the running agent (pid %ld)", pid);
+		log_error(
+		    "could not signal the running agent (pid %ld): %m", pid);
 		return -1;
 	}
 	printf("asked the running agent (pid %ld) to %s\n", pid, what);

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "agent.h"
-#include "clock.h"
-#include "conf.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/clock.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 enum { OPT_CONTENT = 256, OPT_AT, OPT_JSON, OPT_ANSWER };
 
@@ -126,10 +126,10 @@ location_remember_site(struct agent *ag, struct fb_state *fs, const char *site)
 		return;
 	/* the daemon may have changed the rest since it was read */
 	if (fb_state_load(ag->st.dir, fs, why, sizeof(why)) == -1)
-		log_warnx("%s; starting over", why);
+		log_warn("%s; starting over", why);
 	snprintf(fs->site, sizeof(fs->site), "%s", site);
 	if (fb_state_save(ag->st.dir, fs) == -1)
-		log_warn("could not remember the assigned site");
+		log_error("could not remember the assigned site: %m");
 	store_unlock(&ag->st);
 }
 
@@ -340,7 +340,7 @@ cmd_location(struct agent *ag, int argc, char **argv)
 	if (agent_open(ag) == -1)
 		return 1;
 	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == -1)
-		log_warnx("%s; using none", why);
+		log_warn("%s; using none", why);
 	if ((rc = location_get(ag, &a, &fs, &la)) != 0)
 		return rc;
 	if (location_walk(&a, &fs, &la.a, &u) == -1)

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "agent.h"
-#include "fsio.h"
-#include "sjson.h"
+#include "util/fsio.h"
+#include "util/sjson.h"
 
 #define FB_STATE_MAX (64 * 1024)
 #define FB_TIME_MAX (1LL << 62)

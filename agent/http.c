@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "agent.h"
-#include "buf.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/log.h"
 
 #define HTTP_MAX_REPLY (1024 * 1024)
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "agent.h"
-#include "conf.h"
-#include "fsio.h"
-#include "sjson.h"
+#include "util/conf.h"
+#include "util/fsio.h"
+#include "util/sjson.h"
 
 #define LOCATION_MAX_FILE (4 * 1024 * 1024)
 

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "conf.h"
 #include "daemon.h"
-#include "log.h"
+#include "util/conf.h"
+#include "util/log.h"
 
 static const struct command {
 	const char *name;
@@ -67,7 +67,8 @@ agent_prepare_dir(const struct conf *cf)
 	if (store_make_dir(dir) == -1)
 		return -1;
 	if (chown(dir, pw->pw_uid, pw->pw_gid) == -1) {
-		log_warn("could not give \"%s\" to user \"%s\"", dir, user);
+		log_error(
+		    "could not give \"%s\" to user \"%s\": %m", dir, user);
 		return -1;
 	}
 	return 0;
@@ -146,21 +147,20 @@ agent_command(
 int
 main(int argc, char **argv)
 {
-	const char *opt_conf = NULL;
-	bool fg = false, check = false;
+	struct daemon_opts o = { 0 };
 	int ch;
 
 	log_init(AGENT_NAME);
 	while ((ch = getopt(argc, argv, "+c:fhn")) != -1) {
 		switch (ch) {
 		case 'c':
-			opt_conf = optarg;
+			o.conf = optarg;
 			break;
 		case 'f':
-			fg = true;
+			o.foreground = true;
 			break;
 		case 'n':
-			check = true;
+			o.check_only = true;
 			break;
 		case 'h':
 			return agent_usage(stdout, 0);
@@ -171,12 +171,11 @@ main(int argc, char **argv)
 	if (optind == argc)
 		return agent_usage(stderr, 2);
 	if (strcmp(argv[optind], "run") == 0)
-		return run_main(
-		    argv[0], opt_conf, fg, check, argc - optind, argv + optind);
+		return run_main(&o, argc - optind, argv + optind);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[optind], commands[i].name) == 0 && !fg &&
-		    !check)
-			return agent_command(&commands[i], opt_conf,
-			    argc - optind, argv + optind);
+		if (strcmp(argv[optind], commands[i].name) == 0 &&
+		    !o.foreground && !o.check_only)
+			return agent_command(
+			    &commands[i], o.conf, argc - optind, argv + optind);
 	return agent_usage(stderr, 2);
 }

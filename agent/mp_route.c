@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "agent.h"
-#include "clock.h"
-#include "conf.h"
-#include "log.h"
+#include "util/clock.h"
+#include "util/conf.h"
+#include "util/log.h"
 
 /* The wall clock in seconds, the walkers' clock. */
 static int64_t
@@ -85,12 +85,12 @@ mp_route_current(struct agent *ag, char *name, size_t len, int64_t now)
 	if (store_lock(&ag->st) == -1)
 		return false;
 	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == -1)
-		log_warnx("%s; starting over", why);
+		log_warn("%s; starting over", why);
 	if (fb_state_mp_list(&fs, src, &l) == 0 &&
 	    (s = fb_mp_source(&fs.mp, &l, now)) != NULL)
 		snprintf(name, len, "%s", s->name);
 	if (fb_state_save(ag->st.dir, &fs) == -1)
-		log_warn("could not write the fallback state");
+		log_error("could not write the fallback state: %m");
 	due = fs.mps_at == 0 || now - fs.mps_at >= FB_MP_REFRESH_SECONDS;
 	store_unlock(&ag->st);
 	fb_list_free(&l);
@@ -109,8 +109,8 @@ mp_route_to(struct agent *ag, struct mp_route *r, const char *name)
 		return;
 	}
 	if (*name != '\0')
-		log_warnx("management point \"%s\" makes no URL of [agent] "
-		          "mp_url_template; using [agent] mp_url",
+		log_warn("management point \"%s\" makes no URL of [agent] "
+		         "mp_url_template; using [agent] mp_url",
 		    name);
 	mp_route_set(r, ag, "", conf_str(ag->cf, "agent", "mp_url"));
 }
@@ -141,8 +141,8 @@ mp_route_error(struct fb_state *fs, const struct fb_list *l,
 		return;
 	snprintf(was, sizeof(was), "%s", fs->mp.current);
 	if (fb_mp_error(&fs->mp, l, now))
-		log_warnx("management point %s unreachable %d times in %d "
-		          "minutes; using %s",
+		log_warn("management point %s unreachable %d times in %d "
+		         "minutes; using %s",
 		    was, FB_MP_ERRORS, FB_MP_WINDOW_SECONDS / 60,
 		    fs->mp.current);
 }
@@ -159,12 +159,12 @@ mp_route_end(struct agent *ag, struct mp_route *r)
 	if (r->name[0] == '\0' || r->failures == 0 || store_lock(&ag->st) == -1)
 		return;
 	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == -1)
-		log_warnx("%s; starting over", why);
+		log_warn("%s; starting over", why);
 	if (fb_state_mp_list(&fs, src, &l) == 0) {
 		for (int i = 0; i < r->failures; i++)
 			mp_route_error(&fs, &l, r, now);
 		if (fb_state_save(ag->st.dir, &fs) == -1)
-			log_warn("could not write the fallback state");
+			log_error("could not write the fallback state: %m");
 	}
 	fb_list_free(&l);
 	store_unlock(&ag->st);
@@ -208,12 +208,12 @@ mp_route_keep(struct agent *ag, const struct location_answer *la)
 		return -1;
 	}
 	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == -1)
-		log_warnx("%s; starting over", why);
+		log_warn("%s; starting over", why);
 	fb_state_set_mps(&fs, &l, mp_route_now());
 	if (fs.site[0] == '\0' && la->assigned_site != NULL)
 		snprintf(fs.site, sizeof(fs.site), "%s", la->assigned_site);
 	if (fb_state_save(ag->st.dir, &fs) == -1)
-		log_warn("could not write the fallback state");
+		log_error("could not write the fallback state: %m");
 	store_unlock(&ag->st);
 	for (size_t i = 0; i < l.n; i++)
 		log_info("management point %zu of %zu: %s, locality %d", i + 1,
@@ -265,7 +265,7 @@ mp_route_show(struct agent *ag, struct fb_mp *mp, size_t *errors)
 	if (*conf_str(ag->cf, "agent", "mp_url_template") == '\0')
 		return false;
 	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == -1)
-		log_warnx("%s", why);
+		log_warn("%s", why);
 	if (fb_state_mp_list(&fs, src, &l) == 0)
 		fb_mp_source(&fs.mp, &l, now);
 	fb_list_free(&l);

@@ -7,7 +7,8 @@
 #include <time.h>
 
 #include "agent.h"
-#include "sjson.h"
+#include "util/clock.h"
+#include "util/sjson.h"
 
 /* Parse a whole decimal number within lo..hi; 0 or -1 with why. */
 static int
@@ -139,15 +140,7 @@ msg_build(const struct msg_args *a, char *why, size_t whylen)
 void
 msg_now(char out[AGENT_TIME_LEN])
 {
-	struct timespec ts;
-	struct tm tm;
-	char sec[24];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, AGENT_TIME_LEN, "%.20s.%03dZ", sec,
-	    (int)(ts.tv_nsec / 1000000) % 1000);
+	clock_rfc3339(out, AGENT_TIME_LEN, clock_now_us(), 3);
 }
 
 int

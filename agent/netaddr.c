@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 
 #include "agent.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 /* the management point takes at most this many */
 #define NETADDR_MAX 64
@@ -69,7 +69,7 @@ netaddr_list(void)
 	if (list == NULL)
 		abort();
 	if (getifaddrs(&ifs) == -1) {
-		log_warn("could not list the network addresses");
+		log_error("could not list the network addresses: %m");
 		return list;
 	}
 	for (const struct ifaddrs *ifa = ifs; ifa != NULL;

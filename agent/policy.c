@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "agent.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 #define REGISTER_FORMAT "sitesys.register/1"
 #define REGISTERED_FORMAT "sitesys.registered/1"

@@ -11,15 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
-#include "clock.h"
-#include "conf.h"
 #include "daemon.h"
-#include "log.h"
+#include "util/clock.h"
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 /* When each periodic job is due, in seconds of the monotonic clock. */
 struct run_sched {
@@ -84,45 +84,32 @@ run_send(struct agent *ag, struct run_sched *s, double now)
 	s->next_send = now + run_send_seconds(ag, s);
 }
 
+/* Take the requests made by SIGUSR1 (send) and SIGUSR2 (poll). */
+static void
+run_take_requests(struct run_sched *s)
+{
+	if (signals_take(SIGUSR1))
+		s->want_send = true;
+	if (signals_take(SIGUSR2))
+		s->want_poll = true;
+}
+
 /* Sleep until the next job, a signal, or a request by SIGUSR1/2. */
 static void
-run_wait(int sfd, struct run_sched *s)
+run_wait(struct run_sched *s)
 {
-	struct pollfd pfd = { .fd = sfd, .events = POLLIN };
-	struct signalfd_siginfo si;
 	double next = s->next_poll < s->next_send ? s->next_poll : s->next_send;
 	double ms = (next - clock_mono()) * 1000.0 + 1;
 
+	run_take_requests(s);
 	if (s->want_poll || s->want_send)
 		return;
 	if (ms < 0)
 		ms = 0;
 	if (ms > INT_MAX)
 		ms = INT_MAX;
-	if (daemon_poll(&pfd, 1, (int)ms) <= 0)
-		return;
-	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1)
-			s->want_send = true;
-		else if (si.ssi_signo == SIGUSR2)
-			s->want_poll = true;
-	}
-}
-
-/* SIGUSR1 and SIGUSR2 as a descriptor to poll; -1 logged. */
-static int
-run_signals(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		log_warn("could not make a signalfd");
-	return fd;
+	signals_sleep((int)ms);
+	run_take_requests(s);
 }
 
 /*
@@ -149,7 +136,7 @@ run_pidfile(const struct store *st)
 	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1 ||
 	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
 	    rename(tmp, path) == -1) {
-		log_warn("could not write \"%s\"", path);
+		log_error("could not write \"%s\": %m", path);
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -165,7 +152,7 @@ run_pidfile_remove(const struct store *st, int fd)
 
 	snprintf(path, sizeof(path), "%s/agent.pid", st->dir);
 	if (unlink(path) == -1)
-		log_warn("could not remove \"%s\"", path);
+		log_error("could not remove \"%s\": %m", path);
 	close(fd);
 }
 
@@ -181,8 +168,8 @@ run_reload(struct agent *ag, struct conf **cfp, struct run_sched *s)
 	}
 	agent_settings(ag, *cfp);
 	if (strcmp(dir, conf_str(*cfp, "agent", "state_dir")) != 0)
-		log_warnx("a new [agent] state_dir takes effect at restart; "
-		          "still using \"%s\"",
+		log_warn("a new [agent] state_dir takes effect at restart; "
+		         "still using \"%s\"",
 		    dir);
 	free(dir);
 	s->want_poll = true;
@@ -198,10 +185,10 @@ run_fallback_restart(struct store *st)
 	if (store_lock(st) == -1)
 		return;
 	if (fb_state_load(st->dir, &fs, why, sizeof(why)) == -1)
-		log_warnx("%s; starting over", why);
+		log_warn("%s; starting over", why);
 	fb_state_restart(&fs, clock_now_us() / 1000000);
 	if (fb_state_save(st->dir, &fs) == -1)
-		log_warn("could not write the fallback state");
+		log_error("could not write the fallback state: %m");
 	store_unlock(st);
 }
 
@@ -211,7 +198,7 @@ run_loop(struct conf **cfp)
 {
 	struct run_sched s = { 0 };
 	struct agent ag;
-	int pidfd, sfd, status = 1;
+	int pidfd, status = 1;
 
 	memset(&ag, 0, sizeof(ag));
 	agent_settings(&ag, *cfp);
@@ -219,23 +206,19 @@ run_loop(struct conf **cfp)
 		return 1;
 	if ((pidfd = run_pidfile(&ag.st)) == -1)
 		goto out;
-	if ((sfd = run_signals()) == -1)
-		goto out_pid;
 	log_info("client %s, state directory \"%s\"", ag.st.guid, ag.st.dir);
 	run_fallback_restart(&ag.st);
 	mp_route_refresh(&ag);
 	mp_route_register(&ag);
 	s.want_poll = s.want_send = true;
-	while (!daemon_stopping()) {
-		if (daemon_take_reload())
+	while (!signals_stopping()) {
+		if (signals_take(SIGHUP))
 			run_reload(&ag, cfp, &s);
 		run_poll(&ag, &s, clock_mono());
 		run_send(&ag, &s, clock_mono());
-		run_wait(sfd, &s);
+		run_wait(&s);
 	}
 	status = 0;
-	close(sfd);
-out_pid:
 	run_pidfile_remove(&ag.st, pidfd);
 out:
 	store_close(&ag.st);
@@ -250,38 +233,18 @@ run_init(struct conf *cf)
 }
 
 int
-run_main(const char *argv0, const char *conf, bool fg, bool check, int argc,
-    char **argv)
+run_main(struct daemon_opts *o, int argc, char **argv)
 {
-	static const struct daemon_spec spec = { AGENT_NAME, run_init,
-		run_loop };
-	char *dargv[8];
-	int ch, n = 0;
+	static const struct daemon_spec spec = { AGENT_NAME, run_init, run_loop,
+		agent_usage };
+	struct daemon_opts more;
+	int status;
 
-	optind = 1;
-	while ((ch = getopt(argc, argv, "c:fhn")) != -1) {
-		if (ch == 'c')
-			conf = optarg;
-		else if (ch == 'f')
-			fg = true;
-		else if (ch == 'n')
-			check = true;
-		else
-			return agent_usage(
-			    ch == 'h' ? stdout : stderr, ch == 'h' ? 0 : 2);
-	}
-	if (optind != argc)
-		return agent_usage(stderr, 2);
-	dargv[n++] = (char *)argv0;
-	if (conf != NULL) {
-		dargv[n++] = "-c";
-		dargv[n++] = (char *)conf;
-	}
-	if (fg)
-		dargv[n++] = "-f";
-	if (check)
-		dargv[n++] = "-n";
-	dargv[n] = NULL;
-	optind = 1;
-	return daemon_main(n, dargv, &spec);
+	if ((status = daemon_options(argc, argv, &spec, &more)) != -1)
+		return status;
+	if (more.conf != NULL)
+		o->conf = more.conf;
+	o->foreground |= more.foreground;
+	o->check_only |= more.check_only;
+	return daemon_start(o, &spec);
 }

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 size_t
 send_pack(const struct outbox_file *files, size_t n)
@@ -103,8 +103,8 @@ send_batch(const struct http_ops *http, const char *mp_url, const char *fsp_url,
 	else if (send_post(
 	             http, fsp_url, body, len, fsp_why, sizeof(fsp_why)) == 0) {
 		to = "fsp";
-		log_warnx("management point failed (%s); sent to the fallback "
-		          "status point",
+		log_warn("management point failed (%s); sent to the fallback "
+		         "status point",
 		    mp_why);
 	} else {
 		snprintf(why, whylen,
@@ -198,12 +198,12 @@ send_lock(const struct store *st)
 
 	snprintf(path, sizeof(path), "%s/send.lock", st->dir);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		log_warn("could not open \"%s\"", path);
+		log_error("could not open \"%s\": %m", path);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
-			log_warn("could not lock \"%s\"", path);
+			log_error("could not lock \"%s\": %m", path);
 			close(fd);
 			return -1;
 		}

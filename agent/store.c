@@ -27,9 +27,9 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "fsio.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/fsio.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 #define STORE_MAX_FILE (64u * 1024 * 1024)
 
@@ -50,7 +50,7 @@ store_write_file(
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
 	if (fsio_replace(dst, tmp, data, len, 0600) == -1) {
-		log_warn("could not replace \"%s\"", dst);
+		log_error("could not replace \"%s\": %m", dst);
 		return -1;
 	}
 	return 0;
@@ -67,7 +67,7 @@ store_read(const struct store *st, const char *name, char **buf, size_t *len)
 		return 0;
 	if (errno == ENOENT)
 		return 1;
-	log_warn("could not read \"%s\"", path);
+	log_error("could not read \"%s\": %m", path);
 	return -1;
 }
 
@@ -92,7 +92,7 @@ store_lock(struct store *st)
 		return 0;
 	while (flock(st->lock_fd, LOCK_EX) == -1) {
 		if (errno != EINTR) {
-			log_warn("could not lock \"%s/lock\"", st->dir);
+			log_error("could not lock \"%s/lock\": %m", st->dir);
 			st->lock_depth--;
 			return -1;
 		}
@@ -121,7 +121,8 @@ store_make_dir(const char *dir)
 	snprintf(parent, sizeof(parent), "%s", dir);
 	if (fsio_mkdirs(dirname(parent), 0755) == -1 ||
 	    (mkdir(dir, 0700) == -1 && errno != EEXIST)) {
-		log_warn("could not create the state directory \"%s\"", dir);
+		log_error(
+		    "could not create the state directory \"%s\": %m", dir);
 		return -1;
 	}
 	return 0;
@@ -150,7 +151,7 @@ store_identity(struct store *st)
 		return rc;
 	}
 	if (msg_new_guid(st->guid) == -1) {
-		log_warn("could not make an identity: getrandom");
+		log_error("could not make an identity: getrandom: %m");
 		return -1;
 	}
 	snprintf(line, sizeof(line), "%s\n", st->guid);
@@ -173,13 +174,13 @@ store_open(struct store *st, const char *dir)
 	snprintf(path, sizeof(path), "%s/lock", dir);
 	if ((st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
 	    -1) {
-		log_warn("could not open \"%s\"", path);
+		log_error("could not open \"%s\": %m", path);
 		goto out;
 	}
 	if (store_lock(st) == -1)
 		goto out;
 	if (inbox_open(&st->outbox, dir, "outbox", true) == -1) {
-		log_warn("could not open the outbox in \"%s\"", dir);
+		log_error("could not open the outbox in \"%s\": %m", dir);
 		store_unlock(st);
 		goto out;
 	}
@@ -341,7 +342,7 @@ store_queue(struct store *st, json_t *msgs)
 	snprintf(name, sizeof(name), "%016lld.msg", (long long)first);
 	rc = inbox_put(&st->outbox, name, text, strlen(text));
 	if (rc == -1)
-		log_warn("could not put \"%s\" into \"%s\"", name,
+		log_error("could not put \"%s\" into \"%s\": %m", name,
 		    st->outbox.incoming);
 	free(text);
 	json_decref(doc);
@@ -387,7 +388,7 @@ store_raise(struct store *st, json_t *msg, long long *serial)
 	if (store_queue(st, one) == -1)
 		goto out;
 	if (inbox_sync(&st->outbox) == -1) {
-		log_warn("could not sync \"%s\"", st->outbox.incoming);
+		log_error("could not sync \"%s\": %m", st->outbox.incoming);
 		goto out;
 	}
 	CRASH_POINT("raise.queued");
@@ -452,7 +453,7 @@ store_queue_split(struct store *st, json_t *msgs)
 			return -1;
 	}
 	if (inbox_sync(&st->outbox) == -1) {
-		log_warn("could not sync \"%s\"", st->outbox.incoming);
+		log_error("could not sync \"%s\": %m", st->outbox.incoming);
 		return -1;
 	}
 	return 0;
@@ -584,7 +585,7 @@ store_outbox_list(struct store *st, struct outbox_file **files, size_t *n)
 		return -1;
 	if ((count = scandir(
 	         st->outbox.incoming, &names, not_hidden, alphasort)) == -1) {
-		log_warn("could not list \"%s\"", st->outbox.incoming);
+		log_error("could not list \"%s\": %m", st->outbox.incoming);
 		store_unlock(st);
 		return -1;
 	}
@@ -621,13 +622,14 @@ store_outbox_remove(struct store *st, const struct outbox_file *files, size_t n)
 		snprintf(path, sizeof(path), "%s/%s", st->outbox.incoming,
 		    files[i].name);
 		if (unlink(path) == -1 && errno != ENOENT) {
-			log_warn("could not remove the sent file \"%s\"", path);
+			log_error(
+			    "could not remove the sent file \"%s\": %m", path);
 			rc = -1;
 		}
 		CRASH_POINT("outbox.unlinked_one");
 	}
 	if (fsio_sync_dir(st->outbox.incoming) == -1) {
-		log_warn("could not sync \"%s\"", st->outbox.incoming);
+		log_error("could not sync \"%s\": %m", st->outbox.incoming);
 		rc = -1;
 	}
 	store_unlock(st);
@@ -648,7 +650,7 @@ store_status(struct store *st)
 	if (rc == 0) {
 		doc = sjson_parse(buf, len, why, sizeof(why));
 		if (!json_is_object(doc)) {
-			log_warnx("ignoring \"%s/status.json\": %s", st->dir,
+			log_warn("ignoring \"%s/status.json\": %s", st->dir,
 			    doc == NULL ? why : "not an object");
 			json_decref(doc);
 			doc = NULL;

@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "fsio.h"
 #include "inbox.h"
-#include "log.h"
+#include "util/clock.h"
+#include "util/fsio.h"
+#include "util/log.h"
 
 #define NFILES 2000
 #define FILE_BYTES 1024

@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "httpbench.h"
+#include "util/clock.h"
 
 #define CLIENTS 64
 #define ROUNDS 3 /* the targets take turns, so that a busy moment */

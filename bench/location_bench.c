@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "location.h"
+#include "location/location.h"
+#include "util/clock.h"
 
 #define NBOUNDARIES 100000
 #define NSUBNETS (NBOUNDARIES * 7 / 10)

@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsio.h"
 #include "httpbench.h"
+#include "util/fsio.h"
 
 #define CLIENTS 64
 #define ROUNDS 3

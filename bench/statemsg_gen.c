@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "buf.h"
 #include "inbox.h"
+#include "util/buf.h"
 
 static void
 add_batch(struct buf *b, FILE *tsv, long client, long *serial, int nmsgs)

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include "component.h"
-#include "db.h"
-#include "log.h"
+#include "util/db.h"
+#include "util/log.h"
 
 int
 component_report(PGconn *db, const char *state, const char *detail)

@@ -1,97 +1,17 @@
-/* daemon.c - options, signals as flags, detach, privilege drop, shutdown */
+/* daemon.c - options, config, logging, detach, privilege drop, shutdown */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
 #include "daemon.h"
-#include "log.h"
-
-static volatile sig_atomic_t got_stop;
-static volatile sig_atomic_t got_hup;
-static sigset_t run_mask; /* the mask while not sleeping: signals blocked */
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else
-		got_stop = 1;
-}
-
-void
-daemon_signals_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-
-	sigemptyset(&run_mask);
-	sigaddset(&run_mask, SIGTERM);
-	sigaddset(&run_mask, SIGINT);
-	sigaddset(&run_mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &run_mask, NULL);
-}
-
-bool
-daemon_stopping(void)
-{
-	return got_stop != 0;
-}
-
-bool
-daemon_take_reload(void)
-{
-	if (!got_hup)
-		return false;
-	got_hup = 0;
-	return true;
-}
-
-int
-daemon_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
-{
-	struct timespec ts, *tsp = NULL;
-	sigset_t wait_mask;
-	int n;
-
-	if (got_stop || got_hup)
-		return 0;
-	if (timeout_ms >= 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
-		tsp = &ts;
-	}
-	sigprocmask(SIG_SETMASK, NULL, &wait_mask);
-	sigdelset(&wait_mask, SIGTERM);
-	sigdelset(&wait_mask, SIGINT);
-	sigdelset(&wait_mask, SIGHUP);
-	n = ppoll(fds, nfds, tsp, &wait_mask);
-	if (n == -1 && errno == EINTR)
-		return 0;
-	return n;
-}
-
-void
-daemon_sleep(int ms)
-{
-	daemon_poll(NULL, 0, ms);
-}
+#include "util/conf.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 int
 daemon_drop_privileges(const char *user)
@@ -106,7 +26,7 @@ daemon_drop_privileges(const char *user)
 	}
 	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
 	    setuid(pw->pw_uid) == -1) {
-		log_warn("could not switch to user \"%s\"", user);
+		log_error("could not switch to user \"%s\": %m", user);
 		return -1;
 	}
 	if (pw->pw_uid != 0 && setuid(0) == 0) {
@@ -125,7 +45,8 @@ daemon_setup_log(const struct conf *cf, bool fg)
 	log_set_level(log_parse_level(conf_str(cf, "log", "level")));
 	if (*file != '\0') {
 		if (log_to_file(file) == -1) {
-			fprintf(stderr, "%s: could not open log file %s: %s\n",
+			fprintf(stderr,
+			    "%s: could not open log file \"%s\": %s\n",
 			    log_progname(), file, strerror(errno));
 			return -1;
 		}
@@ -159,10 +80,14 @@ daemon_reload(struct conf **cf)
 	return true;
 }
 
-static void
-usage(const char *name)
+/* Print the usage to fp and return status (the exit status). */
+static int
+daemon_usage(const struct daemon_spec *spec, FILE *fp, int status)
 {
-	fprintf(stderr, "usage: %s [-fhn] [-c file]\n", name);
+	if (spec->usage != NULL)
+		return spec->usage(fp, status);
+	fprintf(fp, "usage: %s [-fhn] [-c file]\n", spec->name);
+	return status;
 }
 
 static int
@@ -172,7 +97,7 @@ daemon_detach(void)
 
 	switch (fork()) {
 	case -1:
-		log_warn("could not fork");
+		log_error("could not fork: %m");
 		return -1;
 	case 0:
 		break;
@@ -192,44 +117,51 @@ daemon_detach(void)
 }
 
 int
-daemon_main(int argc, char **argv, const struct daemon_spec *spec)
+daemon_options(int argc, char **argv, const struct daemon_spec *spec,
+    struct daemon_opts *o)
 {
-	bool check_only = false, explicit;
-	const char *opt_conf = NULL;
-	struct conf *cf;
-	char err[1024];
-	int ch, status;
+	int ch;
 
-	log_init(spec->name);
+	memset(o, 0, sizeof(*o));
+	optind = 1;
 	while ((ch = getopt(argc, argv, "c:fhn")) != -1) {
 		switch (ch) {
 		case 'c':
-			opt_conf = optarg;
+			o->conf = optarg;
 			break;
 		case 'f':
-			foreground = true;
+			o->foreground = true;
 			break;
 		case 'n':
-			check_only = true;
+			o->check_only = true;
 			break;
 		case 'h':
-			usage(spec->name);
-			return 0;
+			return daemon_usage(spec, stdout, 0);
 		default:
-			usage(spec->name);
-			return 2;
+			return daemon_usage(spec, stderr, 2);
 		}
 	}
-	if (optind != argc) {
-		usage(spec->name);
-		return 2;
-	}
-	conf_file = conf_resolve_path(opt_conf, &explicit);
+	if (optind != argc)
+		return daemon_usage(spec, stderr, 2);
+	return -1;
+}
+
+int
+daemon_start(const struct daemon_opts *o, const struct daemon_spec *spec)
+{
+	struct conf *cf;
+	char err[1024];
+	bool explicit;
+	int status;
+
+	log_init(spec->name);
+	foreground = o->foreground;
+	conf_file = conf_resolve_path(o->conf, &explicit);
 	if ((cf = conf_load(conf_file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	if (check_only) {
+	if (o->check_only) {
 		printf("%s: configuration ok\n", conf_file);
 		conf_free(cf);
 		return 0;
@@ -238,7 +170,7 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 		conf_free(cf);
 		return 2;
 	}
-	daemon_signals_init();
+	signals_init();
 	if (!foreground && daemon_detach() == -1) {
 		conf_free(cf);
 		return 1;
@@ -248,9 +180,21 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 		conf_free(cf);
 		return 1;
 	}
-	log_info("started (config %s)", conf_file);
+	log_info("started (config \"%s\")", conf_file);
 	status = spec->run(&cf);
 	log_info("stopped%s", status == 0 ? "" : " with an error");
 	conf_free(cf);
 	return status;
+}
+
+int
+daemon_main(int argc, char **argv, const struct daemon_spec *spec)
+{
+	struct daemon_opts o;
+	int status;
+
+	log_init(spec->name);
+	if ((status = daemon_options(argc, argv, spec, &o)) != -1)
+		return status;
+	return daemon_start(&o, spec);
 }

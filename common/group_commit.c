@@ -31,11 +31,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "fsio.h"
 #include "group_commit.h"
 #include "inbox.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/fsio.h"
+#include "util/log.h"
 
 struct gc_file {
 	struct inbox *ib;
@@ -239,8 +239,8 @@ flush(struct gc_file *files, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (!first_of_inbox(files, i) || syncfs(files[i].fd) == 0)
 			continue;
-		log_warn(
-		    "could not flush the file system of %s", files[i].ib->tmp);
+		log_error("could not flush the file system of \"%s\": %m",
+		    files[i].ib->tmp);
 		fail_inbox(files, n, i, errno);
 	}
 }
@@ -280,7 +280,8 @@ sync_dirs(struct gc_file *files, size_t n)
 		if (!first_of_inbox(files, i) ||
 		    fsio_sync_dir(files[i].ib->incoming) == 0)
 			continue;
-		log_warn("could not flush directory %s", files[i].ib->incoming);
+		log_error(
+		    "could not flush directory %s: %m", files[i].ib->incoming);
 		fail_inbox(files, n, i, errno);
 	}
 }

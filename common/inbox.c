@@ -13,9 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsio.h"
 #include "inbox.h"
-#include "log.h"
+#include "util/clock.h"
+#include "util/fsio.h"
+#include "util/log.h"
 
 void (*inbox_crash_hook)(const char *point);
 
@@ -110,12 +111,13 @@ inbox_open_owned(
 		return -1;
 	}
 	if (inbox_open(ib, root, name, true) == -1) {
-		log_warn("could not open or create %s/%s", root, name);
+		log_error("could not open or create \"%s/%s\": %m", root, name);
 		return -1;
 	}
 	/* made by root here, written by the daemon as user */
 	if (pw != NULL && inbox_chown(ib, pw->pw_uid, pw->pw_gid) == -1) {
-		log_warn("could not hand %s to user %s", ib->path, user);
+		log_error(
+		    "could not hand \"%s\" to user %s: %m", ib->path, user);
 		inbox_close(ib);
 		return -1;
 	}
@@ -241,10 +243,12 @@ inbox_recover(struct inbox *ib, int stale_seconds)
 		    !S_ISREG(st.st_mode) || now - st.st_mtime < stale_seconds)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
-			log_warn("could not purge %s/%s", ib->tmp, de->d_name);
+			log_error("could not purge \"%s/%s\": %m", ib->tmp,
+			    de->d_name);
 			continue;
 		}
-		log_info("purged unfinished file %s/%s", ib->tmp, de->d_name);
+		log_info(
+		    "purged unfinished file \"%s/%s\"", ib->tmp, de->d_name);
 		purged++;
 	}
 	closedir(d);
@@ -255,14 +259,11 @@ inbox_recover(struct inbox *ib, int stale_seconds)
 static int
 write_why(struct inbox *ib, const char *name, const char *why)
 {
-	char whyname[NAME_MAX + 1], text[2048], when[32];
-	time_t now = time(NULL);
-	struct tm tm;
+	char whyname[NAME_MAX + 1], text[2048], when[CLOCK_RFC3339_LEN];
 	char *tmp, *dst;
 	int rc = -1;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_rfc3339(when, sizeof(when), clock_now_us(), 0);
 	snprintf(whyname, sizeof(whyname), "%s.why", name);
 	snprintf(text, sizeof(text),
 	    "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n", name, why, when,
@@ -289,12 +290,14 @@ inbox_reject(struct inbox *ib, const char *name, const char *why)
 	if (src == NULL || dst == NULL)
 		goto out;
 	if (write_why(ib, name, why) == -1) {
-		log_warn("could not write %s/%s.why", ib->corrupt, name);
+		log_error(
+		    "could not write \"%s/%s.why\": %m", ib->corrupt, name);
 		goto out;
 	}
 	CRASH_POINT("reject.why");
 	if (rename(src, dst) == -1) {
-		log_warn("could not move %s to %s", src, ib->corrupt);
+		log_error(
+		    "could not move \"%s\" to \"%s\": %m", src, ib->corrupt);
 		goto out;
 	}
 	fsio_sync_dir(ib->corrupt);

@@ -15,11 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "fsio.h"
 #include "inbox.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/fsio.h"
+#include "util/log.h"
+#include "util/signals.h"
+#include "util/sjson.h"
 
 #define CRASH_POINT(p)                                                         \
 	do {                                                                   \
@@ -65,7 +65,7 @@ ahead_start(struct inbox_reader *r)
 		abort();
 	if ((err = pthread_create(&r->ahead->thread, NULL, ahead_run, r)) !=
 	    0) {
-		log_warnx(
+		log_warn(
 		    "could not start the read-ahead thread: %s", strerror(err));
 		free(r->ahead->items);
 		free(r->ahead);
@@ -156,7 +156,7 @@ pending_scan(struct inbox_reader *r)
 
 	pending_clear(r);
 	if (d == NULL) {
-		log_warn("could not open %s", r->ib->incoming);
+		log_error("could not open \"%s\": %m", r->ib->incoming);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -264,7 +264,7 @@ batch_fill(struct inbox_reader *r, struct inbox_item *items, long *rejected)
 	char why[1024];
 
 	if (dfd == -1) {
-		log_warn("could not open %s", r->ib->incoming);
+		log_error("could not open \"%s\": %m", r->ib->incoming);
 		return 0;
 	}
 	while (n < r->batch_files && r->next < r->npending) {
@@ -340,8 +340,8 @@ batch_unlink(struct inbox_reader *r, struct inbox_item *items, size_t n)
 			r->processed++;
 		if (dfd != -1 && unlinkat(dfd, items[i].name, 0) == -1 &&
 		    errno != ENOENT)
-			log_warn("could not unlink %s/%s", r->ib->incoming,
-			    items[i].name);
+			log_error("could not unlink \"%s/%s\": %m",
+			    r->ib->incoming, items[i].name);
 		if (items[i].seen)
 			log_info("%s/%s was already processed, removed",
 			    r->ib->name, items[i].name);
@@ -418,7 +418,7 @@ inbox_reader_wait(struct inbox_reader *r, int timeout_ms)
 		if (r->watch_fd == -1 ||
 		    inotify_add_watch(r->watch_fd, r->ib->incoming,
 		        IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
-			log_warn("could not watch %s, rescanning only",
+			log_error("could not watch \"%s\", rescanning only: %m",
 			    r->ib->incoming);
 			if (r->watch_fd != -1)
 				close(r->watch_fd);
@@ -430,7 +430,7 @@ inbox_reader_wait(struct inbox_reader *r, int timeout_ms)
 		timeout_ms = r->settle_wait_ms;
 	pfd.fd = r->watch_fd;
 	pfd.events = POLLIN;
-	if (daemon_poll(&pfd, 1, timeout_ms) == -1)
+	if (signals_poll(&pfd, 1, timeout_ms) == -1)
 		return -1;
 	while (read(r->watch_fd, events, sizeof(events)) > 0)
 		; /* the events only wake us; the directory is the truth */

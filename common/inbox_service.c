@@ -1,16 +1,18 @@
 /* inbox_service.c - a daemon's whole life around one inbox and the database */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "component.h"
-#include "conf.h"
 #include "daemon.h"
-#include "db.h"
 #include "inbox_service.h"
 #include "ledger_pg.h"
-#include "log.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 #define REPORT_SECONDS 60
 #define DRAIN_SECONDS 10
@@ -30,7 +32,7 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 	int wait = 1,
 	    max_wait = (int)conf_int(cf, "database", "retry_max_seconds");
 
-	while (!daemon_stopping()) {
+	while (!signals_stopping()) {
 		svc->db = db_connect_retry(conf_str(cf, "database", "conninfo"),
 		    (int)conf_int(cf, "database", "retry_max_seconds"));
 		if (svc->db == NULL)
@@ -44,7 +46,7 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 		PQfinish(svc->db);
 		svc->db = NULL;
 		/* e.g. another instance holds the role's lock: back off */
-		daemon_sleep(wait * 1000);
+		signals_sleep(wait * 1000);
 		wait = wait * 2 > max_wait ? max_wait : wait * 2;
 	}
 	return false;
@@ -87,13 +89,13 @@ svc_open(struct inbox_service *svc, const struct conf *cf, struct inbox *ib)
 
 	if (inbox_open(ib, conf_str(cf, "site", "inbox_dir"), svc->box, true) ==
 	    -1) {
-		log_warn("could not open inbox %s/%s",
+		log_error("could not open inbox \"%s/%s\": %m",
 		    conf_str(cf, "site", "inbox_dir"), svc->box);
 		return -1;
 	}
 	if ((purged = inbox_recover(
 	         ib, (int)conf_int(cf, "inbox", "stale_tmp_seconds"))) == -1)
-		log_warn("could not recover %s", ib->tmp);
+		log_error("could not recover \"%s\": %m", ib->tmp);
 	memset(&svc->reader, 0, sizeof(svc->reader));
 	svc->reader.ib = ib;
 	svc->reader.format = svc->format;
@@ -120,12 +122,12 @@ svc_drain(struct inbox_service *svc)
 	long n = 0;
 
 	while (
-	    !daemon_stopping() && (n = inbox_reader_batch(&svc->reader)) > 0) {
+	    !signals_stopping() && (n = inbox_reader_batch(&svc->reader)) > 0) {
 		log_debug("%s: batch of %ld files", svc->box, n);
 		if (time(NULL) >= until)
 			return 1;
 	}
-	return daemon_stopping() ? 0 : (int)n;
+	return signals_stopping() ? 0 : (int)n;
 }
 
 /*
@@ -139,11 +141,11 @@ svc_isolate(struct inbox_service *svc, size_t batch_files)
 	struct inbox_reader *r = &svc->reader;
 	long n;
 
-	log_warnx("%s: a batch failed with the database up; retrying its "
-	          "files one by one",
+	log_warn("%s: a batch failed with the database up; retrying its "
+	         "files one by one",
 	    svc->box);
 	r->batch_files = 1;
-	for (size_t i = 0; i < batch_files && !daemon_stopping(); i++) {
+	for (size_t i = 0; i < batch_files && !signals_stopping(); i++) {
 		if ((n = inbox_reader_batch(r)) == 0)
 			break;
 		if (n > 0)
@@ -177,7 +179,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 
 	if (svc_open(svc, *cfp, &ib) == -1)
 		return 1;
-	while (!daemon_stopping()) {
+	while (!signals_stopping()) {
 		max_wait = (int)conf_int(*cfp, "database", "retry_max_seconds");
 		if (svc->db == NULL && !svc_connect(svc, *cfp))
 			break;
@@ -189,7 +191,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 			log_error(
 			    "lost the database; files stay in %s", ib.incoming);
 			svc_disconnect(svc, &last_report);
-			daemon_sleep(backoff * 1000);
+			signals_sleep(backoff * 1000);
 			backoff =
 			    backoff * 2 > max_wait ? max_wait : backoff * 2;
 			continue;
@@ -203,7 +205,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		}
 		svc_report(svc, &last_report,
 		    (int)conf_int(*cfp, "inbox", "ledger_keep_days"));
-		if (daemon_take_reload())
+		if (signals_take(SIGHUP))
 			daemon_reload(cfp);
 		if (more)
 			continue; /* a backlog: straight back to it */

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi_server.h"
 #include "group_commit.h"
 #include "inbox.h"
-#include "log.h"
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/fcgi_server.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 /*
  * The batches that arrive together go into one file, a set of batches
@@ -58,7 +58,7 @@ intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib)
 	json_decref(doc);
 	if (group_commit_add(
 	        gc, ib, &statemsg_set, body, len, name, sizeof(name)) == -1) {
-		log_warn("could not store a batch in %s", ib->name);
+		log_error("could not store a batch in %s: %m", ib->name);
 		rc = fcgi_error(
 		    req, 503, "could not store the batch: %s", strerror(errno));
 	} else {

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "db.h"
 #include "ledger_pg.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/db.h"
+#include "util/log.h"
 
 static int
 lg_begin(void *ctx)

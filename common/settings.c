@@ -4,7 +4,7 @@
  * One table so that any program can refuse an unknown key in any section of
  * the host's one file, and so that sitesys.conf(5) can be checked against it.
  */
-#include "conf.h"
+#include "util/conf.h"
 
 #define STR(s, n, d, doc)                                                      \
 	{                                                                      \

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/sjson.h"
 
 int
 statemsg_valid_guid(const char *s)

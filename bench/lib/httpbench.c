@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "httpbench.h"
+#include "util/clock.h"
 
 #define MAX_REQUESTS 10000000L /* per client, a bound the clock never hits */
 

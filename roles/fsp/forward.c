@@ -31,15 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "conf.h"
-#include "daemon.h"
-#include "fsio.h"
 #include "fsp.h"
-#include "log.h"
-#include "sjson.h"
 #include "split.h"
 #include "statemsg.h"
+#include "util/clock.h"
+#include "util/conf.h"
+#include "util/fsio.h"
+#include "util/log.h"
+#include "util/signals.h"
+#include "util/sjson.h"
 
 void
 fwd_crash_point(const char *point)
@@ -120,17 +120,19 @@ forward_entry(struct fwd *fw, const struct fwd_entry *e, int *rest_written)
 	if (read_batch(fw, e->name, &data, &len) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_warn("could not read %s/%s", fw->spool->name, e->name);
+		log_error(
+		    "could not read \"%s/%s\": %m", fw->spool->name, e->name);
 		return -1;
 	}
 	if (split_names(e->name, &sn) == -1) {
-		log_warn("cannot forward %s/%s", fw->spool->name, e->name);
+		log_error(
+		    "cannot forward \"%s/%s\": %m", fw->spool->name, e->name);
 		goto out;
 	}
 	if (e->k == e->n) {
 		if (put_again(fw->out, sn.whole, data, len) == -1) {
-			log_warn(
-			    "could not write %s/%s", fw->out->name, sn.whole);
+			log_error("could not write \"%s/%s\": %m",
+			    fw->out->name, sn.whole);
 			goto out;
 		}
 		fwd_crash_point("fwd.part");
@@ -140,17 +142,19 @@ forward_entry(struct fwd *fw, const struct fwd_entry *e, int *rest_written)
 	if ((part = slice_text(data, len, 0, e->k, why, sizeof(why))) == NULL ||
 	    (rest = slice_text(data, len, e->k, e->n, why, sizeof(why))) ==
 	        NULL) {
-		log_error(
-		    "cannot split %s/%s: %s", fw->spool->name, e->name, why);
+		log_error("cannot split \"%s/%s\": %s", fw->spool->name,
+		    e->name, why);
 		goto out;
 	}
 	if (put_again(fw->out, sn.part, part, strlen(part)) == -1) {
-		log_warn("could not write %s/%s", fw->out->name, sn.part);
+		log_error(
+		    "could not write \"%s/%s\": %m", fw->out->name, sn.part);
 		goto out;
 	}
 	fwd_crash_point("fwd.part");
 	if (put_again(fw->spool, sn.rest, rest, strlen(rest)) == -1) {
-		log_warn("could not write %s/%s", fw->spool->name, sn.rest);
+		log_error(
+		    "could not write \"%s/%s\": %m", fw->spool->name, sn.rest);
 		goto out;
 	}
 	*rest_written = 1;
@@ -191,12 +195,12 @@ fwd_apply(struct fwd *fw)
 		if ((done[i] = forward_entry(fw, &fw->plan[i], &rest)) == -1)
 			return -1;
 	if (inbox_sync(fw->out) == -1) {
-		log_warn("could not flush %s", fw->out->incoming);
+		log_error("could not flush \"%s\": %m", fw->out->incoming);
 		return -1;
 	}
 	fwd_crash_point("fwd.parts");
 	if (rest && inbox_sync(fw->spool) == -1) {
-		log_warn("could not flush %s", fw->spool->incoming);
+		log_error("could not flush \"%s\": %m", fw->spool->incoming);
 		return -1;
 	}
 	if (rest)
@@ -207,8 +211,8 @@ fwd_apply(struct fwd *fw)
 		if (path_of(path, sizeof(path), fw->spool->incoming,
 		        fw->plan[i].name) == -1 ||
 		    (unlink(path) == -1 && errno != ENOENT)) {
-			log_warn("could not remove %s/%s", fw->spool->name,
-			    fw->plan[i].name);
+			log_error("could not remove \"%s/%s\": %m",
+			    fw->spool->name, fw->plan[i].name);
 			return -1;
 		}
 		fwd_crash_point("fwd.unlinked");
@@ -217,7 +221,7 @@ fwd_apply(struct fwd *fw)
 		log_entry(fw, &fw->plan[i]);
 	}
 	if (fsio_sync_dir(fw->spool->incoming) == -1) {
-		log_warn("could not flush %s", fw->spool->incoming);
+		log_error("could not flush \"%s\": %m", fw->spool->incoming);
 		return -1;
 	}
 	fwd_crash_point("fwd.done");
@@ -253,7 +257,7 @@ list_spool(struct fwd *fw)
 
 	free_names(fw);
 	if (d == NULL) {
-		log_warn("could not list %s", fw->spool->incoming);
+		log_error("could not list \"%s\": %m", fw->spool->incoming);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -333,7 +337,8 @@ count_messages(struct fwd *fw, const char *name, size_t *bytes)
 		if (errno == ENOENT)
 			return 0;
 		if (errno != EFBIG) {
-			log_warn("could not read %s/%s", fw->spool->name, name);
+			log_error("could not read \"%s/%s\": %m",
+			    fw->spool->name, name);
 			return -1;
 		}
 		snprintf(
@@ -533,7 +538,7 @@ fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
 	        FSP_STATE) == -1 ||
 	    path_of(fw->state_tmp, sizeof(fw->state_tmp), spool->tmp,
 	        FSP_STATE) == -1) {
-		log_error("the path of %s is too long", spool->path);
+		log_error("the path of \"%s\" is too long", spool->path);
 		return -1;
 	}
 	if (fwd_state_load(fw) == -1)
@@ -546,7 +551,8 @@ fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
 	if (fw->watch_fd == -1 ||
 	    inotify_add_watch(fw->watch_fd, spool->incoming,
 	        IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
-		log_warn("could not watch %s, rescanning every %d s instead",
+		log_error(
+		    "could not watch \"%s\", rescanning every %d s instead: %m",
 		    spool->incoming, fw->rescan_ms / 1000);
 		if (fw->watch_fd != -1)
 			close(fw->watch_fd);
@@ -563,11 +569,11 @@ fwd_wait(struct fwd *fw, int ms)
 
 	/* held back by the throttle: new batches need not wake us */
 	if (fw->watch_fd == -1 || fw->throttled) {
-		daemon_sleep(ms);
+		signals_sleep(ms);
 		fw->next = fw->nnames;
 		return;
 	}
-	if (daemon_poll(&pfd, 1, ms) > 0)
+	if (signals_poll(&pfd, 1, ms) > 0)
 		while (read(fw->watch_fd, buf, sizeof(buf)) > 0)
 			;
 	/* whatever woke us, list incoming/ afresh */

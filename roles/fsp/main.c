@@ -4,19 +4,21 @@
  * into statsys.box no faster than the throttle
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
 #include "daemon.h"
-#include "fcgi_server.h"
-#include "fsio.h"
 #include "fsp.h"
 #include "group_commit.h"
 #include "intake.h"
-#include "log.h"
+#include "util/conf.h"
+#include "util/fcgi_server.h"
+#include "util/fsio.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 #define FSP_PATH "/fsp/v1/statemsg"
 
@@ -90,8 +92,8 @@ fsp_forward(struct conf **cfp, struct fwd *fw)
 {
 	int wait_ms;
 
-	while (!daemon_stopping()) {
-		if (daemon_take_reload() && daemon_reload(cfp))
+	while (!signals_stopping()) {
+		if (signals_take(SIGHUP) && daemon_reload(cfp))
 			fwd_configure(fw, *cfp);
 		if (fwd_step(fw, &wait_ms) > 0)
 			continue;
@@ -132,7 +134,7 @@ fsp_run(struct conf **cfp)
 		fwd_close(&fw);
 		return 1;
 	}
-	log_info("forwarding %s to %s, at most %lld messages per %lld s",
+	log_info("forwarding %s to \"%s\", at most %lld messages per %lld s",
 	    spool.name, out.name, fw.limit, (long long)fw.interval_ms / 1000);
 	fsp_forward(cfp, &fw);
 	fcgi_server_stop(srv);

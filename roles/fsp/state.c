@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsio.h"
 #include "fsp.h"
-#include "log.h"
-#include "sjson.h"
+#include "util/fsio.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 static json_t *
 state_doc(const struct fwd *fw)
@@ -47,7 +47,7 @@ fwd_state_save(struct fwd *fw)
 	}
 	if (fsio_replace(fw->state_path, fw->state_tmp, text, strlen(text),
 	        0644) == -1) {
-		log_warn("could not replace %s", fw->state_path);
+		log_error("could not replace \"%s\": %m", fw->state_path);
 		goto out;
 	}
 	fwd_crash_point("fwd.state");
@@ -104,7 +104,7 @@ fwd_state_load(struct fwd *fw)
 	if (fsio_read_file(fw->state_path, 1 << 20, &text, &len) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_warn("could not read %s", fw->state_path);
+		log_error("could not read \"%s\": %m", fw->state_path);
 		return -1;
 	}
 	if ((doc = sjson_parse(text, len, why, sizeof(why))) != NULL &&
@@ -119,7 +119,7 @@ fwd_state_load(struct fwd *fw)
 		fw->th.used = used;
 		rc = 0;
 	} else {
-		log_error("cannot use %s: %s; move it away to start afresh "
+		log_error("cannot use \"%s\": %s; move it away to start afresh "
 		          "(the step it describes may then be forwarded again "
 		          "under other names)",
 		    fw->state_path, why);

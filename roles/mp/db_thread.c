@@ -1,10 +1,10 @@
 /* db_thread.c - one database connection per request thread */
 #include <stdio.h>
 
-#include "conf.h"
-#include "db.h"
-#include "log.h"
 #include "mp.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/log.h"
 
 /* libpq connections are not shared between threads: one per thread. */
 static _Thread_local PGconn *thread_db;

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
-#include "fcgi_server.h"
-#include "location_db.h"
-#include "location_json.h"
-#include "log.h"
+#include "location/location_db.h"
+#include "location/location_json.h"
 #include "mp.h"
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/db.h"
+#include "util/fcgi_server.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 /* Uniform below n, from a per-thread generator (xorshift64*). */
 static uint32_t

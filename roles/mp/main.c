@@ -2,6 +2,7 @@
  * sitesys-mp - the management point: FastCGI behind nginx for state
  * messages, client registration and policy
  */
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,14 +10,15 @@
 #include <unistd.h>
 
 #include "component.h"
-#include "conf.h"
 #include "daemon.h"
-#include "db.h"
-#include "fcgi_server.h"
 #include "group_commit.h"
 #include "inbox.h"
-#include "log.h"
 #include "mp.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/fcgi_server.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 static int listen_fd = -1;
 static struct inbox statsys;
@@ -112,13 +114,13 @@ mp_run(struct conf **cfp)
 		group_commit_stop(mp.gc);
 		return 1;
 	}
-	while (!daemon_stopping()) {
+	while (!signals_stopping()) {
 		if (time(NULL) - last >= 60) {
 			mp_report(*cfp, &db, "running", &mp);
 			last = time(NULL);
 		}
-		daemon_sleep(1000);
-		if (daemon_take_reload())
+		signals_sleep(1000);
+		if (signals_take(SIGHUP))
 			log_info("SIGHUP: sitesys-mp rereads its config only "
 			         "when restarted");
 	}

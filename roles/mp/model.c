@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "conf.h"
-#include "db.h"
-#include "location.h"
-#include "location_db.h"
-#include "log.h"
+#include "location/location.h"
+#include "location/location_db.h"
 #include "mp.h"
+#include "util/clock.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/log.h"
 
 #define MODEL_CHANNEL "sitesys_boundary"
 

@@ -2,13 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-#include "db.h"
-#include "fcgi_server.h"
-#include "log.h"
 #include "mp.h"
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/fcgi_server.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 /*
  * A resync request is pending while it was issued after the client's last

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "db.h"
-#include "fcgi_server.h"
-#include "log.h"
 #include "mp.h"
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/buf.h"
+#include "util/db.h"
+#include "util/fcgi_server.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 #define REGISTER_FORMAT "sitesys.register/1"
 #define MAX_BODY 65536

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "clock.h"
-#include "db.h"
-#include "log.h"
 #include "statemsg.h"
 #include "statesys.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/db.h"
+#include "util/log.h"
 
 struct row {
 	struct serial_track *t;
@@ -29,19 +29,13 @@ struct load {
 	double collect_ms, read_ms; /* for the debug log */
 };
 
-/* "2026-11-22 10:00:00.123456+00" for COPY. */
+/* "2026-11-22T10:00:00.123456Z" for COPY. */
 static void
 add_time_us(struct buf *b, int64_t us)
 {
-	time_t s = (time_t)(us / 1000000);
-	struct tm tm;
-	char text[40];
+	char text[CLOCK_RFC3339_LEN];
 
-	gmtime_r(&s, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
-	buf_adds(b, text);
-	snprintf(text, sizeof(text), ".%06lld+00", (long long)(us % 1000000));
-	buf_adds(b, text);
+	buf_adds(b, clock_rfc3339(text, sizeof(text), us, 6));
 }
 
 static int
@@ -388,7 +382,7 @@ copy_new_rows(
 		return -1;
 	if (copy_rows(db, copy_sql, rows) == 0)
 		return db_cmd(db, "RELEASE new_rows", 0, NULL);
-	log_warnx("rows thought new exist already (%s); upserting", db_error());
+	log_warn("rows thought new exist already (%s); upserting", db_error());
 	if (db_cmd(db, "ROLLBACK TO new_rows", 0, NULL) == -1)
 		return -1;
 	buf_add(stage, rows->p, rows->len);

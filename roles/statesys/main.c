@@ -8,11 +8,11 @@
 #include <time.h>
 
 #include "daemon.h"
-#include "db.h"
 #include "inbox_service.h"
-#include "log.h"
 #include "statemsg.h"
 #include "statesys.h"
+#include "util/db.h"
+#include "util/log.h"
 
 /* Two processors would each think the other's serials are gaps. */
 #define STATESYS_LOCK "SELECT pg_try_advisory_lock(7413000002)"

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "conf.h"
-#include "db.h"
-#include "log.h"
 #include "statesys.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/log.h"
 
 /*
  * A client is asked to resynchronize when one of its missing ranges is

@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "conf.h"
 #include "daemon.h"
-#include "db.h"
-#include "log.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 int
 main(int argc, char **argv)
@@ -34,7 +35,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	daemon_signals_init();
+	signals_init();
 	db = db_connect_retry(conf_str(cf, "database", "conninfo"), 1);
 	if (db == NULL || db_listen(db, argv[1]) == -1) {
 		fprintf(stderr, "db-listen: %s\n", db_error());
@@ -43,7 +44,7 @@ main(int argc, char **argv)
 	printf("listening\n");
 	fflush(stdout);
 	end = time(NULL) + atoi(argv[3]);
-	while (got < want && time(NULL) < end && !daemon_stopping()) {
+	while (got < want && time(NULL) < end && !signals_stopping()) {
 		int rc = db_wait_notify(db, 200, channel, sizeof(channel));
 
 		if (rc == -1) {

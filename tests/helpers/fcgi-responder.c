@@ -15,10 +15,11 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "fcgi_server.h"
-#include "fsio.h"
 #include "inbox.h"
-#include "log.h"
+#include "util/fcgi_server.h"
+#include "util/fsio.h"
+#include "util/log.h"
+#include "util/signals.h"
 
 #define MAX_BODY (1024 * 1024)
 
@@ -75,14 +76,14 @@ main(int argc, char **argv)
 	handle = strcmp(argv[1], "fsync") == 0 ? answer_fsync : answer_trivial;
 	if (handle == answer_fsync &&
 	    inbox_open(&box, argv[4], "bench.box", true) == -1)
-		fatal("could not open %s/bench.box", argv[4]);
-	daemon_signals_init();
+		return 1; /* logged by inbox_open */
+	signals_init();
 	if ((fd = fcgi_listen(argv[2], 0666, 1024)) == -1)
 		return 1;
 	if ((srv = fcgi_server_start(fd, atoi(argv[3]), handle, NULL)) == NULL)
 		return 1;
-	while (!daemon_stopping())
-		daemon_sleep(1000);
+	while (!signals_stopping())
+		signals_sleep(1000);
 	fcgi_server_stop(srv);
 	return 0;
 }

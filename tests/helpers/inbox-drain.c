@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "daemon.h"
-#include "db.h"
 #include "inbox_service.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/db.h"
+#include "util/log.h"
 
 static char crash_point[64];
 static long crash_countdown = 1;

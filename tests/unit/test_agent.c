@@ -20,11 +20,9 @@
 
 #include <cmocka.h>
 
-#include "../../agent/msg.c"
-#include "../../agent/netaddr.c"
-#include "../../agent/policy.c"
-#include "../../agent/send.c"
-#include "../../agent/store.c"
+#include "agent/agent.h"
+#include "util/log.h"
+#include "util/sjson.h"
 
 static char dir[256];
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "../../agent/location.c"
-#include "location_json.h"
+#include "agent/agent.h"
+#include "location/location_json.h"
 
 static char why[512];
 

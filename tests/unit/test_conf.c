@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "util/conf.h"
 
 static char path[64];
 

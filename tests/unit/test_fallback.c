@@ -19,11 +19,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/fallback.c"
-#include "../../agent/fallback_dp.c"
-#include "../../agent/fallback_mp.c"
-#include "../../agent/fallback_state.c"
-#include "../../agent/fallback_sup.c"
+#include "agent/agent.h"
 
 #define DP LOC_ROLE_BIT(LOC_DP)
 #define MP LOC_ROLE_BIT(LOC_MP)

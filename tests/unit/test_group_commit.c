@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "fsio.h"
 #include "group_commit.h"
 #include "inbox.h"
+#include "util/fsio.h"
 
 #define THREADS 32
 #define PER_THREAD 20

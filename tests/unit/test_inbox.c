@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "fsio.h"
 #include "inbox.h"
+#include "util/fsio.h"
 
 #define NFILES 10
 #define MAXREC 4096

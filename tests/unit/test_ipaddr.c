@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "ipaddr.h"
+#include "util/ipaddr.h"
 
 static char why[256];
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "location.h"
+#include "location/location.h"
 
 #define DP LOC_ROLE_BIT(LOC_DP)
 #define MP LOC_ROLE_BIT(LOC_MP)

@@ -18,18 +18,9 @@
 
 #include <cmocka.h>
 
-#include "../../agent/fallback.c"
-#include "../../agent/fallback_dp.c"
-#include "../../agent/fallback_mp.c"
-#include "../../agent/fallback_state.c"
-#include "../../agent/fallback_sup.c"
-#include "../../agent/location.c"
-#include "../../agent/mp_route.c"
-#include "../../agent/msg.c"
-#include "../../agent/netaddr.c"
-#include "../../agent/policy.c"
-#include "../../agent/send.c"
-#include "../../agent/store.c"
+#include "agent/agent.h"
+#include "util/clock.h"
+#include "util/conf.h"
 
 #define BOOT "http://boot/mp/v1"
 

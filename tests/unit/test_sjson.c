@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "sjson.h"
+#include "util/sjson.h"
 
 static json_t *
 parse(const char *text)

@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/sjson.h"
 
 static int
 parse(const char *text, struct statemsg_batch *b, char *why, size_t len)

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "split.h"
-#include "throttle.h"
+#include "fsp/split.h"
+#include "fsp/throttle.h"
 
 #define LIMIT 5
 #define IVAL 2000

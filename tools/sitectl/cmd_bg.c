@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
 
 #define DEFAULT_BG_PREFIX "Default-Site-Boundary-Group"
 #define FIND_BG "SELECT id FROM boundary_group WHERE name = $1"
@@ -56,9 +56,7 @@ bg_add(PGconn *db, const char *name, const char *site, const char *desc)
 		return EXIT_FAIL;
 	if ((rc = model_find(db, FIND_BG, name, NULL, id, sizeof(id))) != 1) {
 		if (rc == 0)
-			fprintf(stderr,
-			    "sitectl: boundary group \"%s\" already exists\n",
-			    name);
+			ctl_err("boundary group \"%s\" already exists", name);
 		return EXIT_FAIL;
 	}
 	if (db_cmd(db,
@@ -86,9 +84,8 @@ bg_set(PGconn *db, const char *name, const char **v)
 		return EXIT_FAIL;
 	if (v[O_SITE] &&
 	    model_find(db, FIND_DEFAULT, name, NULL, site, sizeof(site)) == 0) {
-		fprintf(stderr,
-		    "sitectl: boundary group \"%s\" is the default group of "
-		    "site %s: its site cannot change\n",
+		ctl_err("boundary group \"%s\" is the default group of "
+		        "site %s: its site cannot change",
 		    name, site);
 		return EXIT_FAIL;
 	}
@@ -111,22 +108,20 @@ bg_set(PGconn *db, const char *name, const char **v)
 	        "WHERE name = $1",
 	        O_N + 1, p) == -1) {
 		if (strstr(db_error(), "boundary_group_peer_options"))
-			fprintf(stderr,
-			    "sitectl: boundary group \"%s\": only peers in the "
+			ctl_err(
+			    "boundary group \"%s\": only peers in the "
 			    "same subnet and prefer distribution points over "
 			    "peers need peer downloads allowed: turn them off "
-			    "with peer downloads, or allow peer downloads\n",
+			    "with peer downloads, or allow peer downloads",
 			    name);
 		else if (strstr(db_error(), "boundary_group_default_name"))
-			fprintf(stderr,
-			    "sitectl: boundary group \"%s\" is a site's "
-			    "default "
-			    "group: its name cannot change\n",
+			ctl_err("boundary group \"%s\" is a site's "
+			        "default "
+			        "group: its name cannot change",
 			    name);
 		else if (strstr(db_error(), "boundary_group_name_key"))
-			fprintf(stderr,
-			    "sitectl: boundary group \"%s\" already exists\n",
-			    v[O_NAME]);
+			ctl_err(
+			    "boundary group \"%s\" already exists", v[O_NAME]);
 		else
 			return model_dberr("change the boundary group");
 		return EXIT_FAIL;
@@ -144,9 +139,8 @@ bg_remove(PGconn *db, const char *name)
 	    0)
 		return EXIT_FAIL;
 	if (model_find(db, FIND_DEFAULT, name, NULL, site, sizeof(site)) == 0) {
-		fprintf(stderr,
-		    "sitectl: boundary group \"%s\" is the default group of "
-		    "site %s: it goes only with its site\n",
+		ctl_err("boundary group \"%s\" is the default group of "
+		        "site %s: it goes only with its site",
 		    name, site);
 		return EXIT_FAIL;
 	}
@@ -182,10 +176,10 @@ bg_member(PGconn *db, const struct member *m, bool add, const char *bg,
 		return EXIT_FAIL;
 	if (add && m == &boundary_member &&
 	    model_find(db, FIND_DEFAULT, bg, NULL, site, sizeof(site)) == 0) {
-		fprintf(stderr,
-		    "sitectl: boundary group \"%s\" is a site's default group: "
+		ctl_err(
+		    "boundary group \"%s\" is a site's default group: "
 		    "it holds the clients outside every boundary and takes no "
-		    "boundaries\n",
+		    "boundaries",
 		    bg);
 		return EXIT_FAIL;
 	}
@@ -199,8 +193,8 @@ bg_member(PGconn *db, const struct member *m, bool add, const char *bg,
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0) {
-		fprintf(stderr, "sitectl: %s \"%s\" is %s group \"%s\"\n",
-		    m->what, key, add ? "already in" : "not in", bg);
+		ctl_err("%s \"%s\" is %s group \"%s\"", m->what, key,
+		    add ? "already in" : "not in", bg);
 		return EXIT_FAIL;
 	}
 	printf("%s %s %s %s %s\n", add ? "added" : "removed", m->what, key,
@@ -228,15 +222,13 @@ bg_args(const char *sub, int npos, const char **pos, const char **v,
 	}
 	if ((add && strncmp(pos[0], DEFAULT_BG_PREFIX, 27) == 0) ||
 	    (v[O_NAME] && strncmp(v[O_NAME], DEFAULT_BG_PREFIX, 27) == 0)) {
-		fprintf(stderr,
-		    "sitectl: names that begin with " DEFAULT_BG_PREFIX
-		    " are the sites' default groups'\n");
+		ctl_err("names that begin with " DEFAULT_BG_PREFIX
+		        " are the sites' default groups'");
 		return EXIT_USAGE;
 	}
 	if (v[O_DESC] && strlen(v[O_DESC]) > 1024) {
-		fprintf(stderr,
-		    "sitectl: a description is at most 1024 "
-		    "characters long\n");
+		ctl_err("a description is at most 1024 "
+		        "characters long");
 		return EXIT_USAGE;
 	}
 	if (v[O_SITE] && strcmp(v[O_SITE], "none") != 0) {

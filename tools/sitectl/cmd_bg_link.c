@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
 
 #define FIND_BG "SELECT id FROM boundary_group WHERE name = $1"
 
@@ -96,9 +96,8 @@ bg_link(struct ctl *ctl, const char *from, const char *to, const char *fallback)
 	    model_name("a boundary group name", to) == -1)
 		return EXIT_USAGE;
 	if (strcmp(from, to) == 0) {
-		fprintf(stderr,
-		    "sitectl: a boundary group cannot link to itself "
-		    "(\"%s\")\n",
+		ctl_err("a boundary group cannot link to itself "
+		        "(\"%s\")",
 		    from);
 		return EXIT_USAGE;
 	}
@@ -149,7 +148,7 @@ bg_unlink(struct ctl *ctl, const char *from, const char *to)
 		goto out;
 	}
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "sitectl: no link from %s to %s\n", from, to);
+		ctl_err("no link from %s to %s", from, to);
 	} else {
 		printf("removed the link from %s to %s\n", from, to);
 		rc = EXIT_OK;

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
-#include "ipaddr.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
+#include "util/ipaddr.h"
 
 /* A boundary's value as the database stores it (NULL: not this type). */
 struct bvalue {
@@ -35,15 +35,14 @@ parse_prefix(const char *v, bool v4, struct bvalue *b)
 	char why[256];
 
 	if (ipnet_parse(v, IPNET_SUBNET_ID, &n, why, sizeof(why)) == -1) {
-		fprintf(stderr, "sitectl: %s\n", why);
+		ctl_err("%s", why);
 		return -1;
 	}
 	if (ipaddr_is_v4(&n.addr) != v4) {
-		fprintf(stderr,
-		    v4 ? "sitectl: \"%s\" is not an IPv4 subnet: use --type "
-		         "ipv6 for an IPv6 prefix\n"
-		       : "sitectl: \"%s\" is not an IPv6 prefix: use --type "
-		         "subnet for an IPv4 subnet\n",
+		ctl_err(v4 ? "\"%s\" is not an IPv4 subnet: use --type ipv6 "
+		             "for an IPv6 prefix"
+		           : "\"%s\" is not an IPv6 prefix: use --type subnet "
+		             "for an IPv4 subnet",
 		    v);
 		return -1;
 	}
@@ -58,13 +57,12 @@ parse_range(const char *v, struct bvalue *b)
 	char why[256];
 
 	if (iprange_parse(v, &r, why, sizeof(why)) == -1) {
-		fprintf(stderr, "sitectl: %s\n", why);
+		ctl_err("%s", why);
 		return -1;
 	}
 	if (!ipaddr_is_v4(&r.start) || !ipaddr_is_v4(&r.end)) {
-		fprintf(stderr,
-		    "sitectl: \"%s\": a range boundary is of IPv4 addresses; "
-		    "use --type ipv6 for IPv6\n",
+		ctl_err("\"%s\": a range boundary is of IPv4 addresses; "
+		        "use --type ipv6 for IPv6",
 		    v);
 		return -1;
 	}
@@ -88,9 +86,8 @@ bvalue_parse(const char *type, const char *v, const char *match,
 		return -1;
 	}
 	if (!vpn && (match != NULL || field != NULL)) {
-		fprintf(stderr,
-		    "sitectl: --vpn-match and --vpn-field are for "
-		    "vpn boundaries only\n");
+		ctl_err("--vpn-match and --vpn-field are for "
+		        "vpn boundaries only");
 		return -1;
 	}
 	if (strcmp(type, "subnet") == 0)
@@ -104,9 +101,8 @@ bvalue_parse(const char *type, const char *v, const char *match,
 		return model_name("an AD site name", v);
 	}
 	if (!vpn) {
-		fprintf(stderr,
-		    "sitectl: unknown boundary type \"%s\": types are subnet, "
-		    "range, ipv6, adsite and vpn\n",
+		ctl_err("unknown boundary type \"%s\": types are subnet, "
+		        "range, ipv6, adsite and vpn",
 		    type);
 		return -1;
 	}
@@ -115,17 +111,15 @@ bvalue_parse(const char *type, const char *v, const char *match,
 	b->vpn_field = field ? field : "name";
 	if (strcmp(b->vpn_match, "exact") != 0 &&
 	    strcmp(b->vpn_match, "prefix") != 0) {
-		fprintf(stderr,
-		    "sitectl: --vpn-match takes exact or prefix, "
-		    "not \"%s\"\n",
+		ctl_err("--vpn-match takes exact or prefix, "
+		        "not \"%s\"",
 		    b->vpn_match);
 		return -1;
 	}
 	if (strcmp(b->vpn_field, "name") != 0 &&
 	    strcmp(b->vpn_field, "description") != 0) {
-		fprintf(stderr,
-		    "sitectl: --vpn-field takes name or description, "
-		    "not \"%s\"\n",
+		ctl_err("--vpn-field takes name or description, "
+		        "not \"%s\"",
 		    b->vpn_field);
 		return -1;
 	}
@@ -163,8 +157,7 @@ value_free(PGconn *db, const char *name, const struct bvalue *b)
 	if (res == NULL)
 		return model_dberr("look up the boundary's value");
 	if (PQntuples(res) > 0) {
-		fprintf(stderr,
-		    "sitectl: boundary \"%s\" has that value already\n",
+		ctl_err("boundary \"%s\" has that value already",
 		    PQgetvalue(res, 0, 0));
 		PQclear(res);
 		return EXIT_FAIL;
@@ -220,14 +213,14 @@ boundary_set(PGconn *db, const char *name, const char **vals)
 	if (res == NULL)
 		return model_dberr("read the boundary");
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "sitectl: no boundary \"%s\"\n", name);
+		ctl_err("no boundary \"%s\"", name);
 		PQclear(res);
 		return EXIT_FAIL;
 	}
 	type = vals[O_TYPE] ? vals[O_TYPE] : PQgetvalue(res, 0, 0);
 	if (vals[O_TYPE] && !vals[O_VALUE] &&
 	    strcmp(vals[O_TYPE], PQgetvalue(res, 0, 0)) != 0) {
-		fprintf(stderr, "sitectl: a new --type needs a new --value\n");
+		ctl_err("a new --type needs a new --value");
 		PQclear(res);
 		return EXIT_USAGE;
 	}
@@ -271,7 +264,7 @@ boundary_remove(PGconn *db, const char *name)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0) {
-		fprintf(stderr, "sitectl: no boundary \"%s\"\n", name);
+		ctl_err("no boundary \"%s\"", name);
 		return EXIT_FAIL;
 	}
 	printf("removed boundary %s\n", name);

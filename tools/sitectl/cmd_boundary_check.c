@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "model.h"
-#include "sjson.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 /* A boundary's addresses as one IPv4 interval (subnets and ranges). */
 #define LO(b)                                                                  \

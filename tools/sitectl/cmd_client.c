@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "sitectl.h"
-#include "sjson.h"
 #include "statemsg.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 /* Clients registered or heard from, with their serial tracking. */
 static const char list_sql[] =
@@ -31,8 +31,7 @@ client_list(struct ctl *ctl, PGconn *db)
 	json_t *list;
 
 	if (res == NULL) {
-		fprintf(stderr, "sitectl: could not list clients: %s\n",
-		    db_error());
+		ctl_err("could not list clients: %s", db_error());
 		return EXIT_FAIL;
 	}
 	list = json_array();
@@ -177,9 +176,8 @@ client_show(struct ctl *ctl, PGconn *db, const char *guid)
 		PGresult *res = db_exec(db, show_sql[q], 1, params);
 
 		if (res == NULL) {
-			fprintf(stderr,
-			    "sitectl: could not read client %s: %s\n", guid,
-			    db_error());
+			ctl_err(
+			    "could not read client %s: %s", guid, db_error());
 			json_decref(doc);
 			return EXIT_FAIL;
 		}
@@ -188,8 +186,7 @@ client_show(struct ctl *ctl, PGconn *db, const char *guid)
 		PQclear(res);
 	}
 	if (!known) {
-		fprintf(stderr, "sitectl: no client %s is known to the site\n",
-		    guid);
+		ctl_err("no client %s is known to the site", guid);
 		json_decref(doc);
 		return EXIT_FAIL;
 	}
@@ -221,10 +218,9 @@ cmd_client(struct ctl *ctl, int argc, char **argv)
 	} else if (strcmp(argv[1], "show") != 0 || npos != 1) {
 		return ctl_usage("client");
 	} else if (!statemsg_valid_guid(pos[0])) {
-		fprintf(stderr,
-		    "sitectl: \"%s\" is not a client id: \"GUID:\" "
-		    "and a UUID, e.g. GUID:4f1c2a7e-9a8b-4c3d-8e2f-"
-		    "0a1b2c3d4e5f\n",
+		ctl_err("\"%s\" is not a client id: \"GUID:\" "
+		        "and a UUID, e.g. GUID:4f1c2a7e-9a8b-4c3d-8e2f-"
+		        "0a1b2c3d4e5f",
 		    pos[0]);
 		return EXIT_USAGE;
 	}

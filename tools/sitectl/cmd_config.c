@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/conf.h"
+#include "util/sjson.h"
 
 static const char *
 value_of(

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
 
 /* Every content ID known: where it is and whether it distributes on
  * demand. */
@@ -48,9 +48,8 @@ content_put(PGconn *db, bool add, const char *fqdn, const char *content)
 	        "SELECT 1 FROM site_server_role WHERE server_id = $1 "
 	        "AND role IN ('dp', 'clouddp')",
 	        id, NULL, (char[8]){ 0 }, 8) != 0) {
-		fprintf(stderr,
-		    "sitectl: server %s is not a distribution point: give it "
-		    "the dp or clouddp role first\n",
+		ctl_err("server %s is not a distribution point: give it "
+		        "the dp or clouddp role first",
 		    fqdn);
 		return EXIT_FAIL;
 	}
@@ -66,7 +65,7 @@ content_put(PGconn *db, bool add, const char *fqdn, const char *content)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0) {
-		fprintf(stderr, "sitectl: server %s %s content %s\n", fqdn,
+		ctl_err("server %s %s content %s", fqdn,
 		    add ? "already holds" : "does not hold", content);
 		return EXIT_FAIL;
 	}

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "migrations.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 /* Taken inside each transaction so two upgrades never interleave. */
 #define SCHEMA_LOCK "SELECT pg_advisory_xact_lock(7413000001)"
@@ -46,8 +46,7 @@ current_version(PGconn *db)
 	PQclear(res);
 	return v;
 fail:
-	fprintf(stderr, "sitectl: could not read the schema version: %s\n",
-	    db_error());
+	ctl_err("could not read the schema version: %s", db_error());
 	return -1;
 }
 
@@ -58,8 +57,8 @@ apply_one(PGconn *db, const struct migration *m)
 	const char *params[2] = { ver, m->name };
 
 	if (db_script(db, m->sql) == -1) {
-		fprintf(stderr, "sitectl: migration %03d_%s failed: %s\n",
-		    m->version, m->name, db_error());
+		ctl_err("migration %03d_%s failed: %s", m->version, m->name,
+		    db_error());
 		return -1;
 	}
 	snprintf(ver, sizeof(ver), "%d", m->version);
@@ -67,8 +66,7 @@ apply_one(PGconn *db, const struct migration *m)
 	        "INSERT INTO schema_version (version, name) "
 	        "VALUES ($1, $2)",
 	        2, params) == -1) {
-		fprintf(stderr, "sitectl: could not record migration %s: %s\n",
-		    ver, db_error());
+		ctl_err("could not record migration %s: %s", ver, db_error());
 		return -1;
 	}
 	printf("applied %03d_%s\n", m->version, m->name);
@@ -83,22 +81,20 @@ migrate(PGconn *db, bool need_init)
 
 	if (db_cmd(db, "BEGIN", 0, NULL) == -1 ||
 	    db_cmd(db, SCHEMA_LOCK, 0, NULL) == -1) {
-		fprintf(stderr, "sitectl: %s\n", db_error());
+		ctl_err("%s", db_error());
 		return EXIT_FAIL;
 	}
 	if ((cur = current_version(db)) == -1)
 		goto fail;
 	if (cur > latest) {
-		fprintf(stderr,
-		    "sitectl: the database schema is at version %d, newer than "
-		    "this sitectl knows (%d): upgrade sitesys first\n",
+		ctl_err("the database schema is at version %d, newer than "
+		        "this sitectl knows (%d): upgrade sitesys first",
 		    cur, latest);
 		goto fail;
 	}
 	if (need_init && cur == 0) {
-		fprintf(stderr,
-		    "sitectl: the database is not initialized: "
-		    "run \"sitectl db init\"\n");
+		ctl_err("the database is not initialized: "
+		        "run \"sitectl db init\"");
 		goto fail;
 	}
 	if (db_cmd(db,
@@ -106,7 +102,7 @@ migrate(PGconn *db, bool need_init)
 	        "version integer PRIMARY KEY, name text NOT NULL, "
 	        "applied timestamptz NOT NULL DEFAULT now())",
 	        0, NULL) == -1) {
-		fprintf(stderr, "sitectl: %s\n", db_error());
+		ctl_err("%s", db_error());
 		goto fail;
 	}
 	for (const struct migration *m = migrations; m->name != NULL; m++) {
@@ -117,7 +113,7 @@ migrate(PGconn *db, bool need_init)
 		n++;
 	}
 	if (db_cmd(db, "COMMIT", 0, NULL) == -1) {
-		fprintf(stderr, "sitectl: could not commit: %s\n", db_error());
+		ctl_err("could not commit: %s", db_error());
 		return EXIT_FAIL;
 	}
 	if (n == 0)

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "fsio.h"
 #include "inbox.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/conf.h"
+#include "util/fsio.h"
+#include "util/sjson.h"
 
 /* The inboxes of a site server, made by "sitectl inbox init". */
 static const char *const site_boxes[] = { "statsys.box", "bgb.box", "fsp.box",
@@ -139,22 +139,20 @@ inbox_init(struct ctl *ctl)
 	struct passwd *pw = geteuid() == 0 ? getpwnam(user) : NULL;
 
 	if (geteuid() == 0 && pw == NULL)
-		fprintf(stderr,
-		    "sitectl: warning: no user \"%s\": inboxes "
-		    "stay owned by root\n",
+		ctl_err("warning: no user \"%s\": inboxes "
+		        "stay owned by root",
 		    user);
 	for (int i = 0; site_boxes[i] != NULL; i++) {
 		struct inbox ib;
 
 		if (inbox_open(&ib, root, site_boxes[i], true) == -1) {
-			fprintf(stderr, "sitectl: could not create %s/%s: %s\n",
-			    root, site_boxes[i], strerror(errno));
+			ctl_err("could not create \"%s/%s\": %s", root,
+			    site_boxes[i], strerror(errno));
 			return EXIT_FAIL;
 		}
 		if (pw != NULL &&
 		    inbox_chown(&ib, pw->pw_uid, pw->pw_gid) == -1)
-			fprintf(stderr,
-			    "sitectl: could not hand %s to %s: %s\n", ib.path,
+			ctl_err("could not hand \"%s\" to \"%s\": %s", ib.path,
 			    user, strerror(errno));
 		printf("inbox %s ready\n", ib.path);
 		inbox_close(&ib);
@@ -169,7 +167,7 @@ inbox_list(struct ctl *ctl)
 	json_t *list = ctl_inboxes(ctl, err, sizeof(err));
 
 	if (list == NULL) {
-		fprintf(stderr, "sitectl: %s\n", err);
+		ctl_err("%s", err);
 		return EXIT_FAIL;
 	}
 	if (ctl->json)
@@ -210,14 +208,13 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 	    blen > 4 && strcmp(box + blen - 4, ".box") == 0 ? "" : ".box");
 	if (!inbox_valid_name(boxname) ||
 	    inbox_open(&ib, root, boxname, false) == -1) {
-		fprintf(stderr,
-		    "sitectl: no inbox %s in %s (see \"sitectl "
-		    "inbox list\")\n",
+		ctl_err("no inbox \"%s\" in %s (see \"sitectl "
+		        "inbox list\")",
 		    boxname, root);
 		return EXIT_FAIL;
 	}
 	if (fsio_read_file(file, INBOX_MAX_FILE, &data, &len) == -1) {
-		fprintf(stderr, "sitectl: could not read %s: %s\n", file,
+		ctl_err("could not read \"%s\": %s", file,
 		    errno == EFBIG ? "larger than the inbox limit of 64 MiB"
 		                   : strerror(errno));
 		goto out;
@@ -225,8 +222,7 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 	if ((doc = sjson_parse(data, len, err, sizeof(err))) == NULL ||
 	    sjson_str(doc, "format", 64, true, &(const char *){ NULL }, err,
 	        sizeof(err)) == -1) {
-		fprintf(stderr, "sitectl: %s is not an inbox document: %s\n",
-		    file, err);
+		ctl_err("%s is not an inbox document: %s", file, err);
 		json_decref(doc);
 		free(data);
 		goto out;
@@ -234,12 +230,11 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 	json_decref(doc);
 	inbox_new_name(put_ext(file), name, sizeof(name));
 	if (inbox_put(&ib, name, data, len) == -1)
-		fprintf(stderr, "sitectl: could not write %s/tmp/%s: %s\n",
-		    ib.path, name, strerror(errno));
+		ctl_err("could not write %s/tmp/%s: %s", ib.path, name,
+		    strerror(errno));
 	else if (inbox_sync(&ib) == -1)
-		fprintf(stderr,
-		    "sitectl: %s/incoming/%s is queued but may not "
-		    "survive a crash: could not sync %s: %s\n",
+		ctl_err("%s/incoming/%s is queued but may not "
+		        "survive a crash: could not sync \"%s\": %s",
 		    boxname, name, ib.incoming, strerror(errno));
 	else {
 		printf("%s/incoming/%s\n", boxname, name);

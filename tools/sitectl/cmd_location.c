@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "location.h"
-#include "location_db.h"
-#include "location_json.h"
+#include "location/location.h"
+#include "location/location_db.h"
+#include "location/location_json.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/sjson.h"
 
 #define AT_MAX 1000000 /* minutes: about two years */
 
@@ -28,7 +28,7 @@ struct loc_args {
 static int
 bad(const char *opt, const char *why)
 {
-	fprintf(stderr, "sitectl: location: %s: %s\n", opt, why);
+	ctl_err("location: %s: %s", opt, why);
 	return -1;
 }
 
@@ -114,9 +114,8 @@ parse(struct ctl *ctl, int argc, char **argv, struct loc_args *a)
 	a->at = -1;
 	if (argc < 2 || loc_role_parse(argv[1], &a->req.role) == -1) {
 		if (argc >= 2 && argv[1][0] != '-')
-			fprintf(stderr,
-			    "sitectl: location: unknown role \"%s\": use dp, "
-			    "clouddp, sup, smp, mp or cmg\n",
+			ctl_err("location: unknown role \"%s\": use dp, "
+			        "clouddp, sup, smp, mp or cmg",
 			    argv[1]);
 		return -1;
 	}
@@ -128,9 +127,8 @@ parse(struct ctl *ctl, int argc, char **argv, struct loc_args *a)
 			return -1;
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr,
-		    "sitectl: location: unexpected argument \"%s\"\n",
-		    argv[optind + 1]);
+		ctl_err(
+		    "location: unexpected argument \"%s\"", argv[optind + 1]);
 		return -1;
 	}
 	if (a->req.naddrs == 0 && a->req.ad_site == NULL &&
@@ -266,7 +264,7 @@ answer(struct ctl *ctl, struct loc_args *a, const struct loc_model *m)
 		a->auto_site = true;
 	}
 	if (loc_query(m, &a->req, &ans, why, sizeof(why)) == -1) {
-		fprintf(stderr, "sitectl: location: %s\n", why);
+		ctl_err("location: %s", why);
 		return EXIT_FAIL;
 	}
 	if (ctl->json) {
@@ -295,9 +293,8 @@ cmd_location(struct ctl *ctl, int argc, char **argv)
 	m = loc_db_load(db, why, sizeof(why));
 	PQfinish(db);
 	if (m == NULL) {
-		fprintf(stderr,
-		    "sitectl: location: loading the boundary "
-		    "model: %s\n",
+		ctl_err("location: loading the boundary "
+		        "model: %s",
 		    why);
 		return EXIT_FAIL;
 	}

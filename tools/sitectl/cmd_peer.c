@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
-#include "ipaddr.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
+#include "util/ipaddr.h"
 
 #define FIND_PEER "SELECT id FROM peer_cache_source WHERE client = $1"
 
@@ -26,8 +26,7 @@ peer_save(PGconn *db, bool add, const char *client, const char *address)
 	    db, FIND_PEER, client, add ? NULL : "peer cache source", id, 16);
 
 	if (add && rc == 0)
-		fprintf(stderr,
-		    "sitectl: peer cache source %s already exists\n", client);
+		ctl_err("peer cache source %s already exists", client);
 	if (rc == -1 || rc == (add ? 0 : 1))
 		return EXIT_FAIL;
 	if (db_cmd(db,
@@ -85,8 +84,8 @@ peer_content(PGconn *db, bool add, const char *client, const char *content)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0) {
-		fprintf(stderr, "sitectl: peer cache source %s %s content %s\n",
-		    client, add ? "already holds" : "does not hold", content);
+		ctl_err("peer cache source %s %s content %s", client,
+		    add ? "already holds" : "does not hold", content);
 		return EXIT_FAIL;
 	}
 	printf("%s content %s %s %s\n", add ? "added" : "removed", content,
@@ -114,7 +113,7 @@ peer_args(const char *sub, int npos, const char **pos, const char *address,
 
 		if (ipnet_parse(address, IPNET_HOST, &n, why, sizeof(why)) ==
 		    -1) {
-			fprintf(stderr, "sitectl: --address: %s\n", why);
+			ctl_err("--address: %s", why);
 			return EXIT_USAGE;
 		}
 		ipnet_format(&n, net, IPNET_STRLEN);

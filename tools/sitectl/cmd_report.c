@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 /* Seed 001's two queries, as the documents write them. */
 static const char outstanding_sql[] =
@@ -22,9 +22,7 @@ report_outstanding(struct ctl *ctl, PGconn *db)
 	long long newer, never;
 
 	if (res == NULL) {
-		fprintf(stderr,
-		    "sitectl: could not count resync requests: %s\n",
-		    db_error());
+		ctl_err("could not count resync requests: %s", db_error());
 		return EXIT_FAIL;
 	}
 	newer = atoll(PQgetvalue(res, 0, 0));
@@ -88,8 +86,7 @@ report_state(struct ctl *ctl, PGconn *db, const char *type, const char *id)
 	json_t *list;
 
 	if (res == NULL) {
-		fprintf(stderr, "sitectl: could not count states: %s\n",
-		    db_error());
+		ctl_err("could not count states: %s", db_error());
 		return EXIT_FAIL;
 	}
 	list = json_array();
@@ -142,9 +139,8 @@ cmd_report(struct ctl *ctl, int argc, char **argv)
 	    ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 0, &npos) == -1)
 		return ctl_usage("report");
 	if (strcmp(argv[1], "state") == 0 && !topic_type_ok(vals[0])) {
-		fprintf(stderr,
-		    "sitectl: report state needs --topic-type T, a "
-		    "whole number from 0 to 65535\n");
+		ctl_err("report state needs --topic-type T, a "
+		        "whole number from 0 to 65535");
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "state") != 0 &&

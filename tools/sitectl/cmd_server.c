@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
 
 #define FIND_SERVER "SELECT id FROM site_server WHERE fqdn = $1"
 
@@ -40,10 +40,10 @@ roles_write(PGconn *db, const struct server *s)
 		if (model_find(db,
 		        "SELECT 1 FROM dp_content WHERE server_id = $1 LIMIT 1",
 		        s->id, NULL, any, sizeof(any)) == 0) {
-			fprintf(stderr,
-			    "sitectl: server %s holds content: remove it "
+			ctl_err(
+			    "server %s holds content: remove it "
 			    "(sitectl content remove) before its distribution "
-			    "point role\n",
+			    "point role",
 			    s->fqdn);
 			return EXIT_FAIL;
 		}
@@ -101,7 +101,7 @@ server_save(PGconn *db, struct server *s, bool add)
 	rc = model_find(db, FIND_SERVER, s->fqdn, add ? NULL : "server", s->id,
 	    sizeof(s->id));
 	if (add && rc == 0) {
-		fprintf(stderr, "sitectl: server %s already exists\n", s->fqdn);
+		ctl_err("server %s already exists", s->fqdn);
 		return EXIT_FAIL;
 	}
 	if (rc == -1 || (!add && rc == 1))
@@ -125,7 +125,7 @@ server_remove(PGconn *db, const char *fqdn)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0) {
-		fprintf(stderr, "sitectl: no server \"%s\"\n", fqdn);
+		ctl_err("no server \"%s\"", fqdn);
 		return EXIT_FAIL;
 	}
 	printf("removed server %s\n", fqdn);
@@ -143,9 +143,8 @@ server_args(const char *sub, int npos, const char **vals, struct server *s,
 	    (!add && !set && (vals[0] || vals[1])))
 		return ctl_usage("server");
 	if (add && (vals[0] == NULL || vals[1] == NULL)) {
-		fprintf(stderr,
-		    "sitectl: server add needs --site CODE and "
-		    "--role ROLE\n");
+		ctl_err("server add needs --site CODE and "
+		        "--role ROLE");
 		return ctl_usage("server");
 	}
 	if (vals[0]) {

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "model.h"
 #include "sitectl.h"
+#include "util/db.h"
 
 int
 cmd_setting(struct ctl *ctl, int argc, char **argv)
@@ -21,9 +21,8 @@ cmd_setting(struct ctl *ctl, int argc, char **argv)
 		if (npos != 2)
 			return ctl_usage("setting");
 		if (strcmp(pos[0], "prefer-bg-mps") != 0) {
-			fprintf(stderr,
-			    "sitectl: unknown setting \"%s\": the settings are "
-			    "prefer-bg-mps\n",
+			ctl_err("unknown setting \"%s\": the settings are "
+			        "prefer-bg-mps",
 			    pos[0]);
 			return EXIT_USAGE;
 		}

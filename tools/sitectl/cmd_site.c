@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "db.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 #define DEFAULT_BG_PREFIX "Default-Site-Boundary-Group"
 
@@ -28,16 +28,14 @@ site_code_check(const char *code, char out[4])
 	out[3] = '\0';
 	for (int i = 0; reserved_codes[i] != NULL; i++) {
 		if (strcmp(out, reserved_codes[i]) == 0) {
-			fprintf(stderr,
-			    "sitectl: site code \"%s\" is reserved\n", out);
+			ctl_err("site code \"%s\" is reserved", out);
 			return -1;
 		}
 	}
 	return 0;
 bad:
-	fprintf(stderr,
-	    "sitectl: invalid site code \"%s\": a site code is exactly three "
-	    "letters (A-Z) or digits (0-9)\n",
+	ctl_err("invalid site code \"%s\": a site code is exactly three "
+	        "letters (A-Z) or digits (0-9)",
 	    code);
 	return -1;
 }
@@ -60,7 +58,7 @@ site_add(PGconn *db, const char *code, const char *name)
 	added = PQntuples(res);
 	PQclear(res);
 	if (!added) {
-		fprintf(stderr, "sitectl: site %s already exists\n", code);
+		ctl_err("site %s already exists", code);
 		db_cmd(db, "ROLLBACK", 0, NULL);
 		return EXIT_FAIL;
 	}
@@ -134,17 +132,15 @@ cmd_site(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage("site");
 	if (strcmp(argv[1], "add") == 0) {
 		if (npos != 1 || vals[0] == NULL) {
-			fprintf(stderr,
-			    "sitectl: site add needs CODE and "
-			    "--name NAME\n");
+			ctl_err("site add needs CODE and "
+			        "--name NAME");
 			return ctl_usage("site");
 		}
 		if (site_code_check(pos[0], code) == -1)
 			return EXIT_USAGE;
 		if (*vals[0] == '\0' || strlen(vals[0]) > 256) {
-			fprintf(stderr,
-			    "sitectl: a site name is 1 to 256 "
-			    "characters long\n");
+			ctl_err("a site name is 1 to 256 "
+			        "characters long");
 			return EXIT_USAGE;
 		}
 	} else if (strcmp(argv[1], "list") != 0 || npos != 0) {

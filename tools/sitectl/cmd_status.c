@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "db.h"
 #include "sitectl.h"
-#include "sjson.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 /* The components that have reported, or NULL with the reason in err. */
 static json_t *
@@ -114,9 +114,9 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	json_decref(boxes);
 	json_decref(comps);
 	if (boxes == NULL)
-		fprintf(stderr, "sitectl: %s\n", ierr);
+		ctl_err("%s", ierr);
 	if (comps == NULL)
-		fprintf(stderr, "sitectl: %s\n", cerr);
+		ctl_err("%s", cerr);
 	if (boxes == NULL || comps == NULL)
 		return EXIT_FAIL;
 	return EXIT_OK;

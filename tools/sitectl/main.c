@@ -1,14 +1,15 @@
 /* main.c - sitectl: global options, command dispatch, shared helpers */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "db.h"
-#include "log.h"
 #include "sitectl.h"
+#include "util/conf.h"
+#include "util/db.h"
+#include "util/log.h"
 
 static const struct command {
 	const char *name;
@@ -110,6 +111,18 @@ ctl_usage(const char *command)
 	return EXIT_USAGE;
 }
 
+void
+ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sitectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 PGconn *
 ctl_db(struct ctl *ctl)
 {
@@ -118,7 +131,7 @@ ctl_db(struct ctl *ctl)
 	    conf_str(ctl->cf, "database", "conninfo"), err, sizeof(err));
 
 	if (db == NULL)
-		fprintf(stderr, "sitectl: %s\n", err);
+		ctl_err("%s", err);
 	return db;
 }
 
@@ -130,7 +143,7 @@ ctl_join(struct ctl *ctl, const char *a, const char *b)
 
 	if (ctl->nowned == sizeof(ctl->owned) / sizeof(ctl->owned[0]) ||
 	    asprintf(&s, "%s,%s", a, b) == -1) {
-		fprintf(stderr, "sitectl: too many repeated options\n");
+		ctl_err("too many repeated options");
 		exit(EXIT_USAGE);
 	}
 	ctl->owned[ctl->nowned++] = s;
@@ -173,8 +186,7 @@ ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
 	}
 	for (; optind < argc; optind++) {
 		if (*npos == maxpos) {
-			fprintf(stderr, "sitectl: unexpected argument \"%s\"\n",
-			    argv[optind]);
+			ctl_err("unexpected argument \"%s\"", argv[optind]);
 			goto fail;
 		}
 		pos[(*npos)++] = argv[optind];
@@ -225,7 +237,7 @@ main(int argc, char **argv)
 		conf_free(ctl.cf);
 		return rc;
 	}
-	fprintf(stderr, "sitectl: unknown command \"%s\"\n", argv[i]);
+	ctl_err("unknown command \"%s\"", argv[i]);
 	conf_free(ctl.cf);
 	return ctl_usage(NULL);
 }

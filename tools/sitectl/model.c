@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "db.h"
 #include "model.h"
-#include "sjson.h"
+#include "util/buf.h"
+#include "util/db.h"
+#include "util/sjson.h"
 
 /* PostgreSQL type OIDs that the output types (pg_type.h is not public). */
 #define OID_BOOL 16
@@ -29,7 +29,7 @@ model_yesno(const char *opt, const char *v, bool *out)
 		*out = v[0] == 'y';
 		return 0;
 	}
-	fprintf(stderr, "sitectl: %s takes yes or no, not \"%s\"\n", opt, v);
+	ctl_err("%s takes yes or no, not \"%s\"", opt, v);
 	return -1;
 }
 
@@ -45,9 +45,8 @@ model_role(const char *name)
 static void
 unknown_role(const char *name, size_t len)
 {
-	fprintf(stderr,
-	    "sitectl: unknown role \"%.*s\": roles are dp, clouddp, sup, smp, "
-	    "mp and cmg\n",
+	ctl_err("unknown role \"%.*s\": roles are dp, clouddp, sup, smp, "
+	        "mp and cmg",
 	    (int)len, name);
 }
 
@@ -88,9 +87,8 @@ fallback_one(const char *p, size_t len, struct fallback *f)
 	if (len >= sizeof(item) ||
 	    (memcpy(item, p, len), item[len] = '\0',
 	        (eq = strchr(item, '=')) == NULL)) {
-		fprintf(stderr,
-		    "sitectl: --fallback \"%.*s\": expected ROLE=MINUTES or "
-		    "ROLE=never\n",
+		ctl_err("--fallback \"%.*s\": expected ROLE=MINUTES or "
+		        "ROLE=never",
 		    (int)len, p);
 		return -1;
 	}
@@ -107,16 +105,14 @@ fallback_one(const char *p, size_t len, struct fallback *f)
 	errno = 0;
 	v = strtol(eq + 1, &end, 10);
 	if (eq[1] == '-' && end != eq + 1 && *end == '\0') {
-		fprintf(stderr,
-		    "sitectl: --fallback %s=%s: minutes cannot be negative\n",
-		    item, eq + 1);
+		ctl_err("--fallback %s=%s: minutes cannot be negative", item,
+		    eq + 1);
 		return -1;
 	}
 	if (!isdigit((unsigned char)eq[1]) || *end != '\0' || errno != 0 ||
 	    v > MAX_MINUTES) {
-		fprintf(stderr,
-		    "sitectl: --fallback %s=%s: minutes are a whole number "
-		    "from 0 to %d, or never\n",
+		ctl_err("--fallback %s=%s: minutes are a whole number "
+		        "from 0 to %d, or never",
 		    item, eq + 1, MAX_MINUTES);
 		return -1;
 	}
@@ -171,9 +167,8 @@ model_fqdn(const char *s, char *out, size_t len)
 		out[i] = (char)tolower((unsigned char)s[i]);
 	return 0;
 bad:
-	fprintf(stderr,
-	    "sitectl: \"%s\" is not a server name: dot-separated labels of "
-	    "letters, digits and inner hyphens, at most 253 characters\n",
+	ctl_err("\"%s\" is not a server name: dot-separated labels of "
+	        "letters, digits and inner hyphens, at most 253 characters",
 	    s);
 	return -1;
 }
@@ -189,9 +184,8 @@ model_content_id(const char *s)
 		    (isalnum((unsigned char)s[i]) || strchr("_.{}-", s[i]));
 	if (ok)
 		return 0;
-	fprintf(stderr,
-	    "sitectl: \"%s\" is not a content ID: 1 to 256 letters, digits, "
-	    "'_', '.', '{', '}' or '-', starting with a letter or digit\n",
+	ctl_err("\"%s\" is not a content ID: 1 to 256 letters, digits, "
+	        "'_', '.', '{', '}' or '-', starting with a letter or digit",
 	    s);
 	return -1;
 }
@@ -203,15 +197,13 @@ model_name(const char *what, const char *s)
 
 	for (size_t i = 0; i < n; i++) {
 		if (iscntrl((unsigned char)s[i])) {
-			fprintf(stderr,
-			    "sitectl: %s may not hold control characters\n",
-			    what);
+			ctl_err("%s may not hold control characters", what);
 			return -1;
 		}
 	}
 	if (n >= 1 && n <= 256)
 		return 0;
-	fprintf(stderr, "sitectl: %s is 1 to 256 characters long\n", what);
+	ctl_err("%s is 1 to 256 characters long", what);
 	return -1;
 }
 
@@ -228,13 +220,13 @@ model_find(PGconn *db, const char *sql, const char *key, const char *what,
 	PGresult *res = db_exec(db, sql, 1, &key);
 
 	if (res == NULL) {
-		fprintf(stderr, "sitectl: could not look up %s \"%s\": %s\n",
-		    what, key, db_error());
+		ctl_err(
+		    "could not look up %s \"%s\": %s", what, key, db_error());
 		return -1;
 	}
 	if (PQntuples(res) == 0) {
 		if (what != NULL)
-			fprintf(stderr, "sitectl: no %s \"%s\"\n", what, key);
+			ctl_err("no %s \"%s\"", what, key);
 		PQclear(res);
 		return 1;
 	}
@@ -246,7 +238,7 @@ model_find(PGconn *db, const char *sql, const char *key, const char *what,
 int
 model_dberr(const char *what)
 {
-	fprintf(stderr, "sitectl: could not %s: %s\n", what, db_error());
+	ctl_err("could not %s: %s", what, db_error());
 	return EXIT_FAIL;
 }
 
@@ -386,7 +378,7 @@ model_show(struct ctl *ctl, PGconn *db, const char *sql, const char *key,
 	if (res == NULL)
 		return model_dberr("read it");
 	if (PQntuples(res) == 0) {
-		fprintf(stderr, "sitectl: no %s \"%s\"\n", what, key);
+		ctl_err("no %s \"%s\"", what, key);
 		PQclear(res);
 		return EXIT_FAIL;
 	}

@@ -20,6 +20,12 @@ struct ctl {
 	int nowned;
 };
 
+/*
+ * ctl_err - "sitectl: " and the message on stderr, one line; "%m" stands
+ * for strerror(errno)
+ */
+__attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
+
 /* ctl_db - connect to the site database or print why; NULL on failure */
 PGconn *ctl_db(struct ctl *ctl);
 

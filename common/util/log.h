@@ -3,7 +3,6 @@
 #define SITESYS_LOG_H
 
 #include <stdarg.h>
-#include <stdnoreturn.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -25,17 +24,13 @@ void log_to_syslog(void);
 /* log_progname - the name given to log_init */
 const char *log_progname(void);
 
+/*
+ * log_debug, log_info, log_warn, log_error - one line at that level; as in
+ * PostgreSQL, "%m" in fmt stands for strerror(errno), and errno is kept
+ */
 __attribute__((format(printf, 1, 2))) void log_debug(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void log_info(const char *fmt, ...);
-/* log_warn - warning with ": strerror(errno)" appended */
 __attribute__((format(printf, 1, 2))) void log_warn(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) void log_warnx(const char *fmt, ...);
-/* log_error - error without errno */
 __attribute__((format(printf, 1, 2))) void log_error(const char *fmt, ...);
-/* fatal - log with strerror(errno) and exit 1 */
-__attribute__((format(printf, 1, 2))) noreturn void fatal(const char *fmt, ...);
-/* fatalx - log and exit 1 */
-__attribute__((format(printf, 1, 2))) noreturn void fatalx(
-    const char *fmt, ...);
 
 #endif

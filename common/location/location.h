@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ipaddr.h"
+#include "util/ipaddr.h"
 
 /* The site system roles a client asks for. */
 enum loc_role {

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ipaddr.h"
 #include "location.h"
-#include "strmap.h"
+#include "util/ipaddr.h"
+#include "util/strmap.h"
 
 #define LOC_NONE UINT32_MAX
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "location_json.h"
-#include "sjson.h"
+#include "util/sjson.h"
 
 static const char *const kind_names[] = {
 	[LOC_K_SERVER] = "server",

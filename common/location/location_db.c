@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
 #include "location_db.h"
+#include "util/db.h"
 
 /* The builder, and the minutes of the owner whose rows are being read
  * (rows of a site's or a link's fallback times come together). */

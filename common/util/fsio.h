@@ -5,6 +5,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/*
+ * fsio_join - "dir/name" into out, which holds len bytes; 0, or -1 with
+ * errno ENAMETOOLONG (and out empty) when it would not fit
+ */
+int fsio_join(char *out, size_t len, const char *dir, const char *name);
+
+/* fsio_join_alloc - "dir/name" in a new string (free it); NULL with errno */
+char *fsio_join_alloc(const char *dir, const char *name);
+
 /* fsio_write_all - write len bytes, retrying short writes; 0 or -1 */
 int fsio_write_all(int fd, const void *buf, size_t len);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 static const char *log_name = "sitesys";
@@ -70,90 +71,58 @@ log_to_syslog(void)
 	log_syslog = 1;
 }
 
+/*
+ * Format and write one line. The caller's errno is kept for "%m" (the
+ * first thing formatted) and given back unchanged.
+ */
 static void
-log_emit(enum log_level level, int errnum, const char *fmt, va_list ap)
+log_emit(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char msg[2048];
-	size_t len;
+	int saved = errno;
+	char msg[2048], when[CLOCK_RFC3339_LEN];
 
 	if (level > log_max)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	len = strlen(msg);
-	if (errnum != 0 && len < sizeof(msg))
-		snprintf(
-		    msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
 	if (log_syslog && log_fp == NULL) {
 		syslog(prio[level], "%s: %s", level_names[level], msg);
-		return;
+	} else {
+		clock_rfc3339(when, sizeof(when), clock_now_us(), 3);
+		fprintf(log_fp ? log_fp : stderr, "%s %s[%ld]: %s: %s\n", when,
+		    log_name, (long)getpid(), level_names[level], msg);
 	}
-
-	struct timespec ts;
-	struct tm tm;
-	char when[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(log_fp ? log_fp : stderr, "%s.%03ldZ %s[%ld]: %s: %s\n", when,
-	    ts.tv_nsec / 1000000, log_name, (long)getpid(), level_names[level],
-	    msg);
+	errno = saved;
 }
 
-#define LOG_BODY(level, errnum)                                                \
+#define LOG_BODY(level)                                                        \
 	do {                                                                   \
 		va_list ap;                                                    \
 		va_start(ap, fmt);                                             \
-		log_emit(level, errnum, fmt, ap);                              \
+		log_emit(level, fmt, ap);                                      \
 		va_end(ap);                                                    \
 	} while (0)
 
 void
 log_debug(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_DEBUG, 0);
+	LOG_BODY(LOG_LVL_DEBUG);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_INFO, 0);
+	LOG_BODY(LOG_LVL_INFO);
 }
 
 void
 log_warn(const char *fmt, ...)
 {
-	int saved = errno;
-
-	LOG_BODY(LOG_LVL_WARN, saved);
-	errno = saved;
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	LOG_BODY(LOG_LVL_WARN, 0);
+	LOG_BODY(LOG_LVL_WARN);
 }
 
 void
 log_error(const char *fmt, ...)
 {
-	LOG_BODY(LOG_LVL_ERROR, 0);
-}
-
-void
-fatal(const char *fmt, ...)
-{
-	int saved = errno;
-
-	LOG_BODY(LOG_LVL_ERROR, saved);
-	exit(1);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	LOG_BODY(LOG_LVL_ERROR, 0);
-	exit(1);
+	LOG_BODY(LOG_LVL_ERROR);
 }

@@ -50,8 +50,9 @@ unix_addr(const char *path, struct sockaddr_un *sa)
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa->sun_path)) {
-		log_error("cannot listen on %s: the path is longer than %zu "
-		          "bytes",
+		log_error(
+		    "cannot listen on \"%s\": the path is longer than %zu "
+		    "bytes",
 		    path, sizeof(sa->sun_path) - 1);
 		return -1;
 	}
@@ -67,24 +68,27 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
 	int fd, rc;
 
 	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0
-		                       : (log_warn("cannot stat %s", path), -1);
+		return errno == ENOENT
+		    ? 0
+		    : (log_error("cannot stat \"%s\": %m", path), -1);
 	if (!S_ISSOCK(st.st_mode)) {
 		log_error(
-		    "cannot listen on %s: it exists and is not a socket", path);
+		    "cannot listen on \"%s\": it exists and is not a socket",
+		    path);
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return log_warn("could not make a socket"), -1;
+		return log_error("could not make a socket: %m"), -1;
 	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	close(fd);
 	if (rc == 0) {
 		log_error(
-		    "cannot listen on %s: another process answers there", path);
+		    "cannot listen on \"%s\": another process answers there",
+		    path);
 		return -1;
 	}
 	if (unlink(path) == -1) {
-		log_warn("could not remove the stale socket %s", path);
+		log_error("could not remove the stale socket \"%s\": %m", path);
 		return -1;
 	}
 	return 0;
@@ -100,25 +104,25 @@ fcgi_listen(const char *path, mode_t mode, int backlog)
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (fsio_mkdirs(dirname(dir), 0755) == -1) {
-		log_warn("could not create the directory of %s", path);
+		log_error("could not create the directory of \"%s\": %m", path);
 		return -1;
 	}
 	if (unix_addr(path, &sa) == -1 || remove_stale(path, &sa) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		log_warn("could not make a socket");
+		log_error("could not make a socket: %m");
 		return -1;
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		log_warn("could not bind to %s", path);
+		log_error("could not bind to \"%s\": %m", path);
 		goto fail;
 	}
 	if (chmod(path, mode) == -1) {
-		log_warn("could not set the mode of %s", path);
+		log_error("could not set the mode of \"%s\": %m", path);
 		goto fail;
 	}
 	if (listen(fd, backlog) == -1) {
-		log_warn("could not listen on %s", path);
+		log_error("could not listen on \"%s\": %m", path);
 		goto fail;
 	}
 	return fd;
@@ -157,7 +161,7 @@ worker(void *p)
 			break;
 		if (rc < 0) {
 			/* e.g. EMFILE: do not spin, the next may work */
-			log_warnx("could not accept a FastCGI request: %s",
+			log_warn("could not accept a FastCGI request: %s",
 			    rc > -1000 ? strerror(-rc) : "libfcgi error");
 			usleep(100000);
 			continue;
@@ -213,7 +217,7 @@ fcgi_server_stop(struct fcgi_server *srv)
 		return;
 	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
 	if (shutdown(srv->fd, SHUT_RDWR) == -1)
-		log_warn("could not shut the FastCGI socket down");
+		log_error("could not shut the FastCGI socket down: %m");
 	for (int i = 0; i < srv->nthreads; i++)
 		pthread_join(srv->threads[i], NULL);
 	close(srv->fd);

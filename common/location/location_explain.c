@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "location_query.h"
+#include "util/buf.h"
 
 void
 loc_note(struct loc_q *q, const char *fmt, ...)

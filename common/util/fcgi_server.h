@@ -3,7 +3,7 @@
  * accept on one unix socket (libfcgi) and call one handler per request
  *
  * The daemon opens the socket in its init() (before it drops privileges),
- * starts the threads in run(), waits for daemon_stopping() and stops them:
+ * starts the threads in run(), waits for signals_stopping() and stops them:
  * the requests in progress are answered, no new one is taken.
  */
 #ifndef SITESYS_FCGI_SERVER_H

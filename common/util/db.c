@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "buf.h"
-#include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "signals.h"
 
 static char db_err[1024];
 
@@ -83,13 +83,13 @@ db_connect_retry(const char *conninfo, int max_wait)
 	int wait = 1;
 	PGconn *db;
 
-	while (!daemon_stopping()) {
+	while (!signals_stopping()) {
 		if ((db = db_connect(conninfo, err, sizeof(err))) != NULL) {
 			log_info("connected to database \"%s\"", PQdb(db));
 			return db;
 		}
 		log_error("%s; retrying in %d s", err, wait);
-		daemon_sleep(wait * 1000);
+		signals_sleep(wait * 1000);
 		wait = wait * 2 > max_wait ? max_wait : wait * 2;
 	}
 	return NULL;
@@ -264,7 +264,7 @@ db_wait_notify(PGconn *db, int timeout_ms, char *channel, size_t len)
 		db_set_error("", "no connection to the database");
 		return -1;
 	}
-	if (daemon_poll(&pfd, 1, timeout_ms) == -1) {
+	if (signals_poll(&pfd, 1, timeout_ms) == -1) {
 		db_set_error("poll: ", strerror(errno));
 		return -1;
 	}

@@ -10,6 +10,31 @@
 #include "fsio.h"
 
 int
+fsio_join(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= len) {
+		if (len > 0)
+			out[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+char *
+fsio_join_alloc(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		fsio_join(p, len, dir, name);
+	return p;
+}
+
+int
 fsio_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
