@@ -104,21 +104,29 @@ cmd_state(struct agent *ag, int argc, char **argv)
 	return 0;
 }
 
-/* Signal the running daemon, if there is one; 1 if signalled, -1 error. */
+/*
+ * A command the running daemon can do for us: open the state and signal
+ * the daemon, if one runs. -1 when this process must do the work itself,
+ * else the command's exit status (0: the daemon was asked).
+ */
 static int
-cmd_signal(struct agent *ag, int sig, const char *what)
+cmd_ask_daemon(struct agent *ag, int argc, int sig, const char *what)
 {
-	long pid = agent_daemon_pid(&ag->st);
+	long pid;
 
-	if (pid <= 0)
-		return 0;
+	if (argc != 1)
+		return agent_usage(stderr, 2);
+	if (agent_open(ag) == -1)
+		return 1;
+	if ((pid = agent_daemon_pid(&ag->st)) <= 0)
+		return -1;
 	if (kill((pid_t)pid, sig) == -1) {
 		log_error(
 		    "could not signal the running agent (pid %ld): %m", pid);
-		return -1;
+		return 1;
 	}
 	printf("asked the running agent (pid %ld) to %s\n", pid, what);
-	return 1;
+	return 0;
 }
 
 /* One line of what the last send did, from status.json. */
@@ -144,12 +152,8 @@ cmd_send(struct agent *ag, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc != 1)
-		return agent_usage(stderr, 2);
-	if (agent_open(ag) == -1)
-		return 1;
-	if ((rc = cmd_signal(ag, SIGUSR1, "send")) != 0)
-		return rc == 1 ? 0 : 1;
+	if ((rc = cmd_ask_daemon(ag, argc, SIGUSR1, "send")) != -1)
+		return rc;
 	rc = mp_route_send(ag);
 	cmd_print_send(ag);
 	return rc == 0 ? 0 : 1;
@@ -162,12 +166,8 @@ cmd_policy(struct agent *ag, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc != 1)
-		return agent_usage(stderr, 2);
-	if (agent_open(ag) == -1)
-		return 1;
-	if ((rc = cmd_signal(ag, SIGUSR2, "poll its policy")) != 0)
-		return rc == 1 ? 0 : 1;
+	if ((rc = cmd_ask_daemon(ag, argc, SIGUSR2, "poll its policy")) != -1)
+		return rc;
 	rc = mp_route_poll(ag, &p);
 	if (rc == -1)
 		return 1;

@@ -193,16 +193,22 @@ site_nginx_fcgi() {
 	return 1
 }
 
-site_nginx_stop() {
-	local dir=$1 pid i
-	[ -f "$dir/nginx/nginx.pid" ] || return 0
-	pid=$(cat "$dir/nginx/nginx.pid")
+# site_nginx_quit PIDFILE: ask the nginx whose master wrote PIDFILE to
+# finish (SIGQUIT), and kill it if it has not within 10 s.
+site_nginx_quit() {
+	local pid i
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
 	kill -QUIT "$pid" 2>/dev/null || return 0
 	for i in $(seq 1 100); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
 	kill -KILL "$pid" 2>/dev/null
+}
+
+site_nginx_stop() {
+	site_nginx_quit "$1/nginx/nginx.pid"
 }
 
 site_conf() {
@@ -289,13 +295,5 @@ site_fake_start() {
 
 # site_fake_stop DIR NAME: stop what site_fake_start DIR NAME started.
 site_fake_stop() {
-	local fd=$1/fake-$2 pid i
-	[ -f "$fd/nginx.pid" ] || return 0
-	pid=$(cat "$fd/nginx.pid")
-	kill -QUIT "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
+	site_nginx_quit "$1/fake-$2/nginx.pid"
 }
