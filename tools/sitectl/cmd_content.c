@@ -35,10 +35,15 @@ static const char requests_sql[] =
 static int
 content_put(PGconn *db, bool add, const char *fqdn, const char *content)
 {
+	static const char *const put_sql[2] = {
+		"INSERT INTO dp_content (server_id, content_id) VALUES ($1, "
+		"$2) "
+		"ON CONFLICT DO NOTHING RETURNING 1",
+		"DELETE FROM dp_content WHERE server_id = $1 AND content_id = "
+		"$2 "
+		"RETURNING 1"
+	};
 	char id[16];
-	const char *p[2] = { id, content };
-	PGresult *res;
-	int n;
 
 	if (model_find(db, "SELECT id FROM site_server WHERE fqdn = $1", fqdn,
 	        "server", id, sizeof(id)) != 0)
@@ -53,25 +58,8 @@ content_put(PGconn *db, bool add, const char *fqdn, const char *content)
 		    fqdn);
 		return EXIT_FAIL;
 	}
-	res = db_exec(db,
-	    add ? "INSERT INTO dp_content (server_id, content_id) VALUES "
-	          "($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
-	        : "DELETE FROM dp_content WHERE server_id = $1 AND "
-	          "content_id = $2 RETURNING 1",
-	    2, p);
-	if (res == NULL)
-		return model_dberr(
-		    add ? "add the content" : "remove the content");
-	n = PQntuples(res);
-	PQclear(res);
-	if (n == 0) {
-		ctl_err("server %s %s content %s", fqdn,
-		    add ? "already holds" : "does not hold", content);
-		return EXIT_FAIL;
-	}
-	printf("%s content %s %s %s\n", add ? "added" : "removed", content,
-	    add ? "to" : "from", fqdn);
-	return EXIT_OK;
+	return model_content_put(
+	    db, add, put_sql, id, (const char *[2]){ "server", fqdn }, content);
 }
 
 static int

@@ -65,32 +65,21 @@ peer_remove(PGconn *db, const char *client)
 static int
 peer_content(PGconn *db, bool add, const char *client, const char *content)
 {
+	static const char *const put_sql[2] = {
+		"INSERT INTO peer_content (peer_id, content_id) VALUES ($1, "
+		"$2) "
+		"ON CONFLICT DO NOTHING RETURNING 1",
+		"DELETE FROM peer_content WHERE peer_id = $1 AND content_id = "
+		"$2 "
+		"RETURNING 1"
+	};
 	char id[16];
-	const char *p[2] = { id, content };
-	PGresult *res;
-	int n;
 
 	if (model_find(db, FIND_PEER, client, "peer cache source", id,
 	        sizeof(id)) != 0)
 		return EXIT_FAIL;
-	res = db_exec(db,
-	    add ? "INSERT INTO peer_content (peer_id, content_id) VALUES "
-	          "($1, $2) ON CONFLICT DO NOTHING RETURNING 1"
-	        : "DELETE FROM peer_content WHERE peer_id = $1 AND "
-	          "content_id = $2 RETURNING 1",
-	    2, p);
-	if (res == NULL)
-		return model_dberr("change the peer's content");
-	n = PQntuples(res);
-	PQclear(res);
-	if (n == 0) {
-		ctl_err("peer cache source %s %s content %s", client,
-		    add ? "already holds" : "does not hold", content);
-		return EXIT_FAIL;
-	}
-	printf("%s content %s %s %s\n", add ? "added" : "removed", content,
-	    add ? "to" : "from", client);
-	return EXIT_OK;
+	return model_content_put(db, add, put_sql, id,
+	    (const char *[2]){ "peer cache source", client }, content);
 }
 
 /* Check what needs no database; an exit status. */

@@ -236,6 +236,29 @@ model_find(PGconn *db, const char *sql, const char *key, const char *what,
 }
 
 int
+model_content_put(PGconn *db, bool add, const char *const sql[2],
+    const char *id, const char *const holder[2], const char *content)
+{
+	const char *p[2] = { id, content };
+	PGresult *res = db_exec(db, sql[add ? 0 : 1], 2, p);
+	int n;
+
+	if (res == NULL)
+		return model_dberr(
+		    add ? "add the content" : "remove the content");
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 0) {
+		ctl_err("%s %s %s content %s", holder[0], holder[1],
+		    add ? "already holds" : "does not hold", content);
+		return EXIT_FAIL;
+	}
+	printf("%s content %s %s %s\n", add ? "added" : "removed", content,
+	    add ? "to" : "from", holder[1]);
+	return EXIT_OK;
+}
+
+int
 model_dberr(const char *what)
 {
 	ctl_err("could not %s: %s", what, db_error());

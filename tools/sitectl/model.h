@@ -53,6 +53,15 @@ int model_site(const char *s, char out[4]);
 int model_find(PGconn *db, const char *sql, const char *key, const char *what,
     char *id, size_t idlen);
 
+/*
+ * model_content_put - add (add_sql) or remove (del_sql) content on a
+ * holder; both statements take ($1 holder id, $2 content id) and return a
+ * row when they change something; kind and name name the holder in
+ * messages ("server", "dp1.example.com"); an exit status
+ */
+int model_content_put(PGconn *db, bool add, const char *const sql[2],
+    const char *id, const char *const holder[2], const char *content);
+
 /* model_dberr - print "could not WHAT: why" and return EXIT_FAIL */
 int model_dberr(const char *what);
 
