@@ -8,14 +8,21 @@
 #include "util/db.h"
 #include "util/log.h"
 
+/* BEGIN or COMMIT (what names it in the message); 0 or -1 logged. */
 static int
-lg_begin(void *ctx)
+lg_txn(void *ctx, const char *sql, const char *what)
 {
-	if (db_cmd(ctx, "BEGIN", 0, NULL) == -1) {
-		log_error("could not begin a batch: %s", db_error());
+	if (db_cmd(ctx, sql, 0, NULL) == -1) {
+		log_error("could not %s a batch: %s", what, db_error());
 		return -1;
 	}
 	return 0;
+}
+
+static int
+lg_begin(void *ctx)
+{
+	return lg_txn(ctx, "BEGIN", "begin");
 }
 
 /* The names of items (all, or only those not seen) as a text[] literal. */
@@ -84,11 +91,7 @@ lg_record(void *ctx, const char *box, struct inbox_item *items, size_t n)
 static int
 lg_commit(void *ctx)
 {
-	if (db_cmd(ctx, "COMMIT", 0, NULL) == -1) {
-		log_error("could not commit a batch: %s", db_error());
-		return -1;
-	}
-	return 0;
+	return lg_txn(ctx, "COMMIT", "commit");
 }
 
 static void
