@@ -36,17 +36,11 @@
 #include "statemsg.h"
 #include "util/clock.h"
 #include "util/conf.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/signals.h"
 #include "util/sjson.h"
-
-void
-fwd_crash_point(const char *point)
-{
-	if (inbox_crash_hook != NULL)
-		inbox_crash_hook(point);
-}
 
 static int
 path_of(char *out, size_t size, const char *dir, const char *name)
@@ -135,7 +129,7 @@ forward_entry(struct fwd *fw, const struct fwd_entry *e, int *rest_written)
 			    fw->out->name, sn.whole);
 			goto out;
 		}
-		fwd_crash_point("fwd.part");
+		CRASH_POINT("fwd.part");
 		rc = 1;
 		goto out;
 	}
@@ -151,7 +145,7 @@ forward_entry(struct fwd *fw, const struct fwd_entry *e, int *rest_written)
 		    "could not write \"%s/%s\": %m", fw->out->name, sn.part);
 		goto out;
 	}
-	fwd_crash_point("fwd.part");
+	CRASH_POINT("fwd.part");
 	if (put_again(fw->spool, sn.rest, rest, strlen(rest)) == -1) {
 		log_error(
 		    "could not write \"%s/%s\": %m", fw->spool->name, sn.rest);
@@ -198,13 +192,13 @@ fwd_apply(struct fwd *fw)
 		log_error("could not flush \"%s\": %m", fw->out->incoming);
 		return -1;
 	}
-	fwd_crash_point("fwd.parts");
+	CRASH_POINT("fwd.parts");
 	if (rest && inbox_sync(fw->spool) == -1) {
 		log_error("could not flush \"%s\": %m", fw->spool->incoming);
 		return -1;
 	}
 	if (rest)
-		fwd_crash_point("fwd.rest");
+		CRASH_POINT("fwd.rest");
 	for (size_t i = 0; i < fw->nplan; i++) {
 		if (!done[i])
 			continue;
@@ -215,7 +209,7 @@ fwd_apply(struct fwd *fw)
 			    fw->spool->name, fw->plan[i].name);
 			return -1;
 		}
-		fwd_crash_point("fwd.unlinked");
+		CRASH_POINT("fwd.unlinked");
 		fw->files++;
 		fw->messages += fw->plan[i].k;
 		log_entry(fw, &fw->plan[i]);
@@ -224,7 +218,7 @@ fwd_apply(struct fwd *fw)
 		log_error("could not flush \"%s\": %m", fw->spool->incoming);
 		return -1;
 	}
-	fwd_crash_point("fwd.done");
+	CRASH_POINT("fwd.done");
 	fw->nplan = 0;
 	return 0;
 }

@@ -73,7 +73,4 @@ int fwd_state_save(struct fwd *fw);
 /* fwd_state_load - read forward.state if there is one; 0 or -1 (logged) */
 int fwd_state_load(struct fwd *fw);
 
-/* fwd_crash_point - let a test kill the process here (inbox_crash_hook) */
-void fwd_crash_point(const char *point);
-
 #endif
