@@ -20,15 +20,12 @@
  * never changed; a planned batch that is gone was fully handled. The
  * statesys ledger drops a name it has seen, so a repeat is harmless.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fsp.h"
@@ -225,53 +222,6 @@ fwd_apply(struct fwd *fw)
 
 /* --- planning ------------------------------------------------------- */
 
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-free_names(struct fwd *fw)
-{
-	for (size_t i = 0; i < fw->nnames; i++)
-		free(fw->names[i]);
-	free(fw->names);
-	fw->names = NULL;
-	fw->nnames = fw->next = 0;
-}
-
-/* List spool/incoming, sorted; 0 or -1 (logged). */
-static int
-list_spool(struct fwd *fw)
-{
-	DIR *d = opendir(fw->spool->incoming);
-	struct dirent *de;
-	size_t cap = 0;
-
-	free_names(fw);
-	if (d == NULL) {
-		log_error("could not list \"%s\": %m", fw->spool->incoming);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (fw->nnames == cap) {
-			cap = cap ? cap * 2 : 64;
-			fw->names = realloc(fw->names, cap * sizeof(char *));
-			if (fw->names == NULL)
-				abort();
-		}
-		if ((fw->names[fw->nnames++] = strdup(de->d_name)) == NULL)
-			abort();
-	}
-	closedir(d);
-	if (fw->nnames > 1)
-		qsort(fw->names, fw->nnames, sizeof(char *), cmp_name);
-	return 0;
-}
-
 /*
  * The next batch to consider: the rest of the last split first, then the
  * listing, which is renewed when it is used up, once per step at most.
@@ -281,24 +231,20 @@ next_name(struct fwd *fw, bool *listed)
 {
 	if (fw->rest[0] != '\0')
 		return fw->rest;
-	if (fw->next == fw->nnames && !*listed) {
+	if (!inbox_watch_pending(&fw->watch) && !*listed) {
 		*listed = true;
-		if (list_spool(fw) == -1)
+		if (inbox_watch_list(&fw->watch) == -1)
 			return NULL;
 	}
-	if (fw->next == fw->nnames)
-		return NULL;
-	return fw->names[fw->next];
+	return inbox_watch_next(&fw->watch);
 }
 
-/* Drop name from the candidates. */
+/* Done with name: the rest of the last split is considered once. */
 static void
 consume(struct fwd *fw, const char *name)
 {
 	if (name == fw->rest)
 		fw->rest[0] = '\0';
-	else
-		fw->next++;
 }
 
 /* True when a file that fails to parse may still be being copied. */
@@ -310,7 +256,7 @@ settling(struct fwd *fw, const char *name)
 
 	return path_of(path, sizeof(path), fw->spool->incoming, name) == 0 &&
 	    stat(path, &st) == 0 &&
-	    time(NULL) - st.st_mtime < fw->settle_seconds;
+	    inbox_watch_settling(&fw->watch, st.st_mtime);
 }
 
 /*
@@ -500,8 +446,8 @@ fwd_configure(struct fwd *fw, const struct conf *cf)
 {
 	fw->limit = conf_int(cf, "fsp", "throttle_messages");
 	fw->interval_ms = conf_int(cf, "fsp", "throttle_seconds") * 1000;
-	fw->settle_seconds = (int)conf_int(cf, "inbox", "settle_seconds");
 	fw->rescan_ms = (int)conf_int(cf, "inbox", "rescan_seconds") * 1000;
+	fw->watch.settle_seconds = (int)conf_int(cf, "inbox", "settle_seconds");
 }
 
 /* Keep the entries of the loaded plan whose batch is still spooled. */
@@ -526,7 +472,7 @@ fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
 	memset(fw, 0, sizeof(*fw));
 	fw->spool = spool;
 	fw->out = out;
-	fw->watch_fd = -1;
+	inbox_watch_init(&fw->watch, spool, 0);
 	fwd_configure(fw, cf);
 	if (path_of(fw->state_path, sizeof(fw->state_path), spool->path,
 	        FSP_STATE) == -1 ||
@@ -541,44 +487,24 @@ fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
 	/* if it fails now, fwd_step tries again */
 	if (fw->nplan > 0)
 		fwd_redo(fw);
-	fw->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fw->watch_fd == -1 ||
-	    inotify_add_watch(fw->watch_fd, spool->incoming,
-	        IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
-		log_error(
-		    "could not watch \"%s\", rescanning every %d s instead: %m",
-		    spool->incoming, fw->rescan_ms / 1000);
-		if (fw->watch_fd != -1)
-			close(fw->watch_fd);
-		fw->watch_fd = -1;
-	}
 	return 0;
 }
 
 void
 fwd_wait(struct fwd *fw, int ms)
 {
-	struct pollfd pfd = { .fd = fw->watch_fd, .events = POLLIN };
-	char buf[4096];
-
 	/* held back by the throttle: new batches need not wake us */
-	if (fw->watch_fd == -1 || fw->throttled) {
+	if (fw->throttled) {
 		signals_sleep(ms);
-		fw->next = fw->nnames;
+		inbox_watch_forget(&fw->watch);
 		return;
 	}
-	if (signals_poll(&pfd, 1, ms) > 0)
-		while (read(fw->watch_fd, buf, sizeof(buf)) > 0)
-			;
-	/* whatever woke us, list incoming/ afresh */
-	fw->next = fw->nnames;
+	/* whatever wakes us, incoming/ is listed afresh */
+	inbox_watch_wait(&fw->watch, ms);
 }
 
 void
 fwd_close(struct fwd *fw)
 {
-	free_names(fw);
-	if (fw->watch_fd != -1)
-		close(fw->watch_fd);
-	fw->watch_fd = -1;
+	inbox_watch_free(&fw->watch);
 }

@@ -29,15 +29,12 @@ struct fwd {
 	struct inbox *spool, *out;
 	long long limit; /* [fsp] throttle_messages */
 	int64_t interval_ms; /* [fsp] throttle_seconds */
-	int settle_seconds;
 	int rescan_ms;
 	struct throttle th;
 	struct fwd_entry plan[FWD_MAX_FILES];
 	size_t nplan;
 	char state_path[4096], state_tmp[4096];
-	int watch_fd;
-	char **names; /* incoming/ as last listed, sorted */
-	size_t nnames, next;
+	struct inbox_watch watch; /* fsp.box/incoming */
 	char rest[INBOX_NAME_MAX + 1]; /* the rest of the last split */
 	bool throttled; /* the last step found no room */
 	int64_t held_logged_ms; /* start of the interval a hold was logged */
