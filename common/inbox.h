@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "inbox_watch.h"
+
 #define INBOX_MAX_FILE (64u * 1024 * 1024) /* a file larger is corrupt */
 #define INBOX_NAME_MAX 200
 
@@ -121,10 +123,7 @@ struct inbox_reader {
 	int settle_seconds;
 
 	/* state */
-	int watch_fd;
-	char **pending; /* names listed but not yet taken, sorted */
-	size_t npending, next;
-	int settle_wait_ms; /* > 0: a file is waiting to settle */
+	struct inbox_watch watch; /* incoming/, listed and waited on */
 	char failed[INBOX_NAME_MAX +
 	    1]; /* first file of the last failed batch */
 	struct inbox_ahead *ahead; /* the next batch, read during a commit */

@@ -2,23 +2,18 @@
  * inbox_reader.c - the exactly-once batch reader: list incoming/, parse,
  * process and record in one transaction, unlink only after the commit
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "inbox.h"
 #include "util/fsio.h"
 #include "util/log.h"
-#include "util/signals.h"
 #include "util/sjson.h"
 
 #define CRASH_POINT(p)                                                         \
@@ -57,7 +52,7 @@ ahead_start(struct inbox_reader *r)
 {
 	int err;
 
-	if (r->next >= r->npending)
+	if (!inbox_watch_pending(&r->watch))
 		return;
 	if ((r->ahead = calloc(1, sizeof(*r->ahead))) == NULL ||
 	    (r->ahead->items =
@@ -110,81 +105,18 @@ ahead_take(struct inbox_reader *r, size_t *n, long *rejected)
 void
 inbox_reader_init(struct inbox_reader *r)
 {
-	r->watch_fd = -1;
-	r->pending = NULL;
-	r->npending = r->next = 0;
-	r->settle_wait_ms = 0;
+	inbox_watch_init(&r->watch, r->ib, r->settle_seconds);
 	r->processed = r->repeats = r->rejected = 0;
 	r->ahead = NULL;
 	if (r->batch_files == 0)
 		r->batch_files = 256;
 }
 
-static void
-pending_clear(struct inbox_reader *r)
-{
-	for (size_t i = 0; i < r->npending; i++)
-		free(r->pending[i]);
-	free(r->pending);
-	r->pending = NULL;
-	r->npending = r->next = 0;
-}
-
 void
 inbox_reader_free(struct inbox_reader *r)
 {
 	ahead_drop(r);
-	pending_clear(r);
-	if (r->watch_fd != -1)
-		close(r->watch_fd);
-	r->watch_fd = -1;
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* List incoming/ into r->pending, oldest name first; 0 or -1. */
-static int
-pending_scan(struct inbox_reader *r)
-{
-	DIR *d = opendir(r->ib->incoming);
-	struct dirent *de;
-	size_t cap = 0;
-
-	pending_clear(r);
-	if (d == NULL) {
-		log_error("could not open \"%s\": %m", r->ib->incoming);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (strlen(de->d_name) > INBOX_NAME_MAX) {
-			if (inbox_reject(r->ib, de->d_name,
-			        "name longer than the limit of 200 bytes") == 0)
-				r->rejected++;
-			continue;
-		}
-		if (r->npending == cap) {
-			char **np;
-
-			cap = cap ? cap * 2 : 256;
-			if ((np = realloc(r->pending, cap * sizeof(*np))) ==
-			    NULL)
-				abort();
-			r->pending = np;
-		}
-		if ((r->pending[r->npending] = strdup(de->d_name)) == NULL)
-			abort();
-		r->npending++;
-	}
-	closedir(d);
-	if (r->npending > 1) /* qsort(NULL, 0) is undefined */
-		qsort(r->pending, r->npending, sizeof(*r->pending), cmp_names);
-	return 0;
+	inbox_watch_free(&r->watch);
 }
 
 /*
@@ -224,15 +156,8 @@ item_load(struct inbox_reader *r, int dfd, struct inbox_item *it, char *why,
 	}
 	it->doc = sjson_parse(it->data, it->len, perr, sizeof(perr));
 	if (it->doc == NULL) {
-		time_t age = time(NULL) - st.st_mtime;
-
-		if (age < r->settle_seconds) {
-			int ms = (int)(r->settle_seconds - age) * 1000;
-
-			if (r->settle_wait_ms == 0 || ms < r->settle_wait_ms)
-				r->settle_wait_ms = ms;
+		if (inbox_watch_settling(&r->watch, st.st_mtime))
 			return 0; /* perhaps still being copied in */
-		}
 		snprintf(why, whylen, "%s", perr);
 		return -1;
 	}
@@ -260,6 +185,7 @@ static size_t
 batch_fill(struct inbox_reader *r, struct inbox_item *items, long *rejected)
 {
 	int dfd = open(r->ib->incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *name;
 	size_t n = 0;
 	char why[1024];
 
@@ -267,9 +193,8 @@ batch_fill(struct inbox_reader *r, struct inbox_item *items, long *rejected)
 		log_error("could not open \"%s\": %m", r->ib->incoming);
 		return 0;
 	}
-	while (n < r->batch_files && r->next < r->npending) {
+	while (n < r->batch_files && (name = inbox_watch_next(&r->watch))) {
 		struct inbox_item *it = &items[n];
-		const char *name = r->pending[r->next++];
 		int rc;
 
 		memset(it, 0, sizeof(*it));
@@ -358,13 +283,14 @@ static struct inbox_item *
 batch_take(struct inbox_reader *r, size_t *n, long *rejected)
 {
 	struct inbox_item *items;
+	int listed;
 
 	if (r->ahead != NULL)
 		return ahead_take(r, n, rejected);
-	if (r->next >= r->npending) {
-		r->settle_wait_ms = 0;
-		if (pending_scan(r) == -1)
+	if (!inbox_watch_pending(&r->watch)) {
+		if ((listed = inbox_watch_list(&r->watch)) == -1)
 			return NULL;
+		r->rejected += (unsigned long)listed;
 		CRASH_POINT("batch.listed");
 	}
 	if ((items = calloc(r->batch_files, sizeof(*items))) == NULL)
@@ -396,7 +322,7 @@ inbox_reader_batch(struct inbox_reader *r)
 		for (size_t i = 0; i < n; i++)
 			item_clear(&items[i]);
 		free(items);
-		r->next = r->npending; /* rescan before the retry */
+		inbox_watch_forget(&r->watch); /* rescan before the retry */
 		return -1;
 	}
 	batch_unlink(r, items, n);
@@ -408,31 +334,7 @@ inbox_reader_batch(struct inbox_reader *r)
 int
 inbox_reader_wait(struct inbox_reader *r, int timeout_ms)
 {
-	struct pollfd pfd;
-	char events[4096];
-
-	if (r->next < r->npending)
+	if (inbox_watch_pending(&r->watch))
 		return 0; /* listed files are still waiting */
-	if (r->watch_fd == -1) {
-		r->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (r->watch_fd == -1 ||
-		    inotify_add_watch(r->watch_fd, r->ib->incoming,
-		        IN_MOVED_TO | IN_CLOSE_WRITE) == -1) {
-			log_error("could not watch \"%s\", rescanning only: %m",
-			    r->ib->incoming);
-			if (r->watch_fd != -1)
-				close(r->watch_fd);
-			r->watch_fd = -1;
-		}
-		return 0; /* a file may have come before the watch */
-	}
-	if (r->settle_wait_ms > 0 && r->settle_wait_ms < timeout_ms)
-		timeout_ms = r->settle_wait_ms;
-	pfd.fd = r->watch_fd;
-	pfd.events = POLLIN;
-	if (signals_poll(&pfd, 1, timeout_ms) == -1)
-		return -1;
-	while (read(r->watch_fd, events, sizeof(events)) > 0)
-		; /* the events only wake us; the directory is the truth */
-	return 0;
+	return inbox_watch_wait(&r->watch, timeout_ms);
 }

@@ -2,9 +2,12 @@
 #ifndef SITESYS_FSP_H
 #define SITESYS_FSP_H
 
+#include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "inbox.h"
 #include "throttle.h"
@@ -18,26 +21,30 @@ struct conf;
 #define FWD_MAX_FILES 256 /* most batches in one step */
 #define FWD_MAX_BYTES (16u << 20) /* most bytes read for one step */
 
-/* One batch of a step: forward its first k of n messages. */
+/*
+ * One batch of a step: forward its first k of n messages. A step reads
+ * the batch once and parses it once: the plan keeps the text (forwarded
+ * as it is when whole) and, for a batch that is split, the document.
+ */
 struct fwd_entry {
 	char name[INBOX_NAME_MAX + 1];
 	size_t n, k;
+	char *data; /* the text, NULL until read in this step */
+	size_t len;
+	json_t *doc; /* the document, if kept for a split; else NULL */
 };
 
-/* The forwarder from fsp.box to statsys.box (forward.c). */
+/* The forwarder from fsp.box to statsys.box (forward.c, plan.c, apply.c). */
 struct fwd {
 	struct inbox *spool, *out;
 	long long limit; /* [fsp] throttle_messages */
 	int64_t interval_ms; /* [fsp] throttle_seconds */
-	int settle_seconds;
 	int rescan_ms;
 	struct throttle th;
 	struct fwd_entry plan[FWD_MAX_FILES];
 	size_t nplan;
-	char state_path[4096], state_tmp[4096];
-	int watch_fd;
-	char **names; /* incoming/ as last listed, sorted */
-	size_t nnames, next;
+	char state_path[PATH_MAX], state_tmp[PATH_MAX];
+	struct inbox_watch watch; /* fsp.box/incoming */
 	char rest[INBOX_NAME_MAX + 1]; /* the rest of the last split */
 	bool throttled; /* the last step found no room */
 	int64_t held_logged_ms; /* start of the interval a hold was logged */
@@ -73,7 +80,28 @@ int fwd_state_save(struct fwd *fw);
 /* fwd_state_load - read forward.state if there is one; 0 or -1 (logged) */
 int fwd_state_load(struct fwd *fw);
 
-/* fwd_crash_point - let a test kill the process here (inbox_crash_hook) */
-void fwd_crash_point(const char *point);
+/*
+ * fwd_plan - fill fw->plan with the oldest batches, left messages at most,
+ * each read and checked (a corrupt one goes to corrupt/); 0, or -1
+ * (logged) with the plan empty
+ */
+int fwd_plan(struct fwd *fw, long long left);
+
+/*
+ * fwd_apply - carry out the plan saved in forward.state: write the parts
+ * and rests, unlink the batches; 0 with the plan done and empty, or -1
+ * (logged) with the plan kept to be redone
+ */
+int fwd_apply(struct fwd *fw);
+
+/*
+ * fwd_entry_read - read e's batch from fsp.box/incoming into e->data, and
+ * the time it last changed into *mtime; 0, or -1 with errno (ENOENT: it is
+ * gone, EFBIG: larger than INBOX_MAX_FILE)
+ */
+int fwd_entry_read(const struct fwd *fw, struct fwd_entry *e, time_t *mtime);
+
+/* fwd_entry_release - free the text and document a step read for e */
+void fwd_entry_release(struct fwd_entry *e);
 
 #endif

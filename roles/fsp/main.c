@@ -3,160 +3,98 @@
  * plain HTTP (nginx, FastCGI) spooled durably into fsp.box and forwarded
  * into statsys.box no faster than the throttle
  */
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "daemon.h"
+#include "fcgi_service.h"
 #include "fsp.h"
 #include "group_commit.h"
 #include "intake.h"
-#include "util/conf.h"
-#include "util/fcgi_server.h"
-#include "util/fsio.h"
+#include "util/crash.h"
 #include "util/log.h"
-#include "util/signals.h"
 
-#define FSP_PATH "/fsp/v1/statemsg"
+/* What the FSP's threads and its forwarder share. */
+static struct fsp {
+	struct group_commit *gc; /* into the spool */
+	struct inbox *spool, *out;
+	struct fwd fw; /* the main thread's only */
+} fsp;
 
-static struct inbox spool, out;
-static int listen_fd = -1;
-static char crash_at[64];
-static long crash_countdown = 1;
-
-/*
- * For the tests: SITESYS_TEST_CRASH_AT=POINT[:N] makes the process
- * _exit(137), as if killed by SIGKILL, the Nth time it passes POINT.
- */
-static void
-crash_hook(const char *point)
-{
-	if (strcmp(point, crash_at) == 0 && --crash_countdown == 0) {
-		log_info("crashing at %s", point);
-		_exit(137);
-	}
-}
-
-static void
-crash_hook_set(const char *spec)
-{
-	const char *colon = strchr(spec, ':');
-
-	snprintf(crash_at, sizeof(crash_at), "%.*s",
-	    colon ? (int)(colon - spec) : (int)strlen(spec), spec);
-	if (colon != NULL)
-		crash_countdown = atol(colon + 1);
-	inbox_crash_hook = crash_hook;
-}
-
-/* POST /fsp/v1/statemsg, and nothing else. */
+/* POST /fsp/v1/statemsg: a batch into fsp.box, 202 once durable */
 static int
-fsp_handle(struct fcgi_req *req, void *arg)
+fsp_statemsg(struct fcgi_req *req, void *arg)
 {
-	struct group_commit *gc = arg;
-	const char *path = fcgi_path(req);
+	struct fsp *f = arg;
 
-	if (strcmp(path, FSP_PATH) != 0)
-		return fcgi_error(req, 404, "no such endpoint: %s", path);
-	if (strcmp(fcgi_method(req), "POST") != 0) {
-		fcgi_add_header(req, "Allow", "POST");
-		return fcgi_error(req, 405, "%s takes POST only", path);
-	}
-	return intake_statemsg(req, gc, &spool);
+	return intake_statemsg(req, f->gc, f->spool);
 }
 
+/* Open the forwarder (finishing a step a crash cut short); 0 or -1. */
 static int
-fsp_init(struct conf *cf)
+fsp_start(struct fcgi_service *svc)
 {
-	const char *root = conf_str(cf, "site", "inbox_dir");
-	const char *sock = conf_str(cf, "fsp", "fastcgi_socket");
-	const char *user = conf_str(cf, "site", "user");
-
-	if (inbox_open_owned(&spool, root, FSP_SPOOL, user) == -1 ||
-	    inbox_open_owned(&out, root, FSP_OUT, user) == -1)
+	fsp.gc = svc->gc;
+	fsp.spool = &svc->inbox[0];
+	fsp.out = &svc->inbox[1];
+	if (fwd_open(&fsp.fw, fsp.spool, fsp.out, *svc->cfp) == -1)
 		return -1;
-	/* nginx's workers run as another user: anyone may connect, as
-	 * anyone may reach the FSP over HTTP */
-	if ((listen_fd = fcgi_listen(sock, 0666, 1024)) == -1)
-		return -1;
-	log_info("listening on %s", sock);
+	svc->arg = &fsp;
+	log_info("forwarding %s to \"%s\", at most %lld messages per %lld s",
+	    fsp.spool->name, fsp.out->name, fsp.fw.limit,
+	    (long long)fsp.fw.interval_ms / 1000);
 	return 0;
 }
 
-/* The forwarder's loop, until SIGTERM; SIGHUP rereads the throttle. */
+/* One forwarding step, or a wait when there was nothing to forward. */
 static void
-fsp_forward(struct conf **cfp, struct fwd *fw)
+fsp_work(struct fcgi_service *svc)
 {
 	int wait_ms;
 
-	while (!signals_stopping()) {
-		if (signals_take(SIGHUP) && daemon_reload(cfp))
-			fwd_configure(fw, *cfp);
-		if (fwd_step(fw, &wait_ms) > 0)
-			continue;
-		fwd_wait(fw, wait_ms);
-	}
+	(void)svc;
+	if (fwd_step(&fsp.fw, &wait_ms) <= 0)
+		fwd_wait(&fsp.fw, wait_ms);
 }
 
+/* SIGHUP: the throttle and inbox settings take effect at once. */
 static void
-fsp_log_stats(const struct fwd *fw, struct group_commit *gc)
+fsp_reload(struct fcgi_service *svc)
+{
+	fwd_configure(&fsp.fw, *svc->cfp);
+}
+
+/* Log what was spooled and forwarded; close the forwarder. */
+static void
+fsp_stop(struct fcgi_service *svc)
 {
 	struct group_commit_stats st;
 
-	group_commit_stats(gc, &st);
+	group_commit_stats(svc->gc, &st);
 	log_info("spooled %lu batches into %lu files in %lu group commits "
 	         "(at most %lu at once, %lu failed); forwarded %lu messages "
 	         "from %lu files",
-	    st.items, st.files, st.groups, st.largest, st.failed, fw->messages,
-	    fw->files);
-}
-
-static int
-fsp_run(struct conf **cfp)
-{
-	struct group_commit *gc;
-	struct fcgi_server *srv;
-	struct fwd fw;
-
-	if (fwd_open(&fw, &spool, &out, *cfp) == -1)
-		return 1;
-	if ((gc = group_commit_start()) == NULL) {
-		fwd_close(&fw);
-		return 1;
-	}
-	srv = fcgi_server_start(
-	    listen_fd, (int)conf_int(*cfp, "fsp", "threads"), fsp_handle, gc);
-	if (srv == NULL) {
-		group_commit_stop(gc);
-		fwd_close(&fw);
-		return 1;
-	}
-	log_info("forwarding %s to \"%s\", at most %lld messages per %lld s",
-	    spool.name, out.name, fw.limit, (long long)fw.interval_ms / 1000);
-	fsp_forward(cfp, &fw);
-	fcgi_server_stop(srv);
-	fsp_log_stats(&fw, gc);
-	group_commit_stop(gc);
-	fwd_close(&fw);
-	inbox_close(&spool);
-	inbox_close(&out);
-	return 0;
+	    st.items, st.files, st.groups, st.largest, st.failed,
+	    fsp.fw.messages, fsp.fw.files);
+	fwd_close(&fsp.fw);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct daemon_spec spec = {
-		.name = "sitesys-fsp",
-		.init = fsp_init,
-		.run = fsp_run,
+	static const struct fcgi_route routes[] = {
+		{ "POST", "/fsp/v1/statemsg", fsp_statemsg },
 	};
-	const char *crash = getenv("SITESYS_TEST_CRASH_AT");
+	static const struct fcgi_role role = {
+		.name = "sitesys-fsp",
+		.section = "fsp",
+		.inboxes = { FSP_SPOOL, FSP_OUT },
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.start = fsp_start,
+		.work = fsp_work,
+		.reload = fsp_reload,
+		.stop = fsp_stop,
+	};
 
-	if (crash != NULL)
-		crash_hook_set(crash);
-	return daemon_main(argc, argv, &spec);
+	/* inbox.c still reports its steps (put.created...) to this hook:
+	 * let SITESYS_CRASH_AT stop at them too */
+	inbox_crash_hook = crash_point;
+	return fcgi_service_main(argc, argv, &role);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fsp.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/sjson.h"
@@ -50,7 +51,7 @@ fwd_state_save(struct fwd *fw)
 		log_error("could not replace \"%s\": %m", fw->state_path);
 		goto out;
 	}
-	fwd_crash_point("fwd.state");
+	CRASH_POINT("fwd.state");
 	rc = 0;
 out:
 	free(text);

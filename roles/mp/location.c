@@ -120,8 +120,9 @@ location_answer(struct fcgi_req *req, struct mp *mp, const struct loc_model *m,
 }
 
 int
-mp_location(struct fcgi_req *req, struct mp *mp)
+mp_location(struct fcgi_req *req, void *arg)
 {
+	struct mp *mp = arg;
 	struct loc_request lr;
 	const struct loc_model *m;
 	struct mp_model_ref *ref;

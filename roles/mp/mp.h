@@ -24,17 +24,19 @@ PGconn *mp_db(const struct mp *mp);
 /* mp_db_failed - drop this thread's connection after an error */
 void mp_db_failed(void);
 
+/* The routes, each called with the struct mp as arg. */
+
 /* POST /mp/v1/statemsg: a batch into statsys.box, 202 once durable */
-int mp_statemsg(struct fcgi_req *req, struct mp *mp);
+int mp_statemsg(struct fcgi_req *req, void *arg);
 
 /* POST /mp/v1/register: record a client */
-int mp_register(struct fcgi_req *req, struct mp *mp);
+int mp_register(struct fcgi_req *req, void *arg);
 
 /* GET /mp/v1/policy?client=GUID: the client's policy */
-int mp_policy(struct fcgi_req *req, struct mp *mp);
+int mp_policy(struct fcgi_req *req, void *arg);
 
 /* POST /mp/v1/location: sources by boundary group, and site assignment */
-int mp_location(struct fcgi_req *req, struct mp *mp);
+int mp_location(struct fcgi_req *req, void *arg);
 
 /* mp_models_start - load the boundary model and follow its changes */
 struct mp_models *mp_models_start(const struct conf *cf);

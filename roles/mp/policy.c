@@ -61,8 +61,9 @@ policy_answer(
 }
 
 int
-mp_policy(struct fcgi_req *req, struct mp *mp)
+mp_policy(struct fcgi_req *req, void *arg)
 {
+	struct mp *mp = arg;
 	char client[128];
 	const char *params[1] = { client };
 	PGconn *db;

@@ -100,8 +100,9 @@ register_store(struct fcgi_req *req, struct mp *mp, const char *client,
 }
 
 int
-mp_register(struct fcgi_req *req, struct mp *mp)
+mp_register(struct fcgi_req *req, void *arg)
 {
+	struct mp *mp = arg;
 	char *body, why[512];
 	const char *client, *name;
 	struct buf addrs = { 0 };

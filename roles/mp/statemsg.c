@@ -3,7 +3,9 @@
 #include "mp.h"
 
 int
-mp_statemsg(struct fcgi_req *req, struct mp *mp)
+mp_statemsg(struct fcgi_req *req, void *arg)
 {
+	struct mp *mp = arg;
+
 	return intake_statemsg(req, mp->gc, mp->statsys);
 }

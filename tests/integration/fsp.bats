@@ -58,7 +58,7 @@ url() { echo "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/${1:-statemsg}"; }
 # post BODY: prints "STATUS BODY" (several may run at once)
 post() {
 	local answer=$SITE_DIR/answer.$BASHPID
-	curl -sS -o "$answer" -w '%{http_code}' -X POST \
+	curl -sS -m 30 -o "$answer" -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' --data-binary "$1" "$(url)"
 	printf ' %s' "$(cat "$answer")"
 	rm -f "$answer"
@@ -216,31 +216,84 @@ mtime_of() { stat -c %.9Y "$1"; }
 	rm -f "$SPOOL"/incoming/* "$SPOOL/forward.state"
 }
 
-@test "SIGTERM stops it cleanly: what was acknowledged is durable, exit 0" {
-	start_fsp "$(fsp_conf term 100000 3600)"
-	local pids="" i name
-	for i in $(seq 1 16); do
+# holds FILE CLIENT SERIAL: FILE (a batch or a set) holds that message
+holds() {
+	jq -e --arg c "$2" --argjson s "$3" '[(if has("batches") then .batches[] else . end)
+		| select(.client == $c) | .messages[].serial] | index($s) != null' "$1" >/dev/null
+}
+
+# term_posts FIRST LAST: post batch I of client 6 (one message, serial I)
+# for I in FIRST..LAST at once, its answer in term.I; the pids in POSTS
+term_posts() {
+	local i
+	POSTS=()
+	for i in $(seq "$1" "$2"); do
 		post "$(batch "$(client 6)" 1 "$i")" >"$SITE_DIR/term.$i" &
-		pids="$pids $!"
+		POSTS+=($!)
 	done
-	# SIGTERM while requests are in flight: each is answered or refused
+}
+
+# any_acked FIRST LAST: one of the answers FIRST..LAST is in, a 202
+any_acked() {
+	local i
+	for i in $(seq "$1" "$2"); do
+		[[ "$(cat "$SITE_DIR/term.$i")" != 202* ]] || return 0
+	done
+	return 1
+}
+
+# term_acked I: 0 if answer I is 202 and the file it names, in fsp.box or
+# statsys.box, holds message I; 1 if I was refused with 502; else 2,
+# saying why
+term_acked() {
+	local answer name f
+	answer=$(cat "$SITE_DIR/term.$1")
+	case "$answer" in
+	202*) ;;
+	502*) return 1 ;;
+	*) echo "request $1: $answer"; return 2 ;;
+	esac
+	name=$(echo "${answer#202 }" | jq -r .file)
+	for f in "$SPOOL/incoming/$name" "$OUT/incoming/$name"; do
+		[ -f "$f" ] && holds "$f" "$(client 6)" "$1" && return 0
+	done
+	echo "message $1 was acknowledged in $name but is not there"
+	return 2
+}
+
+@test "SIGTERM stops it cleanly: what was acknowledged is durable, exit 0" {
+	conf=$(fsp_conf term 100000 3600)
+	start_fsp "$conf"
+	local pid=$FSP_PID i rc acked=""
+	# 8 requests answered before the signal: each must be acknowledged
+	term_posts 1 8
+	wait "${POSTS[@]}"
+	for i in $(seq 1 8); do
+		[[ "$(cat "$SITE_DIR/term.$i")" == 202* ]] ||
+			{ echo "request $i: $(cat "$SITE_DIR/term.$i")"; false; }
+	done
+	# 24 more, and SIGTERM once the first of them is answered, while the
+	# others are in flight: each is answered or, once the socket is shut,
+	# refused by nginx
+	term_posts 9 32
+	wait_for 10 any_acked 9 32
 	stop_fsp
-	wait $pids || true
-	for i in $(seq 1 16); do
-		case "$(cat "$SITE_DIR/term.$i")" in
-		202*)
-			name=$(sed 's/^202 //' "$SITE_DIR/term.$i" | jq -r .file)
-			[ -f "$SPOOL/incoming/$name" ] || [ -f "$OUT/incoming/$name" ] ||
-				{ echo "acknowledged $name is lost"; false; }
-			;;
-		502*) ;;
-		*) echo "request $i: $(cat "$SITE_DIR/term.$i")"; false ;;
-		esac
+	wait "${POSTS[@]}"
+	for i in $(seq 1 32); do
+		term_acked "$i" && rc=0 || rc=$?
+		# a refusal only after the signal
+		[ "$rc" = 0 ] || [ "$rc.$((i > 8))" = 1.1 ]
+		[ "$rc" = 1 ] || acked="$acked $i"
 	done
-	grep -q "sitesys-fsp\[[0-9]*\]: info: spooled [0-9]* batches into [0-9]* files in [0-9]* group commits" "$SITE_DIR/fsp.log"
-	tail -1 "$SITE_DIR/fsp.log" | grep -q 'info: stopped$'
+	# every batch it spooled was acknowledged, and no other
+	grep -q "sitesys-fsp\[$pid\]: info: spooled $(echo $acked | wc -w) batches into [0-9]* files in [0-9]* group commits" "$SITE_DIR/fsp.log"
+	tail -1 "$SITE_DIR/fsp.log" | grep -q "sitesys-fsp\[$pid\]: info: stopped$"
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$(url)")" = 502 ]
-	rm -f "$SPOOL"/incoming/*
+	# restarted, it forwards what is left: each acknowledged message once
+	start_fsp "$conf"
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(serials "$(client 6)" | tr '\n' ' ')" = "$(echo $acked | tr ' ' '\n' | sort -n | tr '\n' ' ')" ]
 }
 
 # crash_round N POINT: spool by hand a batch A of 3 messages and a set B of
@@ -254,7 +307,7 @@ crash_round() {
 		"$(batch "$(client $((200 + n)))" 6 7)" >"$SITE_DIR/b.smx"
 	"$SITECTL" inbox put fsp.box "$SITE_DIR/a.smx" >/dev/null
 	"$SITECTL" inbox put fsp.box "$SITE_DIR/b.smx" >/dev/null
-	SITESYS_TEST_CRASH_AT=$point "$FSP" -f -c "$conf" 2>>"$SITE_DIR/fsp.log" &
+	SITESYS_CRASH_AT=$point "$FSP" -f -c "$conf" 2>>"$SITE_DIR/fsp.log" &
 	pid=$!
 	wait_for 20 bash -c "! kill -0 $pid 2>/dev/null" || { kill -KILL $pid; return 1; }
 	wait $pid && rc=0 || rc=$?

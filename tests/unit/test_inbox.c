@@ -344,7 +344,7 @@ test_unsettled_file_waits(void **state)
 	write_raw(&ib, "copying.json", "{\"format\":\"sitesys.te", 0);
 	reader_setup(&r, &ib, 256);
 	assert_int_equal(inbox_reader_batch(&r), 0);
-	assert_true(r.settle_wait_ms > 0 && r.settle_wait_ms <= 5000);
+	assert_true(r.watch.settle_ms > 0 && r.watch.settle_ms <= 5000);
 	inbox_reader_free(&r);
 	snprintf(path, sizeof(path), "%s/copying.json", ib.incoming);
 	assert_int_equal(access(path, F_OK), 0);

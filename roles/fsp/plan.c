@@ -1,0 +1,163 @@
+/*
+ * plan.c - step 1 of forwarding (see forward.c): the oldest batches of
+ * fsp.box/incoming while the throttle has room, the last one possibly
+ * split, each read and parsed once
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsp.h"
+#include "split.h"
+#include "statemsg.h"
+#include "util/log.h"
+#include "util/sjson.h"
+
+/*
+ * The next batch to consider: the rest of the last split first, then the
+ * listing, which is renewed when it is used up, once per step at most.
+ */
+static const char *
+next_name(struct fwd *fw, bool *listed)
+{
+	if (fw->rest[0] != '\0')
+		return fw->rest;
+	if (!inbox_watch_pending(&fw->watch) && !*listed) {
+		*listed = true;
+		if (inbox_watch_list(&fw->watch) == -1)
+			return NULL;
+	}
+	return inbox_watch_next(&fw->watch);
+}
+
+/* True if name is in the plan already (a listing may show it again). */
+static bool
+planned(const struct fwd *fw, const char *name)
+{
+	for (size_t i = 0; i < fw->nplan; i++)
+		if (strcmp(fw->plan[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* A batch that could not be read: 0 when skipped or rejected, else -1. */
+static long
+read_failed(struct fwd *fw, const char *name)
+{
+	char why[64];
+
+	if (errno == ENOENT)
+		return 0;
+	if (errno != EFBIG) {
+		log_error(
+		    "could not read \"%s/%s\": %m", fw->spool->name, name);
+		return -1;
+	}
+	snprintf(why, sizeof(why), "larger than %u bytes", INBOX_MAX_FILE);
+	return inbox_reject(fw->spool, name, why) == 0 ? 0 : -1;
+}
+
+/*
+ * Parse and check the text read into e, keeping the document in e->doc:
+ * its messages, or 0 with why.
+ */
+static long
+parse_batch(struct fwd_entry *e, char *why, size_t len)
+{
+	struct statemsg_batch *b;
+	struct split_names sn;
+	size_t nb;
+
+	if ((e->doc = sjson_parse(e->data, e->len, why, len)) == NULL ||
+	    statemsg_parse_file(e->doc, &b, &nb, why, len) == -1)
+		return 0;
+	statemsg_free_all(b, nb);
+	if (split_names(e->name, &sn) == -1) {
+		snprintf(
+		    why, len, "its name cannot be split: %s", strerror(errno));
+		return 0;
+	}
+	return (long)split_count(e->doc);
+}
+
+/*
+ * Read and check batch e->name: its messages, with e->data and e->doc
+ * held; 0 when it must be skipped for now (gone, settling, or moved to
+ * corrupt/); -1 on failure (logged).
+ */
+static long
+load_batch(struct fwd *fw, struct fwd_entry *e)
+{
+	char why[512];
+	time_t mtime;
+	long n;
+
+	if (fwd_entry_read(fw, e, &mtime) == -1)
+		return read_failed(fw, e->name);
+	if ((n = parse_batch(e, why, sizeof(why))) > 0)
+		return n;
+	fwd_entry_release(e);
+	if (inbox_watch_settling(&fw->watch, mtime))
+		return 0;
+	return inbox_reject(fw->spool, e->name, why) == 0 ? 0 : -1;
+}
+
+/*
+ * Add the batch loaded into e, n messages, to the plan: as many as left
+ * allows. Only a split batch keeps its document; its rest goes first in
+ * the next step.
+ */
+static void
+take_batch(struct fwd *fw, struct fwd_entry *e, long n, long long *left)
+{
+	struct split_names sn;
+
+	e->n = (size_t)n;
+	e->k = (long long)n <= *left ? (size_t)n : (size_t)*left;
+	*left -= (long long)e->k;
+	fw->nplan++;
+	if (e->k == e->n) {
+		json_decref(e->doc); /* forwarded as it was read */
+		e->doc = NULL;
+	} else if (split_names(e->name, &sn) == 0) { /* checked when parsed */
+		snprintf(fw->rest, sizeof(fw->rest), "%s", sn.rest);
+	}
+}
+
+/* Drop a plan that could not be made whole: nothing of it was written. */
+static int
+plan_drop(struct fwd *fw)
+{
+	for (size_t i = 0; i < fw->nplan; i++)
+		fwd_entry_release(&fw->plan[i]);
+	fw->nplan = 0;
+	return -1;
+}
+
+int
+fwd_plan(struct fwd *fw, long long left)
+{
+	size_t total = 0;
+	bool listed = false;
+	const char *name;
+	long n;
+
+	fw->nplan = 0;
+	while (left > 0 && fw->nplan < FWD_MAX_FILES && total < FWD_MAX_BYTES &&
+	    (name = next_name(fw, &listed)) != NULL) {
+		struct fwd_entry *e = &fw->plan[fw->nplan];
+
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		if (name == fw->rest)
+			fw->rest[0] = '\0'; /* considered once */
+		if (planned(fw, e->name))
+			continue;
+		if ((n = load_batch(fw, e)) == -1)
+			return plan_drop(fw);
+		if (n > 0) {
+			take_batch(fw, e, n, &left);
+			total += e->len;
+		}
+	}
+	return 0;
+}
