@@ -111,7 +111,17 @@ const char *loc_builder_error(const struct loc_builder *b);
  */
 int loc_add_site(struct loc_builder *b, const char *code);
 
-/* loc_default_group_name - "Default-Site-Boundary-Group<CODE>" into out */
+/* What the name of every site's default group begins with. */
+#define LOC_DEFAULT_GROUP_PREFIX "Default-Site-Boundary-Group"
+
+/* The longest such name, "Default-Site-Boundary-Group<CODE>", with its NUL. */
+#define LOC_DEFAULT_GROUP_MAX (sizeof(LOC_DEFAULT_GROUP_PREFIX) + 5)
+
+/*
+ * loc_default_group_name - the name seed 003 gives site code's default
+ * group, "Default-Site-Boundary-Group<CODE>" (angle brackets included),
+ * into out (cut to len)
+ */
 void loc_default_group_name(const char *code, char *out, size_t len);
 
 /* loc_add_group - a boundary group; site: its assigned site, or NULL */

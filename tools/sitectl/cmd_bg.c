@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "location/location.h"
 #include "model.h"
 #include "sitectl.h"
 #include "util/db.h"
 
-#define DEFAULT_BG_PREFIX "Default-Site-Boundary-Group"
 #define FIND_BG "SELECT id FROM boundary_group WHERE name = $1"
 #define FIND_DEFAULT                                                           \
 	"SELECT default_of_site FROM boundary_group WHERE name = $1 "          \
@@ -202,6 +202,14 @@ bg_member(PGconn *db, const struct member *m, bool add, const char *bg,
 	return EXIT_OK;
 }
 
+/* Whether name is in the sites' default groups' namespace. */
+static bool
+is_default_name(const char *name)
+{
+	return strncmp(name, LOC_DEFAULT_GROUP_PREFIX,
+	           sizeof(LOC_DEFAULT_GROUP_PREFIX) - 1) == 0;
+}
+
 /* Check what needs no database; an exit status. */
 static int
 bg_args(const char *sub, int npos, const char **pos, const char **v,
@@ -220,9 +228,9 @@ bg_args(const char *sub, int npos, const char **pos, const char **v,
 	    (v[O_NAME] && model_name("a boundary group name", v[O_NAME]))) {
 		return EXIT_USAGE;
 	}
-	if ((add && strncmp(pos[0], DEFAULT_BG_PREFIX, 27) == 0) ||
-	    (v[O_NAME] && strncmp(v[O_NAME], DEFAULT_BG_PREFIX, 27) == 0)) {
-		ctl_err("names that begin with " DEFAULT_BG_PREFIX
+	if ((add && is_default_name(pos[0])) ||
+	    (v[O_NAME] && is_default_name(v[O_NAME]))) {
+		ctl_err("names that begin with " LOC_DEFAULT_GROUP_PREFIX
 		        " are the sites' default groups'");
 		return EXIT_USAGE;
 	}
