@@ -27,7 +27,7 @@ setup_file() {
 	done
 	"$SITECTL" bg add-server BG_A dp-a1.example.org
 	"$SITECTL" bg add-server BG_B dp-b1.example.org
-	"$SITECTL" bg add-server 'Default-Site-Boundary-Group<ABC>' site.example.org
+	"$SITECTL" bg add-server --site-default ABC site.example.org
 	"$SITECTL" bg link BG_A BG_B --fallback dp=10 --fallback sup=never
 	# the seed's SUP example: A after 10 minutes, B after 130
 	"$SITECTL" bg add SUP_A --site ABC

@@ -217,7 +217,7 @@ default_of() {
 	refused 2 '--allow-peers takes yes or no, not "maybe"' bg set BG_A --allow-peers maybe
 	refused 1 'need peer downloads allowed' bg set BG_A --allow-peers no
 	refused 1 'its name cannot change' bg set 'Default-Site-Boundary-Group<PS1>' --name Mine
-	refused 1 'its site cannot change' bg set 'Default-Site-Boundary-Group<PS1>' --site PS2
+	refused 1 'its site cannot change' bg set --site-default PS1 --site PS2
 	refused 1 'it goes only with its site' bg remove 'Default-Site-Boundary-Group<PS1>'
 	refused 1 'no boundary group "BG_X"' bg remove BG_X
 	run "$SITECTL" bg set BG_A --allow-peers no --same-subnet-only no --prefer-dp no
@@ -421,7 +421,7 @@ default_of() {
 	"$SITECTL" boundary remove overlap
 	"$SITECTL" bg remove BG_LONELY
 	"$SITECTL" bg remove BG_C
-	"$SITECTL" bg unlink BG_A 'Default-Site-Boundary-Group<PS1>'
+	"$SITECTL" bg unlink BG_A --site-default ps1
 	"$SITECTL" content add dp-b1.contoso.com PS100001
 	"$SITECTL" content add dp-a1.contoso.com PS100001
 	"$SITECTL" peer add-content laptop7 PS100001
@@ -468,6 +468,46 @@ default_of() {
 	run "$SITECTL" site list --json
 	[ "$(echo "$output" | jq -r '.[] | select(.code == "ABC") | .default_boundary_group')" = 'Default-Site-Boundary-Group<ABC>' ]
 	psql_site -c "DELETE FROM site WHERE code = 'ABC'"
+}
+
+@test "a default group is named as written or as --site-default CODE" {
+	"$SITECTL" site add ABC --name "Site ABC"
+	"$SITECTL" server add abc1.example.org --site ABC --role dp
+	"$SITECTL" server add abc2.example.org --site ABC --role dp
+	run "$SITECTL" bg add-server 'Default-Site-Boundary-Group<ABC>' abc1.example.org
+	[ "$status" -eq 0 ]
+	[ "$output" = "added server abc1.example.org to Default-Site-Boundary-Group<ABC>" ]
+	run "$SITECTL" bg add-server --site-default abc abc2.example.org
+	[ "$status" -eq 0 ]
+	[ "$output" = "added server abc2.example.org to Default-Site-Boundary-Group<ABC>" ]
+	"$SITECTL" bg add BG_ABC --site ABC
+	"$SITECTL" bg link BG_ABC --site-default=ABC --fallback dp=5
+	run "$SITECTL" bg show --site-default ABC --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.name, .servers, .linked_from]')" = \
+		'["Default-Site-Boundary-Group<ABC>",["abc1.example.org","abc2.example.org"],["BG_ABC"]]' ]
+	run "$SITECTL" bg links --site-default ABC --json
+	[ "$(echo "$output" | jq -r '.[0] | "\(.from_group) \(.to_group) \(.dp)"')" = 'BG_ABC Default-Site-Boundary-Group<ABC> 5' ]
+	"$SITECTL" bg unlink BG_ABC --site-default ABC
+	run "$SITECTL" bg remove-server --site-default ABC abc2.example.org
+	[ "$output" = "removed server abc2.example.org from Default-Site-Boundary-Group<ABC>" ]
+}
+
+@test "--site-default refuses a bad code, a missing site and a place that takes no group" {
+	refused 2 'invalid site code "AB": a site code is exactly three letters (A-Z) or digits (0-9)' \
+		bg add-server --site-default AB abc1.example.org
+	refused 2 'invalid site code "A<C"' bg show --site-default 'A<C'
+	refused 2 'site code "CON" is reserved' bg remove-server --site-default con abc1.example.org
+	refused 1 'no boundary group "Default-Site-Boundary-Group<QQQ>"' bg add-server --site-default QQQ abc1.example.org
+	refused 2 'bg add-boundary takes --site-default CODE only in place of a boundary group' \
+		bg add-boundary BG_ABC --site-default ABC
+	refused 2 'bg add takes --site-default CODE only in place of a boundary group' bg add --site-default ABC
+	refused 2 'bg default-behavior takes --site-default CODE only in place of a boundary group' \
+		bg default-behavior --site-default ABC
+	refused 1 'it goes only with its site' bg remove --site-default ABC
+	# the site goes with its group, its servers and its links
+	psql_site -c "DELETE FROM site WHERE code = 'ABC'"
+	"$SITECTL" bg remove BG_ABC
 }
 
 @test "usage errors exit 2 and show the command's forms" {

@@ -83,7 +83,7 @@ usable_at() {
 @test "a change made with sitectl shows in the next answer" {
 	"$SITECTL" bg default-behavior PS1 --fallback dp=60 >/dev/null
 	[ "$(usable_at 60 | wc -w)" = 7 ]
-	"$SITECTL" bg link BG_A 'Default-Site-Boundary-Group<PS1>' --fallback dp=never >/dev/null
+	"$SITECTL" bg link BG_A --site-default PS1 --fallback dp=never >/dev/null
 	[ "$(usable_at 1000 | wc -w)" = 6 ]
 	"$SITECTL" bg unlink BG_A 'Default-Site-Boundary-Group<PS1>' >/dev/null
 	"$SITECTL" bg default-behavior PS1 --fallback dp=120 >/dev/null

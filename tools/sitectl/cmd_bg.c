@@ -260,12 +260,20 @@ bg_args(const char *sub, int npos, const char **pos, const char **v,
 static int
 bg_links(struct ctl *ctl, const char *sub, int argc, char **argv)
 {
-	static const char *const spec[] = { "fallback=+", NULL };
-	const char *vals[1], *pos[2];
-	int npos;
+	static const char *const spec[] = { "fallback=+", "site-default=<",
+		NULL };
+	const char *vals[2], *pos[2];
+	char names[2][LOC_DEFAULT_GROUP_MAX];
+	unsigned groups = strcmp(sub, "default-behavior") == 0 ? 0
+	    : strcmp(sub, "links") == 0                        ? 1
+	                                                       : 3;
+	int npos, rc;
 
 	if (ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 2, &npos) == -1)
 		return ctl_usage("bg");
+	if ((rc = model_site_defaults(ctl, sub, groups, npos, pos, names)) !=
+	    EXIT_OK)
+		return rc;
 	if (strcmp(sub, "link") == 0 && npos == 2)
 		return bg_link(ctl, pos[0], pos[1], vals[0]);
 	if (strcmp(sub, "unlink") == 0 && npos == 2 && vals[0] == NULL)
@@ -302,12 +310,12 @@ cmd_bg(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const spec[] = { "site=", "description=", "name=",
 		"allow-peers=", "same-subnet-only=", "prefer-dp=",
-		"prefer-cloud=", NULL };
+		"prefer-cloud=", "site-default=<", NULL };
 	static const char *const subs[] = { "add", "set", "list", "show",
 		"remove", "add-boundary", "remove-boundary", "add-server",
 		"remove-server", NULL };
-	const char *v[O_N], *pos[2], *sub = argc > 1 ? argv[1] : "";
-	char site[4], fqdn[256];
+	const char *v[O_N + 1], *pos[2], *sub = argc > 1 ? argv[1] : "";
+	char site[4], fqdn[256], names[2][LOC_DEFAULT_GROUP_MAX];
 	PGconn *db;
 	int npos, rc, s = 0;
 
@@ -319,7 +327,11 @@ cmd_bg(struct ctl *ctl, int argc, char **argv)
 	if (subs[s] == NULL ||
 	    ctl_parse(ctl, argc - 1, argv + 1, spec, v, pos, 2, &npos) == -1)
 		return ctl_usage("bg");
-	if ((rc = bg_args(sub, npos, pos, v, site, fqdn)) != EXIT_OK)
+	/* --site-default may name the group in the first place, but not the
+	 * new group of bg add */
+	if ((rc = model_site_defaults(ctl, sub, strcmp(sub, "add") != 0, npos,
+	         pos, names)) != EXIT_OK ||
+	    (rc = bg_args(sub, npos, pos, v, site, fqdn)) != EXIT_OK)
 		return rc;
 	if (strstr(sub, "-server"))
 		pos[1] = fqdn;

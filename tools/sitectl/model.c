@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "location/location.h"
 #include "model.h"
 #include "util/buf.h"
 #include "util/db.h"
@@ -211,6 +212,29 @@ int
 model_site(const char *s, char out[4])
 {
 	return site_code_check(s, out);
+}
+
+int
+model_site_defaults(const struct ctl *ctl, const char *sub, unsigned allowed,
+    int npos, const char **pos, char names[][LOC_DEFAULT_GROUP_MAX])
+{
+	char code[4];
+
+	if (ctl->posopt & ~allowed) {
+		ctl_err("bg %s takes --site-default CODE only in place of a "
+		        "boundary group",
+		    sub);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < npos; i++) {
+		if (!(ctl->posopt & 1u << i))
+			continue;
+		if (site_code_check(pos[i], code) == -1)
+			return EXIT_USAGE;
+		loc_default_group_name(code, names[i], LOC_DEFAULT_GROUP_MAX);
+		pos[i] = names[i];
+	}
+	return EXIT_OK;
 }
 
 int

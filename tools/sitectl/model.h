@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "location/location.h"
 #include "sitectl.h"
 
 /* The site system roles, in the order sitectl(8) lists them. */
@@ -44,6 +45,18 @@ int model_name(const char *what, const char *s);
 
 /* model_site - a site code normalized into out; -1 with why printed */
 int model_site(const char *s, char out[4]);
+
+/*
+ * model_site_defaults - each positional argument given as --site-default
+ * CODE (ctl->posopt) becomes the name of site CODE's default group,
+ * "Default-Site-Boundary-Group<CODE>", kept in names[i]; allowed: the
+ * positions (bit i for pos[i]) where bg subcommand sub takes a boundary
+ * group; EXIT_OK, or EXIT_USAGE with why printed (a bad code, or one
+ * given elsewhere)
+ */
+int model_site_defaults(const struct ctl *ctl, const char *sub,
+    unsigned allowed, int npos, const char **pos,
+    char names[][LOC_DEFAULT_GROUP_MAX]);
 
 /*
  * model_find - run sql (one parameter: key) and copy the first column of
