@@ -829,6 +829,27 @@ test_bad_model_is_refused(void **state)
 	expect_refused(b, "unknown server \"nowhere\"");
 }
 
+static void
+test_role_and_group_names(void **state)
+{
+	char out[LOC_ROLE_LIST_MAX], name[LOC_DEFAULT_GROUP_MAX];
+	enum loc_role r;
+
+	(void)state;
+	for (int i = 0; i < LOC_NROLES; i++) {
+		assert_int_equal(loc_role_parse(loc_role_name(i), &r), 0);
+		assert_int_equal(r, i);
+	}
+	assert_int_equal(loc_role_parse("printer", &r), -1);
+	assert_int_equal(loc_role_list(out, sizeof(out), ", ", " and "),
+	    strlen("dp, clouddp, sup, smp, mp and cmg"));
+	assert_string_equal(out, "dp, clouddp, sup, smp, mp and cmg");
+	loc_role_list(out, 8, "|", "|");
+	assert_string_equal(out, "dp|clou");
+	loc_default_group_name("ABC", name, sizeof(name));
+	assert_string_equal(name, "Default-Site-Boundary-Group<ABC>");
+}
+
 int
 main(void)
 {
@@ -853,6 +874,7 @@ main(void)
 		cmocka_unit_test(test_boundary_types),
 		cmocka_unit_test(test_bad_model_is_refused),
 		cmocka_unit_test(test_many_threads_share_a_model),
+		cmocka_unit_test(test_role_and_group_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
