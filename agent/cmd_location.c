@@ -84,9 +84,11 @@ location_option(struct loc_args *a, int ch, const char *arg)
 static int
 location_args(struct loc_args *a, int argc, char **argv)
 {
+	char roles[LOC_ROLE_LIST_MAX];
 	int ch;
 
 	memset(a, 0, sizeof(*a));
+	loc_role_list(roles, sizeof(roles), "|", "|");
 	optind = 0; /* 0: glibc starts over, permuting: options after ROLE */
 	opterr = 1;
 	while ((ch = getopt_long(argc, argv, "", location_opts, NULL)) != -1) {
@@ -96,16 +98,13 @@ location_args(struct loc_args *a, int argc, char **argv)
 			return rc;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr,
-		    "sitesys-agent: location needs one role: "
-		    "dp|clouddp|sup|smp|mp|cmg\n");
+		fprintf(stderr, "sitesys-agent: location needs one role: %s\n",
+		    roles);
 		return 2;
 	}
 	if (loc_role_parse(argv[optind], &a->role) == -1) {
-		fprintf(stderr,
-		    "sitesys-agent: unknown role \"%s\" (dp|clouddp|sup|smp|"
-		    "mp|cmg)\n",
-		    argv[optind]);
+		fprintf(stderr, "sitesys-agent: unknown role \"%s\" (%s)\n",
+		    argv[optind], roles);
 		return 2;
 	}
 	if (a->content != NULL && a->role != LOC_DP && a->role != LOC_CLOUDDP) {

@@ -255,7 +255,7 @@ flow_location() {
 	for g in B C; do "$SITECTL" bg add BG_$g --site DEM; done
 	show "$SITECTL" bg add-boundary BG_A branch-a
 	for s in dp-a1:BG_A dp-a2:BG_A dp-b1:BG_B dp-c1:BG_C \
-		site:Default-Site-Boundary-GroupDEM; do
+		'site:Default-Site-Boundary-Group<DEM>'; do
 		"$SITECTL" server add "${s%%:*}.demo.example" --site DEM --role dp
 		"$SITECTL" bg add-server "${s#*:}" "${s%%:*}.demo.example"
 		"$SITECTL" content add "${s%%:*}.demo.example" DEM00012

@@ -19,6 +19,28 @@ loc_role_name(enum loc_role r)
 	return (unsigned)r < LOC_NROLES ? role_names[r] : "?";
 }
 
+size_t
+loc_role_list(char *out, size_t len, const char *sep, const char *last)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return 0;
+	out[0] = '\0';
+	for (int r = 0; r < LOC_NROLES; r++) {
+		const char *before = r == 0 ? ""
+		    : r == LOC_NROLES - 1   ? last
+		                            : sep;
+		int w =
+		    snprintf(out + n, len - n, "%s%s", before, role_names[r]);
+
+		if (w < 0 || (size_t)w >= len - n)
+			return len - 1; /* cut */
+		n += (size_t)w;
+	}
+	return n;
+}
+
 int
 loc_role_parse(const char *s, enum loc_role *out)
 {

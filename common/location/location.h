@@ -111,7 +111,17 @@ const char *loc_builder_error(const struct loc_builder *b);
  */
 int loc_add_site(struct loc_builder *b, const char *code);
 
-/* loc_default_group_name - "Default-Site-Boundary-Group<CODE>" into out */
+/* What the name of every site's default group begins with. */
+#define LOC_DEFAULT_GROUP_PREFIX "Default-Site-Boundary-Group"
+
+/* The longest such name, "Default-Site-Boundary-Group<CODE>", with its NUL. */
+#define LOC_DEFAULT_GROUP_MAX (sizeof(LOC_DEFAULT_GROUP_PREFIX) + 5)
+
+/*
+ * loc_default_group_name - the name seed 003 gives site code's default
+ * group, "Default-Site-Boundary-Group<CODE>" (angle brackets included),
+ * into out (cut to len)
+ */
 void loc_default_group_name(const char *code, char *out, size_t len);
 
 /* loc_add_group - a boundary group; site: its assigned site, or NULL */
@@ -302,8 +312,21 @@ const char *loc_assign_site(const struct loc_model *m,
     const struct loc_request *req, const char *assigned,
     uint32_t (*rnd)(void *ctx, uint32_t n), void *ctx, char *why, size_t len);
 
-/* loc_role_name - "dp", "clouddp", "sup", "smp", "mp", "cmg" */
+/*
+ * loc_role_name - "dp", "clouddp", "sup", "smp", "mp", "cmg": the one
+ * table of the roles' names, which sitectl, the MP and the agent use
+ */
 const char *loc_role_name(enum loc_role r);
+
+/* Room for every role's name joined by separators of up to 8 bytes. */
+#define LOC_ROLE_LIST_MAX 96
+
+/*
+ * loc_role_list - every role's name in order, joined by sep and the last
+ * two by last ("dp, clouddp, ... mp and cmg"), into out (cut to len);
+ * the length written
+ */
+size_t loc_role_list(char *out, size_t len, const char *sep, const char *last);
 
 /* loc_role_parse - the role of its name; 0, or -1 */
 int loc_role_parse(const char *s, enum loc_role *out);

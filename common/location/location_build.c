@@ -123,7 +123,7 @@ find(struct loc_builder *b, const struct strmap *m, const char *what,
 void
 loc_default_group_name(const char *code, char *out, size_t len)
 {
-	snprintf(out, len, "Default-Site-Boundary-Group%s", code);
+	snprintf(out, len, LOC_DEFAULT_GROUP_PREFIX "<%s>", code);
 }
 
 void

@@ -45,73 +45,80 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
+/* Where key (of hash h) is, or the empty slot it would take. */
+static size_t
+slot(const struct strmap *m, const char *key, uint64_t h)
+{
+	size_t i = h & (m->cap - 1);
+
+	/* the stored hash spares most probes a read of another key */
+	while (m->slots[i].key != NULL &&
+	    (m->slots[i].hash != h || !key_eq(m, m->slots[i].key, key)))
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* Twice the room; each key moves with the hash it was stored with. */
 static void
 grow(struct strmap *m)
 {
 	struct strmap old = *m;
 
 	m->cap = old.cap ? old.cap * 2 : 16;
-	m->keys = xcalloc(m->cap, sizeof(*m->keys));
-	m->vals = xcalloc(m->cap, sizeof(*m->vals));
-	m->hashes = xcalloc(m->cap, sizeof(*m->hashes));
-	m->n = 0;
+	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	for (size_t i = 0; i < old.cap; i++)
-		if (old.keys[i] != NULL)
-			strmap_put(m, old.keys[i], old.vals[i]);
-	free(old.keys);
-	free(old.vals);
-	free(old.hashes);
+		if (old.slots[i].key != NULL)
+			m->slots[slot(m, old.slots[i].key, old.slots[i].hash)] =
+			    old.slots[i];
+	free(old.slots);
+}
+
+void
+strmap_put_h(struct strmap *m, const char *key, uint64_t h, uint32_t val)
+{
+	struct strmap_slot *s;
+
+	if ((m->n + 1) * 2 > m->cap)
+		grow(m);
+	s = &m->slots[slot(m, key, h)];
+	if (s->key == NULL) {
+		s->key = key;
+		s->hash = h;
+		m->n++;
+	}
+	s->val = val;
 }
 
 void
 strmap_put(struct strmap *m, const char *key, uint32_t val)
 {
-	uint64_t h;
-	size_t i;
+	strmap_put_h(m, key, strmap_hash(key, m->nocase), val);
+}
 
-	if ((m->n + 1) * 2 > m->cap)
-		grow(m);
-	h = strmap_hash(key, m->nocase);
-	for (i = h & (m->cap - 1); m->keys[i] != NULL;
-	     i = (i + 1) & (m->cap - 1)) {
-		if (m->hashes[i] == h && key_eq(m, m->keys[i], key)) {
-			m->vals[i] = val;
-			return;
-		}
-	}
-	m->keys[i] = key;
-	m->hashes[i] = h;
-	m->vals[i] = val;
-	m->n++;
+bool
+strmap_get_h(const struct strmap *m, const char *key, uint64_t h, uint32_t *val)
+{
+	const struct strmap_slot *s;
+
+	if (m->cap == 0)
+		return false;
+	s = &m->slots[slot(m, key, h)];
+	if (s->key == NULL)
+		return false;
+	*val = s->val;
+	return true;
 }
 
 bool
 strmap_get(const struct strmap *m, const char *key, uint32_t *val)
 {
-	uint64_t h;
-
-	if (m->cap == 0)
-		return false;
-	h = strmap_hash(key, m->nocase);
-	/* the stored hash spares most probes a read of another key */
-	for (size_t i = h & (m->cap - 1); m->keys[i] != NULL;
-	     i = (i + 1) & (m->cap - 1)) {
-		if (m->hashes[i] == h && key_eq(m, m->keys[i], key)) {
-			*val = m->vals[i];
-			return true;
-		}
-	}
-	return false;
+	return strmap_get_h(m, key, strmap_hash(key, m->nocase), val);
 }
 
 void
 strmap_free(struct strmap *m)
 {
-	free(m->keys);
-	free(m->vals);
-	free(m->hashes);
-	m->keys = NULL;
-	m->vals = NULL;
-	m->hashes = NULL;
+	free(m->slots);
+	m->slots = NULL;
 	m->cap = m->n = 0;
 }

@@ -1,23 +1,18 @@
-/* clientmap.c - an open-addressing map from client GUID to its tracking */
+/*
+ * clientmap.c - a batch's clients' tracking, in the order first seen,
+ * found by GUID through a strmap
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "statesys.h"
+#include "util/strmap.h"
 
 struct clientmap {
-	struct serial_track **slots;
-	size_t cap, count;
+	struct strmap index; /* GUID (the entry's own copy) -> tracks[] */
+	struct serial_track **tracks;
+	size_t count, cap;
 };
-
-static uint64_t
-hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
 
 struct clientmap *
 clientmap_new(void)
@@ -26,60 +21,48 @@ clientmap_new(void)
 
 	if (m == NULL)
 		abort();
-	m->cap = 64;
-	if ((m->slots = calloc(m->cap, sizeof(*m->slots))) == NULL)
-		abort();
+	strmap_init(&m->index, false);
 	return m;
 }
 
-static void
-clientmap_grow(struct clientmap *m)
+/* A new zeroed entry for client, its index in tracks. */
+static uint32_t
+clientmap_add(struct clientmap *m, const char *client)
 {
-	struct serial_track **old = m->slots;
-	size_t oldcap = m->cap;
+	struct serial_track *t = calloc(1, sizeof(*t));
 
-	m->cap *= 2;
-	if ((m->slots = calloc(m->cap, sizeof(*m->slots))) == NULL)
+	if (t == NULL || (t->client = strdup(client)) == NULL)
 		abort();
-	for (size_t i = 0; i < oldcap; i++) {
-		if (old[i] == NULL)
-			continue;
-		size_t j = hash(old[i]->client) & (m->cap - 1);
-		while (m->slots[j] != NULL)
-			j = (j + 1) & (m->cap - 1);
-		m->slots[j] = old[i];
+	t->seq = (uint32_t)m->count;
+	if (m->count == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->tracks = realloc(m->tracks, m->cap * sizeof(*m->tracks));
+		if (m->tracks == NULL)
+			abort();
 	}
-	free(old);
+	m->tracks[m->count] = t;
+	return (uint32_t)m->count++;
 }
 
 struct serial_track *
 clientmap_get(struct clientmap *m, const char *client)
 {
-	size_t i;
+	uint64_t h = strmap_hash(client, false);
+	uint32_t i;
 
-	if (m->count * 2 >= m->cap)
-		clientmap_grow(m);
-	i = hash(client) & (m->cap - 1);
-	while (m->slots[i] != NULL) {
-		if (strcmp(m->slots[i]->client, client) == 0)
-			return m->slots[i];
-		i = (i + 1) & (m->cap - 1);
+	if (!strmap_get_h(&m->index, client, h, &i)) {
+		i = clientmap_add(m, client);
+		strmap_put_h(&m->index, m->tracks[i]->client, h, i);
 	}
-	struct serial_track *t = calloc(1, sizeof(*t));
-	if (t == NULL || (t->client = strdup(client)) == NULL)
-		abort();
-	m->slots[i] = t;
-	m->count++;
-	return t;
+	return m->tracks[i];
 }
 
 void
 clientmap_each(
     struct clientmap *m, void (*fn)(struct serial_track *, void *), void *arg)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->slots[i] != NULL)
-			fn(m->slots[i], arg);
+	for (size_t i = 0; i < m->count; i++)
+		fn(m->tracks[i], arg);
 }
 
 size_t
@@ -91,13 +74,12 @@ clientmap_count(const struct clientmap *m)
 void
 clientmap_free(struct clientmap *m)
 {
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->slots[i] == NULL)
-			continue;
-		free(m->slots[i]->client);
-		free(m->slots[i]->ranges);
-		free(m->slots[i]);
+	for (size_t i = 0; i < m->count; i++) {
+		free(m->tracks[i]->client);
+		free(m->tracks[i]->ranges);
+		free(m->tracks[i]);
 	}
-	free(m->slots);
+	strmap_free(&m->index);
+	free(m->tracks);
 	free(m);
 }

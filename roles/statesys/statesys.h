@@ -20,6 +20,7 @@ struct serial_range {
 /* One client's serial tracking, as loaded from and saved to the database. */
 struct serial_track {
 	char *client;
+	uint32_t seq; /* its place among the batch's clients (clientmap) */
 	bool known; /* tracked: loaded, or seen in this batch */
 	bool stored; /* had a client_message_stats row before this batch */
 	int64_t next; /* next expected serial */
@@ -51,7 +52,7 @@ void serial_close_before(struct serial_track *t, int64_t s);
 void serial_add_range(
     struct serial_track *t, int64_t first, int64_t last, int64_t detected_us);
 
-/* A map from client GUID to its tracking, for one batch. */
+/* A map from client GUID to its tracking, for one batch (on util/strmap). */
 struct clientmap;
 
 /* clientmap_new - an empty map */
@@ -60,7 +61,7 @@ struct clientmap *clientmap_new(void);
 /* clientmap_get - the client's entry, made (zeroed) if absent */
 struct serial_track *clientmap_get(struct clientmap *m, const char *client);
 
-/* clientmap_each - call fn for every entry */
+/* clientmap_each - call fn for every entry, in the order first seen */
 void clientmap_each(
     struct clientmap *m, void (*fn)(struct serial_track *, void *), void *arg);
 
@@ -70,7 +71,8 @@ size_t clientmap_count(const struct clientmap *m);
 /* clientmap_free - free the map and every entry */
 void clientmap_free(struct clientmap *m);
 
-/* The current-state topics a batch's known clients have, with their times. */
+/* The current-state topics a batch's known clients have, with their times
+ * (on util/strmap). */
 struct topicset;
 
 /* topicset_new - an empty set */
@@ -81,8 +83,8 @@ void topicset_add(struct topicset *s, const struct serial_track *t, int type,
     const char *id, int64_t time_us, int64_t serial);
 
 /* topicset_find - true, with its message's time and serial, if t has topic */
-bool topicset_find(const struct topicset *s, const struct serial_track *t,
-    int type, const char *id, int64_t *time_us, int64_t *serial);
+bool topicset_find(struct topicset *s, const struct serial_track *t, int type,
+    const char *id, int64_t *time_us, int64_t *serial);
 
 /* topicset_free - free the set (NULL is fine) */
 void topicset_free(struct topicset *s);

@@ -1,34 +1,42 @@
 /*
  * topicset.c - the current-state rows a batch's known clients have already,
  * read once per batch, so that a topic new to its client is COPYed in and
- * only a topic that exists goes through the (three times dearer) upsert
+ * only a topic that exists goes through the (three times dearer) upsert;
+ * found through a strmap by a key made of the client, type and topic ID
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "statesys.h"
+#include "util/buf.h"
+#include "util/strmap.h"
 
 struct topic_entry {
-	const struct serial_track *t;
-	int topic_type;
-	char *topic_id;
+	char *key;
 	int64_t time_us, serial;
 };
 
 struct topicset {
-	struct topic_entry *slots; /* topic_id NULL: empty */
-	size_t cap, count;
+	struct strmap index; /* key -> entries[] */
+	struct topic_entry *entries;
+	size_t count, cap;
+	struct buf key; /* the key being looked up */
 };
 
-static uint64_t
-topic_hash(const struct serial_track *t, int type, const char *id)
+/* t's topic's key in s->key: "SEQ\x1fTYPE\x1fTOPIC-ID", the client by its
+ * place in the batch (shorter to hash than its GUID); numbers hold no
+ * \x1f, so two topics have one key only if they are one. */
+static const char *
+topic_key(
+    struct topicset *s, const struct serial_track *t, int type, const char *id)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uintptr_t)t;
-
-	h = (h ^ (uint64_t)(unsigned)type) * 1099511628211ULL;
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
-	return h ^ (h >> 29);
+	buf_reset(&s->key);
+	buf_addi(&s->key, t->seq);
+	buf_addc(&s->key, '\x1f');
+	buf_addi(&s->key, type);
+	buf_addc(&s->key, '\x1f');
+	buf_adds(&s->key, id);
+	return s->key.p;
 }
 
 struct topicset *
@@ -38,77 +46,51 @@ topicset_new(void)
 
 	if (s == NULL)
 		abort();
-	s->cap = 64;
-	if ((s->slots = calloc(s->cap, sizeof(*s->slots))) == NULL)
-		abort();
+	strmap_init(&s->index, false);
 	return s;
 }
 
-/* The slot for the key: its entry, or the empty slot it would take. */
-static struct topic_entry *
-topicset_slot(struct topic_entry *slots, size_t cap,
-    const struct serial_track *t, int type, const char *id)
+/* A new entry keyed by a copy of key; its index in entries. */
+static uint32_t
+topicset_new_entry(struct topicset *s, const char *key)
 {
-	size_t i = topic_hash(t, type, id) & (cap - 1);
-
-	while (slots[i].topic_id != NULL &&
-	    (slots[i].t != t || slots[i].topic_type != type ||
-	        strcmp(slots[i].topic_id, id) != 0))
-		i = (i + 1) & (cap - 1);
-	return &slots[i];
-}
-
-static void
-topicset_grow(struct topicset *s)
-{
-	size_t cap = s->cap * 2;
-	struct topic_entry *slots = calloc(cap, sizeof(*slots));
-
-	if (slots == NULL)
-		abort();
-	for (size_t i = 0; i < s->cap; i++) {
-		struct topic_entry *e = &s->slots[i];
-
-		if (e->topic_id != NULL)
-			*topicset_slot(
-			    slots, cap, e->t, e->topic_type, e->topic_id) = *e;
+	if (s->count == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->entries = realloc(s->entries, s->cap * sizeof(*s->entries));
+		if (s->entries == NULL)
+			abort();
 	}
-	free(s->slots);
-	s->slots = slots;
-	s->cap = cap;
+	if ((s->entries[s->count].key = strdup(key)) == NULL)
+		abort();
+	return (uint32_t)s->count++;
 }
 
 void
 topicset_add(struct topicset *s, const struct serial_track *t, int type,
     const char *id, int64_t time_us, int64_t serial)
 {
-	struct topic_entry *e;
+	const char *key = topic_key(s, t, type, id);
+	uint64_t h = strmap_hash(key, false);
+	uint32_t i;
 
-	if (s->count * 2 >= s->cap)
-		topicset_grow(s);
-	e = topicset_slot(s->slots, s->cap, t, type, id);
-	if (e->topic_id == NULL) {
-		if ((e->topic_id = strdup(id)) == NULL)
-			abort();
-		s->count++;
+	if (!strmap_get_h(&s->index, key, h, &i)) {
+		i = topicset_new_entry(s, key);
+		strmap_put_h(&s->index, s->entries[i].key, h, i);
 	}
-	e->t = t;
-	e->topic_type = type;
-	e->time_us = time_us;
-	e->serial = serial;
+	s->entries[i].time_us = time_us;
+	s->entries[i].serial = serial;
 }
 
 bool
-topicset_find(const struct topicset *s, const struct serial_track *t, int type,
+topicset_find(struct topicset *s, const struct serial_track *t, int type,
     const char *id, int64_t *time_us, int64_t *serial)
 {
-	const struct topic_entry *e =
-	    topicset_slot(s->slots, s->cap, t, type, id);
+	uint32_t i;
 
-	if (e->topic_id == NULL)
+	if (!strmap_get(&s->index, topic_key(s, t, type, id), &i))
 		return false;
-	*time_us = e->time_us;
-	*serial = e->serial;
+	*time_us = s->entries[i].time_us;
+	*serial = s->entries[i].serial;
 	return true;
 }
 
@@ -117,8 +99,10 @@ topicset_free(struct topicset *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->slots[i].topic_id);
-	free(s->slots);
+	for (size_t i = 0; i < s->count; i++)
+		free(s->entries[i].key);
+	strmap_free(&s->index);
+	buf_free(&s->key);
+	free(s->entries);
 	free(s);
 }

@@ -27,7 +27,7 @@ setup_file() {
 	done
 	"$SITECTL" bg add-server BG_A dp-a1.example.org
 	"$SITECTL" bg add-server BG_B dp-b1.example.org
-	"$SITECTL" bg add-server Default-Site-Boundary-GroupABC site.example.org
+	"$SITECTL" bg add-server --site-default ABC site.example.org
 	"$SITECTL" bg link BG_A BG_B --fallback dp=10 --fallback sup=never
 	# the seed's SUP example: A after 10 minutes, B after 130
 	"$SITECTL" bg add SUP_A --site ABC
@@ -79,7 +79,7 @@ use() { agent location "$1" --at "$2" --json | jq -r .use; }
 	[ "${lines[3]}" = "sources   3" ]
 	[ "${lines[4]}" = "  dp-a1.example.org server current BG_A from minute 0" ]
 	[ "${lines[5]}" = "  dp-b1.example.org server neighbour BG_B from minute 10" ]
-	[ "${lines[6]}" = "  site.example.org server site-default Default-Site-Boundary-GroupABC from minute 120" ]
+	[ "${lines[6]}" = "  site.example.org server site-default Default-Site-Boundary-Group<ABC> from minute 120" ]
 	[[ "${lines[7]}" == "at minute 0: dp-a1.example.org (pool of 1; "* ]]
 	# two minutes each; start over after the last; BG_B joins at 10
 	[ "$(use dp 8)" = dp-a1.example.org ]

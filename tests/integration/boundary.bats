@@ -46,26 +46,89 @@ refused() {
 
 @test "each site has its default group and Default Behavior: 120 minutes, management points 0" {
 	run psql_site -c "SELECT name, site_code FROM boundary_group WHERE default_of_site IS NOT NULL ORDER BY 1"
-	[ "${lines[0]}" = "Default-Site-Boundary-GroupPS1|PS1" ]
-	[ "${lines[1]}" = "Default-Site-Boundary-GroupPS2|PS2" ]
+	[ "${lines[0]}" = "Default-Site-Boundary-Group<PS1>|PS1" ]
+	[ "${lines[1]}" = "Default-Site-Boundary-Group<PS2>|PS2" ]
 	run "$SITECTL" bg default-behavior ps1 --json
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | jq -r '.[0].boundary_group')" = Default-Site-Boundary-GroupPS1 ]
+	[ "$(echo "$output" | jq -r '.[0].boundary_group')" = 'Default-Site-Boundary-Group<PS1>' ]
 	[ "$(echo "$output" | jq -c '.[0] | [.dp, .clouddp, .sup, .smp, .mp, .cmg]')" = "[120,120,120,120,0,120]" ]
 }
 
-@test "a site that existed before 003 gets its default group from the migration" {
-	# the migration's own statement, run for a site made without the trigger
-	psql_site -c "ALTER TABLE site DISABLE TRIGGER site_default_group;
-		INSERT INTO site VALUES ('OLD', 'old');
-		ALTER TABLE site ENABLE TRIGGER site_default_group"
-	[ "$(psql_site -c "SELECT count(*) FROM boundary_group WHERE default_of_site = 'OLD'")" = 0 ]
-	sed -n '/^-- The sites that exist already/,/^ON CONFLICT DO NOTHING;/p' \
-		"$TOP/schema/003_boundary.sql" | psql_site
-	[ "$(psql_site -c "SELECT name FROM boundary_group WHERE default_of_site = 'OLD'")" = Default-Site-Boundary-GroupOLD ]
-	[ "$(psql_site -c "SELECT minutes FROM site_default_fallback WHERE site_code = 'OLD' AND role = 'mp'")" = 0 ]
-	psql_site -c "DELETE FROM site WHERE code = 'OLD'"
-	[ "$(psql_site -c "SELECT count(*) FROM boundary_group WHERE default_of_site = 'OLD'")" = 0 ]
+# psql_db DB ARGS...: psql as psql_site runs it, in database DB
+psql_db() {
+	local db=$1
+	shift
+	psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres \
+		-d "$db" -v ON_ERROR_STOP=1 "$@"
+}
+
+# old_schema DB VERSION: a new database DB at schema VERSION, each migration
+# up to it applied and recorded as sitectl db init does, and a config that
+# names it, $SITE_DIR/DB.conf
+old_schema() {
+	local db=$1 upto=$2 f base v
+	psql_site -c "CREATE DATABASE $db"
+	psql_db "$db" -c "CREATE TABLE schema_version (version integer
+		PRIMARY KEY, name text NOT NULL,
+		applied timestamptz NOT NULL DEFAULT now())"
+	for f in "$TOP"/schema/[0-9][0-9][0-9]_*.sql; do
+		base=$(basename "$f" .sql)
+		v=$((10#${base%%_*}))
+		[ "$v" -le "$upto" ] || break
+		psql_db "$db" -1 -f "$f"
+		psql_db "$db" -c "INSERT INTO schema_version VALUES ($v, '${base#*_}')"
+	done
+	sed "s/dbname=sitesys/dbname=$db/" "$SITESYS_CONF" >"$SITE_DIR/$db.conf"
+}
+
+# default_of DB CODE: the name of site CODE's default group in database DB
+default_of() {
+	psql_db "$1" -c "SELECT name FROM boundary_group WHERE default_of_site = '$2'"
+}
+
+@test "a site that existed before 003 gets its default group from the upgrade" {
+	old_schema before003 2
+	psql_db before003 -c "INSERT INTO site VALUES ('OLD', 'old')"
+	run "$SITECTL" -c "$SITE_DIR/before003.conf" db upgrade
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"applied 003_boundary"* ]]
+	[ "$(default_of before003 OLD)" = 'Default-Site-Boundary-Group<OLD>' ]
+	[ "$(psql_db before003 -c "SELECT minutes FROM site_default_fallback WHERE site_code = 'OLD' AND role = 'mp'")" = 0 ]
+	psql_db before003 -c "DELETE FROM site WHERE code = 'OLD'"
+	[ "$(psql_db before003 -c "SELECT count(*) FROM boundary_group WHERE default_of_site = 'OLD'")" = 0 ]
+}
+
+@test "004 renames a default group made under 003, keeps what it holds, and runs twice unharmed" {
+	local conf=$SITE_DIR/before004.conf before
+	old_schema before004 3
+	psql_db before004 -c "INSERT INTO site VALUES ('OLD', 'old')"
+	[ "$(default_of before004 OLD)" = Default-Site-Boundary-GroupOLD ]
+	"$SITECTL" -c "$conf" server add old.example.org --site OLD --role dp
+	"$SITECTL" -c "$conf" bg add-server Default-Site-Boundary-GroupOLD old.example.org
+	"$SITECTL" -c "$conf" bg add MINE --site OLD
+	"$SITECTL" -c "$conf" bg link MINE Default-Site-Boundary-GroupOLD --fallback dp=30
+	run "$SITECTL" -c "$conf" db upgrade
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"applied 004_default_group_name"* ]]
+	[ "$(default_of before004 OLD)" = 'Default-Site-Boundary-Group<OLD>' ]
+	run "$SITECTL" -c "$conf" bg show 'Default-Site-Boundary-Group<OLD>' --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.servers, .linked_from]')" = '[["old.example.org"],["MINE"]]' ]
+	run "$SITECTL" -c "$conf" bg links MINE --json
+	[ "$(echo "$output" | jq -r '.[0] | "\(.to_group) \(.dp)"')" = 'Default-Site-Boundary-Group<OLD> 30' ]
+	# the migration again, by hand: nothing changes
+	before=$(psql_db before004 -c "SELECT id, name FROM boundary_group ORDER BY id")
+	psql_db before004 -1 -f "$TOP/schema/004_default_group_name.sql"
+	psql_db before004 -1 -f "$TOP/schema/004_default_group_name.sql"
+	[ "$(psql_db before004 -c "SELECT id, name FROM boundary_group ORDER BY id")" = "$before" ]
+	run "$SITECTL" -c "$conf" db upgrade
+	[[ "$output" == *"schema is up to date"* ]]
+	# a site added now gets the new name, and the old name is refused
+	"$SITECTL" -c "$conf" site add NEW --name new
+	[ "$(default_of before004 NEW)" = 'Default-Site-Boundary-Group<NEW>' ]
+	run psql_db before004 -c "UPDATE boundary_group SET name = 'Default-Site-Boundary-GroupNEW' WHERE default_of_site = 'NEW'"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *boundary_group_default_name* ]]
 }
 
 @test "boundary add takes every type and list shows them" {
@@ -146,16 +209,16 @@ refused() {
 	refused 1 'no boundary "nope"' bg add-boundary BG_A nope
 	refused 1 'boundary "hq" is already in group "BG_A"' bg add-boundary BG_A hq
 	refused 1 'boundary "branch" is not in group "BG_A"' bg remove-boundary BG_A branch
-	refused 1 'takes no boundaries' bg add-boundary Default-Site-Boundary-GroupPS1 hq
+	refused 1 'takes no boundaries' bg add-boundary 'Default-Site-Boundary-Group<PS1>' hq
 	refused 1 'boundary group "BG_A" already exists' bg add BG_A
 	refused 1 'no site "PS9"' bg add BG_Z --site PS9
 	refused 2 'a site code is exactly three letters' bg add BG_Z --site P-1
-	refused 2 'are the sites'"'"' default groups' bg add Default-Site-Boundary-GroupXYZ
+	refused 2 'are the sites'"'"' default groups' bg add 'Default-Site-Boundary-Group<XYZ>'
 	refused 2 '--allow-peers takes yes or no, not "maybe"' bg set BG_A --allow-peers maybe
 	refused 1 'need peer downloads allowed' bg set BG_A --allow-peers no
-	refused 1 'its name cannot change' bg set Default-Site-Boundary-GroupPS1 --name Mine
-	refused 1 'its site cannot change' bg set Default-Site-Boundary-GroupPS1 --site PS2
-	refused 1 'it goes only with its site' bg remove Default-Site-Boundary-GroupPS1
+	refused 1 'its name cannot change' bg set 'Default-Site-Boundary-Group<PS1>' --name Mine
+	refused 1 'its site cannot change' bg set --site-default PS1 --site PS2
+	refused 1 'it goes only with its site' bg remove 'Default-Site-Boundary-Group<PS1>'
 	refused 1 'no boundary group "BG_X"' bg remove BG_X
 	run "$SITECTL" bg set BG_A --allow-peers no --same-subnet-only no --prefer-dp no
 	[ "$status" -eq 0 ]
@@ -241,9 +304,9 @@ refused() {
 	run "$SITECTL" bg links BG_A --json
 	[ "$(echo "$output" | jq -c '.[0] | [.dp, .sup, .mp]')" = '[20,"never",5]' ]
 	# an explicit link to a site default group overrides its Default Behavior
-	"$SITECTL" bg link BG_A Default-Site-Boundary-GroupPS1 --fallback dp=30
+	"$SITECTL" bg link BG_A 'Default-Site-Boundary-Group<PS1>' --fallback dp=30
 	run "$SITECTL" bg links --json
-	[ "$(echo "$output" | jq -r '.[] | select(.to_group == "Default-Site-Boundary-GroupPS1") | .dp')" = 30 ]
+	[ "$(echo "$output" | jq -r '.[] | select(.to_group == "Default-Site-Boundary-Group<PS1>") | .dp')" = 30 ]
 	"$SITECTL" bg link BG_C BG_A
 	run "$SITECTL" bg links BG_C --json
 	[ "$(echo "$output" | jq -c '.[] | select(.from_group == "BG_C") | [.dp, .mp]')" = '[120,0]' ]
@@ -343,7 +406,7 @@ refused() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'overlap: boundary "hq" in group "BG_A" (site PS1) and boundary "overlap" in group "BG_O" (site PS2)'* ]]
 	[[ "$output" == *'unreachable: boundary group "BG_LONELY" has no boundaries'* ]]
-	[[ "$output" == *'link to a group without servers: "BG_A" -> "Default-Site-Boundary-GroupPS1"'* ]]
+	[[ "$output" == *'link to a group without servers: "BG_A" -> "Default-Site-Boundary-Group<PS1>"'* ]]
 	[[ "$output" == *'no content: distribution point dp-b1.contoso.com holds no content'* ]]
 	[[ "$output" == *'no content: peer cache source laptop7 holds no content'* ]]
 	run "$SITECTL" boundary check --json
@@ -358,7 +421,7 @@ refused() {
 	"$SITECTL" boundary remove overlap
 	"$SITECTL" bg remove BG_LONELY
 	"$SITECTL" bg remove BG_C
-	"$SITECTL" bg unlink BG_A Default-Site-Boundary-GroupPS1
+	"$SITECTL" bg unlink BG_A --site-default ps1
 	"$SITECTL" content add dp-b1.contoso.com PS100001
 	"$SITECTL" content add dp-a1.contoso.com PS100001
 	"$SITECTL" peer add-content laptop7 PS100001
@@ -390,6 +453,61 @@ refused() {
 	run "$SITECTL" bg remove BG_B
 	[ "$status" -eq 0 ]
 	[ "$(psql_site -c 'SELECT count(*) FROM boundary_group_link')" = 0 ]
+}
+
+@test "bg list and site add show a site's default group by the seed's name" {
+	run "$SITECTL" site add abc --name "Site ABC"
+	[ "$status" -eq 0 ]
+	[ "$output" = "added site ABC (Site ABC) with boundary group Default-Site-Boundary-Group<ABC>" ]
+	run "$SITECTL" bg list
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\nDefault-Site-Boundary-Group<ABC>  ABC '* ]]
+	run "$SITECTL" bg list --json
+	[ "$(echo "$output" | jq -r '[.[] | select(.site_default) | .name] | join(" ")')" = \
+		'Default-Site-Boundary-Group<ABC> Default-Site-Boundary-Group<PS1> Default-Site-Boundary-Group<PS2>' ]
+	run "$SITECTL" site list --json
+	[ "$(echo "$output" | jq -r '.[] | select(.code == "ABC") | .default_boundary_group')" = 'Default-Site-Boundary-Group<ABC>' ]
+	psql_site -c "DELETE FROM site WHERE code = 'ABC'"
+}
+
+@test "a default group is named as written or as --site-default CODE" {
+	"$SITECTL" site add ABC --name "Site ABC"
+	"$SITECTL" server add abc1.example.org --site ABC --role dp
+	"$SITECTL" server add abc2.example.org --site ABC --role dp
+	run "$SITECTL" bg add-server 'Default-Site-Boundary-Group<ABC>' abc1.example.org
+	[ "$status" -eq 0 ]
+	[ "$output" = "added server abc1.example.org to Default-Site-Boundary-Group<ABC>" ]
+	run "$SITECTL" bg add-server --site-default abc abc2.example.org
+	[ "$status" -eq 0 ]
+	[ "$output" = "added server abc2.example.org to Default-Site-Boundary-Group<ABC>" ]
+	"$SITECTL" bg add BG_ABC --site ABC
+	"$SITECTL" bg link BG_ABC --site-default=ABC --fallback dp=5
+	run "$SITECTL" bg show --site-default ABC --json
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.name, .servers, .linked_from]')" = \
+		'["Default-Site-Boundary-Group<ABC>",["abc1.example.org","abc2.example.org"],["BG_ABC"]]' ]
+	run "$SITECTL" bg links --site-default ABC --json
+	[ "$(echo "$output" | jq -r '.[0] | "\(.from_group) \(.to_group) \(.dp)"')" = 'BG_ABC Default-Site-Boundary-Group<ABC> 5' ]
+	"$SITECTL" bg unlink BG_ABC --site-default ABC
+	run "$SITECTL" bg remove-server --site-default ABC abc2.example.org
+	[ "$output" = "removed server abc2.example.org from Default-Site-Boundary-Group<ABC>" ]
+}
+
+@test "--site-default refuses a bad code, a missing site and a place that takes no group" {
+	refused 2 'invalid site code "AB": a site code is exactly three letters (A-Z) or digits (0-9)' \
+		bg add-server --site-default AB abc1.example.org
+	refused 2 'invalid site code "A<C"' bg show --site-default 'A<C'
+	refused 2 'site code "CON" is reserved' bg remove-server --site-default con abc1.example.org
+	refused 1 'no boundary group "Default-Site-Boundary-Group<QQQ>"' bg add-server --site-default QQQ abc1.example.org
+	refused 2 'bg add-boundary takes --site-default CODE only in place of a boundary group' \
+		bg add-boundary BG_ABC --site-default ABC
+	refused 2 'bg add takes --site-default CODE only in place of a boundary group' bg add --site-default ABC
+	refused 2 'bg default-behavior takes --site-default CODE only in place of a boundary group' \
+		bg default-behavior --site-default ABC
+	refused 1 'it goes only with its site' bg remove --site-default ABC
+	# the site goes with its group, its servers and its links
+	psql_site -c "DELETE FROM site WHERE code = 'ABC'"
+	"$SITECTL" bg remove BG_ABC
 }
 
 @test "usage errors exit 2 and show the command's forms" {

@@ -57,11 +57,11 @@ latest() { ls "$TOP"/schema/[0-9][0-9][0-9]_*.sql | wc -l; }
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"added site PS1"* ]]
 	run psql_site -c "SELECT name, site_code FROM boundary_group WHERE default_of_site = 'PS1'"
-	[ "$output" = "Default-Site-Boundary-GroupPS1|PS1" ]
+	[ "$output" = "Default-Site-Boundary-Group<PS1>|PS1" ]
 	run "$SITECTL" site list --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r '.[0].code')" = PS1 ]
-	[ "$(echo "$output" | jq -r '.[0].default_boundary_group')" = Default-Site-Boundary-GroupPS1 ]
+	[ "$(echo "$output" | jq -r '.[0].default_boundary_group')" = 'Default-Site-Boundary-Group<PS1>' ]
 	run "$SITECTL" site list
 	[[ "$output" == *"PS1   Primary site"* ]]
 }

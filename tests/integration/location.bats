@@ -23,7 +23,7 @@ setup_file() {
 	done
 	"$SITECTL" bg add-boundary BG_A b-a >/dev/null
 	"$SITECTL" server add siteserver.contoso.com --site PS1 --role dp >/dev/null
-	"$SITECTL" bg add-server Default-Site-Boundary-GroupPS1 siteserver.contoso.com >/dev/null
+	"$SITECTL" bg add-server 'Default-Site-Boundary-Group<PS1>' siteserver.contoso.com >/dev/null
 	"$SITECTL" bg link BG_A BG_B --fallback dp=10 >/dev/null
 	"$SITECTL" bg link BG_A BG_C --fallback dp=20 >/dev/null
 }
@@ -62,7 +62,7 @@ usable_at() {
 	run "$SITECTL" location dp --ip 10.1.0.77/24 --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -c '[.sources[] | .minute]')" = "[0,0,10,10,20,20,120]" ]
-	[ "$(echo "$output" | jq -r '.sources[6] | .group + " " + .relation')" = "Default-Site-Boundary-GroupPS1 site-default" ]
+	[ "$(echo "$output" | jq -r '.sources[6] | .group + " " + .relation')" = "Default-Site-Boundary-Group<PS1> site-default" ]
 	[ "$(echo "$output" | jq -r '.sources[2] | .group + " " + .relation')" = "BG_B neighbour" ]
 	[ "$(echo "$output" | jq -r '.current | join(",")')" = BG_A ]
 	[ "$(echo "$output" | jq -r '.in_boundary')" = true ]
@@ -75,7 +75,7 @@ usable_at() {
 	[[ "$output" == *"10.1.0.77/24 is in boundary b-a (subnet 10.1.0.0/24), a member of BG_A"* ]]
 	[[ "$output" == *"dp-a1.contoso.com in BG_A: current group, usable from minute 0"* ]]
 	[[ "$output" == *"dp-b1.contoso.com in BG_B: neighbour of BG_A, usable from minute 10 (explicit link BG_A->BG_B, dp=10)"* ]]
-	[[ "$output" == *"siteserver.contoso.com in Default-Site-Boundary-GroupPS1: site default group, usable from minute 120 (implied link from BG_A: Default Behavior of site PS1, dp=120)"* ]]
+	[[ "$output" == *"siteserver.contoso.com in Default-Site-Boundary-Group<PS1>: site default group, usable from minute 120 (implied link from BG_A: Default Behavior of site PS1, dp=120)"* ]]
 	run "$SITECTL" location dp --ip 10.1.0.77/24 --explain --json
 	[ "$(echo "$output" | jq '.notes | length')" -gt 7 ]
 }
@@ -83,9 +83,9 @@ usable_at() {
 @test "a change made with sitectl shows in the next answer" {
 	"$SITECTL" bg default-behavior PS1 --fallback dp=60 >/dev/null
 	[ "$(usable_at 60 | wc -w)" = 7 ]
-	"$SITECTL" bg link BG_A Default-Site-Boundary-GroupPS1 --fallback dp=never >/dev/null
+	"$SITECTL" bg link BG_A --site-default PS1 --fallback dp=never >/dev/null
 	[ "$(usable_at 1000 | wc -w)" = 6 ]
-	"$SITECTL" bg unlink BG_A Default-Site-Boundary-GroupPS1 >/dev/null
+	"$SITECTL" bg unlink BG_A 'Default-Site-Boundary-Group<PS1>' >/dev/null
 	"$SITECTL" bg default-behavior PS1 --fallback dp=120 >/dev/null
 	[ "$(usable_at 119 | wc -w)" = 6 ]
 }

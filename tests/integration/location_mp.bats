@@ -31,7 +31,7 @@ setup_file() {
 	"$SITECTL" bg add-server BG_A dp-a2.example.org
 	"$SITECTL" bg add-server BG_B dp-b1.example.org
 	"$SITECTL" bg add-server BG_C dp-c1.example.org
-	"$SITECTL" bg add-server Default-Site-Boundary-GroupABC site.example.org
+	"$SITECTL" bg add-server 'Default-Site-Boundary-Group<ABC>' site.example.org
 	"$SITECTL" bg link BG_A BG_B --fallback dp=10
 	"$SITECTL" bg link BG_A BG_C --fallback dp=20
 	mp_start
@@ -75,6 +75,7 @@ until_answer() {
 	[ "${lines[3]}" = "dp-c1.example.org 20 neighbour" ]
 	[ "${lines[4]}" = "site.example.org 120 site-default" ]
 	[ "${#lines[@]}" = 5 ]
+	[ "$(jq -r '.sources[4].group' "$SITE_DIR/answer")" = 'Default-Site-Boundary-Group<ABC>' ]
 }
 
 @test "a model change reaches the MP's answers without a restart (NOTIFY)" {

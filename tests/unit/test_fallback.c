@@ -24,7 +24,7 @@
 #define DP LOC_ROLE_BIT(LOC_DP)
 #define MP LOC_ROLE_BIT(LOC_MP)
 #define SUP LOC_ROLE_BIT(LOC_SUP)
-#define DEFAULT_GROUP "Default-Site-Boundary-GroupPS1"
+#define DEFAULT_GROUP "Default-Site-Boundary-Group<PS1>"
 
 /* An arbitrary start of fallback: walkers take any clock. */
 #define T0 ((int64_t)1700000000)

@@ -50,7 +50,7 @@ seed_example(void)
 	server(b, "BG_B", "dp_b2", DP);
 	server(b, "BG_C", "dp_c1", DP);
 	server(b, "BG_C", "dp_c2", DP);
-	server(b, "Default-Site-Boundary-GroupPS1", "siteserver", DP);
+	server(b, "Default-Site-Boundary-Group<PS1>", "siteserver", DP);
 	minutes(m, 10, 0, 120);
 	assert_int_equal(loc_add_link(b, "BG_A", "BG_B", m), 0);
 	minutes(m, 20, 0, 120);
@@ -151,8 +151,8 @@ test_seed_worked_example(void **state)
 	assert_int_equal(source(&a, "dp_c2")->relation, LOC_REL_NEIGHBOUR);
 	assert_int_equal(
 	    source(&a, "siteserver")->relation, LOC_REL_SITE_DEFAULT);
-	assert_string_equal(
-	    source(&a, "siteserver")->group, "Default-Site-Boundary-GroupPS1");
+	assert_string_equal(source(&a, "siteserver")->group,
+	    "Default-Site-Boundary-Group<PS1>");
 	assert_int_equal(a.nnotes, 0); /* notes only when asked */
 	loc_answer_free(&a);
 	loc_model_free(m);
@@ -175,7 +175,7 @@ test_explain_says_why(void **state)
 	    "dp_b1 in BG_B: neighbour of BG_A, usable from minute 10 "
 	    "(explicit link BG_A->BG_B, dp=10)"));
 	assert_true(noted(&a,
-	    "siteserver in Default-Site-Boundary-GroupPS1: site default "
+	    "siteserver in Default-Site-Boundary-Group<PS1>: site default "
 	    "group, usable from minute 120 (implied link from BG_A: Default "
 	    "Behavior of site PS1, dp=120)"));
 	assert_true(noted(&a,
@@ -195,7 +195,7 @@ test_no_boundary_uses_site_default_group(void **state)
 	(void)state;
 	ask(m, &r, &a);
 	assert_false(a.in_boundary);
-	assert_string_equal(a.current[0], "Default-Site-Boundary-GroupPS1");
+	assert_string_equal(a.current[0], "Default-Site-Boundary-Group<PS1>");
 	assert_string_equal(list(&a), "siteserver@0");
 	assert_int_equal(a.src[0].relation, LOC_REL_SITE_DEFAULT);
 	loc_answer_free(&a);
@@ -222,8 +222,8 @@ test_default_group_has_no_implied_links(void **state)
 	 * default group too, a default group has none */
 	assert_int_equal(loc_add_site(b, "PS2"), 0);
 	assert_int_equal(loc_add_server(b, "ps2server", "PS2", DP), 0);
-	assert_int_equal(loc_add_group_server(
-	                     b, "Default-Site-Boundary-GroupPS2", "ps2server"),
+	assert_int_equal(loc_add_group_server(b,
+	                     "Default-Site-Boundary-Group<PS2>", "ps2server"),
 	    0);
 	m = freeze(b);
 	ask(m, &r, &a);
@@ -356,10 +356,10 @@ test_explicit_link_overrides_implied(void **state)
 	(void)state;
 	minutes(mn, 30, 0, 120);
 	assert_int_equal(
-	    loc_add_link(b, "BG_A", "Default-Site-Boundary-GroupPS1", mn), 0);
+	    loc_add_link(b, "BG_A", "Default-Site-Boundary-Group<PS1>", mn), 0);
 	minutes(mn, LOC_NEVER, 0, 120);
 	assert_int_equal(
-	    loc_add_link(b, "BG_C", "Default-Site-Boundary-GroupPS1", mn), 0);
+	    loc_add_link(b, "BG_C", "Default-Site-Boundary-Group<PS1>", mn), 0);
 	minutes(mn, 60, 0, 120);
 	assert_int_equal(loc_set_default_behavior(b, "PS1", mn), 0);
 	m = freeze(b);
@@ -519,7 +519,7 @@ test_client_install_order(void **state)
 	/* the default group explicitly earlier than BG_C: still last */
 	minutes(mn, 15, 0, 120);
 	assert_int_equal(
-	    loc_add_link(b, "BG_A", "Default-Site-Boundary-GroupPS1", mn), 0);
+	    loc_add_link(b, "BG_A", "Default-Site-Boundary-Group<PS1>", mn), 0);
 	m = freeze(b);
 	r.mode = LOC_MODE_CLIENT_INSTALL;
 	ask(m, &r, &a);
@@ -591,11 +591,11 @@ mp_model(bool prefer)
 	loc_set_prefer_bg_mps(b, prefer);
 	server(b, "BG_A", "mp_a", MP);
 	server(b, "BG_B", "mp_b", MP);
-	server(b, "Default-Site-Boundary-GroupPS1", "mp_def", MP);
+	server(b, "Default-Site-Boundary-Group<PS1>", "mp_def", MP);
 	/* in a neighbour and the site default group: locality 2 */
 	server(b, "BG_B", "mp_both", MP);
 	assert_int_equal(loc_add_group_server(
-	                     b, "Default-Site-Boundary-GroupPS1", "mp_both"),
+	                     b, "Default-Site-Boundary-Group<PS1>", "mp_both"),
 	    0);
 	group(b, "BG_SECURE", NULL, NULL);
 	server(b, "BG_SECURE", "mp_secure", MP);
@@ -829,6 +829,27 @@ test_bad_model_is_refused(void **state)
 	expect_refused(b, "unknown server \"nowhere\"");
 }
 
+static void
+test_role_and_group_names(void **state)
+{
+	char out[LOC_ROLE_LIST_MAX], name[LOC_DEFAULT_GROUP_MAX];
+	enum loc_role r;
+
+	(void)state;
+	for (int i = 0; i < LOC_NROLES; i++) {
+		assert_int_equal(loc_role_parse(loc_role_name(i), &r), 0);
+		assert_int_equal(r, i);
+	}
+	assert_int_equal(loc_role_parse("printer", &r), -1);
+	assert_int_equal(loc_role_list(out, sizeof(out), ", ", " and "),
+	    strlen("dp, clouddp, sup, smp, mp and cmg"));
+	assert_string_equal(out, "dp, clouddp, sup, smp, mp and cmg");
+	loc_role_list(out, 8, "|", "|");
+	assert_string_equal(out, "dp|clou");
+	loc_default_group_name("ABC", name, sizeof(name));
+	assert_string_equal(name, "Default-Site-Boundary-Group<ABC>");
+}
+
 int
 main(void)
 {
@@ -853,6 +874,7 @@ main(void)
 		cmocka_unit_test(test_boundary_types),
 		cmocka_unit_test(test_bad_model_is_refused),
 		cmocka_unit_test(test_many_threads_share_a_model),
+		cmocka_unit_test(test_role_and_group_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "location/location.h"
 #include "model.h"
 #include "sitectl.h"
 #include "util/db.h"
 
-#define DEFAULT_BG_PREFIX "Default-Site-Boundary-Group"
 #define FIND_BG "SELECT id FROM boundary_group WHERE name = $1"
 #define FIND_DEFAULT                                                           \
 	"SELECT default_of_site FROM boundary_group WHERE name = $1 "          \
@@ -202,6 +202,14 @@ bg_member(PGconn *db, const struct member *m, bool add, const char *bg,
 	return EXIT_OK;
 }
 
+/* Whether name is in the sites' default groups' namespace. */
+static bool
+is_default_name(const char *name)
+{
+	return strncmp(name, LOC_DEFAULT_GROUP_PREFIX,
+	           sizeof(LOC_DEFAULT_GROUP_PREFIX) - 1) == 0;
+}
+
 /* Check what needs no database; an exit status. */
 static int
 bg_args(const char *sub, int npos, const char **pos, const char **v,
@@ -220,9 +228,9 @@ bg_args(const char *sub, int npos, const char **pos, const char **v,
 	    (v[O_NAME] && model_name("a boundary group name", v[O_NAME]))) {
 		return EXIT_USAGE;
 	}
-	if ((add && strncmp(pos[0], DEFAULT_BG_PREFIX, 27) == 0) ||
-	    (v[O_NAME] && strncmp(v[O_NAME], DEFAULT_BG_PREFIX, 27) == 0)) {
-		ctl_err("names that begin with " DEFAULT_BG_PREFIX
+	if ((add && is_default_name(pos[0])) ||
+	    (v[O_NAME] && is_default_name(v[O_NAME]))) {
+		ctl_err("names that begin with " LOC_DEFAULT_GROUP_PREFIX
 		        " are the sites' default groups'");
 		return EXIT_USAGE;
 	}
@@ -252,12 +260,20 @@ bg_args(const char *sub, int npos, const char **pos, const char **v,
 static int
 bg_links(struct ctl *ctl, const char *sub, int argc, char **argv)
 {
-	static const char *const spec[] = { "fallback=+", NULL };
-	const char *vals[1], *pos[2];
-	int npos;
+	static const char *const spec[] = { "fallback=+", "site-default=<",
+		NULL };
+	const char *vals[2], *pos[2];
+	char names[2][LOC_DEFAULT_GROUP_MAX];
+	unsigned groups = strcmp(sub, "default-behavior") == 0 ? 0
+	    : strcmp(sub, "links") == 0                        ? 1
+	                                                       : 3;
+	int npos, rc;
 
 	if (ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 2, &npos) == -1)
 		return ctl_usage("bg");
+	if ((rc = model_site_defaults(ctl, sub, groups, npos, pos, names)) !=
+	    EXIT_OK)
+		return rc;
 	if (strcmp(sub, "link") == 0 && npos == 2)
 		return bg_link(ctl, pos[0], pos[1], vals[0]);
 	if (strcmp(sub, "unlink") == 0 && npos == 2 && vals[0] == NULL)
@@ -294,12 +310,12 @@ cmd_bg(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const spec[] = { "site=", "description=", "name=",
 		"allow-peers=", "same-subnet-only=", "prefer-dp=",
-		"prefer-cloud=", NULL };
+		"prefer-cloud=", "site-default=<", NULL };
 	static const char *const subs[] = { "add", "set", "list", "show",
 		"remove", "add-boundary", "remove-boundary", "add-server",
 		"remove-server", NULL };
-	const char *v[O_N], *pos[2], *sub = argc > 1 ? argv[1] : "";
-	char site[4], fqdn[256];
+	const char *v[O_N + 1], *pos[2], *sub = argc > 1 ? argv[1] : "";
+	char site[4], fqdn[256], names[2][LOC_DEFAULT_GROUP_MAX];
 	PGconn *db;
 	int npos, rc, s = 0;
 
@@ -311,7 +327,11 @@ cmd_bg(struct ctl *ctl, int argc, char **argv)
 	if (subs[s] == NULL ||
 	    ctl_parse(ctl, argc - 1, argv + 1, spec, v, pos, 2, &npos) == -1)
 		return ctl_usage("bg");
-	if ((rc = bg_args(sub, npos, pos, v, site, fqdn)) != EXIT_OK)
+	/* --site-default may name the group in the first place, but not the
+	 * new group of bg add */
+	if ((rc = model_site_defaults(ctl, sub, strcmp(sub, "add") != 0, npos,
+	         pos, names)) != EXIT_OK ||
+	    (rc = bg_args(sub, npos, pos, v, site, fqdn)) != EXIT_OK)
 		return rc;
 	if (strstr(sub, "-server"))
 		pos[1] = fqdn;

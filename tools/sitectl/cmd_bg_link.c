@@ -4,45 +4,55 @@
 
 #include "model.h"
 #include "sitectl.h"
+#include "util/buf.h"
 #include "util/db.h"
 
 #define FIND_BG "SELECT id FROM boundary_group WHERE name = $1"
-
-/* A role's fallback time in the rows of x (FROM ... x WHERE ...). */
-#define MINUTES(from, role)                                                    \
-	"(SELECT CASE WHEN x.minutes IS NULL THEN '\"never\"'::json "          \
-	"ELSE to_json(x.minutes) END FROM " from " AND x.role = '" role        \
-	"') AS " role
-#define ALL_MINUTES(from)                                                      \
-	MINUTES(from, "dp")                                                    \
-	", " MINUTES(from, "clouddp") ", " MINUTES(from, "sup") ", " MINUTES(  \
-	    from, "smp") ", " MINUTES(from, "mp") ", " MINUTES(from, "cmg")
 
 #define LINK_FALLBACK                                                          \
 	"boundary_group_link_fallback x WHERE x.from_group = l.from_group "    \
 	"AND x.to_group = l.to_group"
 
-/* The columns of a group's links, then of each site's Default Behavior. */
-#define LINK_COLUMNS                                                           \
-	"f.name AS from_group, t.name AS to_group, " ALL_MINUTES(LINK_FALLBACK)
-#define DEFAULT_COLUMNS                                                        \
-	"s.code AS site, g.name AS boundary_group, " ALL_MINUTES(              \
-	    "site_default_fallback x WHERE x.site_code = s.code")
+/* Links with their times per role, into b: $1 a group at either end or
+ * NULL for all, $2 the group at the far end or NULL. */
+static void
+links_query(struct buf *b)
+{
+	buf_adds(b, "SELECT f.name AS from_group, t.name AS to_group");
+	model_minutes_columns(b, LINK_FALLBACK);
+	buf_adds(b,
+	    " FROM boundary_group_link l "
+	    "JOIN boundary_group f ON f.id = l.from_group "
+	    "JOIN boundary_group t ON t.id = l.to_group "
+	    "WHERE ($1::text IS NULL OR f.name = $1 OR t.name = $1) "
+	    "AND ($2::text IS NULL OR t.name = $2) ORDER BY 1, 2");
+}
 
-/* Links with their times per role: $1 a group at either end or NULL for
- * all, $2 the group at the far end or NULL. */
-static const char links_sql[] =
-    "SELECT " LINK_COLUMNS " FROM boundary_group_link l "
-    "JOIN boundary_group f ON f.id = l.from_group "
-    "JOIN boundary_group t ON t.id = l.to_group "
-    "WHERE ($1::text IS NULL OR f.name = $1 OR t.name = $1) "
-    "AND ($2::text IS NULL OR t.name = $2) ORDER BY 1, 2";
+/* Each site's Default Behavior, into b ($1: a site code, or NULL: all). */
+static void
+default_query(struct buf *b)
+{
+	buf_adds(b, "SELECT s.code AS site, g.name AS boundary_group");
+	model_minutes_columns(
+	    b, "site_default_fallback x WHERE x.site_code = s.code");
+	buf_adds(b,
+	    " FROM site s JOIN boundary_group g ON g.default_of_site = s.code "
+	    "WHERE $1::text IS NULL OR s.code = $1 ORDER BY 1");
+}
 
-/* Each site's Default Behavior ($1: a site code, or NULL: all). */
-static const char default_sql[] =
-    "SELECT " DEFAULT_COLUMNS " FROM site s "
-    "JOIN boundary_group g ON g.default_of_site = s.code "
-    "WHERE $1::text IS NULL OR s.code = $1 ORDER BY 1";
+/* Print the rows of the query query() makes, with params; a status. */
+static int
+list_rows(struct ctl *ctl, PGconn *db, void (*query)(struct buf *), int nparams,
+    const char *const *params, const char *what)
+{
+	struct buf sql = { 0 };
+	int rc;
+
+	query(&sql);
+	rc = model_list(ctl, db, sql.p, nparams, params, what);
+	buf_free(&sql);
+	return rc;
+}
 
 /* The link being made, for link_write. */
 struct link {
@@ -64,8 +74,8 @@ link_write(PGconn *db, void *arg)
 	        "VALUES ($1, $2) ON CONFLICT DO NOTHING",
 	        2, p) == -1)
 		return model_dberr("link the groups");
-	for (int r = 0; r < MODEL_NROLES; r++) {
-		p[2] = model_roles[r];
+	for (int r = 0; r < LOC_NROLES; r++) {
+		p[2] = loc_role_name((enum loc_role)r);
 		snprintf(min, sizeof(min), "%d", l->f.minutes[r]);
 		p[3] = l->f.minutes[r] < 0 ? NULL : min;
 		if (db_cmd(db,
@@ -117,7 +127,7 @@ bg_link(struct ctl *ctl, const char *from, const char *to, const char *fallback)
 			printf("linked %s to %s\n", from, to);
 		const char *p[2] = { from, to };
 
-		rc = model_list(ctl, db, links_sql, 2, p, "show the link");
+		rc = list_rows(ctl, db, links_query, 2, p, "show the link");
 	}
 	PQfinish(db);
 	return rc;
@@ -172,7 +182,7 @@ bg_links_list(struct ctl *ctl, const char *name)
 	if (name == NULL ||
 	    model_find(db, FIND_BG, name, "boundary group", id, sizeof(id)) ==
 	        0)
-		rc = model_list(ctl, db, links_sql, 2,
+		rc = list_rows(ctl, db, links_query, 2,
 		    (const char *[]){ name, NULL }, "list the links");
 	PQfinish(db);
 	return rc;
@@ -186,10 +196,10 @@ default_write(PGconn *db, void *arg)
 	const char *p[3] = { l->from };
 	char min[16];
 
-	for (int r = 0; r < MODEL_NROLES; r++) {
+	for (int r = 0; r < LOC_NROLES; r++) {
 		if (!l->f.given[r])
 			continue;
-		p[1] = model_roles[r];
+		p[1] = loc_role_name((enum loc_role)r);
 		snprintf(min, sizeof(min), "%d", l->f.minutes[r]);
 		p[2] = l->f.minutes[r] < 0 ? NULL : min;
 		if (db_cmd(db,
@@ -225,8 +235,8 @@ bg_default_behavior(struct ctl *ctl, const char *code, const char *fallback)
 		goto out;
 	if (fallback && !ctl->json)
 		printf("changed the Default Behavior of site %s\n", site);
-	rc =
-	    model_list(ctl, db, default_sql, 1, p, "show the Default Behavior");
+	rc = list_rows(
+	    ctl, db, default_query, 1, p, "show the Default Behavior");
 out:
 	PQfinish(db);
 	return rc;

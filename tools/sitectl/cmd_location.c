@@ -113,10 +113,12 @@ parse(struct ctl *ctl, int argc, char **argv, struct loc_args *a)
 	memset(a, 0, sizeof(*a));
 	a->at = -1;
 	if (argc < 2 || loc_role_parse(argv[1], &a->req.role) == -1) {
+		char roles[LOC_ROLE_LIST_MAX];
+
+		loc_role_list(roles, sizeof(roles), ", ", " or ");
 		if (argc >= 2 && argv[1][0] != '-')
-			ctl_err("location: unknown role \"%s\": use dp, "
-			        "clouddp, sup, smp, mp or cmg",
-			    argv[1]);
+			ctl_err("location: unknown role \"%s\": use %s",
+			    argv[1], roles);
 		return -1;
 	}
 	optind = 1;

@@ -4,26 +4,35 @@
 
 #include "model.h"
 #include "sitectl.h"
+#include "util/buf.h"
 #include "util/db.h"
 
 #define FIND_SERVER "SELECT id FROM site_server WHERE fqdn = $1"
 
-/* Every server with its site, roles, groups and how much content. */
-#define LIST_SQL                                                               \
-	"SELECT s.fqdn, s.site_code AS site, "                                 \
-	"coalesce((SELECT json_agg(r.role ORDER BY array_position(ARRAY"       \
-	"['dp','clouddp','sup','smp','mp','cmg'], r.role::text)) "             \
-	"FROM site_server_role r WHERE r.server_id = s.id), '[]') AS roles, "  \
-	"coalesce((SELECT json_agg(g.name ORDER BY g.name) "                   \
-	"FROM boundary_group_server gs JOIN boundary_group g "                 \
-	"ON g.id = gs.group_id WHERE gs.server_id = s.id), '[]') "             \
-	"AS boundary_groups, (SELECT count(*) FROM dp_content c "              \
-	"WHERE c.server_id = s.id) AS content FROM site_server s "
+/* Every server with its site, roles (in their order), groups and how
+ * much content, then tail ("WHERE ..." or "ORDER BY ..."), into b. */
+static void
+server_query(struct buf *b, const char *tail)
+{
+	buf_adds(b,
+	    "SELECT s.fqdn, s.site_code AS site, coalesce((SELECT "
+	    "json_agg(r.role ORDER BY array_position(");
+	model_roles_array(b);
+	buf_adds(b,
+	    ", r.role::text)) FROM site_server_role r "
+	    "WHERE r.server_id = s.id), '[]') AS roles, "
+	    "coalesce((SELECT json_agg(g.name ORDER BY g.name) "
+	    "FROM boundary_group_server gs JOIN boundary_group g "
+	    "ON g.id = gs.group_id WHERE gs.server_id = s.id), '[]') "
+	    "AS boundary_groups, (SELECT count(*) FROM dp_content c "
+	    "WHERE c.server_id = s.id) AS content FROM site_server s ");
+	buf_adds(b, tail);
+}
 
 /* A server to add or change. */
 struct server {
 	const char *fqdn, *site; /* site NULL: unchanged */
-	bool roles_given, role[MODEL_NROLES];
+	bool roles_given, role[LOC_NROLES];
 	char id[16];
 };
 
@@ -34,7 +43,7 @@ roles_write(PGconn *db, const struct server *s)
 {
 	const char *p[2] = { s->id };
 
-	if (!s->role[0] && !s->role[1]) {
+	if (!s->role[LOC_DP] && !s->role[LOC_CLOUDDP]) {
 		char any[16];
 
 		if (model_find(db,
@@ -51,8 +60,8 @@ roles_write(PGconn *db, const struct server *s)
 	if (db_cmd(db, "DELETE FROM site_server_role WHERE server_id = $1", 1,
 	        p) == -1)
 		return model_dberr("change the roles");
-	for (int r = 0; r < MODEL_NROLES; r++) {
-		p[1] = model_roles[r];
+	for (int r = 0; r < LOC_NROLES; r++) {
+		p[1] = loc_role_name((enum loc_role)r);
 		if (s->role[r] &&
 		    db_cmd(db,
 		        "INSERT INTO site_server_role (server_id, role) "
@@ -132,6 +141,20 @@ server_remove(PGconn *db, const char *fqdn)
 	return EXIT_OK;
 }
 
+/* sitectl server list, or show fqdn (non-NULL); an exit status. */
+static int
+server_list(struct ctl *ctl, PGconn *db, const char *fqdn)
+{
+	struct buf sql = { 0 };
+	int rc;
+
+	server_query(&sql, fqdn ? "WHERE s.fqdn = $1" : "ORDER BY s.fqdn");
+	rc = fqdn ? model_show(ctl, db, sql.p, fqdn, "server")
+	          : model_list(ctl, db, sql.p, 0, NULL, "list servers");
+	buf_free(&sql);
+	return rc;
+}
+
 /* Check what needs no database; an exit status. */
 static int
 server_args(const char *sub, int npos, const char **vals, struct server *s,
@@ -184,12 +207,9 @@ cmd_server(struct ctl *ctl, int argc, char **argv)
 	s.fqdn = fqdn;
 	if ((db = ctl_db(ctl)) == NULL)
 		return EXIT_FAIL;
-	if (strcmp(sub, "list") == 0)
-		rc = model_list(ctl, db, LIST_SQL "ORDER BY s.fqdn", 0, NULL,
-		    "list servers");
-	else if (strcmp(sub, "show") == 0)
-		rc = model_show(
-		    ctl, db, LIST_SQL "WHERE s.fqdn = $1", fqdn, "server");
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0)
+		rc = server_list(
+		    ctl, db, strcmp(sub, "show") == 0 ? fqdn : NULL);
 	else if (strcmp(sub, "remove") == 0)
 		rc = server_remove(db, fqdn);
 	else

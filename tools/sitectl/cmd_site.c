@@ -3,11 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "location/location.h"
 #include "sitectl.h"
 #include "util/db.h"
 #include "util/sjson.h"
-
-#define DEFAULT_BG_PREFIX "Default-Site-Boundary-Group"
 
 /* Device names the original refuses as site codes. */
 static const char *const reserved_codes[] = { "AUX", "CON", "NUL", "PRN", "SMS",
@@ -44,6 +43,7 @@ static int
 site_add(PGconn *db, const char *code, const char *name)
 {
 	const char *params[2] = { code, name };
+	char group[LOC_DEFAULT_GROUP_MAX];
 	PGresult *res;
 	int added;
 
@@ -65,8 +65,9 @@ site_add(PGconn *db, const char *code, const char *name)
 	/* the site's trigger makes its default boundary group (003) */
 	if (db_cmd(db, "COMMIT", 0, NULL) == -1)
 		goto fail;
-	printf("added site %s (%s) with boundary group %s%s\n", code, name,
-	    DEFAULT_BG_PREFIX, code);
+	loc_default_group_name(code, group, sizeof(group));
+	printf(
+	    "added site %s (%s) with boundary group %s\n", code, name, group);
 	return EXIT_OK;
 fail:
 	fprintf(

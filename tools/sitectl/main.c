@@ -57,7 +57,11 @@ static const struct command {
 	    "       sitectl [-c file] bg unlink FROM TO\n"
 	    "       sitectl [-c file] bg links [NAME] [--json]\n"
 	    "       sitectl [-c file] bg default-behavior CODE "
-	    "[--fallback ROLE=MINUTES|never ...] [--json]" },
+	    "[--fallback ROLE=MINUTES|never ...] [--json]\n"
+	    "           a group (NAME, BG, FROM, TO) may be given as "
+	    "--site-default CODE:\n"
+	    "           site CODE's default group, "
+	    "Default-Site-Boundary-Group<CODE>" },
 	{ "server", cmd_server,
 	    "server add FQDN --site CODE --role ROLE[,ROLE...] ...\n"
 	    "       sitectl [-c file] server set FQDN [--site CODE] "
@@ -150,54 +154,81 @@ ctl_join(struct ctl *ctl, const char *a, const char *b)
 	return s;
 }
 
-int
-ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
-    const char **vals, const char **pos, int maxpos, int *npos)
+/* Build getopt's table from spec; how many options it names. */
+static int
+ctl_options(const char *const *spec, struct option *opts, char *kind)
 {
-	struct option opts[16];
-	bool repeat[16];
-	int n = 0, ch, idx;
+	int n = 0;
 
 	for (; spec != NULL && spec[n] != NULL && n < 14; n++) {
 		size_t len = strcspn(spec[n], "=");
 
-		repeat[n] = strcmp(spec[n] + len, "=+") == 0;
+		kind[n] = spec[n][len] == '=' ? spec[n][len + 1] : '-';
 		opts[n].name = strndup(spec[n], len);
 		opts[n].has_arg =
 		    spec[n][len] == '=' ? required_argument : no_argument;
 		opts[n].flag = NULL;
 		opts[n].val = 256 + n;
-		vals[n] = NULL;
 	}
 	opts[n] = (struct option){ "json", no_argument, NULL, 'j' };
 	opts[n + 1] = (struct option){ 0 };
+	return n;
+}
+
+/* One more positional argument; -1 with why printed when there are too
+ * many. */
+static int
+ctl_positional(const char *arg, const char **pos, int maxpos, int *npos)
+{
+	if (*npos == maxpos) {
+		ctl_err("unexpected argument \"%s\"", arg);
+		return -1;
+	}
+	pos[(*npos)++] = arg;
+	return 0;
+}
+
+int
+ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
+    const char **vals, const char **pos, int maxpos, int *npos)
+{
+	struct option opts[16];
+	char kind[16];
+	int n = ctl_options(spec, opts, kind), ch, idx, rc = -1;
+
+	for (int i = 0; i < n; i++)
+		vals[i] = NULL;
 	optind = 1;
 	opterr = 1;
 	*npos = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		if (ch == 'j')
+	ctl->posopt = 0;
+	/* "-": positional arguments come in their place among the options */
+	while ((ch = getopt_long(argc, argv, "-", opts, &idx)) != -1) {
+		int o = ch - 256;
+
+		if (ch == 1 || (ch >= 256 && kind[o] == '<')) {
+			if (ctl_positional(optarg, pos, maxpos, npos) == -1)
+				goto out;
+			if (ch != 1)
+				ctl->posopt |= 1u << (*npos - 1);
+		} else if (ch == 'j') {
 			ctl->json = true;
-		else if (ch >= 256 && repeat[ch - 256] && vals[ch - 256])
-			vals[ch - 256] = ctl_join(ctl, vals[ch - 256], optarg);
-		else if (ch >= 256)
-			vals[ch - 256] = optarg ? optarg : "";
-		else
-			goto fail;
-	}
-	for (; optind < argc; optind++) {
-		if (*npos == maxpos) {
-			ctl_err("unexpected argument \"%s\"", argv[optind]);
-			goto fail;
+		} else if (ch >= 256 && kind[o] == '+' && vals[o]) {
+			vals[o] = ctl_join(ctl, vals[o], optarg);
+		} else if (ch >= 256) {
+			vals[o] = optarg ? optarg : "";
+		} else {
+			goto out;
 		}
-		pos[(*npos)++] = argv[optind];
 	}
+	for (; optind < argc; optind++) /* after "--" */
+		if (ctl_positional(argv[optind], pos, maxpos, npos) == -1)
+			goto out;
+	rc = 0;
+out:
 	for (int i = 0; i < n; i++)
 		free((char *)opts[i].name);
-	return 0;
-fail:
-	for (int i = 0; i < n; i++)
-		free((char *)opts[i].name);
-	return -1;
+	return rc;
 }
 
 int

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "location/location.h"
 #include "model.h"
 #include "util/buf.h"
 #include "util/db.h"
@@ -19,9 +20,6 @@
 /* The largest fallback time accepted: a year of minutes. */
 #define MAX_MINUTES 525600
 
-const char *const model_roles[MODEL_NROLES] = { "dp", "clouddp", "sup", "smp",
-	"mp", "cmg" };
-
 int
 model_yesno(const char *opt, const char *v, bool *out)
 {
@@ -33,31 +31,23 @@ model_yesno(const char *opt, const char *v, bool *out)
 	return -1;
 }
 
-int
-model_role(const char *name)
-{
-	for (int i = 0; i < MODEL_NROLES; i++)
-		if (strcmp(name, model_roles[i]) == 0)
-			return i;
-	return -1;
-}
-
 static void
 unknown_role(const char *name, size_t len)
 {
-	ctl_err("unknown role \"%.*s\": roles are dp, clouddp, sup, smp, "
-	        "mp and cmg",
-	    (int)len, name);
+	char roles[LOC_ROLE_LIST_MAX];
+
+	loc_role_list(roles, sizeof(roles), ", ", " and ");
+	ctl_err("unknown role \"%.*s\": roles are %s", (int)len, name, roles);
 }
 
 int
-model_roles_parse(const char *list, bool have[MODEL_NROLES])
+model_roles_parse(const char *list, bool have[LOC_NROLES])
 {
 	char name[16];
 
 	for (const char *p = list;; p++) {
 		size_t len = strcspn(p, ",");
-		int r;
+		enum loc_role r;
 
 		if (len == 0 || len >= sizeof(name)) {
 			unknown_role(p, len);
@@ -65,7 +55,7 @@ model_roles_parse(const char *list, bool have[MODEL_NROLES])
 		}
 		memcpy(name, p, len);
 		name[len] = '\0';
-		if ((r = model_role(name)) == -1) {
+		if (loc_role_parse(name, &r) == -1) {
 			unknown_role(p, len);
 			return -1;
 		}
@@ -81,8 +71,8 @@ static int
 fallback_one(const char *p, size_t len, struct fallback *f)
 {
 	char item[64], *eq, *end;
+	enum loc_role r;
 	long v;
-	int r;
 
 	if (len >= sizeof(item) ||
 	    (memcpy(item, p, len), item[len] = '\0',
@@ -93,7 +83,7 @@ fallback_one(const char *p, size_t len, struct fallback *f)
 		return -1;
 	}
 	*eq = '\0';
-	if ((r = model_role(item)) == -1) {
+	if (loc_role_parse(item, &r) == -1) {
 		unknown_role(item, strlen(item));
 		return -1;
 	}
@@ -132,6 +122,30 @@ model_fallback_parse(const char *list, struct fallback *f)
 		if (*p == '\0')
 			return 0;
 	}
+}
+
+void
+model_minutes_columns(struct buf *b, const char *from)
+{
+	for (int r = 0; r < LOC_NROLES; r++) {
+		const char *role = loc_role_name((enum loc_role)r);
+
+		buf_addf(b,
+		    ", (SELECT CASE WHEN x.minutes IS NULL THEN "
+		    "'\"never\"'::json ELSE to_json(x.minutes) END FROM %s "
+		    "AND x.role = '%s') AS %s",
+		    from, role, role);
+	}
+}
+
+void
+model_roles_array(struct buf *b)
+{
+	buf_adds(b, "ARRAY[");
+	for (int r = 0; r < LOC_NROLES; r++)
+		buf_addf(b, "%s'%s'", r ? ", " : "",
+		    loc_role_name((enum loc_role)r));
+	buf_adds(b, "]");
 }
 
 /* One DNS label of len bytes: letters, digits, inner hyphens. */
@@ -211,6 +225,29 @@ int
 model_site(const char *s, char out[4])
 {
 	return site_code_check(s, out);
+}
+
+int
+model_site_defaults(const struct ctl *ctl, const char *sub, unsigned allowed,
+    int npos, const char **pos, char names[][LOC_DEFAULT_GROUP_MAX])
+{
+	char code[4];
+
+	if (ctl->posopt & ~allowed) {
+		ctl_err("bg %s takes --site-default CODE only in place of a "
+		        "boundary group",
+		    sub);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < npos; i++) {
+		if (!(ctl->posopt & 1u << i))
+			continue;
+		if (site_code_check(pos[i], code) == -1)
+			return EXIT_USAGE;
+		loc_default_group_name(code, names[i], LOC_DEFAULT_GROUP_MAX);
+		pos[i] = names[i];
+	}
+	return EXIT_OK;
 }
 
 int

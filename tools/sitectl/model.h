@@ -6,26 +6,33 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "location/location.h"
 #include "sitectl.h"
+#include "util/buf.h"
 
-/* The site system roles, in the order sitectl(8) lists them. */
-#define MODEL_NROLES 6
-extern const char *const model_roles[MODEL_NROLES];
-
-/* Per role: whether a fallback time was given, and it (-1: never). */
+/* Per role (enum loc_role): whether a fallback time was given, and it
+ * (-1: never). */
 struct fallback {
-	bool given[MODEL_NROLES];
-	int minutes[MODEL_NROLES];
+	bool given[LOC_NROLES];
+	int minutes[LOC_NROLES];
 };
 
 /* model_yesno - "yes" or "no" for option opt; 0, or -1 with why printed */
 int model_yesno(const char *opt, const char *v, bool *out);
 
-/* model_role - the index of a role name, or -1 */
-int model_role(const char *name);
-
 /* model_roles_parse - "dp,mp,..." into have[]; 0, or -1 with why printed */
-int model_roles_parse(const char *list, bool have[MODEL_NROLES]);
+int model_roles_parse(const char *list, bool have[LOC_NROLES]);
+
+/*
+ * model_minutes_columns - append to b, for each role in order, ", " and a
+ * column named by the role: the fallback time of the row x of from
+ * ("table x WHERE ..."), its minutes or "never", as JSON; from and the
+ * roles are the program's own text, never input
+ */
+void model_minutes_columns(struct buf *b, const char *from);
+
+/* model_roles_array - append the roles as an SQL array, in their order */
+void model_roles_array(struct buf *b);
 
 /*
  * model_fallback_parse - "ROLE=MINUTES|never,..." added to f; 0, or -1
@@ -44,6 +51,18 @@ int model_name(const char *what, const char *s);
 
 /* model_site - a site code normalized into out; -1 with why printed */
 int model_site(const char *s, char out[4]);
+
+/*
+ * model_site_defaults - each positional argument given as --site-default
+ * CODE (ctl->posopt) becomes the name of site CODE's default group,
+ * "Default-Site-Boundary-Group<CODE>", kept in names[i]; allowed: the
+ * positions (bit i for pos[i]) where bg subcommand sub takes a boundary
+ * group; EXIT_OK, or EXIT_USAGE with why printed (a bad code, or one
+ * given elsewhere)
+ */
+int model_site_defaults(const struct ctl *ctl, const char *sub,
+    unsigned allowed, int npos, const char **pos,
+    char names[][LOC_DEFAULT_GROUP_MAX]);
 
 /*
  * model_find - run sql (one parameter: key) and copy the first column of

@@ -18,6 +18,7 @@ struct ctl {
 	bool json;
 	char *owned[16]; /* values of repeated options, joined */
 	int nowned;
+	unsigned posopt; /* bit i: pos[i] came from a "name=<" option */
 };
 
 /*
@@ -35,8 +36,11 @@ int ctl_usage(const char *command);
 /*
  * ctl_parse - parse a subcommand's options: --json always, plus the long
  * options named in spec as "name=" (takes a value) or "name"; values land
- * in vals[i] in spec order; positional arguments in pos[]; -1 on bad usage;
- * an option named "name=+" may repeat, its values joined by commas
+ * in vals[i] in spec order; positional arguments in pos[], in the order
+ * given; -1 on bad usage; an option named "name=+" may repeat, its values
+ * joined by commas; an option named "name=<" stands for a positional
+ * argument: its value takes its place in pos[] and sets bit i of
+ * ctl->posopt for pos[i]
  */
 int ctl_parse(struct ctl *ctl, int argc, char **argv, const char *const *spec,
     const char **vals, const char **pos, int maxpos, int *npos);
