@@ -104,4 +104,3 @@ agent_open(struct agent *ag)
 		return -1;
 	return store_open(&ag->st, conf_str(cf, "agent", "state_dir"));
 }
-
