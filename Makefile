@@ -54,6 +54,10 @@ PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(AGENT)
         bench clean format
 all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
 
+# keep the objects of tests and benchmarks, which make would otherwise
+# delete as intermediate files and rebuild at every run
+.SECONDARY:
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<

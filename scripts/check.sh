@@ -40,6 +40,28 @@ c_sources() {
 	find common tools roles agent tests bench -name '*.[ch]' 2>/dev/null | sort
 }
 
+# layers: the quoted includes that climb from a lower layer to a higher
+# one (util < the sitesys library < location < roles, agent, sitectl),
+# one "file: include" a line; nothing when the layers hold
+layer_climbs() {
+	local f inc
+	for f in $(find common -name '*.[ch]' | sort); do
+		for inc in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f"); do
+			case "$f:$inc" in
+			common/util/*:*/*) echo "$f: $inc" ;;
+			common/util/*:*) [ -e "common/util/$inc" ] || echo "$f: $inc" ;;
+			common/location/*:util/* | common/location/*:location/*) ;;
+			common/location/*:*/*) echo "$f: $inc" ;;
+			common/location/*:*) [ -e "common/location/$inc" ] ||
+				[ -e "common/$inc" ] || echo "$f: $inc" ;;
+			common/*:util/*) ;;
+			common/*:*/*) echo "$f: $inc" ;;
+			common/*:*) [ -e "common/$inc" ] || echo "$f: $inc" ;;
+			esac
+		done
+	done
+}
+
 run_lint() {
 	echo "lint:"
 	tally < <(
@@ -49,6 +71,8 @@ run_lint() {
 			common tools roles agent tests/unit tests/helpers bench
 		one "the tree follows .clang-format" clang-format --dry-run -Werror \
 			$(c_sources)
+		one "no include climbs from a lower layer to a higher one" \
+			layer_climbs
 	)
 }
 
