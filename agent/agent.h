@@ -68,9 +68,6 @@ struct outbox_file {
 	size_t bytes;
 };
 
-/* store_crash_hook - tests: called at each named step, to die there */
-extern void (*store_crash_hook)(const char *point);
-
 /* store_make_dir - create dir 0700 (parents 0755) unless it exists */
 int store_make_dir(const char *dir);
 

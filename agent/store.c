@@ -27,19 +27,12 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/sjson.h"
 
 #define STORE_MAX_FILE (64u * 1024 * 1024)
-
-void (*store_crash_hook)(const char *point);
-
-#define CRASH_POINT(p)                                                         \
-	do {                                                                   \
-		if (store_crash_hook != NULL)                                  \
-			store_crash_hook(p);                                   \
-	} while (0)
 
 int
 store_write_file(

@@ -15,6 +15,7 @@
 
 #include "inbox.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
 
@@ -24,12 +25,6 @@ void (*inbox_crash_hook)(const char *point);
 static unsigned name_seq;
 static char name_host[64];
 static pthread_once_t name_host_once = PTHREAD_ONCE_INIT;
-
-#define CRASH_POINT(p)                                                         \
-	do {                                                                   \
-		if (inbox_crash_hook != NULL)                                  \
-			inbox_crash_hook(p);                                   \
-	} while (0)
 
 static char *
 path_join(const char *a, const char *b)

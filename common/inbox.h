@@ -23,8 +23,9 @@ struct inbox {
 };
 
 /*
- * inbox_crash_hook - when set (by tests), called with the name of each step
- * of writing and reading, so a test can kill the process between any two
+ * inbox_crash_hook - no longer called by the inbox code, whose steps are
+ * crash points of util/crash.h (put.created, batch.committed...); kept
+ * only while sitesys-fsp still calls it at its own steps
  */
 extern void (*inbox_crash_hook)(const char *point);
 

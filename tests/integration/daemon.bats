@@ -134,7 +134,7 @@ stop_drain() {
 		for nth in 1 2; do
 			n=$((n + 1))
 			put_docs "k$n" 8
-			SITESYS_TEST_CRASH_AT=$point:$nth run "$DRAIN" -f
+			SITESYS_CRASH_AT=$point:$nth run "$DRAIN" -f
 			[ "$status" -eq 137 ] || { echo "no crash at $point:$nth ($status)"; false; }
 			start_drain
 			wait_for 20 backlog_zero

@@ -254,7 +254,9 @@ crash_round() {
 		"$(batch "$(client $((200 + n)))" 6 7)" >"$SITE_DIR/b.smx"
 	"$SITECTL" inbox put fsp.box "$SITE_DIR/a.smx" >/dev/null
 	"$SITECTL" inbox put fsp.box "$SITE_DIR/b.smx" >/dev/null
-	SITESYS_TEST_CRASH_AT=$point "$FSP" -f -c "$conf" 2>>"$SITE_DIR/fsp.log" &
+	# the steps of writing a file are crash points of util/crash.h
+	SITESYS_CRASH_AT=$point SITESYS_TEST_CRASH_AT=$point \
+		"$FSP" -f -c "$conf" 2>>"$SITE_DIR/fsp.log" &
 	pid=$!
 	wait_for 20 bash -c "! kill -0 $pid 2>/dev/null" || { kill -KILL $pid; return 1; }
 	wait $pid && rc=0 || rc=$?

@@ -1,9 +1,9 @@
 /*
  * test_agent.c - sitesys-agent's own logic: message arguments, identity,
  * serial numbers, the outbox and the cache, the resync batch, sending with
- * fallback, the policy; and a crash (a child that _exit()s) between every
- * two steps of raising, answering a resync and sending: no serial is ever
- * used twice and nothing reported raised is lost.
+ * fallback, the policy; and a crash (a child killed by a crash point)
+ * between every two steps of raising, answering a resync and sending: no
+ * serial is ever used twice and nothing reported raised is lost.
  *
  * The agent's files are included whole (they are not in libsitesys); the
  * HTTP client is a fake, so no libcurl and no network.
@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "crash_fixture.h"
 #include "util/log.h"
 #include "util/sjson.h"
 
@@ -571,44 +571,16 @@ test_policy_poll_answers_resync_once(void **state)
 }
 
 /* Crash tests: a child dies at a named step; the parent checks. */
-static char crash_at[64];
-
 static void
-crash_hook(const char *point)
-{
-	if (strcmp(point, crash_at) == 0)
-		_exit(137);
-}
-
-static void
-run_child_crash(const char *point, void (*work)(void))
-{
-	int status;
-	pid_t pid;
-
-	snprintf(crash_at, sizeof(crash_at), "%s", point);
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0) {
-		store_crash_hook = crash_hook;
-		inbox_crash_hook = crash_hook;
-		work();
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 137)
-		fail_msg("the child did not die at %s", point);
-}
-
-static void
-child_raise(void)
+child_raise(void *arg)
 {
 	struct store st;
 
+	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
 	raise_one(&st, "500", "KB9", "9");
-	_exit(1); /* not reached: the hook ends the child */
+	_exit(1); /* not reached: the crash point ends the child */
 }
 
 /* Whether serials in msgs are all different. */
@@ -637,7 +609,7 @@ test_crash_while_raising(void **state)
 	raise_one(&st, "500", "KB1", "1");
 	store_close(&st);
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
-		run_child_crash(points[i], child_raise);
+		crash_child(points[i], 1, child_raise, NULL);
 		assert_int_equal(store_open(&st, dir), 0);
 		json_t *msgs = outbox_msgs(&st);
 		bool queued = i >= 6; /* renamed into incoming/ */
@@ -666,11 +638,12 @@ test_crash_while_raising(void **state)
 }
 
 static void
-child_resync(void)
+child_resync(void *arg)
 {
 	struct store st;
 	size_t n;
 
+	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
 	store_resync(&st, "2026-11-22T10:00:00Z", &n);
@@ -694,7 +667,7 @@ test_crash_while_answering_resync(void **state)
 		raise_one(&st, "500", "KB1", "1");
 		raise_one(&st, "500", "KB2", "1");
 		store_close(&st);
-		run_child_crash(points[i], child_resync);
+		crash_child(points[i], 1, child_resync, NULL);
 		assert_int_equal(store_open(&st, dir), 0);
 		assert_int_equal(
 		    store_resync_answered(&st, answered, sizeof(answered)), 0);
@@ -716,12 +689,13 @@ test_crash_while_answering_resync(void **state)
 }
 
 static void
-child_send(void)
+child_send(void *arg)
 {
 	struct fake f = { .mp = 202, .posts = json_array() };
 	struct http_ops ops = { fake_request, &f };
 	struct store st;
 
+	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
 	send_outbox(&st, &ops, MP, FSP);
@@ -742,7 +716,7 @@ test_crash_while_sending(void **state)
 	raise_one(&st, "500", "KB1", "1");
 	raise_one(&st, "500", "KB2", "1");
 	store_close(&st);
-	run_child_crash("outbox.unlinked_one", child_send);
+	crash_child("outbox.unlinked_one", 1, child_send, NULL);
 	assert_int_equal(store_open(&st, dir), 0);
 	msgs = outbox_msgs(&st);
 	assert_int_equal(json_array_size(msgs), 1);
