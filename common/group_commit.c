@@ -232,12 +232,12 @@ static void
 flush(struct gc_file *files, size_t n)
 {
 	if (n == 1) {
-		if (files[0].err == 0 && fdatasync(files[0].fd) == -1)
+		if (files[0].err == 0 && fsio_fdatasync(files[0].fd) == -1)
 			file_fail(&files[0], errno);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!first_of_inbox(files, i) || syncfs(files[i].fd) == 0)
+		if (!first_of_inbox(files, i) || fsio_syncfs(files[i].fd) == 0)
 			continue;
 		log_error("could not flush the file system of \"%s\": %m",
 		    files[i].ib->tmp);
@@ -264,7 +264,7 @@ close_and_rename(struct gc_file *files, size_t n)
 		f->fd = -1;
 		if (join(tmp, sizeof(tmp), f->ib->tmp, f->name) == -1 ||
 		    join(dst, sizeof(dst), f->ib->incoming, f->name) == -1 ||
-		    rename(tmp, dst) == -1) {
+		    fsio_rename(tmp, dst) == -1) {
 			file_fail(f, errno);
 			continue;
 		}

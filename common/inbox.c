@@ -166,7 +166,7 @@ write_synced(const char *path, const void *data, size_t len)
 	if (fsio_write_all(fd, data, len) == -1)
 		goto fail;
 	CRASH_POINT("put.written");
-	if (fsync(fd) == -1)
+	if (fsio_fsync(fd) == -1)
 		goto fail;
 	CRASH_POINT("put.synced");
 	return close(fd);
@@ -190,7 +190,7 @@ inbox_put(struct inbox *ib, const char *name, const void *data, size_t len)
 	if (write_synced(tmp, data, len) == -1)
 		goto out;
 	CRASH_POINT("put.closed");
-	if (rename(tmp, dst) == -1) {
+	if (fsio_rename(tmp, dst) == -1) {
 		saved = errno;
 		unlink(tmp);
 		errno = saved;
@@ -268,7 +268,7 @@ write_why(struct inbox *ib, const char *name, const char *why)
 	if (tmp != NULL && dst != NULL) {
 		unlink(tmp);
 		if (write_synced(tmp, text, strlen(text)) == 0)
-			rc = rename(tmp, dst);
+			rc = fsio_rename(tmp, dst);
 	}
 	free(tmp);
 	free(dst);
@@ -290,7 +290,7 @@ inbox_reject(struct inbox *ib, const char *name, const char *why)
 		goto out;
 	}
 	CRASH_POINT("reject.why");
-	if (rename(src, dst) == -1) {
+	if (fsio_rename(src, dst) == -1) {
 		log_error(
 		    "could not move \"%s\" to \"%s\": %m", src, ib->corrupt);
 		goto out;

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "fail_fixture.h"
 #include "group_commit.h"
 #include "inbox.h"
 #include "util/fsio.h"
@@ -141,6 +142,13 @@ caller_add(void *p)
 	    c->name, sizeof(c->name));
 	c->err = errno;
 	return NULL;
+}
+
+static void *
+caller_run(void *p)
+{
+	line_up();
+	return caller_add(p);
 }
 
 /* Shut the gate and send one item of set into box_a up to it. */
@@ -404,6 +412,91 @@ test_failed_put_leaves_nothing(void **state)
 	inbox_close(&gone);
 }
 
+/* Files in ib's incoming/, after checking that tmp/ is empty. */
+static long
+files_in(const struct inbox *ib)
+{
+	struct inbox_backlog bl;
+
+	assert_int_equal(inbox_backlog(ib->path, &bl), 0);
+	assert_int_equal(bl.tmp, 0);
+	return bl.files;
+}
+
+/*
+ * When a step of a commit fails (writing the file, flushing the one file
+ * of the group, renaming it, flushing incoming/), the caller gets its
+ * errno and nothing is left behind; the next commit is whole.
+ */
+static void
+test_failed_step_fails_the_caller(void **state)
+{
+	static const struct fail_case fails[] = { { "write:1:ENOSPC", ENOSPC },
+		{ "fdatasync:1:EIO", EIO }, { "rename:1:EIO", EIO },
+		{ "fsync:1:EIO", EIO } };
+	char name[INBOX_NAME_MAX + 1];
+	long files = files_in(&box_a);
+	size_t items;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		assert_int_equal(fsio_fail_arm(fails[i].spec), 0);
+		errno = 0;
+		assert_int_equal(
+		    group_commit_put(gc, &box_a, "f.json", "{}", 2), -1);
+		assert_int_equal(errno, fails[i].err);
+		assert_int_equal(files_in(&box_a), files);
+		assert_int_equal(fsio_fail_arm(fails[i].spec), 0);
+		errno = 0;
+		assert_int_equal(group_commit_add(gc, &box_a, &nums, "7", 1,
+		                     name, sizeof(name)),
+		    -1);
+		assert_int_equal(errno, fails[i].err);
+		assert_int_equal(files_in(&box_a), files);
+		assert_int_equal(group_commit_add(gc, &box_a, &nums, "8", 1,
+		                     name, sizeof(name)),
+		    0);
+		assert_true(holds(&box_a, name, 8, &items));
+		assert_int_equal(files_in(&box_a), ++files);
+	}
+}
+
+/*
+ * A group with files in two inboxes flushes each inbox's file system with
+ * one syncfs(2): when box_a's fails, its caller gets the error and its
+ * file is gone, while box_b's caller is served.
+ */
+static void
+test_failed_syncfs_fails_its_inbox_only(void **state)
+{
+	struct caller holder,
+	    c[2] = { { .ib = &box_a, .set = &nums },
+		    { .ib = &box_b, .set = &nums } };
+	long files_a = files_in(&box_a) + 1; /* and the holder's */
+	long files_b = files_in(&box_b);
+	size_t items;
+
+	(void)state;
+	gate_hold(&holder, &nums);
+	assert_int_equal(fsio_fail_arm("syncfs:1:EIO"), 0);
+	/* box_a's caller first in the queue, so its file comes first */
+	for (int i = 0; i < 2; i++) {
+		snprintf(c[i].data, sizeof(c[i].data), "%d", 500 + i);
+		assert_int_equal(
+		    pthread_create(&c[i].thread, NULL, caller_run, &c[i]), 0);
+		wait_queued((size_t)i + 1);
+	}
+	gate_release(&holder, 2);
+	for (int i = 0; i < 2; i++)
+		pthread_join(c[i].thread, NULL);
+	assert_int_equal(c[0].rc, -1);
+	assert_int_equal(c[0].err, EIO);
+	assert_int_equal(files_in(&box_a), files_a);
+	assert_int_equal(c[1].rc, 0);
+	assert_true(holds(&box_b, c[1].name, 501, &items));
+	assert_int_equal(files_in(&box_b), files_b + 1);
+}
+
 int
 main(void)
 {
@@ -411,6 +504,8 @@ main(void)
 		cmocka_unit_test(test_many_threads_every_file_whole),
 		cmocka_unit_test(test_added_items_share_files),
 		cmocka_unit_test(test_failed_put_leaves_nothing),
+		cmocka_unit_test(test_failed_step_fails_the_caller),
+		cmocka_unit_test(test_failed_syncfs_fails_its_inbox_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,7 @@
  * effects (processed names and ledger entries) become visible together by
  * one rename, as a COMMIT makes them visible together.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include <cmocka.h>
 
 #include "crash_fixture.h"
+#include "fail_fixture.h"
 #include "inbox.h"
 #include "util/fsio.h"
 
@@ -398,6 +400,45 @@ test_backlog_figures(void **state)
 	inbox_close(&ib);
 }
 
+/* --- failing system calls --------------------------------------------- */
+
+/*
+ * A write, fsync or rename that fails makes inbox_put fail with its errno
+ * and leave nothing in tmp/ or incoming/; a failed flush of incoming/
+ * makes inbox_sync fail, and the next inbox_sync flushes it.
+ */
+static void
+test_failed_put_leaves_nothing(void **state)
+{
+	static const struct fail_case fails[] = { { "write:1:ENOSPC", ENOSPC },
+		{ "fsync:1:EIO", EIO }, { "rename:1:EIO", EIO } };
+	struct inbox_backlog bl;
+	struct inbox ib;
+	const char *doc = "{\"format\":\"sitesys.test/1\"}";
+
+	(void)state;
+	assert_int_equal(inbox_open(&ib, root, "f.box", true), 0);
+	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		assert_int_equal(fsio_fail_arm(fails[i].spec), 0);
+		errno = 0;
+		assert_int_equal(
+		    inbox_put(&ib, "x.json", doc, strlen(doc)), -1);
+		assert_int_equal(errno, fails[i].err);
+		assert_int_equal(inbox_backlog(ib.path, &bl), 0);
+		assert_int_equal(bl.files, 0);
+		assert_int_equal(bl.tmp, 0);
+	}
+	put_doc(&ib, "y.json");
+	assert_int_equal(fsio_fail_arm("fsync:1:EIO"), 0);
+	assert_int_equal(inbox_sync(&ib), -1);
+	assert_int_equal(errno, EIO);
+	assert_true(ib.dirty);
+	assert_int_equal(inbox_sync(&ib), 0);
+	assert_false(ib.dirty);
+	assert_int_equal(fsio_fail_arm(NULL), 0);
+	inbox_close(&ib);
+}
+
 /* --- crashes ---------------------------------------------------------- */
 
 static void
@@ -559,6 +600,8 @@ main(void)
 		    test_recover_purges_stale_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_backlog_figures, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_put_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_crash_while_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(
