@@ -8,6 +8,7 @@
  * The agent's files are included whole (they are not in libsitesys); the
  * HTTP client is a fake, so no libcurl and no network.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -194,6 +195,27 @@ test_identity_and_serials_persist(void **state)
 		assert_int_equal(serial_of(json_array_get(msgs, i)), i + 1);
 	json_decref(msgs);
 	store_close(&st);
+}
+
+/* A state file's path, or its temporary one, too long: refused. */
+static void
+test_paths_too_long(void **state)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], name[NAME_MAX + 1];
+	char longdir[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(store_paths("/d", "serial", path, tmp), 0);
+	assert_string_equal(path, "/d/serial");
+	assert_string_equal(tmp, "/d/.serial.tmp");
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	assert_int_equal(store_paths("/d", name, path, tmp), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	memset(longdir, 'd', sizeof(longdir) - 1);
+	longdir[sizeof(longdir) - 1] = '\0';
+	assert_int_equal(store_paths(longdir, "serial", path, tmp), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
 }
 
 static void
@@ -765,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_time_and_guid),
 		cmocka_unit_test_setup_teardown(
 		    test_identity_and_serials_persist, setup_dir, teardown_dir),
+		cmocka_unit_test(test_paths_too_long),
 		cmocka_unit_test_setup_teardown(
 		    test_cache_keeps_latest_per_topic, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(

@@ -398,6 +398,13 @@ test_backlog_figures(void **state)
 	assert_int_equal(bl.files, 2);
 	assert_true(bl.oldest_age >= 299 && bl.oldest_age < 400);
 	inbox_close(&ib);
+	/* a path that "/incoming" would make too long */
+	char longpath[4096];
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	longpath[0] = '/';
+	assert_int_equal(inbox_backlog(longpath, &bl), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
 }
 
 /* --- failing system calls --------------------------------------------- */
