@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # sitesys-statesys against a real PostgreSQL: serial tracking, current
-# state, resynchronization (seed 001), corrupt files, kill -9.
+# state, resynchronization (seed 001), corrupt files, kill -9. Each test
+# starts from an empty database and inbox and makes what it needs, so
+# that it passes alone (bats -f NAME).
 
 load helpers
 
@@ -16,6 +18,10 @@ setup_file() {
 	printf '[statesys]\nresync_min_age_minutes = 60\nresync_check_minutes = 1\n' >>"$SITESYS_CONF"
 }
 teardown_file() { site_teardown_file; }
+setup() {
+	q "TRUNCATE statemsg_history, client_state, client_message_stats, client_missing_range, inbox_ledger"
+	rm -f "$SITE_DIR"/inbox/statsys.box/incoming/* "$SITE_DIR"/inbox/statsys.box/corrupt/*
+}
 teardown() {
 	[ -z "${SS_PID:-}" ] || { kill -TERM "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null; } || true
 	site_teardown
@@ -63,9 +69,49 @@ drain() {
 }
 q() { psql_site -c "$1"; }
 
-@test "messages in order: history, current state and the next expected serial" {
+# C1 sends 1 to 3 in order; then 7, which leaves the gap 4-6; then 5 and a
+# repeat of 2, which leave the gaps 4 and 6, with 8 expected next.
+c1_in_order() {
 	batch "$C1" "$(msg 1 500 KB1 1)" "$(msg 2 500 KB2 2)" "$(msg 3 300 A1 1)"
 	drain
+}
+c1_gap() {
+	batch "$C1" "$(msg 7 500 KB3 2)"
+	drain
+}
+c1_late() {
+	batch "$C1" "$(msg 5 500 KB4 2)" "$(msg 2 500 KB2 3)"
+	drain
+}
+
+# C2 sends 2, then a late, older 1 about the same topic
+c2_late_older() {
+	batch "$C2" "$(msg 2 500 KB9 3 2026-11-22T12:00:00Z)"
+	drain
+	batch "$C2" "$(msg 1 500 KB9 2 2026-11-22T11:00:00Z)"
+	drain
+}
+
+# resync_issued CLIENT: make CLIENT's gaps older than the minimum age, start
+# statesys and wait until it has asked CLIENT to resynchronize
+resync_issued() {
+	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$1'"
+	start_statesys
+	wait_for 20 bash -c "[ \"\$(psql -X -A -t -h '$SITE_PGHOST' -p '$SITE_PGPORT' -U postgres sitesys -c \"SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$1'\")\" = t ]"
+}
+
+# c1_resync_answer: C1 answers as the agent does, its cache renumbered from
+# its current serial, then 700/2; the running statesys loads it and stops
+c1_resync_answer() {
+	local now
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	batch "$C1" "$(msg 8 500 KB1 1 "$now")" "$(msg 9 500 KB3 2 "$now")" "$(msg 10 700 resync 2 "$now")"
+	wait_for 20 backlog_zero
+	stop_statesys
+}
+
+@test "messages in order: history, current state and the next expected serial" {
+	c1_in_order
 	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1'")" = 3 ]
 	[ "$(q "SELECT state_id FROM client_state WHERE client = '$C1' AND topic_id = 'KB2'")" = 2 ]
 	[ "$(q "SELECT next_expected_serial, highest_serial, messages FROM client_message_stats WHERE client = '$C1'")" = "4|3|3" ]
@@ -74,11 +120,10 @@ q() { psql_site -c "$1"; }
 }
 
 @test "a gap is recorded, a late message fills it, a repeat is counted and not applied twice" {
-	batch "$C1" "$(msg 7 500 KB3 2)"
-	drain
+	c1_in_order
+	c1_gap
 	[ "$(q "SELECT first_serial, last_serial FROM client_missing_range WHERE client = '$C1'")" = "4|6" ]
-	batch "$C1" "$(msg 5 500 KB4 2)" "$(msg 2 500 KB2 3)"
-	drain
+	c1_late
 	[ "$(q "SELECT string_agg(first_serial || '-' || last_serial, ',' ORDER BY first_serial) FROM client_missing_range WHERE client = '$C1'")" = "4-4,6-6" ]
 	[ "$(q "SELECT duplicates FROM client_message_stats WHERE client = '$C1'")" = 1 ]
 	# the repeat of serial 2 (state 3) changed nothing
@@ -88,29 +133,23 @@ q() { psql_site -c "$1"; }
 }
 
 @test "a late, older message never overwrites a newer state" {
-	batch "$C2" "$(msg 2 500 KB9 3 2026-11-22T12:00:00Z)"
-	drain
-	batch "$C2" "$(msg 1 500 KB9 2 2026-11-22T11:00:00Z)"
-	drain
+	c2_late_older
 	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C2' AND topic_id = 'KB9'")" = "3|2" ]
 	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C2'")" = 2 ]
 	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C2'")" = 0 ]
 }
 
 @test "an old gap leads to a resync request; 700/2 completes it; the seed's queries see it" {
-	# make C1's gaps older than the minimum age, then let the check run
-	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$C1'"
-	start_statesys
-	wait_for 20 bash -c "[ \"\$(psql -X -A -t -h '$SITE_PGHOST' -p '$SITE_PGPORT' -U postgres sitesys -c \"SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$C1'\")\" = t ]"
+	c1_in_order
+	c1_gap
+	c1_late
+	c2_late_older # no gap: not asked
+	resync_issued "$C1"
 	grep -q "resync requested from $C1" "$SITE_DIR/statesys.log"
 	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)")" = 0 ]
 	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null")" = 1 ]
 	[ "$(q "SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$C2'")" = f ]
-	# the agent's answer: its cache renumbered from its current serial, then 700/2
-	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	batch "$C1" "$(msg 8 500 KB1 1 "$now")" "$(msg 9 500 KB3 2 "$now")" "$(msg 10 700 resync 2 "$now")"
-	wait_for 20 backlog_zero
-	stop_statesys
+	c1_resync_answer
 	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C1'")" = 0 ]
 	[ "$(q "SELECT last_resync_client_completed_time >= last_resync_issued_time FROM client_message_stats WHERE client = '$C1'")" = t ]
 	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)")" = 0 ]
@@ -118,6 +157,7 @@ q() { psql_site -c "$1"; }
 }
 
 @test "a request not completed in 3 days is issued again, and not before" {
+	c2_late_older
 	batch "$C2" "$(msg 9 500 KB9 3 2026-11-22T13:00:00Z)"
 	drain
 	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$C2'"
@@ -183,6 +223,17 @@ q() { psql_site -c "$1"; }
 }
 
 @test "sitectl client list|show and report show what statesys recorded" {
+	# C1 resynchronized and complete; C2 asked to resynchronize, no answer
+	c1_in_order
+	c1_gap
+	c1_late
+	resync_issued "$C1"
+	c1_resync_answer
+	c2_late_older
+	batch "$C2" "$(msg 9 500 KB9 3 2026-11-22T13:00:00Z)"
+	drain
+	resync_issued "$C2"
+	stop_statesys
 	run "$SITECTL" client list --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r ".[] | select(.client==\"$C2\") | .resync")" = outstanding ]
