@@ -205,21 +205,70 @@ c1_resync_answer() {
 	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | wc -l)" = "$corrupt" ]
 }
 
-@test "kill -9 at random moments: each message is applied exactly once" {
-	local c=GUID:33333333-3333-4333-8333-333333333333 s=0 round
-	for i in $(seq 1 150); do
-		s=$((s + 1)); batch "$c" "$(msg $s 500 T$((s % 7)) 1)" "$(msg $((s + 1000)) 500 U 1)"
+# put_batches CLIENT N: N files of two messages each, serials 1 to 2N
+put_batches() {
+	local i
+	for i in $(seq 1 "$2"); do
+		batch "$1" "$(msg $((2 * i - 1)) 500 T$((i % 7)) 1)" "$(msg $((2 * i)) 500 U 1)"
 	done
+}
+
+# applied_once CLIENT N: the messages 1 to N were each applied once
+applied_once() {
+	local got
+	got=$(q "SELECT count(*), count(DISTINCT serial), min(serial), max(serial) FROM statemsg_history WHERE client = '$1'")
+	[ "$got" = "$2|$2|1|$2" ] || { echo "$1: count, distinct, min, max: $got"; return 1; }
+	got=$(q "SELECT messages, duplicates FROM client_message_stats WHERE client = '$1'")
+	[ "$got" = "$2|0" ] || { echo "$1: messages, duplicates: $got"; return 1; }
+}
+
+# crash_statesys POINT: run statesys until it kills itself at POINT (crash
+# points of util/crash.h), within 30 s
+crash_statesys() {
+	SITESYS_CRASH_AT=$1 run timeout 30 "$STATESYS" -f
+	[ "$status" -eq 137 ] || { echo "no crash at $1 ($status)"; return 1; }
+}
+
+# 6 files make two batches (of 4, then 2): each step at its 1st and 2nd
+# pass; then, with a corrupt file among them, between its .why and its move
+@test "killed at every step of a batch, each message is applied exactly once" {
+	local n=0 point nth c
+	for point in batch.listed batch.parsed batch.begun batch.processed \
+		batch.recorded batch.committed batch.unlinked_one batch.unlinked \
+		reject.why; do
+		for nth in 1 2; do
+			[ "$point:$nth" != reject.why:2 ] || continue
+			n=$((n + 1))
+			c=$(printf 'GUID:33333333-3333-4333-8333-%012d' $n)
+			put_batches "$c" 6
+			[ "$point" != reject.why ] ||
+				printf '{"format":"sitesys.statemsg/1","client":"GUID:nope","messages":[]}' \
+					>"$SITE_DIR/inbox/statsys.box/incoming/bad.smx"
+			crash_statesys "$point:$nth"
+			drain
+			applied_once "$c" 12 || { echo "after a crash at $point:$nth"; false; }
+			# a repeat is removed, not set aside
+			[ -z "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | grep -v '^bad\.smx')" ] ||
+				{ echo "$point:$nth: a file went to corrupt/"; false; }
+		done
+	done
+	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt")" = "$(printf 'bad.smx\nbad.smx.why')" ]
+}
+
+@test "kill -9 at random moments: each message is applied exactly once" {
+	local c=GUID:33333333-3333-4333-8333-333333333333 seed=${SEED:-$RANDOM} round rc delay
+	RANDOM=$seed
+	echo "# seed $seed (SEED=$seed replays these kills)" >&3
+	put_batches "$c" 150
 	for round in 1 2 3 4 5 6 7 8; do
-		start_statesys
-		sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
-		kill -KILL "$SS_PID"
-		wait "$SS_PID" || true
-		SS_PID=
+		# killed by timeout after a random 1 to 599 ms (0 would be never)
+		printf -v delay '0.%03d' $((1 + RANDOM % 599))
+		timeout -s KILL "$delay" \
+			"$STATESYS" -f 2>>"$SITE_DIR/statesys.log" && rc=0 || rc=$?
+		[ "$rc" = 137 ] || { echo "round $round: statesys exited $rc"; false; }
 	done
 	drain
-	[ "$(q "SELECT count(*), count(DISTINCT serial) FROM statemsg_history WHERE client = '$c'")" = "300|300" ]
-	[ "$(q "SELECT messages, duplicates FROM client_message_stats WHERE client = '$c'")" = "300|0" ]
+	applied_once "$c" 300
 }
 
 @test "sitectl client list|show and report show what statesys recorded" {
