@@ -50,7 +50,7 @@ teardown() { site_teardown; }
 	[[ "$output" == *'missing member "format"'* ]]
 	run "$SITECTL" inbox put nosuch.box "$SITE_DIR/doc.smx"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"no inbox nosuch.box"* ]]
+	[[ "$output" == *'no inbox "nosuch.box"'* ]]
 	[ "$(backlog_of bgb.box)" = 0 ]
 }
 
