@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "daemon.h"
 #include "util/conf.h"
+#include "util/fsio.h"
 #include "util/log.h"
 
 int
@@ -70,8 +71,9 @@ agent_daemon_pid(const struct store *st)
 	long pid = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/agent.pid", st->dir);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* a path too long to open is one no daemon could have written */
+	if (fsio_join(path, sizeof(path), st->dir, "agent.pid") == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
 	/* the daemon holds the file locked for as long as it runs */
 	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK &&

@@ -6,6 +6,7 @@
 #define SITESYS_AGENT_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,9 +69,6 @@ struct outbox_file {
 	size_t bytes;
 };
 
-/* store_crash_hook - tests: called at each named step, to die there */
-extern void (*store_crash_hook)(const char *point);
-
 /* store_make_dir - create dir 0700 (parents 0755) unless it exists */
 int store_make_dir(const char *dir);
 
@@ -131,6 +129,14 @@ int store_status_set(struct store *st, const char *key, json_t *value);
 /* store_write_file - replace dir/name by write-temp-fsync-rename */
 int store_write_file(
     const char *dir, const char *name, const void *data, size_t len);
+
+/*
+ * store_paths - dir/name into path and dir/.name.tmp, the file it is
+ * written as before the rename, into tmp; 0, or -1 with errno
+ * ENAMETOOLONG when either would not fit in PATH_MAX bytes
+ */
+int store_paths(
+    const char *dir, const char *name, char path[PATH_MAX], char tmp[PATH_MAX]);
 
 /* send.c - deliver the outbox in batches: the MP, else the FSP */
 

@@ -162,11 +162,12 @@ fb_state_load(const char *dir, struct fb_state *s, char *why, size_t len)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(path, sizeof(path), "%s/%s", dir, FB_STATE_FILE);
-	if (fsio_read_file(path, FB_STATE_MAX, &text, &n) == -1) {
+	if (fsio_join(path, sizeof(path), dir, FB_STATE_FILE) == -1 ||
+	    fsio_read_file(path, FB_STATE_MAX, &text, &n) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(why, len, "%s: %s", path, strerror(errno));
+		snprintf(
+		    why, len, "%s/%s: %s", dir, FB_STATE_FILE, strerror(errno));
 		return -1;
 	}
 	doc = sjson_parse(text, n, err, sizeof(err));
@@ -229,12 +230,12 @@ fb_state_save(const char *dir, const struct fb_state *s)
 	json_t *doc = fb_state_doc(s);
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, FB_STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, FB_STATE_FILE);
 	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
 		abort();
 	json_decref(doc);
-	rc = fsio_replace(path, tmp, text, strlen(text), 0600);
+	rc = store_paths(dir, FB_STATE_FILE, path, tmp);
+	if (rc == 0)
+		rc = fsio_replace(path, tmp, text, strlen(text), 0600);
 	free(text);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "util/clock.h"
 #include "util/conf.h"
+#include "util/fsio.h"
 #include "util/log.h"
 #include "util/signals.h"
 
@@ -121,7 +122,7 @@ run_pidfile(const struct store *st)
 {
 	char tmp[PATH_MAX], path[PATH_MAX], text[32];
 	long other = agent_daemon_pid(st);
-	int fd;
+	int fd = -1;
 
 	if (other > 0) {
 		log_error("cannot run: another sitesys-agent (pid %ld) uses "
@@ -129,14 +130,14 @@ run_pidfile(const struct store *st)
 		    other, st->dir);
 		return -1;
 	}
-	snprintf(tmp, sizeof(tmp), "%s/.agent.pid.tmp", st->dir);
-	snprintf(path, sizeof(path), "%s/agent.pid", st->dir);
 	snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1 ||
+	if (store_paths(st->dir, "agent.pid", path, tmp) == -1 ||
+	    (fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	        -1 ||
+	    flock(fd, LOCK_EX | LOCK_NB) == -1 ||
 	    write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
 	    rename(tmp, path) == -1) {
-		log_error("could not write \"%s\": %m", path);
+		log_error("could not write \"%s/agent.pid\": %m", st->dir);
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -150,9 +151,9 @@ run_pidfile_remove(const struct store *st, int fd)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/agent.pid", st->dir);
-	if (unlink(path) == -1)
-		log_error("could not remove \"%s\": %m", path);
+	if (fsio_join(path, sizeof(path), st->dir, "agent.pid") == -1 ||
+	    unlink(path) == -1)
+		log_error("could not remove \"%s/agent.pid\": %m", st->dir);
 	close(fd);
 }
 

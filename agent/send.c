@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "util/fsio.h"
 #include "util/log.h"
 #include "util/sjson.h"
 
@@ -196,9 +197,9 @@ send_lock(const struct store *st)
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/send.lock", st->dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		log_error("could not open \"%s\": %m", path);
+	if (fsio_join(path, sizeof(path), st->dir, "send.lock") == -1 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		log_error("could not open \"%s/send.lock\": %m", st->dir);
 		return -1;
 	}
 	while (flock(fd, LOCK_EX) == -1) {

@@ -27,19 +27,28 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/sjson.h"
 
 #define STORE_MAX_FILE (64u * 1024 * 1024)
 
-void (*store_crash_hook)(const char *point);
+int
+store_paths(
+    const char *dir, const char *name, char path[PATH_MAX], char tmp[PATH_MAX])
+{
+	char tmpname[NAME_MAX + 1];
+	int n = snprintf(tmpname, sizeof(tmpname), ".%s.tmp", name);
 
-#define CRASH_POINT(p)                                                         \
-	do {                                                                   \
-		if (store_crash_hook != NULL)                                  \
-			store_crash_hook(p);                                   \
-	} while (0)
+	if (n < 0 || (size_t)n >= sizeof(tmpname)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (fsio_join(path, PATH_MAX, dir, name) == -1)
+		return -1;
+	return fsio_join(tmp, PATH_MAX, dir, tmpname);
+}
 
 int
 store_write_file(
@@ -47,10 +56,9 @@ store_write_file(
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	if (fsio_replace(dst, tmp, data, len, 0600) == -1) {
-		log_error("could not replace \"%s\": %m", dst);
+	if (store_paths(dir, name, dst, tmp) == -1 ||
+	    fsio_replace(dst, tmp, data, len, 0600) == -1) {
+		log_error("could not replace \"%s/%s\": %m", dir, name);
 		return -1;
 	}
 	return 0;
@@ -62,12 +70,12 @@ store_read(const struct store *st, const char *name, char **buf, size_t *len)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", st->dir, name);
-	if (fsio_read_file(path, STORE_MAX_FILE, buf, len) == 0)
+	if (fsio_join(path, sizeof(path), st->dir, name) == 0 &&
+	    fsio_read_file(path, STORE_MAX_FILE, buf, len) == 0)
 		return 0;
 	if (errno == ENOENT)
 		return 1;
-	log_error("could not read \"%s\": %m", path);
+	log_error("could not read \"%s/%s\": %m", st->dir, name);
 	return -1;
 }
 
@@ -171,10 +179,10 @@ store_open(struct store *st, const char *dir)
 	st->lock_fd = -1;
 	if (store_make_dir(dir) == -1 || (st->dir = strdup(dir)) == NULL)
 		return -1;
-	snprintf(path, sizeof(path), "%s/lock", dir);
-	if ((st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
-	    -1) {
-		log_error("could not open \"%s\": %m", path);
+	if (fsio_join(path, sizeof(path), dir, "lock") == -1 ||
+	    (st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
+	        -1) {
+		log_error("could not open \"%s/lock\": %m", dir);
 		goto out;
 	}
 	if (store_lock(st) == -1)
@@ -544,8 +552,8 @@ store_outbox_load(struct store *st, const char *name, struct outbox_file *f)
 	size_t len, i;
 	json_t *m;
 
-	snprintf(path, sizeof(path), "%s/%s", st->outbox.incoming, name);
-	if (fsio_read_file(path, STATEMSG_MAX_BODY, &text, &len) == -1) {
+	if (fsio_join(path, sizeof(path), st->outbox.incoming, name) == -1 ||
+	    fsio_read_file(path, STATEMSG_MAX_BODY, &text, &len) == -1) {
 		snprintf(
 		    why, sizeof(why), "could not read it: %s", strerror(errno));
 		f->msgs = NULL;
@@ -619,11 +627,13 @@ store_outbox_remove(struct store *st, const struct outbox_file *files, size_t n)
 	if (store_lock(st) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", st->outbox.incoming,
-		    files[i].name);
-		if (unlink(path) == -1 && errno != ENOENT) {
+		if ((fsio_join(path, sizeof(path), st->outbox.incoming,
+		         files[i].name) == -1 ||
+		        unlink(path) == -1) &&
+		    errno != ENOENT) {
 			log_error(
-			    "could not remove the sent file \"%s\": %m", path);
+			    "could not remove the sent file \"%s/%s\": %m",
+			    st->outbox.incoming, files[i].name);
 			rc = -1;
 		}
 		CRASH_POINT("outbox.unlinked_one");

@@ -68,19 +68,6 @@ struct group_commit {
 	struct group_commit_stats st;
 };
 
-/* path = dir/name; -1 with ENAMETOOLONG if it does not fit. */
-static int
-join(char *path, size_t size, const char *dir, const char *name)
-{
-	int n = snprintf(path, size, "%s/%s", dir, name);
-
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* Mark f failed with err; remove its tmp/ or incoming/ file. */
 static void
 file_fail(struct gc_file *f, int err)
@@ -92,8 +79,8 @@ file_fail(struct gc_file *f, int err)
 		close(f->fd);
 		f->fd = -1;
 	}
-	if (join(path, sizeof(path), f->renamed ? f->ib->incoming : f->ib->tmp,
-	        f->name) == 0)
+	if (fsio_join(path, sizeof(path),
+	        f->renamed ? f->ib->incoming : f->ib->tmp, f->name) == 0)
 		unlink(path);
 }
 
@@ -108,7 +95,7 @@ write_tmp(struct inbox *ib, const char *name, const void *data, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (join(path, sizeof(path), ib->tmp, name) == -1)
+	if (fsio_join(path, sizeof(path), ib->tmp, name) == -1)
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd == -1)
@@ -232,12 +219,12 @@ static void
 flush(struct gc_file *files, size_t n)
 {
 	if (n == 1) {
-		if (files[0].err == 0 && fdatasync(files[0].fd) == -1)
+		if (files[0].err == 0 && fsio_fdatasync(files[0].fd) == -1)
 			file_fail(&files[0], errno);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!first_of_inbox(files, i) || syncfs(files[i].fd) == 0)
+		if (!first_of_inbox(files, i) || fsio_syncfs(files[i].fd) == 0)
 			continue;
 		log_error("could not flush the file system of \"%s\": %m",
 		    files[i].ib->tmp);
@@ -262,9 +249,10 @@ close_and_rename(struct gc_file *files, size_t n)
 			continue;
 		}
 		f->fd = -1;
-		if (join(tmp, sizeof(tmp), f->ib->tmp, f->name) == -1 ||
-		    join(dst, sizeof(dst), f->ib->incoming, f->name) == -1 ||
-		    rename(tmp, dst) == -1) {
+		if (fsio_join(tmp, sizeof(tmp), f->ib->tmp, f->name) == -1 ||
+		    fsio_join(dst, sizeof(dst), f->ib->incoming, f->name) ==
+		        -1 ||
+		    fsio_rename(tmp, dst) == -1) {
 			file_fail(f, errno);
 			continue;
 		}
@@ -280,8 +268,8 @@ sync_dirs(struct gc_file *files, size_t n)
 		if (!first_of_inbox(files, i) ||
 		    fsio_sync_dir(files[i].ib->incoming) == 0)
 			continue;
-		log_error(
-		    "could not flush directory %s: %m", files[i].ib->incoming);
+		log_error("could not flush directory \"%s\": %m",
+		    files[i].ib->incoming);
 		fail_inbox(files, n, i, errno);
 	}
 }

@@ -15,32 +15,14 @@
 
 #include "inbox.h"
 #include "util/clock.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
-
-void (*inbox_crash_hook)(const char *point);
 
 /* Per process, so two handles on one box never make the same name. */
 static unsigned name_seq;
 static char name_host[64];
 static pthread_once_t name_host_once = PTHREAD_ONCE_INIT;
-
-#define CRASH_POINT(p)                                                         \
-	do {                                                                   \
-		if (inbox_crash_hook != NULL)                                  \
-			inbox_crash_hook(p);                                   \
-	} while (0)
-
-static char *
-path_join(const char *a, const char *b)
-{
-	size_t len = strlen(a) + strlen(b) + 2;
-	char *p = malloc(len);
-
-	if (p != NULL)
-		snprintf(p, len, "%s/%s", a, b);
-	return p;
-}
 
 bool
 inbox_valid_name(const char *name)
@@ -66,12 +48,12 @@ inbox_open(struct inbox *ib, const char *root, const char *name, bool create)
 		return -1;
 	}
 	ib->name = strdup(name);
-	ib->path = path_join(root, name);
+	ib->path = fsio_join_alloc(root, name);
 	if (ib->name == NULL || ib->path == NULL)
 		goto fail;
-	ib->tmp = path_join(ib->path, "tmp");
-	ib->incoming = path_join(ib->path, "incoming");
-	ib->corrupt = path_join(ib->path, "corrupt");
+	ib->tmp = fsio_join_alloc(ib->path, "tmp");
+	ib->incoming = fsio_join_alloc(ib->path, "incoming");
+	ib->corrupt = fsio_join_alloc(ib->path, "corrupt");
 	if (ib->tmp == NULL || ib->incoming == NULL || ib->corrupt == NULL)
 		goto fail;
 	if (create &&
@@ -171,7 +153,7 @@ write_synced(const char *path, const void *data, size_t len)
 	if (fsio_write_all(fd, data, len) == -1)
 		goto fail;
 	CRASH_POINT("put.written");
-	if (fsync(fd) == -1)
+	if (fsio_fsync(fd) == -1)
 		goto fail;
 	CRASH_POINT("put.synced");
 	return close(fd);
@@ -186,8 +168,8 @@ fail:
 int
 inbox_put(struct inbox *ib, const char *name, const void *data, size_t len)
 {
-	char *tmp = path_join(ib->tmp, name);
-	char *dst = path_join(ib->incoming, name);
+	char *tmp = fsio_join_alloc(ib->tmp, name);
+	char *dst = fsio_join_alloc(ib->incoming, name);
 	int rc = -1, saved;
 
 	if (tmp == NULL || dst == NULL)
@@ -195,7 +177,7 @@ inbox_put(struct inbox *ib, const char *name, const void *data, size_t len)
 	if (write_synced(tmp, data, len) == -1)
 		goto out;
 	CRASH_POINT("put.closed");
-	if (rename(tmp, dst) == -1) {
+	if (fsio_rename(tmp, dst) == -1) {
 		saved = errno;
 		unlink(tmp);
 		errno = saved;
@@ -268,12 +250,12 @@ write_why(struct inbox *ib, const char *name, const char *why)
 	snprintf(text, sizeof(text),
 	    "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n", name, why, when,
 	    log_progname(), (long)getpid());
-	tmp = path_join(ib->tmp, whyname);
-	dst = path_join(ib->corrupt, whyname);
+	tmp = fsio_join_alloc(ib->tmp, whyname);
+	dst = fsio_join_alloc(ib->corrupt, whyname);
 	if (tmp != NULL && dst != NULL) {
 		unlink(tmp);
 		if (write_synced(tmp, text, strlen(text)) == 0)
-			rc = rename(tmp, dst);
+			rc = fsio_rename(tmp, dst);
 	}
 	free(tmp);
 	free(dst);
@@ -283,8 +265,8 @@ write_why(struct inbox *ib, const char *name, const char *why)
 int
 inbox_reject(struct inbox *ib, const char *name, const char *why)
 {
-	char *src = path_join(ib->incoming, name);
-	char *dst = path_join(ib->corrupt, name);
+	char *src = fsio_join_alloc(ib->incoming, name);
+	char *dst = fsio_join_alloc(ib->corrupt, name);
 	int rc = -1;
 
 	if (src == NULL || dst == NULL)
@@ -295,7 +277,7 @@ inbox_reject(struct inbox *ib, const char *name, const char *why)
 		goto out;
 	}
 	CRASH_POINT("reject.why");
-	if (rename(src, dst) == -1) {
+	if (fsio_rename(src, dst) == -1) {
 		log_error(
 		    "could not move \"%s\" to \"%s\": %m", src, ib->corrupt);
 		goto out;
@@ -322,15 +304,22 @@ name_age(const char *name, double now)
 	return now - (double)us / 1e6;
 }
 
+/*
+ * The files in path/sub, but those ending in skip_suffix; the age of the
+ * oldest into *oldest unless oldest is NULL; -1 with errno
+ */
 static long
-count_dir(const char *path, const char *skip_suffix, double now, double *oldest)
+count_dir(const char *path, const char *sub, const char *skip_suffix,
+    double now, double *oldest)
 {
-	DIR *d = opendir(path);
 	size_t slen = skip_suffix ? strlen(skip_suffix) : 0;
+	char dir[4096];
 	struct dirent *de;
 	long n = 0;
+	DIR *d;
 
-	if (d == NULL)
+	if (fsio_join(dir, sizeof(dir), path, sub) == -1 ||
+	    (d = opendir(dir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
@@ -357,20 +346,17 @@ count_dir(const char *path, const char *skip_suffix, double now, double *oldest)
 int
 inbox_backlog(const char *path, struct inbox_backlog *bl)
 {
-	char sub[4096];
 	struct timeval tv;
 	double now;
 
 	gettimeofday(&tv, NULL);
 	now = (double)tv.tv_sec + tv.tv_usec / 1e6;
 	memset(bl, 0, sizeof(*bl));
-	snprintf(sub, sizeof(sub), "%s/incoming", path);
-	if ((bl->files = count_dir(sub, NULL, now, &bl->oldest_age)) == -1)
+	bl->files = count_dir(path, "incoming", NULL, now, &bl->oldest_age);
+	if (bl->files == -1)
 		return -1;
-	snprintf(sub, sizeof(sub), "%s/corrupt", path);
-	bl->corrupt = count_dir(sub, ".why", now, NULL);
-	snprintf(sub, sizeof(sub), "%s/tmp", path);
-	bl->tmp = count_dir(sub, NULL, now, NULL);
+	bl->corrupt = count_dir(path, "corrupt", ".why", now, NULL);
+	bl->tmp = count_dir(path, "tmp", NULL, now, NULL);
 	if (bl->corrupt < 0)
 		bl->corrupt = 0;
 	if (bl->tmp < 0)

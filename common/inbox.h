@@ -24,12 +24,6 @@ struct inbox {
 	bool dirty; /* renamed into incoming/ since the last sync */
 };
 
-/*
- * inbox_crash_hook - when set (by tests), called with the name of each step
- * of writing and reading, so a test can kill the process between any two
- */
-extern void (*inbox_crash_hook)(const char *point);
-
 /* inbox_open - describe root/name; create its directories if create */
 int inbox_open(
     struct inbox *ib, const char *root, const char *name, bool create);

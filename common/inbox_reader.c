@@ -12,15 +12,10 @@
 #include <unistd.h>
 
 #include "inbox.h"
+#include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
 #include "util/sjson.h"
-
-#define CRASH_POINT(p)                                                         \
-	do {                                                                   \
-		if (inbox_crash_hook != NULL)                                  \
-			inbox_crash_hook(p);                                   \
-	} while (0)
 
 /*
  * While one batch's transaction runs in the database, a thread reads and

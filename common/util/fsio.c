@@ -40,7 +40,7 @@ fsio_write_all(int fd, const void *buf, size_t len)
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = fsio_write(fd, p, len);
 
 		if (n == -1) {
 			if (errno == EINTR)
@@ -61,7 +61,7 @@ fsio_sync_dir(const char *path)
 
 	if (fd == -1)
 		return -1;
-	rc = fsync(fd);
+	rc = fsio_fsync(fd);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -85,14 +85,14 @@ fsio_replace(const char *path, const char *tmp, const void *data, size_t len,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd == -1)
 		return -1;
-	if (fsio_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (fsio_write_all(fd, data, len) == -1 || fsio_fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
 		errno = saved;
 		return -1;
 	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
+	if (close(fd) == -1 || fsio_rename(tmp, path) == -1) {
 		saved = errno;
 		unlink(tmp);
 		errno = saved;

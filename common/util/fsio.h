@@ -17,6 +17,24 @@ char *fsio_join_alloc(const char *dir, const char *name);
 /* fsio_write_all - write len bytes, retrying short writes; 0 or -1 */
 int fsio_write_all(int fd, const void *buf, size_t len);
 
+/*
+ * fsio_write, fsio_fsync, fsio_fdatasync, fsio_syncfs, fsio_rename - the
+ * system calls, except that one armed by fsio_fail_arm fails instead
+ */
+ssize_t fsio_write(int fd, const void *buf, size_t len);
+int fsio_fsync(int fd);
+int fsio_fdatasync(int fd);
+int fsio_syncfs(int fd);
+int fsio_rename(const char *from, const char *to);
+
+/*
+ * fsio_fail_arm - for tests: make the Nth call of one of the calls above
+ * fail with an errno, spec "CALL:ERRNO" or "CALL:N:ERRNO" (write:2:ENOSPC,
+ * fsync:1:EIO), replacing what SITESYS_FAIL_AT said; NULL or "" disarms;
+ * -1 if spec is not of that form
+ */
+int fsio_fail_arm(const char *spec);
+
 /* fsio_sync_dir - fsync(2) a directory so renames into it are durable */
 int fsio_sync_dir(const char *path);
 

@@ -7,7 +7,6 @@
 #include "fsp.h"
 #include "group_commit.h"
 #include "intake.h"
-#include "util/crash.h"
 #include "util/log.h"
 
 /* What the FSP's threads and its forwarder share. */
@@ -93,8 +92,5 @@ main(int argc, char **argv)
 		.stop = fsp_stop,
 	};
 
-	/* inbox.c still reports its steps (put.created...) to this hook:
-	 * let SITESYS_CRASH_AT stop at them too */
-	inbox_crash_hook = crash_point;
 	return fcgi_service_main(argc, argv, &role);
 }

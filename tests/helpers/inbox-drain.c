@@ -1,31 +1,16 @@
 /*
  * inbox-drain - a test daemon on the shared skeleton: drains test.box into
  * the table test_processed (one row per file) through the real inbox
- * service and ledger. SITESYS_TEST_CRASH_AT=POINT[:N] makes it _exit(137),
- * like a kill -9, the Nth time the inbox code passes POINT.
+ * service and ledger. SITESYS_CRASH_AT=POINT[:N] (util/crash.h) kills it,
+ * as a kill -9 would, the Nth time the inbox code passes POINT.
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "inbox_service.h"
 #include "util/buf.h"
 #include "util/db.h"
 #include "util/log.h"
-
-static char crash_point[64];
-static long crash_countdown = 1;
-
-static void
-crash_hook(const char *point)
-{
-	if (strcmp(point, crash_point) == 0 && --crash_countdown == 0) {
-		log_info("crashing at %s", point);
-		_exit(137);
-	}
-}
 
 static int
 drain_connect(PGconn *db, void *arg)
@@ -104,16 +89,6 @@ main(int argc, char **argv)
 		.name = "inbox-drain",
 		.run = drain_run,
 	};
-	const char *crash = getenv("SITESYS_TEST_CRASH_AT");
 
-	if (crash != NULL) {
-		const char *colon = strchr(crash, ':');
-
-		snprintf(crash_point, sizeof(crash_point), "%.*s",
-		    colon ? (int)(colon - crash) : (int)strlen(crash), crash);
-		if (colon != NULL)
-			crash_countdown = atol(colon + 1);
-		inbox_crash_hook = crash_hook;
-	}
 	return daemon_main(argc, argv, &spec);
 }

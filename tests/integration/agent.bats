@@ -80,6 +80,18 @@ shown_is() { [ "$(show "$1")" = "$2" ]; }
 shown_not() { [ "$(show "$1")" != "$2" ]; }
 # The serials of every message posted to mp and fsp, one per line.
 serials_posted() { { posted mp; posted fsp; } | jq -r '.messages[].serial'; }
+# The same for the topic ids.
+topics_posted() { { posted mp; posted fsp; } | jq -r '.messages[].topic.id'; }
+# times_posted SERIAL: how many times a message with that serial was posted
+times_posted() { serials_posted | grep -cx "$1" || true; }
+# crash_at POINT COMMAND...: run the agent's COMMAND, armed to kill itself
+# at POINT (util/crash.h); fails unless it died there
+crash_at() {
+	local point=$1
+	shift
+	SITESYS_CRASH_AT=$point run agent "$@"
+	[ "$status" -eq 137 ] || { echo "no crash at $point ($status): $output"; return 1; }
+}
 
 # The MP's answers for this agent: registered, and policy with a resync
 # request at $1 (none when empty).
@@ -327,7 +339,7 @@ sent 0, left 3" ]
 }
 
 @test "kill -9 of the agent between raising and sending loses nothing" {
-	local i n=0 s
+	local i round before s
 	fake_policy
 	touch "$SITE_DIR/fake-mp/down" "$SITE_DIR/fake-fsp/down"
 	: >"$SITE_DIR/raised"
@@ -336,9 +348,10 @@ sent 0, left 3" ]
 		for i in 1 2 3; do
 			s=$(raise 500 "KB$round-$i" 1) && echo "$s" >>"$SITE_DIR/raised"
 		done
+		# both down: the daemon tries to send, in vain, and is killed
+		before=$(show .last_send.time)
 		agent send >/dev/null
-		# both down: nothing can be delivered yet
-		sleep "0.$((RANDOM % 3))"
+		wait_for 10 shown_not .last_send.time "$before"
 		kill -KILL "$AGENT_PID"
 		wait "$AGENT_PID" || true
 		AGENT_PID=
@@ -353,22 +366,117 @@ sent 0, left 3" ]
 	[ "$(nposted mp)" = 1 ]
 }
 
+# The steps of raising a message (sitesys-agent(8), sitesys-inbox(5)); a
+# message dead at the last three is in the outbox.
+RAISE_POINTS="serial.saved raise.cached put.created put.written put.synced put.closed put.renamed sync.done raise.queued"
+
+@test "killed at every step of raising: every message reported raised arrives once, no serial twice" {
+	local p s last=0 want
+	: >"$SITE_DIR/raised"
+	for p in $RAISE_POINTS; do
+		crash_at "$p" state --topic-type 500 --topic-id "dead-$p" --state 1
+		[[ "$output" == *"crashing at $p"* ]]
+		s=$(raise 500 "after-$p" 1)
+		# the serial the dead one took is never used again
+		[ "$s" = $((last + 2)) ] || { echo "$p: serial $s after $last"; false; }
+		echo "$s" >>"$SITE_DIR/raised"
+		last=$s
+	done
+	run quiet send
+	[ "$status" -eq 0 ]
+	for s in $(cat "$SITE_DIR/raised"); do
+		[ "$(times_posted "$s")" = 1 ] || { echo "serial $s posted $(times_posted "$s") times"; false; }
+	done
+	for p in $RAISE_POINTS; do
+		case $p in put.renamed | sync.done | raise.queued) want=1 ;; *) want=0 ;; esac
+		[ "$(topics_posted | grep -cx "dead-$p")" = $want ] || { echo "dead-$p"; false; }
+	done
+	[ -z "$(serials_posted | sort | uniq -d)" ]
+}
+
+@test "killed after each file it removes once sent: the rest is sent again, the same, and nothing is lost" {
+	local n first
+	for n in 1 2 3; do
+		rm -f "$SITE_DIR"/fake-mp/statemsg/*
+		first=$(raise 500 "S$n-1" 1)
+		raise 500 "S$n-2" 1 >/dev/null
+		raise 500 "S$n-3" 1 >/dev/null
+		# three files, posted as one batch (202); killed after removing n
+		crash_at "outbox.unlinked_one:$n" send
+		[ "$(nposted mp)" = 1 ]
+		[ "$(show .outbox.messages)" = $((3 - n)) ]
+		run quiet send
+		[ "$status" -eq 0 ]
+		[ "$(posted mp | head -1 | jq -r '[.messages[].serial] | join(",")')" = "$first,$((first + 1)),$((first + 2))" ]
+		# the files not yet removed, sent again under the same serials
+		[ "$(nposted mp)" = $((n < 3 ? 2 : 1)) ]
+		[ "$(posted mp | jq -c '.messages[]' | sort | uniq -d)" = "$(posted mp | tail -n +2 | jq -c '.messages[]' | sort)" ]
+		[ "$(posted mp | tail -n +2 | jq -r '.messages[].serial' | paste -sd,)" = "$(seq -s, $((first + n)) $((first + 2)))" ]
+		outbox_empty
+	done
+}
+
+@test "killed between the .why of a damaged outbox file and its move: it is set aside, the rest sent" {
+	raise 500 KB1 1 >/dev/null
+	printf '{"format":"sitesys.agent-outbox/1","messages":[{' \
+		>"$STATE/outbox/incoming/0000000000000000.msg"
+	crash_at reject.why send
+	[ -f "$STATE/outbox/corrupt/0000000000000000.msg.why" ]
+	run quiet send
+	[ "$output" = "sent 1, left 0 via mp" ]
+	[ -f "$STATE/outbox/corrupt/0000000000000000.msg" ]
+	[ ! -e "$STATE/outbox/incoming/0000000000000000.msg" ]
+	[ "$(serials_posted)" = 1 ]
+}
+
+# The steps of answering a resync request; a crash at any before the last
+# makes the agent answer again, with new serials (sitesys-agent(8)), after
+# the first answer if that reached the outbox.
+RESYNC_POINTS="serial.saved put.created put.written put.synced put.closed put.renamed sync.done resync.queued resync.answered"
+
+@test "killed at every step of answering a resync: answered and completed, no serial twice" {
+	local p day=10 req want
+	raise 500 KB1 1 >/dev/null
+	raise 500 KB2 1 >/dev/null
+	for p in $RESYNC_POINTS; do
+		rm -f "$SITE_DIR"/fake-mp/statemsg/*
+		req=2026-11-${day}T10:00:00Z
+		day=$((day + 1))
+		fake_policy "$req"
+		crash_at "$p" policy
+		run quiet policy
+		[ "$status" -eq 0 ] || { echo "$p: $output"; false; }
+		[ "$(show .resync_answered)" = "$req" ]
+		# an answer remembered before the crash waits for the next send
+		run quiet send
+		outbox_empty
+		# every answer ends with 700/2
+		case $p in put.renamed | sync.done | resync.queued) want=2 ;; *) want=1 ;; esac
+		[ "$(posted mp | jq -r '.messages[].topic.type' | grep -cx 700)" = $want ] || { echo "$p: $(posted mp)"; false; }
+		[ "$(posted mp | tail -1 | jq -r '.messages[-1] | "\(.topic.type)/\(.state.id)"')" = 700/2 ]
+		[ -z "$(serials_posted | sort | uniq -d)" ]
+	done
+}
+
 @test "kill -9 at random moments while raising and sending: serials unique, none lost" {
+	local seed=${SEED:-$RANDOM} round writer rc delay
+	RANDOM=$seed
+	echo "# seed $seed (SEED=$seed replays these kills)" >&3
 	fake_policy
 	: >"$SITE_DIR/raised"
 	for round in 1 2 3 4 5; do
-		start_agent
 		(
 			for i in 1 2 3 4 5; do
 				s=$(raise 500 "R$round-$i" 1) && echo "$s" >>"$SITE_DIR/raised"
 				"$AGENT" -c "$CONF" send >/dev/null 2>&1
 			done
 		) &
-		local writer=$!
-		sleep "0.$((RANDOM % 5))"
-		kill -KILL "$AGENT_PID"
-		wait "$AGENT_PID" || true
-		AGENT_PID=
+		writer=$!
+		# killed by timeout after a random 1 to 499 ms (0 would be never)
+		printf -v delay '0.%03d' $((1 + RANDOM % 499))
+		timeout -s KILL "$delay" \
+			"$AGENT" -c "$CONF" -f run 2>>"$LOG" && rc=0 || rc=$?
+		[ "$rc" = 137 ] || { echo "round $round: the daemon exited $rc"; false; }
 		wait "$writer"
 	done
 	start_agent

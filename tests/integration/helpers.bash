@@ -74,9 +74,18 @@ stop_pid() {
 mp_start() {
 	printf '[mp]\nfastcgi_socket = %s/mp.sock\nthreads = %s\n' \
 		"$SITE_DIR" "${1:-4}" >>"$SITESYS_CONF"
+	mp_run
+	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp.sock"
+}
+
+# mp_run: start sitesys-mp again, as mp_start set it up, in this shell's
+# environment; wait until it listens with its boundary model loaded
+mp_run() {
+	local loaded
+	loaded=$(grep -c "boundary model loaded" "$SITE_DIR/mp.log" 2>/dev/null) || true
+	rm -f "$SITE_DIR/mp.sock"
 	"$BUILD/sitesys-mp" -f 2>>"$SITE_DIR/mp.log" &
 	echo $! >"$SITE_DIR/mp.pid"
 	wait_for 10 test -S "$SITE_DIR/mp.sock"
-	wait_for 10 grep -q "boundary model loaded" "$SITE_DIR/mp.log"
-	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp.sock"
+	wait_for 10 bash -c "[ \$(grep -c 'boundary model loaded' '$SITE_DIR/mp.log') -gt ${loaded:-0} ]"
 }

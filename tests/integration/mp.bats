@@ -87,6 +87,40 @@ batch() {
 	[ "$(backlog_of statsys.box)" = "$before" ]
 }
 
+# acked_intact: statsys.box holds exactly the files acknowledged so far
+# (listed with their sums in acked.sum), unchanged, and nothing in tmp/
+acked_intact() {
+	local box=$SITE_DIR/inbox/statsys.box
+	[ -z "$(ls "$box/tmp")" ] || { echo "tmp/: $(ls "$box/tmp")"; return 1; }
+	[ "$(ls "$box/incoming")" = "$(awk '{print $2}' "$SITE_DIR/acked.sum" | sort)" ] ||
+		{ echo "incoming/: $(ls "$box/incoming")"; return 1; }
+	(cd "$box/incoming" && sha256sum --quiet -c "$SITE_DIR/acked.sum")
+}
+
+@test "statemsg: a write, flush or rename that fails is a 503; nothing half-written, nothing acknowledged lost" {
+	local spec serial=100 file body incoming=$SITE_DIR/inbox/statsys.box/incoming
+	: >"$SITE_DIR/acked.sum"
+	[ -z "$(ls "$incoming")" ] || (cd "$incoming" && sha256sum -- *) >"$SITE_DIR/acked.sum"
+	for spec in write:1:ENOSPC fdatasync:1:EIO rename:1:EIO fsync:1:EIO; do
+		stop_pid "$SITE_DIR/mp.pid"
+		SITESYS_FAIL_AT=$spec mp_run
+		run post statemsg "$(batch "$C1" $((serial += 1)))"
+		[[ "$output" == '503 {"error":"could not store the batch: '* ]] || { echo "$spec: $output"; false; }
+		grep -q "failing ${spec%%:*} with ${spec##*:}" "$SITE_DIR/mp.log"
+		acked_intact
+		# the disk works again: the next batch is served
+		body=$(batch "$C1" $((serial += 1)))
+		run post statemsg "$body"
+		[ "${output%% *}" = 202 ] || { echo "$spec, then: $output"; false; }
+		file=$(echo "${output#* }" | jq -r .file)
+		[ "$(cat "$incoming/$file")" = "$body" ]
+		(cd "$incoming" && sha256sum "$file") >>"$SITE_DIR/acked.sum"
+		acked_intact
+	done
+	stop_pid "$SITE_DIR/mp.pid"
+	mp_run
+}
+
 @test "wrong method 405 with Allow, unknown endpoint 404" {
 	run curl -sS -i "$(url statemsg)"
 	[[ "$output" == *"405"* ]]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # sitesys-statesys against a real PostgreSQL: serial tracking, current
-# state, resynchronization (seed 001), corrupt files, kill -9.
+# state, resynchronization (seed 001), corrupt files, kill -9. Each test
+# starts from an empty database and inbox and makes what it needs, so
+# that it passes alone (bats -f NAME).
 
 load helpers
 
@@ -16,6 +18,10 @@ setup_file() {
 	printf '[statesys]\nresync_min_age_minutes = 60\nresync_check_minutes = 1\n' >>"$SITESYS_CONF"
 }
 teardown_file() { site_teardown_file; }
+setup() {
+	q "TRUNCATE statemsg_history, client_state, client_message_stats, client_missing_range, inbox_ledger"
+	rm -f "$SITE_DIR"/inbox/statsys.box/incoming/* "$SITE_DIR"/inbox/statsys.box/corrupt/*
+}
 teardown() {
 	[ -z "${SS_PID:-}" ] || { kill -TERM "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null; } || true
 	site_teardown
@@ -63,9 +69,49 @@ drain() {
 }
 q() { psql_site -c "$1"; }
 
-@test "messages in order: history, current state and the next expected serial" {
+# C1 sends 1 to 3 in order; then 7, which leaves the gap 4-6; then 5 and a
+# repeat of 2, which leave the gaps 4 and 6, with 8 expected next.
+c1_in_order() {
 	batch "$C1" "$(msg 1 500 KB1 1)" "$(msg 2 500 KB2 2)" "$(msg 3 300 A1 1)"
 	drain
+}
+c1_gap() {
+	batch "$C1" "$(msg 7 500 KB3 2)"
+	drain
+}
+c1_late() {
+	batch "$C1" "$(msg 5 500 KB4 2)" "$(msg 2 500 KB2 3)"
+	drain
+}
+
+# C2 sends 2, then a late, older 1 about the same topic
+c2_late_older() {
+	batch "$C2" "$(msg 2 500 KB9 3 2026-11-22T12:00:00Z)"
+	drain
+	batch "$C2" "$(msg 1 500 KB9 2 2026-11-22T11:00:00Z)"
+	drain
+}
+
+# resync_issued CLIENT: make CLIENT's gaps older than the minimum age, start
+# statesys and wait until it has asked CLIENT to resynchronize
+resync_issued() {
+	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$1'"
+	start_statesys
+	wait_for 20 bash -c "[ \"\$(psql -X -A -t -h '$SITE_PGHOST' -p '$SITE_PGPORT' -U postgres sitesys -c \"SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$1'\")\" = t ]"
+}
+
+# c1_resync_answer: C1 answers as the agent does, its cache renumbered from
+# its current serial, then 700/2; the running statesys loads it and stops
+c1_resync_answer() {
+	local now
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	batch "$C1" "$(msg 8 500 KB1 1 "$now")" "$(msg 9 500 KB3 2 "$now")" "$(msg 10 700 resync 2 "$now")"
+	wait_for 20 backlog_zero
+	stop_statesys
+}
+
+@test "messages in order: history, current state and the next expected serial" {
+	c1_in_order
 	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1'")" = 3 ]
 	[ "$(q "SELECT state_id FROM client_state WHERE client = '$C1' AND topic_id = 'KB2'")" = 2 ]
 	[ "$(q "SELECT next_expected_serial, highest_serial, messages FROM client_message_stats WHERE client = '$C1'")" = "4|3|3" ]
@@ -74,11 +120,10 @@ q() { psql_site -c "$1"; }
 }
 
 @test "a gap is recorded, a late message fills it, a repeat is counted and not applied twice" {
-	batch "$C1" "$(msg 7 500 KB3 2)"
-	drain
+	c1_in_order
+	c1_gap
 	[ "$(q "SELECT first_serial, last_serial FROM client_missing_range WHERE client = '$C1'")" = "4|6" ]
-	batch "$C1" "$(msg 5 500 KB4 2)" "$(msg 2 500 KB2 3)"
-	drain
+	c1_late
 	[ "$(q "SELECT string_agg(first_serial || '-' || last_serial, ',' ORDER BY first_serial) FROM client_missing_range WHERE client = '$C1'")" = "4-4,6-6" ]
 	[ "$(q "SELECT duplicates FROM client_message_stats WHERE client = '$C1'")" = 1 ]
 	# the repeat of serial 2 (state 3) changed nothing
@@ -88,29 +133,23 @@ q() { psql_site -c "$1"; }
 }
 
 @test "a late, older message never overwrites a newer state" {
-	batch "$C2" "$(msg 2 500 KB9 3 2026-11-22T12:00:00Z)"
-	drain
-	batch "$C2" "$(msg 1 500 KB9 2 2026-11-22T11:00:00Z)"
-	drain
+	c2_late_older
 	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C2' AND topic_id = 'KB9'")" = "3|2" ]
 	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C2'")" = 2 ]
 	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C2'")" = 0 ]
 }
 
 @test "an old gap leads to a resync request; 700/2 completes it; the seed's queries see it" {
-	# make C1's gaps older than the minimum age, then let the check run
-	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$C1'"
-	start_statesys
-	wait_for 20 bash -c "[ \"\$(psql -X -A -t -h '$SITE_PGHOST' -p '$SITE_PGPORT' -U postgres sitesys -c \"SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$C1'\")\" = t ]"
+	c1_in_order
+	c1_gap
+	c1_late
+	c2_late_older # no gap: not asked
+	resync_issued "$C1"
 	grep -q "resync requested from $C1" "$SITE_DIR/statesys.log"
 	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)")" = 0 ]
 	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and LastResyncClientCompletedTime is null")" = 1 ]
 	[ "$(q "SELECT last_resync_issued_time IS NOT NULL FROM client_message_stats WHERE client = '$C2'")" = f ]
-	# the agent's answer: its cache renumbered from its current serial, then 700/2
-	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-	batch "$C1" "$(msg 8 500 KB1 1 "$now")" "$(msg 9 500 KB3 2 "$now")" "$(msg 10 700 resync 2 "$now")"
-	wait_for 20 backlog_zero
-	stop_statesys
+	c1_resync_answer
 	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C1'")" = 0 ]
 	[ "$(q "SELECT last_resync_client_completed_time >= last_resync_issued_time FROM client_message_stats WHERE client = '$C1'")" = t ]
 	[ "$(q "select count(*) from SR_ClientMessageStats where LastResyncIssuedTime is not null and (LastResyncIssuedTime > LastResyncClientCompletedTime)")" = 0 ]
@@ -118,6 +157,7 @@ q() { psql_site -c "$1"; }
 }
 
 @test "a request not completed in 3 days is issued again, and not before" {
+	c2_late_older
 	batch "$C2" "$(msg 9 500 KB9 3 2026-11-22T13:00:00Z)"
 	drain
 	q "UPDATE client_missing_range SET detected = now() - interval '2 hours' WHERE client = '$C2'"
@@ -165,24 +205,84 @@ q() { psql_site -c "$1"; }
 	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | wc -l)" = "$corrupt" ]
 }
 
-@test "kill -9 at random moments: each message is applied exactly once" {
-	local c=GUID:33333333-3333-4333-8333-333333333333 s=0 round
-	for i in $(seq 1 150); do
-		s=$((s + 1)); batch "$c" "$(msg $s 500 T$((s % 7)) 1)" "$(msg $((s + 1000)) 500 U 1)"
+# put_batches CLIENT N: N files of two messages each, serials 1 to 2N
+put_batches() {
+	local i
+	for i in $(seq 1 "$2"); do
+		batch "$1" "$(msg $((2 * i - 1)) 500 T$((i % 7)) 1)" "$(msg $((2 * i)) 500 U 1)"
 	done
+}
+
+# applied_once CLIENT N: the messages 1 to N were each applied once
+applied_once() {
+	local got
+	got=$(q "SELECT count(*), count(DISTINCT serial), min(serial), max(serial) FROM statemsg_history WHERE client = '$1'")
+	[ "$got" = "$2|$2|1|$2" ] || { echo "$1: count, distinct, min, max: $got"; return 1; }
+	got=$(q "SELECT messages, duplicates FROM client_message_stats WHERE client = '$1'")
+	[ "$got" = "$2|0" ] || { echo "$1: messages, duplicates: $got"; return 1; }
+}
+
+# crash_statesys POINT: run statesys until it kills itself at POINT (crash
+# points of util/crash.h), within 30 s
+crash_statesys() {
+	SITESYS_CRASH_AT=$1 run timeout 30 "$STATESYS" -f
+	[ "$status" -eq 137 ] || { echo "no crash at $1 ($status)"; return 1; }
+}
+
+# 6 files make two batches (of 4, then 2): each step at its 1st and 2nd
+# pass; then, with a corrupt file among them, between its .why and its move
+@test "killed at every step of a batch, each message is applied exactly once" {
+	local n=0 point nth c
+	for point in batch.listed batch.parsed batch.begun batch.processed \
+		batch.recorded batch.committed batch.unlinked_one batch.unlinked \
+		reject.why; do
+		for nth in 1 2; do
+			[ "$point:$nth" != reject.why:2 ] || continue
+			n=$((n + 1))
+			c=$(printf 'GUID:33333333-3333-4333-8333-%012d' $n)
+			put_batches "$c" 6
+			[ "$point" != reject.why ] ||
+				printf '{"format":"sitesys.statemsg/1","client":"GUID:nope","messages":[]}' \
+					>"$SITE_DIR/inbox/statsys.box/incoming/bad.smx"
+			crash_statesys "$point:$nth"
+			drain
+			applied_once "$c" 12 || { echo "after a crash at $point:$nth"; false; }
+			# a repeat is removed, not set aside
+			[ -z "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | grep -v '^bad\.smx')" ] ||
+				{ echo "$point:$nth: a file went to corrupt/"; false; }
+		done
+	done
+	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt")" = "$(printf 'bad.smx\nbad.smx.why')" ]
+}
+
+@test "kill -9 at random moments: each message is applied exactly once" {
+	local c=GUID:33333333-3333-4333-8333-333333333333 seed=${SEED:-$RANDOM} round rc delay
+	RANDOM=$seed
+	echo "# seed $seed (SEED=$seed replays these kills)" >&3
+	put_batches "$c" 150
 	for round in 1 2 3 4 5 6 7 8; do
-		start_statesys
-		sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
-		kill -KILL "$SS_PID"
-		wait "$SS_PID" || true
-		SS_PID=
+		# killed by timeout after a random 1 to 599 ms (0 would be never)
+		printf -v delay '0.%03d' $((1 + RANDOM % 599))
+		timeout -s KILL "$delay" \
+			"$STATESYS" -f 2>>"$SITE_DIR/statesys.log" && rc=0 || rc=$?
+		[ "$rc" = 137 ] || { echo "round $round: statesys exited $rc"; false; }
 	done
 	drain
-	[ "$(q "SELECT count(*), count(DISTINCT serial) FROM statemsg_history WHERE client = '$c'")" = "300|300" ]
-	[ "$(q "SELECT messages, duplicates FROM client_message_stats WHERE client = '$c'")" = "300|0" ]
+	applied_once "$c" 300
 }
 
 @test "sitectl client list|show and report show what statesys recorded" {
+	# C1 resynchronized and complete; C2 asked to resynchronize, no answer
+	c1_in_order
+	c1_gap
+	c1_late
+	resync_issued "$C1"
+	c1_resync_answer
+	c2_late_older
+	batch "$C2" "$(msg 9 500 KB9 3 2026-11-22T13:00:00Z)"
+	drain
+	resync_issued "$C2"
+	stop_statesys
 	run "$SITECTL" client list --json
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -r ".[] | select(.client==\"$C2\") | .resync")" = outstanding ]

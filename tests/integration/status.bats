@@ -54,6 +54,20 @@ teardown() { site_teardown; }
 	[ "$(backlog_of bgb.box)" = 0 ]
 }
 
+@test "inbox put: a write, fsync or rename that fails is an error and leaves incoming/ as it was" {
+	local spec before box=$SITE_DIR/inbox/statsys.box
+	"$SITECTL" inbox init >/dev/null
+	test_doc failing >"$SITE_DIR/fail.smx"
+	before=$(ls "$box/incoming")
+	for spec in write:1:ENOSPC fsync:1:EIO rename:1:EIO; do
+		SITESYS_FAIL_AT=$spec run "$SITECTL" inbox put statsys "$SITE_DIR/fail.smx"
+		[ "$status" -eq 1 ] || { echo "$spec: status $status"; false; }
+		[[ "$output" == *"could not write $box/tmp/"* ]]
+		[ "$(ls "$box/incoming")" = "$before" ]
+		[ -z "$(ls "$box/tmp")" ]
+	done
+}
+
 @test "a file copied in by hand and one PUT through nginx are both seen, oldest age shown" {
 	test_doc byhand >"$SITE_DIR/inbox/bgb.box/incoming/byhand.bos"
 	touch -d '-2 hours' "$SITE_DIR/inbox/bgb.box/incoming/byhand.bos"

@@ -1,13 +1,14 @@
 /*
  * test_agent.c - sitesys-agent's own logic: message arguments, identity,
  * serial numbers, the outbox and the cache, the resync batch, sending with
- * fallback, the policy; and a crash (a child that _exit()s) between every
- * two steps of raising, answering a resync and sending: no serial is ever
- * used twice and nothing reported raised is lost.
+ * fallback, the policy; and a crash (a child killed by a crash point)
+ * between every two steps of raising, answering a resync and sending: no
+ * serial is ever used twice and nothing reported raised is lost.
  *
  * The agent's files are included whole (they are not in libsitesys); the
  * HTTP client is a fake, so no libcurl and no network.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "crash_fixture.h"
 #include "util/log.h"
 #include "util/sjson.h"
 
@@ -194,6 +195,27 @@ test_identity_and_serials_persist(void **state)
 		assert_int_equal(serial_of(json_array_get(msgs, i)), i + 1);
 	json_decref(msgs);
 	store_close(&st);
+}
+
+/* A state file's path, or its temporary one, too long: refused. */
+static void
+test_paths_too_long(void **state)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], name[NAME_MAX + 1];
+	char longdir[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(store_paths("/d", "serial", path, tmp), 0);
+	assert_string_equal(path, "/d/serial");
+	assert_string_equal(tmp, "/d/.serial.tmp");
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	assert_int_equal(store_paths("/d", name, path, tmp), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	memset(longdir, 'd', sizeof(longdir) - 1);
+	longdir[sizeof(longdir) - 1] = '\0';
+	assert_int_equal(store_paths(longdir, "serial", path, tmp), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
 }
 
 static void
@@ -571,44 +593,16 @@ test_policy_poll_answers_resync_once(void **state)
 }
 
 /* Crash tests: a child dies at a named step; the parent checks. */
-static char crash_at[64];
-
 static void
-crash_hook(const char *point)
-{
-	if (strcmp(point, crash_at) == 0)
-		_exit(137);
-}
-
-static void
-run_child_crash(const char *point, void (*work)(void))
-{
-	int status;
-	pid_t pid;
-
-	snprintf(crash_at, sizeof(crash_at), "%s", point);
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0) {
-		store_crash_hook = crash_hook;
-		inbox_crash_hook = crash_hook;
-		work();
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 137)
-		fail_msg("the child did not die at %s", point);
-}
-
-static void
-child_raise(void)
+child_raise(void *arg)
 {
 	struct store st;
 
+	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
 	raise_one(&st, "500", "KB9", "9");
-	_exit(1); /* not reached: the hook ends the child */
+	_exit(1); /* not reached: the crash point ends the child */
 }
 
 /* Whether serials in msgs are all different. */
@@ -637,7 +631,7 @@ test_crash_while_raising(void **state)
 	raise_one(&st, "500", "KB1", "1");
 	store_close(&st);
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
-		run_child_crash(points[i], child_raise);
+		crash_child(points[i], 1, child_raise, NULL);
 		assert_int_equal(store_open(&st, dir), 0);
 		json_t *msgs = outbox_msgs(&st);
 		bool queued = i >= 6; /* renamed into incoming/ */
@@ -666,11 +660,12 @@ test_crash_while_raising(void **state)
 }
 
 static void
-child_resync(void)
+child_resync(void *arg)
 {
 	struct store st;
 	size_t n;
 
+	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
 	store_resync(&st, "2026-11-22T10:00:00Z", &n);
@@ -694,7 +689,7 @@ test_crash_while_answering_resync(void **state)
 		raise_one(&st, "500", "KB1", "1");
 		raise_one(&st, "500", "KB2", "1");
 		store_close(&st);
-		run_child_crash(points[i], child_resync);
+		crash_child(points[i], 1, child_resync, NULL);
 		assert_int_equal(store_open(&st, dir), 0);
 		assert_int_equal(
 		    store_resync_answered(&st, answered, sizeof(answered)), 0);
@@ -716,12 +711,13 @@ test_crash_while_answering_resync(void **state)
 }
 
 static void
-child_send(void)
+child_send(void *arg)
 {
 	struct fake f = { .mp = 202, .posts = json_array() };
 	struct http_ops ops = { fake_request, &f };
 	struct store st;
 
+	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
 	send_outbox(&st, &ops, MP, FSP);
@@ -742,7 +738,7 @@ test_crash_while_sending(void **state)
 	raise_one(&st, "500", "KB1", "1");
 	raise_one(&st, "500", "KB2", "1");
 	store_close(&st);
-	run_child_crash("outbox.unlinked_one", child_send);
+	crash_child("outbox.unlinked_one", 1, child_send, NULL);
 	assert_int_equal(store_open(&st, dir), 0);
 	msgs = outbox_msgs(&st);
 	assert_int_equal(json_array_size(msgs), 1);
@@ -791,6 +787,7 @@ main(void)
 		cmocka_unit_test(test_time_and_guid),
 		cmocka_unit_test_setup_teardown(
 		    test_identity_and_serials_persist, setup_dir, teardown_dir),
+		cmocka_unit_test(test_paths_too_long),
 		cmocka_unit_test_setup_teardown(
 		    test_cache_keeps_latest_per_topic, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(

@@ -1,13 +1,14 @@
 /*
  * test_inbox.c - the inbox protocol: names, writer, reader, corrupt/,
  * recovery, backlog, and a crash between every step of writing and of
- * reading (a child process _exit()s at the step; no file may be lost and
- * none processed twice).
+ * reading (a child process is killed at the step by a crash point; no
+ * file may be lost and none processed twice).
  *
  * The ledger here is a file-backed stand-in for PostgreSQL: a transaction's
  * effects (processed names and ledger entries) become visible together by
  * one rename, as a COMMIT makes them visible together.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,12 +17,13 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "crash_fixture.h"
+#include "fail_fixture.h"
 #include "inbox.h"
 #include "util/fsio.h"
 
@@ -202,7 +204,6 @@ setup(void **state)
 	assert_non_null(mkdtemp(root));
 	snprintf(db.path, sizeof(db.path), "%s/fakedb", root);
 	db.n = 0;
-	inbox_crash_hook = NULL;
 	return 0;
 }
 
@@ -397,46 +398,58 @@ test_backlog_figures(void **state)
 	assert_int_equal(bl.files, 2);
 	assert_true(bl.oldest_age >= 299 && bl.oldest_age < 400);
 	inbox_close(&ib);
+	/* a path that "/incoming" would make too long */
+	char longpath[4096];
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	longpath[0] = '/';
+	assert_int_equal(inbox_backlog(longpath, &bl), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+}
+
+/* --- failing system calls --------------------------------------------- */
+
+/*
+ * A write, fsync or rename that fails makes inbox_put fail with its errno
+ * and leave nothing in tmp/ or incoming/; a failed flush of incoming/
+ * makes inbox_sync fail, and the next inbox_sync flushes it.
+ */
+static void
+test_failed_put_leaves_nothing(void **state)
+{
+	static const struct fail_case fails[] = { { "write:1:ENOSPC", ENOSPC },
+		{ "fsync:1:EIO", EIO }, { "rename:1:EIO", EIO } };
+	struct inbox_backlog bl;
+	struct inbox ib;
+	const char *doc = "{\"format\":\"sitesys.test/1\"}";
+
+	(void)state;
+	assert_int_equal(inbox_open(&ib, root, "f.box", true), 0);
+	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		assert_int_equal(fsio_fail_arm(fails[i].spec), 0);
+		errno = 0;
+		assert_int_equal(
+		    inbox_put(&ib, "x.json", doc, strlen(doc)), -1);
+		assert_int_equal(errno, fails[i].err);
+		assert_int_equal(inbox_backlog(ib.path, &bl), 0);
+		assert_int_equal(bl.files, 0);
+		assert_int_equal(bl.tmp, 0);
+	}
+	put_doc(&ib, "y.json");
+	assert_int_equal(fsio_fail_arm("fsync:1:EIO"), 0);
+	assert_int_equal(inbox_sync(&ib), -1);
+	assert_int_equal(errno, EIO);
+	assert_true(ib.dirty);
+	assert_int_equal(inbox_sync(&ib), 0);
+	assert_false(ib.dirty);
+	assert_int_equal(fsio_fail_arm(NULL), 0);
+	inbox_close(&ib);
 }
 
 /* --- crashes ---------------------------------------------------------- */
 
-static const char *crash_at;
-static int crash_countdown;
-
 static void
-crash_hook(const char *point)
-{
-	if (strcmp(point, crash_at) == 0 && --crash_countdown == 0)
-		_exit(137);
-}
-
-/*
- * Run fn in a child that dies at the nth passage through point; the test
- * fails unless the child really died there.
- */
-static void
-run_crashing(
-    const char *point, int nth, void (*fn)(struct inbox *), struct inbox *ib)
-{
-	pid_t pid = fork();
-	int status;
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		crash_at = point;
-		crash_countdown = nth;
-		inbox_crash_hook = crash_hook;
-		fn(ib);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 137)
-		fail_msg("the child did not crash at %s #%d", point, nth);
-}
-
-static void
-child_drain(struct inbox *ib)
+child_drain(void *ib)
 {
 	drain(ib, 3);
 }
@@ -463,7 +476,7 @@ test_crash_while_reading(void **state)
 				put_doc(&ib, name);
 			}
 			assert_int_equal(inbox_sync(&ib), 0);
-			run_crashing(reader_points[p], nth, child_drain, &ib);
+			crash_child(reader_points[p], nth, child_drain, &ib);
 			drain(&ib, 3);
 			assert_int_equal(count_files(ib.path), 0);
 			for (int i = 0; i < NFILES; i++) {
@@ -483,8 +496,9 @@ test_crash_while_reading(void **state)
 
 /* The producer: puts w0..w4, logging each name once put and synced. */
 static void
-child_write(struct inbox *ib)
+child_write(void *arg)
 {
+	struct inbox *ib = arg;
 	char acked[600], name[64];
 
 	snprintf(acked, sizeof(acked), "%s/acked", ib->path);
@@ -516,7 +530,7 @@ test_crash_while_writing(void **state)
 
 		snprintf(box, sizeof(box), "w%d.box", p);
 		assert_int_equal(inbox_open(&ib, root, box, true), 0);
-		run_crashing(writer_points[p], 3, child_write, &ib);
+		crash_child(writer_points[p], 3, child_write, &ib);
 		assert_true(inbox_recover(&ib, 0) >= 0); /* start-up */
 		drain(&ib, 2);
 		for (int i = 0; i < 2; i++) {
@@ -552,7 +566,7 @@ test_crash_while_writing(void **state)
 }
 
 static void
-child_reject(struct inbox *ib)
+child_reject(void *ib)
 {
 	drain(ib, 256);
 }
@@ -567,7 +581,7 @@ test_crash_while_rejecting(void **state)
 	(void)state;
 	assert_int_equal(inbox_open(&ib, root, "c.box", true), 0);
 	write_raw(&ib, "bad.json", "not json", 60);
-	run_crashing("reject.why", 1, child_reject, &ib);
+	crash_child("reject.why", 1, child_reject, &ib);
 	assert_int_equal(drain(&ib, 256), 1);
 	snprintf(path, sizeof(path), "%s/bad.json", ib.corrupt);
 	assert_int_equal(access(path, F_OK), 0);
@@ -593,6 +607,8 @@ main(void)
 		    test_recover_purges_stale_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_backlog_figures, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_put_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_crash_while_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(

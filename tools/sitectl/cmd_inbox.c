@@ -37,10 +37,13 @@ list_boxes(const char *root, char ***names, size_t *n)
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		char sub[4096];
+		char box[4096], sub[4096];
 
-		snprintf(sub, sizeof(sub), "%s/%s/incoming", root, de->d_name);
-		if (de->d_name[0] == '.' || access(sub, F_OK) == -1)
+		/* a path too long to join is no inbox that could be read */
+		if (de->d_name[0] == '.' ||
+		    fsio_join(box, sizeof(box), root, de->d_name) == -1 ||
+		    fsio_join(sub, sizeof(sub), box, "incoming") == -1 ||
+		    access(sub, F_OK) == -1)
 			continue;
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -76,8 +79,8 @@ ctl_inboxes(struct ctl *ctl, char *err, size_t errlen)
 		char path[4096];
 		json_t *o;
 
-		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
-		if (inbox_backlog(path, &bl) == 0) {
+		if (fsio_join(path, sizeof(path), root, names[i]) == 0 &&
+		    inbox_backlog(path, &bl) == 0) {
 			o = json_object();
 			sjson_set(o, "name", json_string(names[i]));
 			sjson_set(o, "files", json_integer(bl.files));
