@@ -16,7 +16,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -41,7 +40,7 @@
 #define WARMUP 0.3
 #define BATCH_BYTES 1024
 
-static char dir[64], bindir[1024], body[BATCH_BYTES + 1];
+static char dir[64], bindir[PATH_MAX], body[BATCH_BYTES + 1];
 static int port;
 
 struct target {
@@ -127,21 +126,18 @@ stop_all(void)
 static void
 start_all(void)
 {
-	char sock[128], inbox[128], fsp[PATH_MAX], mp[PATH_MAX], resp[PATH_MAX],
-	    conf[128], log[128], threads[16];
+	char sock[PATH_MAX], inbox[PATH_MAX], fsp[PATH_MAX], mp[PATH_MAX],
+	    resp[PATH_MAX], conf[PATH_MAX], log[PATH_MAX], threads[16];
 
 	snprintf(threads, sizeof(threads), "%d", CLIENTS);
-	snprintf(fsp, sizeof(fsp), "%s/../sitesys-fsp", bindir);
-	snprintf(mp, sizeof(mp), "%s/../sitesys-mp", bindir);
-	snprintf(resp, sizeof(resp), "%s/../tests/fcgi-responder", bindir);
-	snprintf(log, sizeof(log), "%s/processes.log", dir);
-	snprintf(inbox, sizeof(inbox), "%s/inbox", dir);
-	snprintf(conf, sizeof(conf), "%s/sitesys.conf", dir);
-
-	snprintf(sock, sizeof(sock), "%s/trivial.sock", dir);
-	tg[0].pid =
-	    hb_spawn((char *[]){ resp, "trivial", sock, threads, NULL }, log);
-	snprintf(sock, sizeof(sock), "%s/fsync.sock", dir);
+	hb_path(fsp, sizeof(fsp), bindir, "../sitesys-fsp");
+	hb_path(mp, sizeof(mp), bindir, "../sitesys-mp");
+	hb_path(resp, sizeof(resp), bindir, "../tests/fcgi-responder");
+	hb_path(log, sizeof(log), dir, "processes.log");
+	hb_path(inbox, sizeof(inbox), dir, "inbox");
+	hb_path(conf, sizeof(conf), dir, "sitesys.conf");
+	hb_path(sock, sizeof(sock), dir, "fsync.sock");
+	tg[0].pid = hb_trivial(bindir, dir, CLIENTS, log);
 	tg[1].pid = hb_spawn(
 	    (char *[]){ resp, "fsync", sock, threads, inbox, NULL }, log);
 	tg[2].pid = hb_spawn((char *[]){ fsp, "-f", "-c", conf, NULL }, log);
@@ -166,11 +162,7 @@ main(int argc, char **argv)
 	char cmd[1024];
 
 	(void)argc;
-	snprintf(cmd, sizeof(cmd), "%s", argv[0]);
-	snprintf(bindir, sizeof(bindir), "%s", dirname(cmd));
-	snprintf(dir, sizeof(dir), "/tmp/sitesys-bench.XXXXXX");
-	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
-		hb_die("mkdtemp");
+	hb_setup(argv[0], dir, sizeof(dir), bindir, sizeof(bindir));
 	signal(SIGPIPE, SIG_IGN);
 	make_body();
 	port = hb_free_port();

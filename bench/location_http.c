@@ -10,7 +10,6 @@
  * CLIENTS keep-alive connections post the request back to back, for
  * SECONDS per target and round, the two taking turns for ROUNDS rounds.
  */
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +26,7 @@
 #define SECONDS 2.0
 #define WARMUP 0.3
 
-static char dir[64], bindir[1024];
+static char dir[64], bindir[PATH_MAX];
 static int port;
 static pid_t nginx, responder, mp;
 
@@ -56,17 +55,12 @@ stop_all(void)
 static void
 start_all(void)
 {
-	char sock[128], log[128], conf[128], resp[PATH_MAX], mpbin[PATH_MAX],
-	    threads[16];
+	char log[PATH_MAX], conf[PATH_MAX], mpbin[PATH_MAX];
 
-	snprintf(threads, sizeof(threads), "%d", CLIENTS);
-	snprintf(resp, sizeof(resp), "%s/../tests/fcgi-responder", bindir);
-	snprintf(mpbin, sizeof(mpbin), "%s/../sitesys-mp", bindir);
-	snprintf(log, sizeof(log), "%s/processes.log", dir);
-	snprintf(conf, sizeof(conf), "%s/sitesys.conf", dir);
-	snprintf(sock, sizeof(sock), "%s/trivial.sock", dir);
-	responder =
-	    hb_spawn((char *[]){ resp, "trivial", sock, threads, NULL }, log);
+	hb_path(mpbin, sizeof(mpbin), bindir, "../sitesys-mp");
+	hb_path(log, sizeof(log), dir, "processes.log");
+	hb_path(conf, sizeof(conf), dir, "sitesys.conf");
+	responder = hb_trivial(bindir, dir, CLIENTS, log);
 	mp = hb_spawn((char *[]){ mpbin, "-f", "-c", conf, NULL }, log);
 	nginx = hb_nginx(
 	    dir, port, (const char *[]){ "/trivial/", "/mp/v1/" }, 2, log);
@@ -108,11 +102,7 @@ main(int argc, char **argv)
 	}
 	if (fsio_read_file(argv[1], HB_MAX_BODY, &body, &len) == -1)
 		hb_die(argv[1]);
-	snprintf(cmd, sizeof(cmd), "%s", argv[0]);
-	snprintf(bindir, sizeof(bindir), "%s", dirname(cmd));
-	snprintf(dir, sizeof(dir), "/tmp/sitesys-bench.XXXXXX");
-	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
-		hb_die("mkdtemp");
+	hb_setup(argv[0], dir, sizeof(dir), bindir, sizeof(bindir));
 	signal(SIGPIPE, SIG_IGN);
 	port = hb_free_port();
 	write_conf();

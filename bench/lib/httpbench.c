@@ -4,6 +4,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -11,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "httpbench.h"
 #include "util/clock.h"
+#include "util/fsio.h"
 
 #define MAX_REQUESTS 10000000L /* per client, a bound the clock never hits */
 
@@ -25,6 +29,40 @@ hb_die(const char *what)
 	fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
 	    strerror(errno));
 	exit(1);
+}
+
+void
+hb_setup(
+    const char *argv0, char *dir, size_t dirlen, char *bindir, size_t binlen)
+{
+	char copy[PATH_MAX];
+
+	if (snprintf(copy, sizeof(copy), "%s", argv0) >= (int)sizeof(copy) ||
+	    snprintf(bindir, binlen, "%s", dirname(copy)) >= (int)binlen ||
+	    snprintf(dir, dirlen, "/tmp/sitesys-bench.XXXXXX") >= (int)dirlen) {
+		errno = ENAMETOOLONG;
+		hb_die(argv0);
+	}
+	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
+		hb_die("mkdtemp");
+}
+
+void
+hb_path(char *out, size_t len, const char *dir, const char *name)
+{
+	if (fsio_join(out, len, dir, name) == -1)
+		hb_die(name);
+}
+
+pid_t
+hb_trivial(const char *bindir, const char *dir, int threads, const char *log)
+{
+	char resp[PATH_MAX], sock[PATH_MAX], n[16];
+
+	hb_path(resp, sizeof(resp), bindir, "../tests/fcgi-responder");
+	hb_path(sock, sizeof(sock), dir, "trivial.sock");
+	snprintf(n, sizeof(n), "%d", threads);
+	return hb_spawn((char *[]){ resp, "trivial", sock, n, NULL }, log);
 }
 
 int

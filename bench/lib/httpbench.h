@@ -26,6 +26,24 @@ struct hb_load {
 /* hb_die - print the program's name, what failed and errno; exit 1 */
 void hb_die(const char *what);
 
+/*
+ * hb_setup - make a private work directory for the run (mode 0755: nginx's
+ * workers read it) into dir, and the directory of the program argv0 (the
+ * build's bench/) into bindir, which hold dirlen and binlen bytes; or die
+ */
+void hb_setup(
+    const char *argv0, char *dir, size_t dirlen, char *bindir, size_t binlen);
+
+/* hb_path - "dir/name" into out (len bytes), or die if it does not fit */
+void hb_path(char *out, size_t len, const char *dir, const char *name);
+
+/*
+ * hb_trivial - start the trivial FastCGI responder of the build in bindir
+ * on dir/trivial.sock with threads threads, stderr to log; its pid
+ */
+pid_t hb_trivial(
+    const char *bindir, const char *dir, int threads, const char *log);
+
 /* hb_free_port - a loopback TCP port that was free a moment ago */
 int hb_free_port(void);
 
