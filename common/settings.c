@@ -39,6 +39,14 @@ const struct conf_setting conf_settings[] = {
 	INT("database", "retry_max_seconds", "60", 1, 3600,
 	    "longest wait between two attempts to reach the database"),
 
+	STR("ca", "dir", "/etc/sitesys/ca",
+	    "the site CA's directory: its key, certificate, CRL and what it "
+	    "issued (sitectl ca)"),
+	INT("ca", "cert_days", "397", 1, 3650,
+	    "a site system's certificate is valid this many days"),
+	INT("ca", "crl_days", "30", 1, 365,
+	    "the revocation list is valid this many days after each change"),
+
 	STR("log", "file", "",
 	    "append log lines to this file; empty: standard error"),
 	CHOICE("log", "level", "info", "error|warning|info|debug",

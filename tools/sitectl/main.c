@@ -90,6 +90,11 @@ static const struct command {
 	{ "setting", cmd_setting,
 	    "setting set prefer-bg-mps yes|no\n"
 	    "       sitectl [-c file] setting list [--json]" },
+	{ "ca", cmd_ca,
+	    "ca init [--name NAME]\n"
+	    "       sitectl [-c file] ca issue --server FQDN --role ROLE\n"
+	    "       sitectl [-c file] ca list [--json]\n"
+	    "       sitectl [-c file] ca revoke FQDN|SERIAL" },
 	{ "report", cmd_report,
 	    "report resync-outstanding [--json]\n"
 	    "       sitectl [-c file] report state --topic-type T "

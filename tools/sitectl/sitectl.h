@@ -65,6 +65,7 @@ int cmd_content(struct ctl *ctl, int argc, char **argv);
 int cmd_peer(struct ctl *ctl, int argc, char **argv);
 int cmd_setting(struct ctl *ctl, int argc, char **argv);
 int cmd_location(struct ctl *ctl, int argc, char **argv);
+int cmd_ca(struct ctl *ctl, int argc, char **argv);
 
 /* site_code_check - normalize a site code to upper case; -1 with why */
 int site_code_check(const char *code, char out[4]);
