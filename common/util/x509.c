@@ -88,30 +88,68 @@ x509_write_new(const char *path, mode_t mode, const char *data, long n,
 	return 0;
 }
 
-int
-x509_key_save(const char *path, EVP_PKEY *key, char *err, size_t len)
+/*
+ * Encode obj as PEM with encode and write it to the new file path with
+ * mode; kind names it in messages; 0, or -1 with why
+ */
+static int
+x509_save(const char *path, mode_t mode, int (*encode)(BIO *, void *),
+    void *obj, const char *kind, char *err, size_t len)
 {
 	BIO *bio = x509_bio(err, len);
-	char *data;
+	char *data, what[64];
 	long n;
 	int rc = -1;
 
 	if (bio == NULL)
 		return -1;
-	if (!PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL))
-		x509_why(err, len, "could not encode the key");
-	else if ((n = BIO_get_mem_data(bio, &data)) > 0)
-		rc = x509_write_new(path, 0600, data, n, err, len);
+	if (!encode(bio, obj) || (n = BIO_get_mem_data(bio, &data)) <= 0) {
+		snprintf(what, sizeof(what), "could not encode the %s", kind);
+		x509_why(err, len, what);
+	} else {
+		rc = x509_write_new(path, mode, data, n, err, len);
+	}
 	BIO_free(bio);
 	return rc;
 }
 
-/* Open path for reading as a stream; NULL with why. */
-static FILE *
-x509_open(const char *path, bool secret, char *err, size_t len)
+static int
+x509_encode_key(BIO *bio, void *key)
+{
+	return PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
+}
+
+static int
+x509_encode_cert(BIO *bio, void *cert)
+{
+	return PEM_write_bio_X509(bio, cert);
+}
+
+int
+x509_key_save(const char *path, EVP_PKEY *key, char *err, size_t len)
+{
+	return x509_save(path, 0600, x509_encode_key, key, "key", err, len);
+}
+
+int
+x509_cert_save(const char *path, X509 *cert, char *err, size_t len)
+{
+	return x509_save(
+	    path, 0644, x509_encode_cert, cert, "certificate", err, len);
+}
+
+/*
+ * Read path with decode; a secret file is refused when group or others
+ * may read it; kind names what it holds in messages; NULL with why
+ */
+static void *
+x509_load(const char *path, bool secret, void *(*decode)(FILE *),
+    const char *kind, char *err, size_t len)
 {
 	struct stat st;
 	FILE *fp = fopen(path, "re");
+	char what[PATH_MAX + 32];
+	void *obj;
 
 	if (fp == NULL) {
 		snprintf(err, len, "could not open \"%s\": %s", path,
@@ -127,62 +165,38 @@ x509_open(const char *path, bool secret, char *err, size_t len)
 		fclose(fp);
 		return NULL;
 	}
-	return fp;
+	obj = decode(fp);
+	fclose(fp);
+	if (obj == NULL) {
+		snprintf(what, sizeof(what), "\"%s\" holds no %s", path, kind);
+		x509_why(err, len, what);
+	}
+	return obj;
+}
+
+static void *
+x509_decode_key(FILE *fp)
+{
+	return PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+}
+
+static void *
+x509_decode_cert(FILE *fp)
+{
+	return PEM_read_X509(fp, NULL, NULL, NULL);
 }
 
 EVP_PKEY *
 x509_key_load(const char *path, char *err, size_t len)
 {
-	FILE *fp = x509_open(path, true, err, len);
-	EVP_PKEY *key;
-	char what[PATH_MAX + 32];
-
-	if (fp == NULL)
-		return NULL;
-	key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	if (key == NULL) {
-		snprintf(what, sizeof(what), "\"%s\" holds no key", path);
-		x509_why(err, len, what);
-	}
-	return key;
+	return x509_load(path, true, x509_decode_key, "key", err, len);
 }
 
 X509 *
 x509_cert_load(const char *path, char *err, size_t len)
 {
-	FILE *fp = x509_open(path, false, err, len);
-	X509 *cert;
-	char what[PATH_MAX + 32];
-
-	if (fp == NULL)
-		return NULL;
-	cert = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	if (cert == NULL) {
-		snprintf(
-		    what, sizeof(what), "\"%s\" holds no certificate", path);
-		x509_why(err, len, what);
-	}
-	return cert;
-}
-
-int
-x509_cert_save(const char *path, X509 *cert, char *err, size_t len)
-{
-	BIO *bio = x509_bio(err, len);
-	char *data;
-	long n;
-	int rc = -1;
-
-	if (bio == NULL)
-		return -1;
-	if (!PEM_write_bio_X509(bio, cert))
-		x509_why(err, len, "could not encode the certificate");
-	else if ((n = BIO_get_mem_data(bio, &data)) > 0)
-		rc = x509_write_new(path, 0644, data, n, err, len);
-	BIO_free(bio);
-	return rc;
+	return x509_load(
+	    path, false, x509_decode_cert, "certificate", err, len);
 }
 
 /* Add the extension nid with value (openssl's config syntax); 0 or -1. */

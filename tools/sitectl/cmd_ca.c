@@ -136,12 +136,12 @@ ca_read(const char *dir, const char *name, bool revoked, struct ca_cert *c)
 	struct stat st;
 	X509 *x;
 
-	if (fsio_join(path, sizeof(path), dir, name) == -1 ||
-	    (x = x509_cert_load(path, err, sizeof(err))) == NULL) {
-		ctl_err("%s",
-		    fsio_join(path, sizeof(path), dir, name) == -1
-		        ? "a certificate's path is too long"
-		        : err);
+	if (fsio_join(path, sizeof(path), dir, name) == -1) {
+		ctl_err("\"%s\": the path is too long", name);
+		return -1;
+	}
+	if ((x = x509_cert_load(path, err, sizeof(err))) == NULL) {
+		ctl_err("%s", err);
 		return -1;
 	}
 	x509_cn(x, c->fqdn, sizeof(c->fqdn));
@@ -154,44 +154,50 @@ ca_read(const char *dir, const char *name, bool revoked, struct ca_cert *c)
 }
 
 /*
+ * Append the certificates of dir (revoked ones if revoked) to certs, of
+ * which *n are filled; 0, or -1 (said)
+ */
+static int
+ca_certs_of(const char *dir, bool revoked, struct ca_cert **certs, int *n)
+{
+	struct dirent **names;
+	int count = ca_scan(dir, &names), rc = count == -1 ? -1 : 0;
+
+	for (int i = 0; i < count; i++) {
+		if (rc == 0 && ca_is_crt(names[i]->d_name) &&
+		    *n < CA_MAX_CERTS) {
+			*certs =
+			    realloc(*certs, (size_t)(*n + 1) * sizeof(**certs));
+			if (*certs == NULL)
+				abort();
+			rc = ca_read(
+			    dir, names[i]->d_name, revoked, &(*certs)[*n]);
+			*n += rc == 0;
+		}
+		free(names[i]);
+	}
+	if (count != -1)
+		free(names);
+	return rc;
+}
+
+/*
  * Every certificate the CA issued, issued/ then revoked/, into a new
  * array; its length, or -1 (said)
  */
 static int
 ca_certs(const struct ca *ca, struct ca_cert **out)
 {
-	const char *dirs[2] = { ca->issued, ca->revoked };
 	struct ca_cert *certs = NULL;
-	int total = 0;
+	int n = 0;
 
-	for (int d = 0; d < 2; d++) {
-		struct dirent **names;
-		int n = ca_scan(dirs[d], &names);
-
-		for (int i = 0; i < n; i++) {
-			if (total >= 0 && ca_is_crt(names[i]->d_name) &&
-			    total < CA_MAX_CERTS) {
-				certs = realloc(certs,
-				    (size_t)(total + 1) * sizeof(*certs));
-				if (certs == NULL)
-					abort();
-				if (ca_read(dirs[d], names[i]->d_name, d == 1,
-				        &certs[total]) == 0)
-					total++;
-				else
-					total = -1 - total;
-			}
-			free(names[i]);
-		}
-		if (n >= 0)
-			free(names);
-		if (n == -1 || total < 0) {
-			free(certs);
-			return -1;
-		}
+	if (ca_certs_of(ca->issued, false, &certs, &n) == -1 ||
+	    ca_certs_of(ca->revoked, true, &certs, &n) == -1) {
+		free(certs);
+		return -1;
 	}
 	*out = certs;
-	return total;
+	return n;
 }
 
 /* Write the CRL of every revoked certificate; 0, or -1 (said). */
