@@ -204,6 +204,9 @@ statemsg_parse(json_t *doc, struct statemsg_batch *b, char *why, size_t whylen)
 	}
 	if (lower_guid(doc, &b->client) == -1)
 		return snprintf(why, whylen, "out of memory"), -1;
+	if (sjson_str(doc, "signature", STATEMSG_MAX_SIGNATURE, false,
+	        &b->signature, why, whylen) == -1)
+		return -1;
 	if (sjson_array(doc, "messages", STATEMSG_MAX_MESSAGES, true, &msgs,
 	        why, whylen) == -1)
 		return -1;
@@ -240,6 +243,7 @@ parse_set(json_t *doc, struct statemsg_batch **out, size_t *n, char *why,
     size_t whylen)
 {
 	char inner[512];
+	const char *via;
 	json_t *arr, *b;
 	size_t i;
 
@@ -262,6 +266,10 @@ parse_set(json_t *doc, struct statemsg_batch **out, size_t *n, char *why,
 		}
 	}
 	*n = json_array_size(arr);
+	via = json_string_value(json_object_get(doc, "via"));
+	for (i = 0; i < *n; i++)
+		(*out)[i].via_fsp =
+		    via != NULL && strcmp(via, STATEMSG_VIA_FSP) == 0;
 	return 0;
 }
 
@@ -284,6 +292,29 @@ statemsg_parse_file(json_t *doc, struct statemsg_batch **out, size_t *n,
 	}
 	*n = 1;
 	return 0;
+}
+
+char *
+statemsg_signed_text(const json_t *doc)
+{
+	json_t *copy = json_copy((json_t *)doc);
+	const char *client;
+	char low[STATEMSG_GUID_LEN + 1], *text = NULL;
+
+	if (copy == NULL)
+		return NULL;
+	json_object_del(copy, "signature");
+	client = json_string_value(json_object_get(copy, "client"));
+	if (client != NULL && statemsg_valid_guid(client)) {
+		statemsg_guid_lower(client, low);
+		if (json_object_set_new(copy, "client", json_string(low)) == -1)
+			goto out;
+	}
+	text =
+	    json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+out:
+	json_decref(copy);
+	return text;
 }
 
 void

@@ -6,6 +6,7 @@
 #define SITESYS_STATEMSG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,9 @@
 #define STATEMSG_MAX_PARAM 256
 #define STATEMSG_MAX_SERIAL 9007199254740991LL /* 2^53 - 1 */
 #define STATEMSG_GUID_LEN 41 /* "GUID:" + 36 */
+#define STATEMSG_MAX_SIGNATURE 128 /* base64 of the agent's signature */
+/* A set's "via" when a fallback status point forwarded it */
+#define STATEMSG_VIA_FSP "fsp"
 
 struct statemsg {
 	int64_t serial;
@@ -42,6 +46,8 @@ struct statemsg_batch {
 	const char *client;
 	size_t n;
 	struct statemsg *msgs;
+	const char *signature; /* base64, or NULL: not signed */
+	bool via_fsp; /* in a set a fallback status point forwarded */
 };
 
 /*
@@ -63,6 +69,14 @@ int statemsg_parse_file(json_t *doc, struct statemsg_batch **batches, size_t *n,
 
 /* statemsg_free_all - free what statemsg_parse_file made */
 void statemsg_free_all(struct statemsg_batch *batches, size_t n);
+
+/*
+ * statemsg_signed_text - what a batch's "signature" is over: the batch
+ * doc without its "signature", its "client" in lower case, printed
+ * compactly with members sorted by name and non-ASCII characters escaped
+ * (sitesys-statemsg(5)); malloc'd, or NULL out of memory
+ */
+char *statemsg_signed_text(const json_t *doc);
 
 /* statemsg_valid_guid - "GUID:" and a UUID in its 8-4-4-4-12 form */
 int statemsg_valid_guid(const char *s);

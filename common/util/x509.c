@@ -1,4 +1,5 @@
 /* x509.c - keys, certificates and revocation lists on OpenSSL 3 */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -210,6 +211,16 @@ x509_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
 	return ok ? 0 : -1;
 }
 
+/* Whether name is an IPv4 or IPv6 address. */
+static bool
+x509_is_ip(const char *name)
+{
+	unsigned char raw[16];
+
+	return inet_pton(AF_INET, name, raw) == 1 ||
+	    inet_pton(AF_INET6, name, raw) == 1;
+}
+
 /* The extensions of a CA or of a site system's certificate; 0 or -1. */
 static int
 x509_exts(X509 *cert, X509 *issuer, const struct x509_subject *s)
@@ -238,7 +249,8 @@ x509_exts(X509 *cert, X509 *issuer, const struct x509_subject *s)
 		return -1;
 	if (s->dns == NULL)
 		return 0;
-	if (snprintf(san, sizeof(san), "DNS:%s", s->dns) >= (int)sizeof(san))
+	if (snprintf(san, sizeof(san), "%s:%s",
+	        x509_is_ip(s->dns) ? "IP" : "DNS", s->dns) >= (int)sizeof(san))
 		return -1;
 	return x509_ext(cert, &ctx, NID_subject_alt_name, san);
 }
@@ -283,6 +295,94 @@ x509_cert_make(const struct x509_subject *subject, EVP_PKEY *key, X509 *issuer,
 		return NULL;
 	}
 	return cert;
+}
+
+char *
+x509_cert_pem(X509 *cert)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *pem = NULL;
+	long n;
+
+	if (bio != NULL && PEM_write_bio_X509(bio, cert) &&
+	    (n = BIO_get_mem_data(bio, &data)) > 0 &&
+	    (pem = malloc((size_t)n + 1)) != NULL) {
+		memcpy(pem, data, (size_t)n);
+		pem[n] = '\0';
+	}
+	BIO_free(bio);
+	return pem;
+}
+
+X509 *
+x509_cert_parse(const char *pem, size_t n, char *err, size_t len)
+{
+	BIO *bio = n <= INT_MAX ? BIO_new_mem_buf(pem, (int)n) : NULL;
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+
+	if (cert == NULL)
+		x509_why(err, len, "not a PEM certificate");
+	BIO_free(bio);
+	return cert;
+}
+
+int
+x509_sign(EVP_PKEY *key, const void *data, size_t n,
+    char out[X509_SIGNATURE_LEN], char *err, size_t len)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char sig[80];
+	size_t siglen = sizeof(sig);
+	int ok;
+
+	ok = md != NULL &&
+	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestSign(md, sig, &siglen, data, n) == 1 &&
+	    4 * ((siglen + 2) / 3) < X509_SIGNATURE_LEN;
+	EVP_MD_CTX_free(md);
+	if (!ok) {
+		x509_why(err, len, "could not sign");
+		return -1;
+	}
+	EVP_EncodeBlock((unsigned char *)out, sig, (int)siglen);
+	return 0;
+}
+
+int
+x509_verify(X509 *cert, const void *data, size_t n, const char *sig, char *err,
+    size_t len)
+{
+	unsigned char raw[X509_SIGNATURE_LEN];
+	size_t b64 = strlen(sig);
+	EVP_MD_CTX *md;
+	int rawlen, rc;
+
+	/* base64 of at most 72 bytes; '=' padding is decoded as zeros */
+	if (b64 == 0 || b64 % 4 != 0 || b64 >= X509_SIGNATURE_LEN ||
+	    (rawlen = EVP_DecodeBlock(
+	         raw, (const unsigned char *)sig, (int)b64)) < 0) {
+		snprintf(err, len, "the signature is not base64");
+		return 0;
+	}
+	rawlen -=
+	    (b64 > 0 && sig[b64 - 1] == '=') + (b64 > 1 && sig[b64 - 2] == '=');
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestVerifyInit(
+	        md, NULL, EVP_sha256(), NULL, X509_get0_pubkey(cert)) != 1) {
+		EVP_MD_CTX_free(md);
+		x509_why(err, len, "could not verify");
+		return -1;
+	}
+	rc = EVP_DigestVerify(md, raw, (size_t)rawlen, data, n);
+	EVP_MD_CTX_free(md);
+	ERR_clear_error();
+	if (rc != 1) {
+		snprintf(err, len,
+		    "the signature does not match the "
+		    "certificate's key");
+		return 0;
+	}
+	return 1;
 }
 
 void

@@ -20,12 +20,15 @@
 #define X509_SERIAL_HEX_LEN 41
 /* room for a SHA-256 fingerprint in hex and its NUL */
 #define X509_FINGERPRINT_LEN 65
+/* room for an ECDSA P-256 signature (DER, at most 72 bytes) in base64 */
+#define X509_SIGNATURE_LEN 100
 
 /* What a new certificate says of its subject. */
 struct x509_subject {
 	const char *cn; /* commonName */
 	const char *ou; /* organizationalUnitName, or NULL */
-	const char *dns; /* the subjectAltName's one DNS name, or NULL */
+	const char *dns; /* the subjectAltName's one name, or NULL: a DNS
+			    name, or an IP address when it parses as one */
 	bool ca; /* a CA: may sign certificates and CRLs */
 	int days; /* valid from now for this many days */
 };
@@ -61,6 +64,26 @@ int x509_cert_save(const char *path, X509 *cert, char *err, size_t len);
 
 /* x509_cert_load - the certificate in path, or NULL with why */
 X509 *x509_cert_load(const char *path, char *err, size_t len);
+
+/* x509_cert_pem - cert as PEM text (malloc'd), or NULL out of memory */
+char *x509_cert_pem(X509 *cert);
+
+/* x509_cert_parse - the certificate in PEM text of n bytes, or NULL why */
+X509 *x509_cert_parse(const char *pem, size_t n, char *err, size_t len);
+
+/*
+ * x509_sign - key's signature of data (n bytes) with SHA-256, DER in
+ * base64, into out; 0, or -1 with why
+ */
+int x509_sign(EVP_PKEY *key, const void *data, size_t n,
+    char out[X509_SIGNATURE_LEN], char *err, size_t len);
+
+/*
+ * x509_verify - whether sig (as x509_sign writes it) is the signature of
+ * data by cert's key: 1 yes; 0 no, with why; -1 on failure, with why
+ */
+int x509_verify(X509 *cert, const void *data, size_t n, const char *sig,
+    char *err, size_t len);
 
 /* x509_serial - the serial number of cert in upper-case hex into out */
 void x509_serial(X509 *cert, char out[X509_SERIAL_HEX_LEN]);
