@@ -150,6 +150,15 @@ conf_check_template(const char *value, char *why, size_t len)
 	return 0;
 }
 
+int
+conf_check_absolute(const char *value, char *why, size_t len)
+{
+	if (*value == '\0' || *value == '/')
+		return 0;
+	snprintf(why, len, "\"%.200s\" is not an absolute path", value);
+	return -1;
+}
+
 static struct conf *
 conf_defaults(void)
 {

@@ -26,6 +26,10 @@ struct conf_setting {
  * allowed: no template); 0, or -1 with why */
 int conf_check_template(const char *value, char *why, size_t len);
 
+/* conf_check_absolute - a path that starts with "/" (empty allowed: none);
+ * 0, or -1 with why */
+int conf_check_absolute(const char *value, char *why, size_t len);
+
 /* The table of every setting of the suite, ended by a NULL section. */
 extern const struct conf_setting conf_settings[];
 

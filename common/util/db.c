@@ -79,12 +79,24 @@ db_connect(const char *conninfo, char *err, size_t errlen)
 PGconn *
 db_connect_retry(const char *conninfo, int max_wait)
 {
+	return db_connect_retry_check(conninfo, max_wait, NULL);
+}
+
+PGconn *
+db_connect_retry_check(const char *conninfo, int max_wait, db_check_fn check)
+{
 	char err[1536];
 	int wait = 1;
 	PGconn *db;
 
 	while (!signals_stopping()) {
 		if ((db = db_connect(conninfo, err, sizeof(err))) != NULL) {
+			if (check != NULL &&
+			    check(db, err, sizeof(err)) == -1) {
+				PQfinish(db);
+				log_error("%s", err);
+				return NULL;
+			}
 			log_info("connected to database \"%s\"", PQdb(db));
 			return db;
 		}

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "signals.h"
 
@@ -53,6 +54,14 @@ bool
 signals_stopping(void)
 {
 	return got_stop != 0;
+}
+
+void
+signals_stop(void)
+{
+	got_stop = 1;
+	/* wakes the thread that waits in signals_poll, whichever it is */
+	kill(getpid(), SIGTERM);
 }
 
 bool

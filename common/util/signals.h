@@ -18,6 +18,12 @@ void signals_init(void);
 /* signals_stopping - true once SIGTERM or SIGINT has arrived */
 bool signals_stopping(void);
 
+/*
+ * signals_stop - make the process stop as SIGTERM would: signals_stopping()
+ * is true at once in every thread, and a signals_poll under way returns
+ */
+void signals_stop(void);
+
 /* signals_take - true once per SIGHUP, SIGUSR1 or SIGUSR2 received */
 bool signals_take(int signo);
 
