@@ -4,6 +4,9 @@
  * One table so that any program can refuse an unknown key in any section of
  * the host's one file, and so that sitesys.conf(5) can be checked against it.
  */
+#include <string.h>
+
+#include "settings.h"
 #include "util/conf.h"
 
 #define STR(s, n, d, doc)                                                      \
@@ -38,6 +41,14 @@ const struct conf_setting conf_settings[] = {
 	    "PGPORT, PGDATABASE, PGUSER"),
 	INT("database", "retry_max_seconds", "60", 1, 3600,
 	    "longest wait between two attempts to reach the database"),
+	CHECKED("database", "passfile", "/etc/sitesys/pgpass",
+	    conf_check_absolute,
+	    "libpq password file where sitectl db init keeps the programs' "
+	    "passwords"),
+
+	STR("console", "conninfo", "",
+	    "sitectl's connection string (all but db); empty: [database] "
+	    "conninfo"),
 
 	STR("ca", "dir", "/etc/sitesys/ca",
 	    "the site CA's directory: its key, certificate, CRL and what it "
@@ -63,6 +74,9 @@ const struct conf_setting conf_settings[] = {
 	INT("inbox", "ledger_keep_days", "14", 1, 3650,
 	    "how long a processed file name is remembered to refuse repeats"),
 
+	STR("statesys", "conninfo", "",
+	    "sitesys-statesys's connection string; empty: [database] "
+	    "conninfo"),
 	INT("statesys", "resync_check_minutes", "15", 1, 1440,
 	    "how often clients' missing serial ranges are checked"),
 	INT("statesys", "resync_min_age_minutes", "2880", 1, 525600,
@@ -81,6 +95,8 @@ const struct conf_setting conf_settings[] = {
 	INT("fsp", "throttle_seconds", "3600", 1, 86400,
 	    "the throttle interval"),
 
+	STR("mp", "conninfo", "",
+	    "sitesys-mp's connection string; empty: [database] conninfo"),
 	STR("mp", "fastcgi_socket", "/run/sitesys/mp.sock",
 	    "unix socket on which nginx reaches sitesys-mp"),
 	INT("mp", "threads", "16", 1, 1024,
@@ -117,3 +133,14 @@ const struct conf_setting conf_settings[] = {
 
 	{ 0 }
 };
+
+const char *
+site_conninfo(const struct conf *cf, const char *section)
+{
+	const char *own;
+
+	if (strcmp(section, "database") == 0)
+		return conf_str(cf, "database", "conninfo");
+	own = conf_str(cf, section, "conninfo");
+	return *own != '\0' ? own : conf_str(cf, "database", "conninfo");
+}

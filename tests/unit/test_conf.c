@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "settings.h"
 #include "util/conf.h"
 
 static char path[64];
@@ -89,6 +90,36 @@ test_values(void **state)
 	unlink(path);
 }
 
+/* Each program's conninfo is its own section's, else [database]'s. */
+static void
+test_conninfo_fallback(void **state)
+{
+	char err[256];
+	struct conf *cf;
+
+	(void)state;
+	write_conf("[database]\n"
+	           "conninfo = dbname=site user=postgres\n"
+	           "[mp]\n"
+	           "conninfo = dbname=site user=sitesys_mp\n"
+	           "[statesys]\n"
+	           "conninfo =\n");
+	cf = conf_load(path, err, sizeof(err));
+	assert_non_null(cf);
+	assert_string_equal(
+	    site_conninfo(cf, "mp"), "dbname=site user=sitesys_mp");
+	assert_string_equal(
+	    site_conninfo(cf, "statesys"), "dbname=site user=postgres");
+	assert_string_equal(
+	    site_conninfo(cf, "console"), "dbname=site user=postgres");
+	assert_string_equal(
+	    site_conninfo(cf, "database"), "dbname=site user=postgres");
+	assert_string_equal(
+	    conf_str(cf, "database", "passfile"), "/etc/sitesys/pgpass");
+	conf_free(cf);
+	unlink(path);
+}
+
 static void
 test_errors(void **state)
 {
@@ -115,6 +146,8 @@ test_errors(void **state)
 	    "once");
 	expect_error("[agent]\nmp_url_template = http://%s/%s\n",
 	    "2: mp_url_template: \"http://%s/%s\" must hold %s exactly once");
+	expect_error("[database]\npassfile = pgpass\n",
+	    "2: passfile: \"pgpass\" is not an absolute path");
 	expect_error("[site\n", "1: malformed section header");
 	expect_error("[site]\njust words\n", "2: expected \"key = value\"");
 }
@@ -195,6 +228,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_conninfo_fallback),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_resolve_path),
