@@ -65,11 +65,12 @@ $(BUILD)/%.o: %.c
 $(LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
-# The migrations are compiled into sitectl so that it can never run
-# against SQL files of another version.
-$(BUILD)/gen/schema_sql.c: $(SCHEMA) scripts/embed-sql.sh
+# The migrations and the roles' grants are compiled into sitectl so that
+# it can never run against SQL files of another version.
+$(BUILD)/gen/schema_sql.c: $(SCHEMA) schema/roles.sql scripts/embed-sql.sh
 	@mkdir -p $(@D)
-	sh scripts/embed-sql.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-sql.sh $(SCHEMA) schema/roles.sql > $@.tmp && \
+	    mv $@.tmp $@
 
 $(BUILD)/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	$(CC) $(CFLAGS) -Itools/sitectl -c -o $@ $<

@@ -1,4 +1,7 @@
-/* cmd_db.c - sitectl db init|upgrade|status: the schema migrations */
+/*
+ * cmd_db.c - sitectl db init|upgrade|status: the schema migrations and the
+ * programs' roles (db_roles.c), as the administrator
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +76,12 @@ apply_one(PGconn *db, const struct migration *m)
 	return 0;
 }
 
-/* Apply every migration above the current version in one transaction. */
+/*
+ * Apply every migration above the current version, then the programs'
+ * roles and grants, in one transaction.
+ */
 static int
-migrate(PGconn *db, bool need_init)
+migrate(struct ctl *ctl, PGconn *db, bool need_init)
 {
 	int cur, latest = latest_version(), n = 0;
 
@@ -112,6 +118,8 @@ migrate(PGconn *db, bool need_init)
 			goto fail;
 		n++;
 	}
+	if (db_roles_apply(ctl, db) == -1)
+		goto fail;
 	if (db_cmd(db, "COMMIT", 0, NULL) == -1) {
 		ctl_err("could not commit: %s", db_error());
 		return EXIT_FAIL;
@@ -181,12 +189,12 @@ cmd_db(struct ctl *ctl, int argc, char **argv)
 	if (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "upgrade") != 0 &&
 	    strcmp(argv[1], "status") != 0)
 		return ctl_usage("db");
-	if ((db = ctl_db(ctl)) == NULL)
+	if ((db = ctl_db_admin(ctl)) == NULL)
 		return EXIT_FAIL;
 	if (strcmp(argv[1], "status") == 0)
 		rc = db_status(ctl, db);
 	else
-		rc = migrate(db, strcmp(argv[1], "upgrade") == 0);
+		rc = migrate(ctl, db, strcmp(argv[1], "upgrade") == 0);
 	PQfinish(db);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "settings.h"
 #include "sitectl.h"
 #include "util/conf.h"
 #include "util/db.h"
@@ -12,8 +13,7 @@
 static json_t *
 components(struct ctl *ctl, char *err, size_t errlen)
 {
-	PGconn *db =
-	    db_connect(conf_str(ctl->cf, "database", "conninfo"), err, errlen);
+	PGconn *db = db_connect(site_conninfo(ctl->cf, "console"), err, errlen);
 	PGresult *res;
 	json_t *list;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "settings.h"
 #include "sitectl.h"
 #include "util/conf.h"
 #include "util/db.h"
@@ -132,16 +133,29 @@ ctl_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-PGconn *
-ctl_db(struct ctl *ctl)
+/* Connect as section's conninfo (site_conninfo), or print why. */
+static PGconn *
+ctl_connect(struct ctl *ctl, const char *section)
 {
 	char err[1536];
-	PGconn *db = db_connect(
-	    conf_str(ctl->cf, "database", "conninfo"), err, sizeof(err));
+	PGconn *db =
+	    db_connect(site_conninfo(ctl->cf, section), err, sizeof(err));
 
 	if (db == NULL)
 		ctl_err("%s", err);
 	return db;
+}
+
+PGconn *
+ctl_db(struct ctl *ctl)
+{
+	return ctl_connect(ctl, "console");
+}
+
+PGconn *
+ctl_db_admin(struct ctl *ctl)
+{
+	return ctl_connect(ctl, "database");
 }
 
 /* a and b joined by a comma, kept until sitectl exits */

@@ -1,4 +1,4 @@
-/* migrations.h - the schema migrations compiled into sitectl */
+/* migrations.h - the schema migrations and roles compiled into sitectl */
 #ifndef SITECTL_MIGRATIONS_H
 #define SITECTL_MIGRATIONS_H
 
@@ -10,5 +10,11 @@ struct migration {
 
 /* In version order, ended by a NULL name (generated from schema/). */
 extern const struct migration migrations[];
+
+/*
+ * schema/roles.sql: the programs' roles, listed in the temporary table
+ * sitesys_role, and their grants; run after the migrations
+ */
+extern const char roles_sql[];
 
 #endif

@@ -27,8 +27,17 @@ struct ctl {
  */
 __attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
 
-/* ctl_db - connect to the site database or print why; NULL on failure */
+/*
+ * ctl_db - connect to the site database as the console, [console]
+ * conninfo (else [database] conninfo), or print why; NULL on failure
+ */
 PGconn *ctl_db(struct ctl *ctl);
+
+/*
+ * ctl_db_admin - the same as the administrator, [database] conninfo, for
+ * what changes the schema and the roles (sitectl db)
+ */
+PGconn *ctl_db_admin(struct ctl *ctl);
 
 /* ctl_usage - print the usage of one command (or all) and return 2 */
 int ctl_usage(const char *command);
@@ -66,6 +75,15 @@ int cmd_peer(struct ctl *ctl, int argc, char **argv);
 int cmd_setting(struct ctl *ctl, int argc, char **argv);
 int cmd_location(struct ctl *ctl, int argc, char **argv);
 int cmd_ca(struct ctl *ctl, int argc, char **argv);
+
+/*
+ * db_roles_apply - inside the caller's transaction, as the administrator:
+ * make each program's role and grant it what schema/roles.sql says; give
+ * each its password from [database] passfile, adding a random one there
+ * for a role the file lacks (the file mode 0600, owned by [site] user when
+ * run as root); print what was done; 0, or -1 with why printed
+ */
+int db_roles_apply(struct ctl *ctl, PGconn *db);
 
 /* site_code_check - normalize a site code to upper case; -1 with why */
 int site_code_check(const char *code, char out[4]);
