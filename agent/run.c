@@ -236,8 +236,12 @@ run_init(struct conf *cf)
 int
 run_main(struct daemon_opts *o, int argc, char **argv)
 {
-	static const struct daemon_spec spec = { AGENT_NAME, run_init, run_loop,
-		agent_usage };
+	static const struct daemon_spec spec = {
+		.name = AGENT_NAME,
+		.init = run_init,
+		.run = run_loop,
+		.usage = agent_usage,
+	};
 	struct daemon_opts more;
 	int status;
 

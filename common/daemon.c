@@ -3,15 +3,23 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "settings.h"
 #include "util/conf.h"
+#include "util/db.h"
 #include "util/log.h"
 #include "util/signals.h"
+
+/* the section of the running daemon's conninfo; set by daemon_start */
+static const char *db_section = "database";
+/* true once a connection was refused: the daemon then exits 1 */
+static atomic_bool db_refused;
 
 int
 daemon_drop_privileges(const char *user)
@@ -35,6 +43,47 @@ daemon_drop_privileges(const char *user)
 	}
 	log_debug("running as user \"%s\" (uid %ld)", user, (long)pw->pw_uid);
 	return 0;
+}
+
+const char *
+daemon_db_conninfo(const struct conf *cf)
+{
+	return site_conninfo(cf, db_section);
+}
+
+/* Refuse a superuser's connection (db_check_fn): the daemon stops. */
+static int
+daemon_db_check(PGconn *db, char *err, size_t errlen)
+{
+	const char *su = PQparameterStatus(db, "is_superuser");
+
+	if (su == NULL || strcmp(su, "on") != 0)
+		return 0;
+	snprintf(err, errlen,
+	    "connected to the site database as superuser \"%s\"; give [%s] "
+	    "conninfo a role that sitectl db init made",
+	    PQuser(db), db_section);
+	if (!atomic_exchange(&db_refused, true))
+		signals_stop();
+	return -1;
+}
+
+PGconn *
+daemon_db_connect(const char *conninfo, char *err, size_t errlen)
+{
+	PGconn *db = db_connect(conninfo, err, errlen);
+
+	if (db != NULL && daemon_db_check(db, err, errlen) == -1) {
+		PQfinish(db);
+		return NULL;
+	}
+	return db;
+}
+
+PGconn *
+daemon_db_connect_retry(const char *conninfo, int max_wait)
+{
+	return db_connect_retry_check(conninfo, max_wait, daemon_db_check);
 }
 
 static int
@@ -156,6 +205,8 @@ daemon_start(const struct daemon_opts *o, const struct daemon_spec *spec)
 
 	log_init(spec->name);
 	foreground = o->foreground;
+	if (spec->section != NULL)
+		db_section = spec->section;
 	conf_file = conf_resolve_path(o->conf, &explicit);
 	if ((cf = conf_load(conf_file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
@@ -182,6 +233,8 @@ daemon_start(const struct daemon_opts *o, const struct daemon_spec *spec)
 	}
 	log_info("started (config \"%s\")", conf_file);
 	status = spec->run(&cf);
+	if (atomic_load(&db_refused))
+		status = 1;
 	log_info("stopped%s", status == 0 ? "" : " with an error");
 	conf_free(cf);
 	return status;

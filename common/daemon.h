@@ -2,6 +2,7 @@
 #ifndef SITESYS_DAEMON_H
 #define SITESYS_DAEMON_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -15,6 +16,9 @@ struct daemon_spec {
 	int (*run)(struct conf **cfp);
 	/* optional: print the usage to fp, return status; else the default */
 	int (*usage)(FILE *fp, int status);
+	/* its section, whose conninfo names its database role ("statesys");
+	 * NULL: [database] conninfo */
+	const char *section;
 };
 
 /* the options every daemon takes: -c file, -f, -n */
@@ -46,5 +50,25 @@ bool daemon_reload(struct conf **cf);
 
 /* daemon_drop_privileges - become user if root; 0 or -1 (logged) */
 int daemon_drop_privileges(const char *user);
+
+/*
+ * daemon_db_conninfo - the running daemon's connection string: [SECTION]
+ * conninfo of its spec, else [database] conninfo (site_conninfo)
+ */
+const char *daemon_db_conninfo(const struct conf *cf);
+
+/*
+ * daemon_db_connect - one attempt to reach the site database, as
+ * db_connect; a daemon never works as a superuser: such a connection is
+ * closed, NULL returned with the reason in err, and the daemon stops
+ * (signals_stop) and exits 1 (daemon_start)
+ */
+PGconn *daemon_db_connect(const char *conninfo, char *err, size_t errlen);
+
+/*
+ * daemon_db_connect_retry - db_connect_retry with the superuser refusal
+ * of daemon_db_connect (logged); NULL once the daemon is stopping
+ */
+PGconn *daemon_db_connect_retry(const char *conninfo, int max_wait);
 
 #endif

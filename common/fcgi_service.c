@@ -129,6 +129,7 @@ fcgi_service_main(int argc, char **argv, const struct fcgi_role *role)
 {
 	const struct daemon_spec spec = {
 		.name = role->name,
+		.section = role->section,
 		.init = service_init,
 		.run = service_run,
 	};

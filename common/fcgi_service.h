@@ -40,7 +40,8 @@ struct fcgi_route {
 /* A FastCGI role, as fcgi_service_main runs it. */
 struct fcgi_role {
 	const char *name; /* the program, "sitesys-fsp" */
-	const char *section; /* of the config: fastcgi_socket, threads */
+	const char *section; /* of the config: fastcgi_socket, threads, and
+			      * conninfo where the role uses the database */
 	const char *inboxes[FCGI_SERVICE_INBOXES]; /* to open; NULL ends */
 	const struct fcgi_route *routes;
 	size_t nroutes;

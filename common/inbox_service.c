@@ -33,8 +33,8 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 	    max_wait = (int)conf_int(cf, "database", "retry_max_seconds");
 
 	while (!signals_stopping()) {
-		svc->db = db_connect_retry(conf_str(cf, "database", "conninfo"),
-		    (int)conf_int(cf, "database", "retry_max_seconds"));
+		svc->db =
+		    daemon_db_connect_retry(daemon_db_conninfo(cf), max_wait);
 		if (svc->db == NULL)
 			return false;
 		if ((svc->on_connect == NULL ||

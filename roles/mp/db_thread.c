@@ -1,8 +1,8 @@
 /* db_thread.c - one database connection per request thread */
 #include <stdio.h>
 
+#include "daemon.h"
 #include "mp.h"
-#include "util/conf.h"
 #include "util/db.h"
 #include "util/log.h"
 
@@ -18,8 +18,8 @@ mp_db(const struct mp *mp)
 		return thread_db;
 	if (thread_db != NULL)
 		PQfinish(thread_db);
-	thread_db = db_connect(
-	    conf_str(mp->cf, "database", "conninfo"), err, sizeof(err));
+	thread_db =
+	    daemon_db_connect(daemon_db_conninfo(mp->cf), err, sizeof(err));
 	if (thread_db == NULL)
 		log_error("%s", err);
 	return thread_db;

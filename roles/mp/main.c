@@ -6,10 +6,10 @@
 #include <time.h>
 
 #include "component.h"
+#include "daemon.h"
 #include "fcgi_service.h"
 #include "group_commit.h"
 #include "mp.h"
-#include "util/conf.h"
 #include "util/db.h"
 #include "util/log.h"
 #include "util/signals.h"
@@ -30,9 +30,8 @@ mp_report(struct fcgi_service *svc, const char *state)
 	if (report_db == NULL || !db_connected(report_db)) {
 		if (report_db != NULL)
 			PQfinish(report_db);
-		report_db =
-		    db_connect(conf_str(*svc->cfp, "database", "conninfo"), err,
-		        sizeof(err));
+		report_db = daemon_db_connect(
+		    daemon_db_conninfo(*svc->cfp), err, sizeof(err));
 		if (report_db == NULL) {
 			log_error("%s", err);
 			return;

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "location/location.h"
 #include "location/location_db.h"
 #include "mp.h"
 #include "util/clock.h"
-#include "util/conf.h"
 #include "util/db.h"
 #include "util/log.h"
 
@@ -135,7 +135,7 @@ models_run(void *arg)
 
 	while (!atomic_load(&ms->stop)) {
 		char err[1536];
-		PGconn *db = db_connect(ms->conninfo, err, sizeof(err));
+		PGconn *db = daemon_db_connect(ms->conninfo, err, sizeof(err));
 
 		if (db == NULL)
 			log_error("boundary model: %s", err);
@@ -162,8 +162,7 @@ mp_models_start(const struct conf *cf)
 	int err;
 
 	if (ms == NULL ||
-	    (ms->conninfo = strdup(conf_str(cf, "database", "conninfo"))) ==
-	        NULL)
+	    (ms->conninfo = strdup(daemon_db_conninfo(cf))) == NULL)
 		abort();
 	pthread_mutex_init(&ms->lock, NULL);
 	if ((err = pthread_create(&ms->thread, NULL, models_run, ms)) != 0) {

@@ -127,6 +127,7 @@ main(int argc, char **argv)
 {
 	static const struct daemon_spec spec = {
 		.name = "sitesys-statesys",
+		.section = "statesys",
 		.run = ss_run,
 	};
 

@@ -1,8 +1,10 @@
 /*
  * inbox-drain - a test daemon on the shared skeleton: drains test.box into
  * the table test_processed (one row per file) through the real inbox
- * service and ledger. SITESYS_CRASH_AT=POINT[:N] (util/crash.h) kills it,
- * as a kill -9 would, the Nth time the inbox code passes POINT.
+ * service and ledger, connected as [statesys] conninfo says (daemon.bats
+ * makes the table and grants it to that role).
+ * SITESYS_CRASH_AT=POINT[:N] (util/crash.h) kills it, as a kill -9 would,
+ * the Nth time the inbox code passes POINT.
  */
 #include <stdio.h>
 
@@ -11,22 +13,6 @@
 #include "util/buf.h"
 #include "util/db.h"
 #include "util/log.h"
-
-static int
-drain_connect(PGconn *db, void *arg)
-{
-	(void)arg;
-	if (db_cmd(db,
-	        "CREATE TABLE IF NOT EXISTS test_processed ("
-	        "name text NOT NULL, "
-	        "body text NOT NULL CHECK (body <> 'refuse'), "
-	        "at timestamptz NOT NULL DEFAULT now())",
-	        0, NULL) == -1) {
-		log_error("could not create test_processed: %s", db_error());
-		return -1;
-	}
-	return 0;
-}
 
 /* One row per file, by COPY as a real role loads its rows. */
 static int
@@ -76,7 +62,6 @@ drain_run(struct conf **cfp)
 		.format = "sitesys.test/1",
 		.validate = drain_validate,
 		.process = drain_process,
-		.on_connect = drain_connect,
 	};
 
 	return inbox_serve(cfp, &svc);
@@ -87,6 +72,7 @@ main(int argc, char **argv)
 {
 	static const struct daemon_spec spec = {
 		.name = "inbox-drain",
+		.section = "statesys",
 		.run = drain_run,
 	};
 

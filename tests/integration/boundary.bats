@@ -64,7 +64,8 @@ psql_db() {
 
 # old_schema DB VERSION: a new database DB at schema VERSION, each migration
 # up to it applied and recorded as sitectl db init does, and a config that
-# names it, $SITE_DIR/DB.conf
+# names it, $SITE_DIR/DB.conf: that of a site made before the programs had
+# roles of their own, where sitectl connects as [database] conninfo says
 old_schema() {
 	local db=$1 upto=$2 f base v
 	psql_site -c "CREATE DATABASE $db"
@@ -78,7 +79,8 @@ old_schema() {
 		psql_db "$db" -1 -f "$f"
 		psql_db "$db" -c "INSERT INTO schema_version VALUES ($v, '${base#*_}')"
 	done
-	sed "s/dbname=sitesys/dbname=$db/" "$SITESYS_CONF" >"$SITE_DIR/$db.conf"
+	sed -e "s/dbname=sitesys/dbname=$db/" -e '/user=sitesys_/d' \
+		"$SITESYS_CONF" >"$SITE_DIR/$db.conf"
 }
 
 # default_of DB CODE: the name of site CODE's default group in database DB

@@ -9,6 +9,12 @@ load helpers
 setup_file() {
 	site_setup_file
 	"$SITECTL" db init >/dev/null
+	# what inbox-drain loads, granted to the role it connects as
+	psql_site -c "CREATE TABLE test_processed (
+		name text NOT NULL,
+		body text NOT NULL CHECK (body <> 'refuse'),
+		at timestamptz NOT NULL DEFAULT now());
+		GRANT SELECT, INSERT ON test_processed TO sitesys_statesys"
 	BOX=$SITE_DIR/inbox/test.box
 	mkdir -p "$BOX/tmp" "$BOX/incoming" "$BOX/corrupt"
 	[ "$(id -u)" != 0 ] || chown -R sitesys: "$BOX"

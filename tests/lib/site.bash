@@ -9,7 +9,8 @@
 #                         addresses, a server on each, same port, own
 #                         locations and access log)
 #   site_nginx_stop DIR
-#   site_conf DIR         write DIR/sitesys.conf pointing at both
+#   site_conf DIR         write DIR/sitesys.conf pointing at both, each
+#                         program as its own database role
 #
 # After site_pg_start: SITE_PGHOST, SITE_PGPORT; after site_nginx_start:
 # SITE_HTTP_PORT.
@@ -49,10 +50,13 @@ site_pg_start() {
 		chown postgres: "$dir/pg" "$dir/pgsock"
 	fi
 	site_as_pg "$SITE_PGBIN/initdb" -D "$dir/pg/data" -U postgres \
-		--auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
+		--auth-local=peer --auth-host=scram-sha-256 -E UTF8 \
+		--locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
 		{ cat "$dir/pg/initdb.log" >&2; return 1; }
+	site_pg_auth "$dir/pg/data"
 	cat >>"$dir/pg/data/postgresql.conf" <<-CONF
 		listen_addresses = ''
+		password_encryption = scram-sha-256
 		unix_socket_directories = '$dir/pgsock'
 		port = $port
 		fsync = on
@@ -67,6 +71,25 @@ site_pg_start() {
 	SITE_PGHOST=$dir/pgsock
 	SITE_PGPORT=$port
 	site_as_pg "$SITE_PGBIN/createdb" -h "$SITE_PGHOST" -p "$port" -U postgres sitesys
+}
+
+# site_pg_auth DATADIR: who may connect, and how. The cluster's superuser,
+# postgres, only by peer authentication, as root, postgres or the user who
+# runs the tests (the map "owner"); every other role by its password
+# (SCRAM), which sitectl db init writes to [database] passfile. No trust.
+site_pg_auth() {
+	local data=$1
+	cat >"$data/pg_hba.conf" <<-HBA
+		# written by tests/lib/site.bash (site_pg_auth)
+		local all postgres peer map=owner
+		local all all scram-sha-256
+	HBA
+	cat >"$data/pg_ident.conf" <<-IDENT
+		# written by tests/lib/site.bash (site_pg_auth)
+		owner root postgres
+		owner postgres postgres
+		owner $(id -un) postgres
+	IDENT
 }
 
 site_pg_stop() {
@@ -211,15 +234,26 @@ site_nginx_stop() {
 	site_nginx_quit "$1/nginx/nginx.pid"
 }
 
+# site_conf DIR: [database] conninfo is the administrator's (postgres, for
+# sitectl db init and upgrade); each program connects as its own role with
+# the password that sitectl db init writes to DIR/pgpass.
 site_conf() {
-	local dir=$1
+	local dir=$1 db
+	db="host=$SITE_PGHOST port=$SITE_PGPORT dbname=sitesys"
 	mkdir -p "$dir/inbox"
 	cat >"$dir/sitesys.conf" <<-CONF
 		# written by tests/lib/site.bash
 		[site]
 		inbox_dir = $dir/inbox
 		[database]
-		conninfo = host=$SITE_PGHOST port=$SITE_PGPORT dbname=sitesys user=postgres
+		conninfo = $db user=postgres
+		passfile = $dir/pgpass
+		[console]
+		conninfo = $db user=sitesys_console passfile=$dir/pgpass
+		[mp]
+		conninfo = $db user=sitesys_mp passfile=$dir/pgpass
+		[statesys]
+		conninfo = $db user=sitesys_statesys passfile=$dir/pgpass
 		[inbox]
 		settle_seconds = 2
 	CONF
