@@ -63,16 +63,30 @@ daemon_db_check(PGconn *db, char *err, size_t errlen)
 	    "connected to the site database as superuser \"%s\"; give [%s] "
 	    "conninfo a role that sitectl db init made",
 	    PQuser(db), db_section);
-	if (!atomic_exchange(&db_refused, true))
+	if (!atomic_exchange(&db_refused, true)) {
+		log_error("%s", err);
 		signals_stop();
+	}
 	return -1;
+}
+
+bool
+daemon_db_refused(void)
+{
+	return atomic_load(&db_refused);
 }
 
 PGconn *
 daemon_db_connect(const char *conninfo, char *err, size_t errlen)
 {
-	PGconn *db = db_connect(conninfo, err, errlen);
+	PGconn *db;
 
+	if (atomic_load(&db_refused)) {
+		snprintf(err, errlen,
+		    "not connecting again after a superuser's connection");
+		return NULL;
+	}
+	db = db_connect(conninfo, err, errlen);
 	if (db != NULL && daemon_db_check(db, err, errlen) == -1) {
 		PQfinish(db);
 		return NULL;

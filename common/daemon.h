@@ -60,15 +60,22 @@ const char *daemon_db_conninfo(const struct conf *cf);
 /*
  * daemon_db_connect - one attempt to reach the site database, as
  * db_connect; a daemon never works as a superuser: such a connection is
- * closed, NULL returned with the reason in err, and the daemon stops
- * (signals_stop) and exits 1 (daemon_start)
+ * closed and refused, the reason logged (once), the daemon stopped
+ * (signals_stop) to exit 1 (daemon_start), and NULL returned with the
+ * reason in err, as it is without connecting once one was refused
  */
 PGconn *daemon_db_connect(const char *conninfo, char *err, size_t errlen);
 
 /*
- * daemon_db_connect_retry - db_connect_retry with the superuser refusal
- * of daemon_db_connect (logged); NULL once the daemon is stopping
+ * daemon_db_connect_retry - db_connect_retry with the refusal of
+ * daemon_db_connect; NULL once the daemon is stopping
  */
 PGconn *daemon_db_connect_retry(const char *conninfo, int max_wait);
+
+/*
+ * daemon_db_refused - true once a connection was refused (and logged): a
+ * caller that logs its failed connections leaves this one out
+ */
+bool daemon_db_refused(void);
 
 #endif

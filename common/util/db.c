@@ -94,7 +94,6 @@ db_connect_retry_check(const char *conninfo, int max_wait, db_check_fn check)
 			if (check != NULL &&
 			    check(db, err, sizeof(err)) == -1) {
 				PQfinish(db);
-				log_error("%s", err);
 				return NULL;
 			}
 			log_info("connected to database \"%s\"", PQdb(db));

@@ -20,14 +20,15 @@ PGconn *db_connect_retry(const char *conninfo, int max_wait);
 
 /*
  * db_check_fn - a look at a new connection before it is used: 0 to keep
- * it, or -1 with why in err to refuse it for good
+ * it, or -1 with why in err to refuse it for good (the check logs it, if
+ * it is to be logged)
  */
 typedef int (*db_check_fn)(PGconn *db, char *err, size_t errlen);
 
 /*
  * db_connect_retry_check - db_connect_retry, and check each connection
- * made: one that check refuses is closed, its reason logged, and NULL
- * returned without another attempt
+ * made: one that check refuses is closed and NULL returned without
+ * another attempt
  */
 PGconn *db_connect_retry_check(
     const char *conninfo, int max_wait, db_check_fn check);

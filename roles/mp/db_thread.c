@@ -20,7 +20,7 @@ mp_db(const struct mp *mp)
 		PQfinish(thread_db);
 	thread_db =
 	    daemon_db_connect(daemon_db_conninfo(mp->cf), err, sizeof(err));
-	if (thread_db == NULL)
+	if (thread_db == NULL && !daemon_db_refused())
 		log_error("%s", err);
 	return thread_db;
 }

@@ -33,7 +33,8 @@ mp_report(struct fcgi_service *svc, const char *state)
 		report_db = daemon_db_connect(
 		    daemon_db_conninfo(*svc->cfp), err, sizeof(err));
 		if (report_db == NULL) {
-			log_error("%s", err);
+			if (!daemon_db_refused())
+				log_error("%s", err);
 			return;
 		}
 	}

@@ -137,9 +137,10 @@ models_run(void *arg)
 		char err[1536];
 		PGconn *db = daemon_db_connect(ms->conninfo, err, sizeof(err));
 
-		if (db == NULL)
-			log_error("boundary model: %s", err);
-		else if (db_listen(db, MODEL_CHANNEL) == -1)
+		if (db == NULL) {
+			if (!daemon_db_refused())
+				log_error("boundary model: %s", err);
+		} else if (db_listen(db, MODEL_CHANNEL) == -1)
 			log_error("boundary model: %s", db_error());
 		else if (models_load(ms, db) == 0) {
 			wait_ms = 1000;

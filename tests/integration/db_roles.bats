@@ -201,6 +201,7 @@ a_batch() {
 	[ "$status" -eq 1 ]
 	why='connected to the site database as superuser "test_super"; give [statesys] conninfo a role that sitectl db init made'
 	[[ "$output" == *"error: $why"* ]]
+	[ "$(echo "$output" | grep -c superuser)" = 1 ]
 	[[ "$output" == *"stopped with an error"* ]]
 	# it did not run: the batch waits, nothing was reported
 	[ "$(backlog_of statsys.box)" = 1 ]
@@ -209,6 +210,8 @@ a_batch() {
 	run timeout 30 "$BUILD/sitesys-mp" -f -c "$conf"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'connected to the site database as superuser "test_super"; give [mp] conninfo a role that sitectl db init made'* ]]
+	# said once, though its threads each tried to connect
+	[ "$(echo "$output" | grep -c superuser)" = 1 ]
 	[ "$(psql_site -c "SELECT count(*) FROM component")" = 0 ]
 	psql_site -c "DROP ROLE test_super"
 	# as its own role, the same daemon loads the batch
