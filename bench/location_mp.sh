@@ -74,5 +74,8 @@ cat >"$dir/request.json" <<'JSON'
  "content":"PKG7"}
 JSON
 echo "location through sitesys-mp: $b boundaries, $g groups, $s servers; 64 clients, one dp request each time"
-PGHOST=$SITE_PGHOST PGPORT=$SITE_PGPORT PGUSER=postgres PGDATABASE=sitesys \
+# the MP that location_http starts connects by libpq's environment, as its
+# own role (a daemon refuses to work as a superuser)
+PGHOST=$SITE_PGHOST PGPORT=$SITE_PGPORT PGDATABASE=sitesys PGUSER=sitesys_mp \
+	PGPASSFILE=$dir/pgpass \
 	"$BUILD/bench/location_http" "$dir/request.json"
