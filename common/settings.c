@@ -37,8 +37,9 @@ const struct conf_setting conf_settings[] = {
 	    "unprivileged user a daemon started as root switches to"),
 
 	STR("database", "conninfo", "",
-	    "libpq connection string; what it leaves out comes from PGHOST, "
-	    "PGPORT, PGDATABASE, PGUSER"),
+	    "the administrator's libpq connection string (sitectl db), and "
+	    "that of a program whose own is empty; PGHOST, PGPORT, "
+	    "PGDATABASE, PGUSER fill in what it leaves out"),
 	INT("database", "retry_max_seconds", "60", 1, 3600,
 	    "longest wait between two attempts to reach the database"),
 	CHECKED("database", "passfile", "/etc/sitesys/pgpass",
