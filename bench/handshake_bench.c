@@ -30,7 +30,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "httpbench.h"
@@ -45,49 +44,6 @@
 
 static char dir[64], bindir[PATH_MAX];
 static pid_t nginx, s_server;
-
-/* CPU seconds, user and system, that process pid has used; or die. */
-static double
-proc_cpu(pid_t pid)
-{
-	char path[64], line[1024], *p = NULL;
-	unsigned long ut = 0, st = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		hb_die(path);
-	if (fgets(line, sizeof(line), fp) != NULL)
-		p = strrchr(line, ')');
-	fclose(fp);
-	/* after "pid (comm) ": state ppid ... utime stime, fields 3 to 15 */
-	if (p == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-	        &ut, &st) != 2) {
-		fprintf(stderr, "handshake_bench: cannot read %s\n", path);
-		exit(1);
-	}
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* CPU seconds that pid and its children (nginx's workers) have used. */
-static double
-tree_cpu(pid_t pid)
-{
-	char path[64];
-	double sum = proc_cpu(pid);
-	FILE *fp;
-	int child;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
-	    (int)pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		hb_die(path);
-	for (int i = 0; i < 64 && fscanf(fp, "%d", &child) == 1; i++)
-		sum += proc_cpu(child);
-	fclose(fp);
-	return sum;
-}
 
 /* Stop what this program started, by pid. */
 static void
@@ -151,11 +107,11 @@ main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++)
 		for (int i = 0; i < 2; i++) {
 			pid_t pid = i == 0 ? nginx : s_server;
-			double t0 = tree_cpu(pid);
+			double t0 = hb_cpu(pid);
 
 			load.port = port[i];
 			rate[i] += hb_measure(&load) / ROUNDS;
-			cpu[i] += tree_cpu(pid) - t0;
+			cpu[i] += hb_cpu(pid) - t0;
 		}
 	stop_all();
 	SSL_CTX_free(load.tls);

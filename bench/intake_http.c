@@ -7,11 +7,15 @@
  * How to read it: a rate is requests answered 202 per second, the mean of
  * ROUNDS rounds in which the targets take turns, so that a busy moment of
  * the machine falls on all of them alike. Compare a role with the trivial
- * responder on the same line of transport, never across: the MP's figure
- * is mp/trivial over HTTPS (at least 0.5 wanted), the FSP's is fsp/trivial
- * over plain HTTP. Load generator, nginx and the daemons share the
- * machine's cores, so the absolute rates say more about the machine than
- * about sitesys; the ratios are what carries over.
+ * responder on the same transport, never across: the MP's figure is
+ * mp/trivial over HTTPS (at least 0.5 wanted), the FSP's fsp/trivial over
+ * plain HTTP. Load generator, nginx and the daemons share the machine's
+ * cores, so the absolute rates say more about the machine than about
+ * sitesys; the ratios are what carries over. Beside each rate, the CPU
+ * time (user and system, all threads, from /proc) that the process
+ * behind nginx spent per request: steadier than rates on a busy machine,
+ * and it says where a difference comes from. The MP's intake over the
+ * FSP's on the same HTTPS server is what knowing the caller costs.
  *
  * Plain HTTP, anonymous: the fallback status point's side.
  *   trivial   a libfcgi responder that reads the body and answers 202
@@ -22,8 +26,10 @@
  *
  * HTTPS, TLS 1.3 with a client certificate: the management point's side.
  * nginx asks for the certificate (optional_no_ca) and passes it on as
- * SSL_CLIENT_CERT to each location alike, the trivial one too.
+ * SSL_CLIENT_CERT to each location alike.
  *   trivial   the same trivial responder
+ *   fsp       the same sitesys-fsp, which ignores the certificate: the
+ *             intake alone, without knowing the caller
  *   mp        sitesys-mp: the certificate's client looked up (and cached
  *             per thread), the batch checked to be that client's, 202
  *             only once durable in statsys.box, by group commit
@@ -61,22 +67,25 @@ static pid_t trivial, fsync_resp, fsp, mp, nginx;
 struct target {
 	const char *label, *path;
 	bool https;
-	double rate;
+	pid_t *proc; /* the process behind nginx that answers */
+	double rate, cpu; /* requests/s; its CPU seconds in all rounds */
 };
 
-enum { T_TRIVIAL, T_FSYNC, T_FSP, T_TRIVIAL_TLS, T_MP, NTARGETS };
+enum { T_TRIVIAL, T_FSYNC, T_FSP, T_TRIVIAL_TLS, T_FSP_TLS, T_MP, NTARGETS };
 
 static struct target tg[NTARGETS] = {
 	[T_TRIVIAL] = { "trivial libfcgi responder (baseline)", "/trivial/",
-	    false, 0 },
+	    false, &trivial, 0, 0 },
 	[T_FSYNC] = { "write+fsync+rename+fsync per request", "/fsync/", false,
-	    0 },
+	    &fsync_resp, 0, 0 },
 	[T_FSP] = { "sitesys-fsp, durable 202 by group commit",
-	    "/fsp/v1/statemsg", false, 0 },
+	    "/fsp/v1/statemsg", false, &fsp, 0, 0 },
 	[T_TRIVIAL_TLS] = { "trivial libfcgi responder (baseline)", "/trivial/",
-	    true, 0 },
+	    true, &trivial, 0, 0 },
+	[T_FSP_TLS] = { "sitesys-fsp: the same intake, no identity",
+	    "/fsp/v1/statemsg", true, &fsp, 0, 0 },
 	[T_MP] = { "sitesys-mp, durable 202 by group commit", "/mp/v1/statemsg",
-	    true, 0 },
+	    true, &mp, 0, 0 },
 };
 
 /* A valid batch of exactly BATCH_BYTES bytes: 4 messages and padding. */
@@ -120,9 +129,12 @@ port_of(const struct target *t, SSL_CTX **ctx)
 	return t->https ? https_port : http_port;
 }
 
-/* Requests per second to t answered 202 during SECONDS after a warm-up. */
-static double
-measure(const struct target *t)
+/*
+ * One round of t: the requests per second answered 202 during SECONDS
+ * after a warm-up, and the CPU time its process took, added to t.
+ */
+static void
+measure(struct target *t)
 {
 	struct hb_load load = { .path = t->path,
 		.body = body,
@@ -132,8 +144,11 @@ measure(const struct target *t)
 		.seconds = SECONDS,
 		.warmup = WARMUP };
 
+	double cpu = hb_cpu(*t->proc);
+
 	load.port = port_of(t, &load.tls);
-	return hb_measure(&load);
+	t->rate += hb_measure(&load) / ROUNDS;
+	t->cpu += hb_cpu(*t->proc) - cpu;
 }
 
 /* Stop what this program started, by pid. */
@@ -166,7 +181,7 @@ start_all(void)
 		{ http_port, NULL, NULL,
 		    (const char *[]){ "/trivial/", "/fsync/", "/fsp/v1/" }, 3 },
 		{ https_port, tls_files.cert, tls_files.key,
-		    (const char *[]){ "/trivial/", "/mp/v1/" }, 2 },
+		    (const char *[]){ "/trivial/", "/fsp/v1/", "/mp/v1/" }, 3 },
 	};
 
 	snprintf(threads, sizeof(threads), "%d", CLIENTS);
@@ -225,7 +240,11 @@ print_rates(void)
 		if (i == T_TRIVIAL_TLS)
 			printf(" HTTPS, TLS 1.3 with a client certificate, one "
 			       "handshake per connection (the MP's side):\n");
-		printf("  %-42s %9.0f requests/s\n", tg[i].label, tg[i].rate);
+		/* the warm-up's requests counted at the rounds' rate */
+		printf("  %-42s %9.0f requests/s %5.0f us of its CPU each\n",
+		    tg[i].label, tg[i].rate,
+		    1e6 * tg[i].cpu /
+		        (tg[i].rate * (SECONDS + WARMUP) * ROUNDS));
 	}
 	printf("  sitesys-fsp: %.0f%% of the trivial responder over HTTP, "
 	       "%.1fx the fsync-per-request one; at one batch per client per "
@@ -233,9 +252,11 @@ print_rates(void)
 	    100 * tg[T_FSP].rate / tg[T_TRIVIAL].rate,
 	    tg[T_FSP].rate / tg[T_FSYNC].rate, tg[T_FSP].rate * 900);
 	printf("  sitesys-mp: %.2fx the trivial responder over HTTPS "
-	       "(mp/trivial, at least 0.50 wanted); at one batch per client "
-	       "per 15 minutes, %.0f clients (the original: 25,000 per MP)\n",
-	    tg[T_MP].rate / tg[T_TRIVIAL_TLS].rate, tg[T_MP].rate * 900);
+	       "(mp/trivial, at least 0.50 wanted), %.2fx the FSP's intake "
+	       "there; at one batch per client per 15 minutes, %.0f clients "
+	       "(the original: 25,000 per MP)\n",
+	    tg[T_MP].rate / tg[T_TRIVIAL_TLS].rate,
+	    tg[T_MP].rate / tg[T_FSP_TLS].rate, tg[T_MP].rate * 900);
 }
 
 int
@@ -256,7 +277,7 @@ main(int argc, char **argv)
 	register_client();
 	for (int r = 0; r < ROUNDS; r++)
 		for (size_t i = 0; i < NTARGETS; i++)
-			tg[i].rate += measure(&tg[i]) / ROUNDS;
+			measure(&tg[i]);
 	stop_all();
 	SSL_CTX_free(tls);
 	print_rates();

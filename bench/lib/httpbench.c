@@ -513,6 +513,49 @@ hb_nginx(
 	    (char *[]){ "nginx", "-c", path, "-e", nlog, NULL }, log);
 }
 
+/* CPU seconds, user and system, that process pid has used; or die. */
+static double
+proc_cpu(pid_t pid)
+{
+	char path[64], line[1024], *p = NULL;
+	unsigned long ut = 0, st = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		hb_die(path);
+	if (fgets(line, sizeof(line), fp) != NULL)
+		p = strrchr(line, ')');
+	fclose(fp);
+	/* after "pid (comm) ": state ppid ... utime stime, fields 3 to 15 */
+	if (p == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	        &ut, &st) != 2) {
+		fprintf(stderr, "%s: cannot read %s\n",
+		    program_invocation_short_name, path);
+		exit(1);
+	}
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double
+hb_cpu(pid_t pid)
+{
+	char path[64];
+	double sum = proc_cpu(pid);
+	FILE *fp;
+	int child;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		hb_die(path);
+	for (int i = 0; i < 64 && fscanf(fp, "%d", &child) == 1; i++)
+		sum += proc_cpu(child);
+	fclose(fp);
+	return sum;
+}
+
 void
 hb_stop(pid_t pid, int sig)
 {

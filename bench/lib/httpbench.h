@@ -126,6 +126,12 @@ double hb_measure(const struct hb_load *load);
 pid_t hb_nginx(
     const char *dir, const struct hb_server *srv, size_t n, const char *log);
 
+/*
+ * hb_cpu - the CPU seconds, user and system, all threads, that process
+ * pid and its children (nginx's workers) have used so far; or die
+ */
+double hb_cpu(pid_t pid);
+
 /* hb_stop - signal pid (if any) and reap it */
 void hb_stop(pid_t pid, int sig);
 
