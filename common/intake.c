@@ -35,7 +35,8 @@ intake_ack(struct fcgi_req *req, const char *name, size_t n)
 }
 
 int
-intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib)
+intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
+    const char *sender)
 {
 	char name[INBOX_NAME_MAX + 1], why[512];
 	struct statemsg_batch batch;
@@ -54,6 +55,16 @@ intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib)
 		return fcgi_error(req, 400, "%s", why);
 	}
 	n = batch.n;
+	if (sender != NULL && strcmp(batch.client, sender) != 0) {
+		rc = fcgi_refuse(req, 403, "not-yours",
+		    "the batch is client %s's; this certificate is client "
+		    "%s's: nothing was written",
+		    batch.client, sender);
+		statemsg_free(&batch);
+		json_decref(doc);
+		free(body);
+		return rc;
+	}
 	statemsg_free(&batch);
 	json_decref(doc);
 	if (group_commit_add(

@@ -11,12 +11,13 @@ struct inbox;
 
 /*
  * intake_statemsg - read and check a sitesys.statemsg/1 body (400 or 413
- * with the reason), put it into ib by group commit and answer 202
+ * with the reason; with sender, a client id, 403 for a batch of another
+ * client), put it into ib by group commit and answer 202
  * {"format":"sitesys.ack/1","accepted":N,"file":NAME} only once it is
  * durable (503 if it could not be written); 0, or -1 if no answer could
  * be sent
  */
-int intake_statemsg(
-    struct fcgi_req *req, struct group_commit *gc, struct inbox *ib);
+int intake_statemsg(struct fcgi_req *req, struct group_commit *gc,
+    struct inbox *ib, const char *sender);
 
 #endif
