@@ -293,8 +293,15 @@ policy_poll(struct store *st, const struct http_ops *http, const char *mp_url,
 		         "again",
 		    st->guid);
 		http_reply_free(&r);
-		if (policy_register(st, http, mp_url, name) == -1)
+		if (policy_register(st, http, mp_url, name) == -1) {
+			/* said by policy_register, in last_register */
+			snprintf(why, sizeof(why),
+			    "the management point does not know %s, and "
+			    "registering again failed",
+			    st->guid);
+			policy_record(st, "last_policy", why, NULL);
 			return -1;
+		}
 		status = policy_get(st, http, mp_url, &r, &e, why, sizeof(why));
 		if (status == 403 && policy_unregistered(&e))
 			snprintf(why, sizeof(why),

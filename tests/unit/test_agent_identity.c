@@ -497,6 +497,7 @@ test_registration_states_logged_once_per_change(void **state)
 	assert_int_equal(f.regs, 2);
 	assert_int_equal(logged("registering again"), 1);
 	assert_string_equal(reg_state(&st, NULL, 0), "identity-mismatch");
+	assert_true(last_policy_error(&st, "registering again failed"));
 	assert_int_equal(policy_register(&st, &ops, mp, "pc1"), -1);
 	assert_int_equal(policy_register(&st, &ops, mp, "pc1"), -1);
 	assert_int_equal(logged("refuses"), 1);
