@@ -115,6 +115,9 @@ site_config() {
 		throttle_seconds = 10
 	CONF
 	local n
+	# what an agent is installed with: the site CA's certificate, which
+	# its management points' certificates must come from
+	cp "$SITE_CA" "$RUN/site-ca.crt"
 	for n in 1 2 3; do
 		cat >"$RUN/agent$n.conf" <<-CONF
 			[site]
@@ -122,7 +125,8 @@ site_config() {
 			[agent]
 			state_dir = $RUN/agents/pc$n
 			name = pc$n
-			mp_url = http://127.0.0.1:$SITE_HTTP_PORT/mp/v1
+			mp_url = https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1
+			site_ca = $RUN/site-ca.crt
 			fsp_url = http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1
 			timeout_seconds = 5
 		CONF
