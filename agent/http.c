@@ -38,9 +38,11 @@ http_on_data(char *data, size_t size, size_t nmemb, void *arg)
 
 /*
  * TLS as hc says: the peer and its name verified against hc->ca alone
- * (no CA path, so OpenSSL loads none of the system's CAs; libcurl falls
- * back to OpenSSL's defaults only when neither a file nor a path is set),
- * revocation checked against hc->crl, hc->cert and its key presented.
+ * (no CA path, so OpenSSL loads none of the system's CAs: libcurl falls
+ * back to OpenSSL's default paths only when neither a file nor a path is
+ * set, and imports a native store only with CURLSSLOPT_NATIVE_CA, which
+ * is off and Windows' alone), revocation checked against hc->crl, and
+ * hc->cert and its key presented.
  */
 static CURLcode
 http_tls(CURL *c, const struct http_conf *hc)
