@@ -259,6 +259,41 @@ acked_intact() {
 	[ "$status" -ne 7 ]
 }
 
+@test "the packaged nginx snippet serves the MP over HTTPS and hands it the client's certificate" {
+	local port dir=$SITE_DIR/snippet url pid
+	port=$(site_free_port)
+	mkdir -p "$dir/tmp"
+	sed -e "s/listen 443 ssl;/listen 127.0.0.1:$port ssl;/" -e '/listen \[::\]:443 ssl;/d' \
+		-e "s|/etc/sitesys/tls/mp.crt|$SITE_DIR/ca/issued/127.0.0.1.crt|" \
+		-e "s|/etc/sitesys/tls/mp.key|$SITE_DIR/ca/issued/127.0.0.1.key|" \
+		-e "s|unix:/run/sitesys/mp.sock|unix:$SITE_DIR/mp.sock|" \
+		-e 's|include fastcgi_params;|include /etc/nginx/fastcgi_params;|' \
+		"$TOP/packaging/nginx/sitesys-mp.conf" >"$dir/mp.conf"
+	{
+		echo "daemon off; pid $dir/nginx.pid; error_log $dir/error.log;"
+		[ "$(id -u)" != 0 ] || echo "user sitesys;"
+		echo "events {}"
+		echo "http { access_log off; client_body_temp_path $dir/tmp;"
+		echo "  include $dir/mp.conf; }"
+	} >"$dir/nginx.conf"
+	nginx -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null >/dev/null 2>&1 &
+	pid=$!
+	url=https://127.0.0.1:$port/mp/v1
+	wait_for 10 bash -c "[ \"\$(curl -s --cacert '$SITE_CA' -o /dev/null -w '%{http_code}' $url/statemsg)\" = 405 ]"
+	run as_client $C1 -sS -o /dev/null -w '%{http_code}' --data-binary "$(batch $C1 500)" "$url/statemsg"
+	[ "$output" = 202 ]
+	run curl -sS --cacert "$SITE_CA" -o /dev/null -w '%{http_code}' --data-binary "$(batch $C1 501)" "$url/statemsg"
+	[ "$output" = 401 ]
+	head -c 1100000 /dev/zero | tr '\0' ' ' >"$dir/big.json"
+	run as_client $C1 -sS -w ' %{http_code}' --data-binary @"$dir/big.json" "$url/statemsg"
+	[ "$output" = '{"error":"request body is larger than the limit of 1048576 bytes"}
+ 413' ]
+	run curl -sS --cacert "$SITE_CA" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/elsewhere"
+	[ "$output" = 404 ]
+	kill -QUIT "$pid"
+	wait "$pid" || true
+}
+
 @test "the MP reports to sitectl status" {
 	wait_for 10 bash -c "'$SITECTL' status | grep -q 'sitesys-mp .* running'"
 }
