@@ -271,15 +271,19 @@ flow_location() {
 	show "$SITECTL" location dp --ip 10.1.2.3/24 --site DEM --content DEM00012 --at 25 --explain
 	echo "The MP answers clients from the same engine (POST /mp/v1/location) and"
 	echo "picked up every change above as sitectl committed it:"
-	cat >"$RUN/location.json" <<-'JSON'
+	# asked as pc1, with its certificate: the MP answers registered
+	# clients only, each in its own name
+	cat >"$RUN/location.json" <<-JSON
 		{"format": "sitesys.location/1",
-		 "client": "GUID:6f9619ff-8b86-d011-b42d-00c04fc964ff",
+		 "client": "$(agent 1 show --json | jq -r .client)",
 		 "addresses": ["10.1.2.3/24"], "site": "DEM",
 		 "role": "dp", "content": "DEM00012"}
 	JSON
-	echo "\$ curl --data-binary @run/location.json http://127.0.0.1:$SITE_HTTP_PORT/mp/v1/location | jq ..."
-	curl -sS --data-binary @"$RUN/location.json" \
-		"http://127.0.0.1:$SITE_HTTP_PORT/mp/v1/location" |
+	echo "\$ curl --cacert run/site-ca.crt --cert run/agents/pc1/identity.crt --key run/agents/pc1/identity.key \\"
+	echo "    --data-binary @run/location.json https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1/location | jq ..."
+	curl -sS --cacert "$RUN/site-ca.crt" --cert "$RUN/agents/pc1/identity.crt" \
+		--key "$RUN/agents/pc1/identity.key" --data-binary @"$RUN/location.json" \
+		"https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1/location" |
 		jq -r '.sources[] | "  from minute \(.minute): \(.name) (\(.relation), \(.group))"'
 	echo "pc1 is in AD site Branch-A ([agent] ad_site); a boundary puts that site"
 	echo "in BG_A. The agent asks its MP and walks the answer: two minutes per"
