@@ -100,6 +100,7 @@ $(BUILD)/tests/unit/%.o: CFLAGS += -I. -Iroles
 FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o
 $(BUILD)/tests/test_throttle: $(FSP_PARTS)
 $(BUILD)/tests/test_agent $(BUILD)/tests/test_agent_location \
+$(BUILD)/tests/test_agent_identity \
 $(BUILD)/tests/test_fallback $(BUILD)/tests/test_mp_route: $(AGENT_LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIB) \
@@ -108,10 +109,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
-# what the benchmarks share (bench/lib/) is linked into each of them
+# what the benchmarks share (bench/lib/) is linked into each of them; its
+# clients speak TLS with libssl
 $(BUILD)/bench/%.o: CFLAGS += -Ibench/lib
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LIB_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lssl -lfcgi -lpthread
 
 deps:
 	@sh scripts/deps.sh

@@ -73,7 +73,7 @@ cat >"$dir/request.json" <<'JSON'
  "addresses":["10.0.42.17/24"],"ad_site":"Site-7","site":"ABC","role":"dp",
  "content":"PKG7"}
 JSON
-echo "location through sitesys-mp: $b boundaries, $g groups, $s servers; 64 clients, one dp request each time"
+echo "location through sitesys-mp over HTTPS with a client certificate: $b boundaries, $g groups, $s servers; 64 clients, one dp request each time"
 # the MP that location_http starts connects by libpq's environment, as its
 # own role (a daemon refuses to work as a superuser)
 PGHOST=$SITE_PGHOST PGPORT=$SITE_PGPORT PGDATABASE=sitesys PGUSER=sitesys_mp \

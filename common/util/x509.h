@@ -5,7 +5,8 @@
  * Keys are ECDSA P-256. Files are PEM. A private key is written with mode
  * 0600 and is refused when its file can be read by group or others.
  * Functions that can fail say why in err (len bytes), one line, and
- * return NULL or -1.
+ * return NULL or -1; a file that cannot be used is named first, as
+ * "\"PATH\": reason".
  */
 #ifndef SITESYS_X509_H
 #define SITESYS_X509_H
@@ -85,11 +86,25 @@ int x509_sign(EVP_PKEY *key, const void *data, size_t n,
 int x509_verify(X509 *cert, const void *data, size_t n, const char *sig,
     char *err, size_t len);
 
+/* x509_cert_has_key - whether cert is the certificate of private key */
+bool x509_cert_has_key(X509 *cert, EVP_PKEY *key);
+
 /* x509_serial - the serial number of cert in upper-case hex into out */
 void x509_serial(X509 *cert, char out[X509_SERIAL_HEX_LEN]);
 
 /* x509_fingerprint - the SHA-256 of cert's DER in lower-case hex */
 void x509_fingerprint(X509 *cert, char out[X509_FINGERPRINT_LEN]);
+
+/*
+ * x509_pem_fingerprint - the SHA-256 in lower-case hex of the DER in the
+ * first PEM CERTIFICATE of pem (n bytes), without parsing it: for a
+ * certificate as OpenSSL writes it, what x509_fingerprint gives, at a
+ * hundredth of the cost of x509_cert_parse. That the DER is a certificate
+ * is not checked: use it to look up fingerprints taken from parsed
+ * certificates. 0, or -1 with why when pem holds no CERTIFICATE.
+ */
+int x509_pem_fingerprint(const char *pem, size_t n,
+    char out[X509_FINGERPRINT_LEN], char *err, size_t len);
 
 /* x509_cn - cert's subject commonName into out (len bytes); "" if none */
 void x509_cn(X509 *cert, char *out, size_t len);
