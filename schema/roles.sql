@@ -115,9 +115,13 @@ GRANT SELECT, INSERT, DELETE ON inbox_ledger TO sitesys_statesys;
 GRANT SELECT, INSERT, UPDATE ON component TO sitesys_statesys;
 GRANT SELECT ON client TO sitesys_statesys;
 GRANT UPDATE (forged_batches, last_forged) ON client TO sitesys_statesys;
--- statemsg_unverified (migration 006, batches of unregistered clients that
--- came through an FSP): INSERT for sitesys_statesys, SELECT for
--- sitesys_console; granted here in the change that adds the table.
+-- statemsg_unverified (migration 006, on its way: what unregistered
+-- clients sent through an FSP) is granted here by the change that adds
+-- it, to statesys, which COPYs into it and expires it with the history,
+--   GRANT SELECT, INSERT, DELETE ON statemsg_unverified TO sitesys_statesys;
+-- and to the console, which reports it,
+--   GRANT SELECT ON statemsg_unverified TO sitesys_console;
+-- (db_roles.bats fails until it is).
 
 -- sitectl, the console: everything but sitectl db. Changes the boundary
 -- model and the hierarchy's settings; approves, blocks and resets
