@@ -7,5 +7,5 @@ mp_statemsg(struct fcgi_req *req, void *arg)
 {
 	struct mp *mp = arg;
 
-	return intake_statemsg(req, mp->gc, mp->statsys);
+	return intake_statemsg(req, mp->gc, mp->statsys, false);
 }
