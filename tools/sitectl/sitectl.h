@@ -51,6 +51,21 @@ json_t *ctl_inboxes(struct ctl *ctl, char *err, size_t errlen);
 /* ctl_print_inboxes - the inbox table as a person reads it */
 void ctl_print_inboxes(const json_t *list);
 
+/*
+ * ctl_rows_json - a query's rows as an array of objects named by its
+ * columns: NULL as null, int2, int4 and int8 as numbers, json as its
+ * value, any other type as its text
+ */
+json_t *ctl_rows_json(PGresult *res);
+
+/*
+ * CTL_UTC - SQL for the timestamptz column col as UTC to the second,
+ * "2026-11-22T09:30:04Z"
+ */
+#define CTL_UTC(col)                                                           \
+	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 int cmd_db(struct ctl *ctl, int argc, char **argv);
 int cmd_site(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
