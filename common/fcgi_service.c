@@ -2,8 +2,11 @@
  * fcgi_service.c - a FastCGI role's life: inboxes, socket, routes, the
  * main loop with its signals, and an orderly stop (see fcgi_service.h)
  */
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "fcgi_service.h"
@@ -51,6 +54,43 @@ service_dispatch(struct fcgi_req *req, void *arg)
 	return fcgi_error(req, 404, "no such endpoint: %s", path);
 }
 
+/*
+ * Listen on sock for nginx alone: what nginx vouches for (the client's
+ * certificate) must not be claimed by someone speaking FastCGI around it.
+ * The socket is mode 0660 with [site] fastcgi_group, nginx's workers'
+ * group, or 0600 without one (nginx runs as [site] user then); as root,
+ * it belongs to [site] user. 0, or -1 logged.
+ */
+static int
+service_listen(const struct conf *cf, const char *sock)
+{
+	const char *group = conf_str(cf, "site", "fastcgi_group");
+	const char *user = conf_str(cf, "site", "user");
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(user)) == NULL) {
+			log_error("[site] user: no such user \"%s\"", user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+	}
+	if (*group != '\0') {
+		if ((gr = getgrnam(group)) == NULL) {
+			log_error("[site] fastcgi_group: no such group \"%s\"",
+			    group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	listen_fd =
+	    fcgi_listen(sock, *group != '\0' ? 0660 : 0600, uid, gid, 1024);
+	return listen_fd == -1 ? -1 : 0;
+}
+
 /* Before privileges are dropped: the inboxes and the socket; 0 or -1. */
 static int
 service_init(struct conf *cf)
@@ -64,9 +104,7 @@ service_init(struct conf *cf)
 		if (inbox_open_owned(
 		        &service.inbox[i], root, role->inboxes[i], user) == -1)
 			return -1;
-	/* nginx's workers run as another user: anyone may connect, as
-	 * anyone may reach the service over HTTP */
-	if ((listen_fd = fcgi_listen(sock, 0666, 1024)) == -1)
+	if (service_listen(cf, sock) == -1)
 		return -1;
 	log_info("listening on %s", sock);
 	return 0;

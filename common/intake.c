@@ -47,7 +47,7 @@ intake_ack(struct fcgi_req *req, const char *name, size_t n)
 
 int
 intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
-    bool via_fsp)
+    const char *sender)
 {
 	char name[INBOX_NAME_MAX + 1], why[512];
 	struct statemsg_batch batch;
@@ -66,11 +66,21 @@ intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
 		return fcgi_error(req, 400, "%s", why);
 	}
 	n = batch.n;
+	if (sender != NULL && strcmp(batch.client, sender) != 0) {
+		rc = fcgi_refuse(req, 403, "not-yours",
+		    "the batch is client %s's; this certificate is client "
+		    "%s's: nothing was written",
+		    batch.client, sender);
+		statemsg_free(&batch);
+		json_decref(doc);
+		free(body);
+		return rc;
+	}
 	statemsg_free(&batch);
 	json_decref(doc);
 	if (group_commit_add(gc, ib,
-	        via_fsp ? &statemsg_fsp_set : &statemsg_set, body, len, name,
-	        sizeof(name)) == -1) {
+	        sender == NULL ? &statemsg_fsp_set : &statemsg_set, body, len,
+	        name, sizeof(name)) == -1) {
 		log_error("could not store a batch in %s: %m", ib->name);
 		rc = fcgi_error(
 		    req, 503, "could not store the batch: %s", strerror(errno));

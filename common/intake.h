@@ -5,22 +5,22 @@
 #ifndef SITESYS_INTAKE_H
 #define SITESYS_INTAKE_H
 
-#include <stdbool.h>
-
 struct fcgi_req;
 struct group_commit;
 struct inbox;
 
 /*
  * intake_statemsg - read and check a sitesys.statemsg/1 body (400 or 413
- * with the reason), put it into ib by group commit and answer 202
+ * with the reason; with sender, a client id, 403 for a batch of another
+ * client), put it into ib by group commit and answer 202
  * {"format":"sitesys.ack/1","accepted":N,"file":NAME} only once it is
  * durable (503 if it could not be written); 0, or -1 if no answer could
- * be sent. With via_fsp (a fallback status point), every file is a set
- * marked "via": "fsp", a lone batch a set of one, so that statesys knows
- * the batch came over anonymous HTTP (sitesys-statemsg(5)).
+ * be sent. Without sender, the batch came anonymously, as to a fallback
+ * status point: every file is then a set marked "via": "fsp", a lone
+ * batch a set of one, so that statesys checks its signature
+ * (sitesys-statemsg(5)).
  */
 int intake_statemsg(struct fcgi_req *req, struct group_commit *gc,
-    struct inbox *ib, bool via_fsp);
+    struct inbox *ib, const char *sender);
 
 #endif

@@ -32,6 +32,9 @@ const struct conf_setting conf_settings[] = {
 	    "directory holding statsys.box, bgb.box and the other inboxes"),
 	STR("site", "user", "sitesys",
 	    "unprivileged user a daemon started as root switches to"),
+	STR("site", "fastcgi_group", "www-data",
+	    "group of nginx's workers, the only ones who may connect to the "
+	    "FastCGI sockets (empty: nginx runs as [site] user)"),
 
 	STR("database", "conninfo", "",
 	    "libpq connection string; what it leaves out comes from PGHOST, "

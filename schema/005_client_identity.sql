@@ -30,11 +30,12 @@ CREATE FUNCTION client_identity_notify() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
 BEGIN
-    PERFORM pg_notify('sitesys_client', COALESCE(OLD.fingerprint, ''));
+    PERFORM pg_notify('sitesys_client', '');
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER client_identity_notify
-    AFTER UPDATE OF fingerprint, approved, blocked OR DELETE ON client
+    AFTER INSERT OR UPDATE OF fingerprint, approved, blocked OR DELETE
+    ON client
     FOR EACH ROW EXECUTE FUNCTION client_identity_notify();

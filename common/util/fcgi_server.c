@@ -95,7 +95,8 @@ remove_stale(const char *path, const struct sockaddr_un *sa)
 }
 
 int
-fcgi_listen(const char *path, mode_t mode, int backlog)
+fcgi_listen(
+    const char *path, mode_t mode, uid_t owner, gid_t group, int backlog)
 {
 	struct sockaddr_un sa;
 	int fd;
@@ -119,6 +120,12 @@ fcgi_listen(const char *path, mode_t mode, int backlog)
 	}
 	if (chmod(path, mode) == -1) {
 		log_error("could not set the mode of \"%s\": %m", path);
+		goto fail;
+	}
+	if ((owner != (uid_t)-1 || group != (gid_t)-1) &&
+	    chown(path, owner, group) == -1) {
+		log_error(
+		    "could not set the owner and group of \"%s\": %m", path);
 		goto fail;
 	}
 	if (listen(fd, backlog) == -1) {
@@ -429,17 +436,13 @@ fcgi_reply_json(struct fcgi_req *req, int status, const json_t *doc)
 	return rc;
 }
 
-int
-fcgi_error(struct fcgi_req *req, int status, const char *fmt, ...)
+/* Answer status with {"error": msg} and "code" unless NULL; 0 or -1. */
+static int
+fcgi_error_doc(struct fcgi_req *req, int status, const char *code, char *msg)
 {
-	char msg[1024];
 	json_t *doc;
-	va_list ap;
 	int rc;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if ((doc = json_pack("{s:s}", "error", msg)) == NULL) {
 		/* cut inside a UTF-8 sequence, say: keep it ASCII */
 		for (char *s = msg; *s != '\0'; s++)
@@ -448,7 +451,37 @@ fcgi_error(struct fcgi_req *req, int status, const char *fmt, ...)
 		if ((doc = json_pack("{s:s}", "error", msg)) == NULL)
 			return fcgi_reply(req, 500, NULL);
 	}
+	if (code != NULL &&
+	    json_object_set_new(doc, "code", json_string(code)) == -1) {
+		json_decref(doc);
+		return fcgi_reply(req, 500, NULL);
+	}
 	rc = fcgi_reply_json(req, status, doc);
 	json_decref(doc);
 	return rc;
+}
+
+int
+fcgi_error(struct fcgi_req *req, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fcgi_error_doc(req, status, NULL, msg);
+}
+
+int
+fcgi_refuse(
+    struct fcgi_req *req, int status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fcgi_error_doc(req, status, code, msg);
 }

@@ -24,11 +24,13 @@ typedef int (*fcgi_handler)(struct fcgi_req *req, void *arg);
 
 /*
  * fcgi_listen - listen on a unix socket at path (making its directory)
- * with the given mode,
- * replacing a stale socket but refusing one that a process still answers
- * on; the descriptor, or -1 (logged with the cause)
+ * with the given mode, owner and group (-1: unchanged, as chown(2) takes
+ * them), set before anyone can connect; replacing a stale socket but
+ * refusing one that a process still answers on; the descriptor, or -1
+ * (logged with the cause)
  */
-int fcgi_listen(const char *path, mode_t mode, int backlog);
+int fcgi_listen(
+    const char *path, mode_t mode, uid_t owner, gid_t group, int backlog);
 
 /*
  * fcgi_server_start - handle the requests arriving on fd in nthreads
@@ -77,5 +79,12 @@ int fcgi_reply_json(struct fcgi_req *req, int status, const json_t *doc);
 /* fcgi_error - answer status with {"error": "<printf text>"}; 0 or -1 */
 __attribute__((format(printf, 3, 4))) int fcgi_error(
     struct fcgi_req *req, int status, const char *fmt, ...);
+
+/*
+ * fcgi_refuse - fcgi_error with a machine-readable reason beside the
+ * text: {"error": "<printf text>", "code": code}; 0 or -1
+ */
+__attribute__((format(printf, 4, 5))) int fcgi_refuse(
+    struct fcgi_req *req, int status, const char *code, const char *fmt, ...);
 
 #endif

@@ -22,7 +22,7 @@ fsp_statemsg(struct fcgi_req *req, void *arg)
 {
 	struct fsp *f = arg;
 
-	return intake_statemsg(req, f->gc, f->spool, true);
+	return intake_statemsg(req, f->gc, f->spool, NULL);
 }
 
 /* Open the forwarder (finishing a step a crash cut short); 0 or -1. */

@@ -126,18 +126,24 @@ mp_location(struct fcgi_req *req, void *arg)
 	struct loc_request lr;
 	const struct loc_model *m;
 	struct mp_model_ref *ref;
+	struct mp_caller c;
 	const char *client;
 	char *body, why[512], low[STATEMSG_GUID_LEN + 1];
 	json_t *doc;
 	size_t len;
 	int rc;
 
-	if (fcgi_read_body(req, LOC_REQUEST_MAX, &body, &len) == -1)
+	rc = mp_caller_admit(req, mp, &c, NULL);
+	if (rc == -1 ||
+	    fcgi_read_body(req, LOC_REQUEST_MAX, &body, &len) == -1) {
+		mp_caller_free(&c);
 		return 0;
+	}
 	doc = sjson_parse(body, len, why, sizeof(why));
 	free(body);
 	if (doc == NULL ||
 	    loc_request_parse(doc, &lr, &client, why, sizeof(why)) == -1) {
+		mp_caller_free(&c);
 		json_decref(doc);
 		return fcgi_error(req, 400, "%s", why);
 	}
@@ -145,10 +151,17 @@ mp_location(struct fcgi_req *req, void *arg)
 		rc = fcgi_error(req, 400,
 		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
 		    client);
+		mp_caller_free(&c);
 		json_decref(doc);
 		return rc;
 	}
 	statemsg_guid_lower(client, low);
+	if (mp_caller_is(req, &c, low) == -1) {
+		mp_caller_free(&c);
+		json_decref(doc);
+		return 0;
+	}
+	mp_caller_free(&c);
 	if ((ref = mp_model_get(mp->models, &m)) == NULL)
 		rc = fcgi_error(
 		    req, 503, "the boundary model is not loaded yet");

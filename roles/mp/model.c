@@ -19,6 +19,7 @@
 #include "util/log.h"
 
 #define MODEL_CHANNEL "sitesys_boundary"
+#define CLIENT_CHANNEL "sitesys_client" /* schema 005 */
 
 struct mp_model_ref {
 	struct loc_model *model;
@@ -32,6 +33,7 @@ struct mp_models {
 	atomic_bool stop;
 	char *conninfo;
 	atomic_ulong loads;
+	atomic_ulong client_gen; /* bumped on CLIENT_CHANNEL and reconnects */
 };
 
 static void
@@ -120,9 +122,14 @@ models_follow(struct mp_models *ms, PGconn *db)
 			continue;
 		}
 		/* a transaction's many changes arrive together: take them all */
-		while (db_wait_notify(db, 0, channel, sizeof(channel)) == 1)
-			;
-		if (models_load(ms, db) == -1)
+		bool model = false;
+		do {
+			if (strcmp(channel, CLIENT_CHANNEL) == 0)
+				atomic_fetch_add(&ms->client_gen, 1);
+			else
+				model = true;
+		} while (db_wait_notify(db, 0, channel, sizeof(channel)) == 1);
+		if (model && models_load(ms, db) == -1)
 			return;
 	}
 }
@@ -139,9 +146,11 @@ models_run(void *arg)
 
 		if (db == NULL)
 			log_error("boundary model: %s", err);
-		else if (db_listen(db, MODEL_CHANNEL) == -1)
+		else if (db_listen(db, MODEL_CHANNEL) == -1 ||
+		    db_listen(db, CLIENT_CHANNEL) == -1)
 			log_error("boundary model: %s", db_error());
 		else if (models_load(ms, db) == 0) {
+			atomic_fetch_add(&ms->client_gen, 1);
 			wait_ms = 1000;
 			models_follow(ms, db);
 		}
@@ -214,4 +223,10 @@ unsigned long
 mp_models_loads(struct mp_models *ms)
 {
 	return atomic_load(&ms->loads);
+}
+
+unsigned long
+mp_models_client_gen(struct mp_models *ms)
+{
+	return atomic_load(&ms->client_gen);
 }

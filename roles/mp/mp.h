@@ -4,6 +4,9 @@
 
 #include <libpq-fe.h>
 
+#include "statemsg.h"
+#include "util/x509.h"
+
 struct conf;
 struct fcgi_req;
 struct loc_model;
@@ -23,6 +26,43 @@ PGconn *mp_db(const struct mp *mp);
 
 /* mp_db_failed - drop this thread's connection after an error */
 void mp_db_failed(void);
+
+/* caller.c - who is asking, by the client certificate nginx passes on */
+
+/* Where a certificate's client stands with the site. */
+enum mp_standing { MP_UNREGISTERED, MP_PENDING, MP_APPROVED, MP_BLOCKED };
+
+struct mp_caller {
+	X509 *cert;
+	char fingerprint[X509_FINGERPRINT_LEN]; /* SHA-256, hex */
+	char guid[STATEMSG_GUID_LEN + 1]; /* its client; "" if none */
+	enum mp_standing standing;
+};
+
+/*
+ * mp_caller_cert - the request's client certificate and fingerprint into
+ * c; 0, or -1 when it was answered (401 none, 400 unreadable)
+ */
+int mp_caller_cert(struct fcgi_req *req, struct mp_caller *c);
+
+/* mp_caller_standing - c's client and standing (cached); 0 or -1 logged */
+int mp_caller_standing(struct mp *mp, struct mp_caller *c);
+
+/*
+ * mp_caller_admit - the certificate, its client and standing into c; 0
+ * when that client is approved and, with client, is client; else -1 once
+ * answered: 401 without a certificate, 403 with the reason and its code
+ * (unregistered, pending, blocked, not-yours), 503 without the database
+ */
+int mp_caller_admit(struct fcgi_req *req, struct mp *mp, struct mp_caller *c,
+    const char *client);
+
+/* mp_caller_is - 0 if c is client; else -1 once answered 403 not-yours */
+int mp_caller_is(
+    struct fcgi_req *req, const struct mp_caller *c, const char *client);
+
+/* mp_caller_free - release what mp_caller_cert took */
+void mp_caller_free(struct mp_caller *c);
 
 /* The routes, each called with the struct mp as arg. */
 
@@ -56,5 +96,12 @@ void mp_model_put(struct mp_models *ms, struct mp_model_ref *ref);
 
 /* mp_models_loads - how many times the model has been loaded */
 unsigned long mp_models_loads(struct mp_models *ms);
+
+/*
+ * mp_models_client_gen - a number that changes whenever a client's
+ * identity or approval may have changed (or the notifications may have
+ * been missed): what was learnt of certificates before is stale
+ */
+unsigned long mp_models_client_gen(struct mp_models *ms);
 
 #endif

@@ -1,4 +1,5 @@
-/* policy.c - GET /mp/v1/policy?client=GUID: what the client is to do */
+/* policy.c - GET /mp/v1/policy?client=GUID: what the client is to do,
+ * told to that client alone */
 #include <stdio.h>
 #include <string.h>
 
@@ -60,6 +61,31 @@ policy_answer(
 	return rc;
 }
 
+/*
+ * The approved caller and the client it asks for, which must be itself,
+ * into client (len bytes); 0, or -1 once answered.
+ */
+static int
+policy_caller(struct fcgi_req *req, struct mp *mp, char *client, size_t len)
+{
+	struct mp_caller c;
+	int rc = -1;
+
+	if (mp_caller_admit(req, mp, &c, NULL) == 0) {
+		if (query_client(fcgi_query(req), client, len) == NULL ||
+		    !statemsg_valid_guid(client)) {
+			fcgi_error(req, 400,
+			    "the query must be client=GUID:<uuid>, e.g. "
+			    "client=GUID:4f1c2a7e-9a8b-4c3d-8e2f-0a1b2c3d4e5f");
+		} else {
+			statemsg_guid_lower(client, client);
+			rc = mp_caller_is(req, &c, client);
+		}
+	}
+	mp_caller_free(&c);
+	return rc;
+}
+
 int
 mp_policy(struct fcgi_req *req, void *arg)
 {
@@ -70,12 +96,8 @@ mp_policy(struct fcgi_req *req, void *arg)
 	PGresult *res;
 	int rc;
 
-	if (query_client(fcgi_query(req), client, sizeof(client)) == NULL ||
-	    !statemsg_valid_guid(client))
-		return fcgi_error(req, 400,
-		    "the query must be client=GUID:<uuid>, e.g. "
-		    "client=GUID:4f1c2a7e-9a8b-4c3d-8e2f-0a1b2c3d4e5f");
-	statemsg_guid_lower(client, client);
+	if (policy_caller(req, mp, client, sizeof(client)) == -1)
+		return 0;
 	if ((db = mp_db(mp)) == NULL)
 		return fcgi_error(req, 503, "the site database is unreachable");
 	if ((res = db_exec(db, policy_sql, 1, params)) == NULL) {
@@ -84,9 +106,10 @@ mp_policy(struct fcgi_req *req, void *arg)
 		mp_db_failed();
 		return fcgi_error(req, 503, "could not read the policy");
 	}
+	/* the caller's own row: gone only if deleted since it was admitted */
 	if (PQntuples(res) == 0)
-		rc =
-		    fcgi_error(req, 404, "client %s is not registered", client);
+		rc = fcgi_refuse(req, 403, "unregistered",
+		    "client %s is not registered: register first", client);
 	else
 		rc = policy_answer(req, mp, client, res);
 	PQclear(res);

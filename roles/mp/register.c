@@ -1,4 +1,8 @@
-/* register.c - POST /mp/v1/register: a client says who and where it is */
+/*
+ * register.c - POST /mp/v1/register: a client says who and where it is,
+ * with the certificate that names it; the first registration binds the
+ * client to that certificate
+ */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,32 +75,111 @@ addresses_array(json_t *doc, struct buf *out, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * Record the client: bound to the certificate on its first registration
+ * (approved if the site approves automatically), its name and addresses
+ * refreshed after; nothing changes for a client bound to another
+ * certificate or blocked. Returns the approval, or no row then.
+ */
+static const char bind_sql[] =
+    "INSERT INTO client AS c (guid, name, addresses, fingerprint, "
+    "certificate, bound_at, approved) "
+    "SELECT $1, $2, $3::text[], $4, $5, now(), client_approval = 'auto' "
+    "FROM hierarchy_setting "
+    "ON CONFLICT (guid) DO UPDATE SET name = EXCLUDED.name, "
+    "addresses = EXCLUDED.addresses, last_seen = now(), "
+    "fingerprint = EXCLUDED.fingerprint, "
+    "certificate = EXCLUDED.certificate, "
+    "bound_at = coalesce(c.bound_at, now()), "
+    "approved = c.approved OR (c.fingerprint IS NULL AND EXCLUDED.approved) "
+    "WHERE (c.fingerprint IS NULL OR c.fingerprint = EXCLUDED.fingerprint) "
+    "AND NOT c.blocked "
+    "RETURNING approved";
+
+/* Why a registration changed nothing: blocked, or another certificate. */
 static int
-register_store(struct fcgi_req *req, struct mp *mp, const char *client,
+register_refused(struct fcgi_req *req, PGconn *db, const char *client)
+{
+	const char *params[1] = { client };
+	PGresult *res = db_exec(
+	    db, "SELECT blocked FROM client WHERE guid = $1", 1, params);
+	bool blocked =
+	    res != NULL && PQntuples(res) == 1 && *PQgetvalue(res, 0, 0) == 't';
+
+	PQclear(res);
+	if (blocked)
+		return fcgi_refuse(req, 403, "blocked",
+		    "client %s is blocked by the site", client);
+	log_warn(
+	    "refused a registration of %s from another certificate", client);
+	return fcgi_refuse(req, 409, "identity-mismatch",
+	    "client %s is registered with another certificate; if the "
+	    "machine was installed again, the administrator runs "
+	    "\"sitectl client reset-identity %s\"",
+	    client, client);
+}
+
+static int
+register_store(struct fcgi_req *req, struct mp *mp, const struct mp_caller *c,
     const char *name, const char *addrs)
 {
-	const char *params[3] = { client, name, addrs };
+	char *pem = x509_cert_pem(c->cert);
+	const char *params[5] = { c->guid, name, addrs, c->fingerprint, pem };
 	PGconn *db = mp_db(mp);
+	PGresult *res;
+	json_t *ans;
+	bool approved;
+	int rc;
 
-	if (db == NULL)
+	if (db == NULL || pem == NULL) {
+		free(pem);
 		return fcgi_error(req, 503, "the site database is unreachable");
-	if (db_cmd(db,
-	        "INSERT INTO client (guid, name, addresses) "
-	        "VALUES ($1, $2, $3::text[]) ON CONFLICT (guid) DO UPDATE SET "
-	        "name = EXCLUDED.name, addresses = EXCLUDED.addresses, "
-	        "last_seen = now()",
-	        3, params) == -1) {
-		log_error("could not register %s: %s", client, db_error());
+	}
+	res = db_exec(db, bind_sql, 5, params);
+	free(pem);
+	if (res == NULL) {
+		log_error("could not register %s: %s", c->guid, db_error());
 		mp_db_failed();
 		return fcgi_error(
 		    req, 503, "could not record the registration");
 	}
-	log_info("registered %s (%s)", client, name);
-	json_t *ans = json_pack(
-	    "{s:s, s:s}", "format", "sitesys.registered/1", "client", client);
-	int rc = fcgi_reply_json(req, 200, ans);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return register_refused(req, db, c->guid);
+	}
+	approved = *PQgetvalue(res, 0, 0) == 't';
+	PQclear(res);
+	log_info("registered %s (%s), %s", c->guid, name,
+	    approved ? "approved" : "waiting for approval");
+	ans = json_pack("{s:s, s:s, s:s}", "format", "sitesys.registered/1",
+	    "client", c->guid, "approval", approved ? "approved" : "pending");
+	rc = fcgi_reply_json(req, 200, ans);
 	json_decref(ans);
 	return rc;
+}
+
+/*
+ * The caller's certificate, which must name client (lower case) as its
+ * commonName; 0, or -1 once answered.
+ */
+static int
+register_caller(struct fcgi_req *req, struct mp_caller *c, const char *client)
+{
+	char cn[256];
+
+	if (mp_caller_cert(req, c) == -1)
+		return -1;
+	x509_cn(c->cert, cn, sizeof(cn));
+	if (statemsg_valid_guid(cn))
+		statemsg_guid_lower(cn, cn);
+	if (strcmp(cn, client) != 0)
+		return fcgi_refuse(req, 403, "certificate-name",
+		           "the certificate names \"%s\", not client %s: a "
+		           "client registers the certificate that names it",
+		           cn, client),
+		       -1;
+	snprintf(c->guid, sizeof(c->guid), "%s", client);
+	return 0;
 }
 
 int
@@ -131,8 +214,13 @@ mp_register(struct fcgi_req *req, void *arg)
 	else {
 		char low[STATEMSG_GUID_LEN + 1];
 
+		struct mp_caller c;
+
 		statemsg_guid_lower(client, low);
-		rc = register_store(req, mp, low, name, addrs.p);
+		rc = register_caller(req, &c, low) == -1
+		    ? 0
+		    : register_store(req, mp, &c, name, addrs.p);
+		mp_caller_free(&c);
 	}
 	json_decref(doc);
 	buf_free(&addrs);

@@ -78,7 +78,7 @@ main(int argc, char **argv)
 	    inbox_open(&box, argv[4], "bench.box", true) == -1)
 		return 1; /* logged by inbox_open */
 	signals_init();
-	if ((fd = fcgi_listen(argv[2], 0666, 1024)) == -1)
+	if ((fd = fcgi_listen(argv[2], 0666, (uid_t)-1, (gid_t)-1, 1024)) == -1)
 		return 1;
 	if ((srv = fcgi_server_start(fd, atoi(argv[3]), handle, NULL)) == NULL)
 		return 1;

@@ -14,7 +14,7 @@ site_setup_file() {
 	site_pg_start "$SITE_DIR" || return 1
 	site_nginx_start "$SITE_DIR" || return 1
 	site_conf "$SITE_DIR"
-	export SITE_PGHOST SITE_PGPORT SITE_HTTP_PORT SITESYS_CONF
+	export SITE_PGHOST SITE_PGPORT SITE_HTTP_PORT SITE_HTTPS_PORT SITE_CA SITESYS_CONF
 }
 
 site_teardown_file() {
@@ -89,3 +89,50 @@ mp_run() {
 	wait_for 10 test -S "$SITE_DIR/mp.sock"
 	wait_for 10 bash -c "[ \$(grep -c 'boundary model loaded' '$SITE_DIR/mp.log') -gt ${loaded:-0} ]"
 }
+
+# client_identity GUID: a key and a self-signed certificate naming GUID,
+# as an agent makes them, in SITE_DIR/clients/ (named without "GUID:",
+# which curl would read as a password separator)
+client_identity() {
+	local f=$SITE_DIR/clients/${1#GUID:}
+	[ -f "$f.crt" ] && return 0
+	mkdir -p "$SITE_DIR/clients"
+	(umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$f.key") &&
+		openssl req -x509 -new -key "$f.key" -subj "/OU=sitesys-agent/CN=$1" \
+			-days 30 -out "$f.crt" 2>/dev/null
+}
+
+# as_client GUID CURL-ARGS...: curl over HTTPS, trusting the site CA
+# alone, presenting GUID's certificate
+as_client() {
+	local g=$1 f
+	shift
+	client_identity "$g" || return 1
+	f=$SITE_DIR/clients/${g#GUID:}
+	curl --cacert "$SITE_CA" --cert "$f.crt" --key "$f.key" "$@"
+}
+
+# register_client GUID [NAME]: register GUID with the MP as its agent
+# would; prints the HTTP status and the answer
+register_client() {
+	as_client "$1" -sS -o "$SITE_DIR/answer" -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/json' --data-binary \
+		"{\"format\":\"sitesys.register/1\",\"client\":\"$1\",\"name\":\"${2:-pc}\",\"addresses\":[\"192.0.2.5/24\"]}" \
+		"https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1/register"
+	printf ' %s' "$(cat "$SITE_DIR/answer")"
+}
+
+# as_client_status PATH GUID: the status of a one-message batch of GUID's
+# posted by GUID to the MP's PATH (serials from a counter in SITE_DIR)
+as_client_status() {
+	local n
+	n=$(($(cat "$SITE_DIR/serial-$2" 2>/dev/null || echo 100) + 1))
+	echo $n >"$SITE_DIR/serial-$2"
+	as_client "$2" -s -o /dev/null -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/json' --data-binary \
+		"{\"format\":\"sitesys.statemsg/1\",\"client\":\"$2\",\"messages\":[{\"serial\":$n,\"time\":\"2026-11-22T10:00:00Z\",\"topic\":{\"type\":500,\"id\":\"KB1\"},\"state\":{\"id\":2}}]}" \
+		"https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1/$1"
+}
+
+# client_status_is STATUS PATH GUID: as_client_status gives STATUS
+client_status_is() { [ "$(as_client_status "$2" "$3")" = "$1" ]; }

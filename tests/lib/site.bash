@@ -4,15 +4,19 @@
 #
 #   site_pg_start DIR     initdb DIR/pg, start it, create database sitesys
 #   site_pg_stop DIR
-#   site_nginx_start DIR  nginx on 127.0.0.1:a free port, inbox PUT enabled
-#                         (and, when SITE_NGINX_HOSTS lists other loopback
-#                         addresses, a server on each, same port, own
-#                         locations and access log)
+#   site_nginx_start DIR  the site's CA (DIR/ca) and nginx on 127.0.0.1:
+#                         HTTPS on one free port, asking for client
+#                         certificates (the management point's side), and
+#                         plain HTTP on another (the fallback status
+#                         point's); when SITE_NGINX_HOSTS lists other
+#                         loopback addresses, an HTTPS server on each, same
+#                         port, own certificate, locations and access log
 #   site_nginx_stop DIR
-#   site_conf DIR         write DIR/sitesys.conf pointing at both
+#   site_issue DIR NAME   a certificate from the site's CA for server NAME
+#   site_conf DIR         write DIR/sitesys.conf pointing at all of it
 #
 # After site_pg_start: SITE_PGHOST, SITE_PGPORT; after site_nginx_start:
-# SITE_HTTP_PORT.
+# SITE_HTTPS_PORT, SITE_HTTP_PORT, SITE_CA (the CA's certificate).
 
 SITE_PGBIN=${SITE_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
@@ -75,19 +79,50 @@ site_pg_stop() {
 	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$dir/pg/data" -m fast -w -t 60 stop >/dev/null
 }
 
-# Inbox PUT by nginx's own DAV module: the body lands in the inbox's tmp/
-# and is renamed into incoming/, so a reader never sees half a file.
+# The user nginx's workers run as, and the group of the FastCGI sockets.
+site_web_user() {
+	if [ "$(id -u)" = 0 ]; then echo sitesys; else id -un; fi
+}
+
+# site_ca_init DIR: the site's CA in DIR/ca (once), through sitectl.
+site_ca_init() {
+	local dir=$1
+	SITE_CA=$dir/ca/ca.crt
+	[ -f "$SITE_CA" ] && return 0
+	printf '[ca]\ndir = %s/ca\n' "$dir" >"$dir/ca.conf"
+	"${SITECTL:-build/sitectl}" -c "$dir/ca.conf" ca init \
+		--name "sitesys test site CA" >/dev/null
+}
+
+# site_issue DIR NAME [ROLE]: DIR/ca/issued/NAME.crt and .key for server
+# NAME (an FQDN or an IPv4 address) in role ROLE (mp), unless there.
+site_issue() {
+	local dir=$1 name=$2 role=${3:-mp}
+	[ -f "$dir/ca/issued/$name.crt" ] && return 0
+	"${SITECTL:-build/sitectl}" -c "$dir/ca.conf" ca issue \
+		--server "$name" --role "$role" >/dev/null
+}
+
+# site_tls NAME: nginx's lines for a TLS server named NAME that asks every
+# client for its certificate (agents' are self-signed: checked by the MP
+# against the site database, not by nginx against a CA)
+site_tls() {
+	echo "    ssl_certificate $SITE_DIR_TLS/ca/issued/$1.crt;"
+	echo "    ssl_certificate_key $SITE_DIR_TLS/ca/issued/$1.key;"
+	echo "    ssl_protocols TLSv1.2 TLSv1.3;"
+	echo "    ssl_verify_client optional_no_ca;"
+	echo "    ssl_session_cache shared:sitesys_$(echo "$1" | tr -c 'A-Za-z0-9\n' _):1m;"
+}
+
 site_nginx_start() {
-	local dir=$1 port user box
+	local dir=$1 port tport user
 	port=$(site_free_port) || return 1
-	mkdir -p "$dir/nginx/tmp" "$dir/nginx/logs" "$dir/nginx/conf.d"
-	user=$(id -un)
-	[ "$user" = root ] && user=sitesys
-	for box in statsys.box bgb.box; do
-		mkdir -p "$dir/inbox/$box/tmp" "$dir/inbox/$box/incoming" \
-			"$dir/inbox/$box/corrupt"
-		[ "$(id -u)" = 0 ] && chown -R "$user:" "$dir/inbox/$box"
-	done
+	tport=$(site_free_port) || return 1
+	site_ca_init "$dir" || return 1
+	site_issue "$dir" 127.0.0.1 || return 1
+	SITE_DIR_TLS=$dir
+	mkdir -p "$dir/nginx/tmp" "$dir/nginx/logs" "$dir/nginx/conf.d/plain"
+	user=$(site_web_user)
 	{
 		echo "daemon off; worker_processes 1; pid $dir/nginx/nginx.pid;"
 		[ "$(id -u)" = 0 ] && echo "user $user;"
@@ -101,25 +136,23 @@ site_nginx_start() {
 		echo "  uwsgi_temp_path $dir/nginx/tmp/uwsgi;"
 		echo "  scgi_temp_path $dir/nginx/tmp/scgi;"
 		echo "  server {"
-		echo "    listen 127.0.0.1:$port;"
+		echo "    listen 127.0.0.1:$tport ssl;"
+		site_tls 127.0.0.1
 		echo "    include $dir/nginx/conf.d/*.loc;"
 		echo "    location / { return 404; }"
 		echo "    location = /health { return 200 \"ok\\n\"; }"
-		for box in statsys.box bgb.box; do
-			echo "    location ~ \"^/inbox/$box/([A-Za-z0-9_-][A-Za-z0-9._-]{0,199})\$\" {"
-			echo "      limit_except PUT { deny all; }"
-			echo "      alias $dir/inbox/$box/incoming/\$1;"
-			echo "      client_body_temp_path $dir/inbox/$box/tmp;"
-			echo "      client_max_body_size 64m;"
-			echo "      dav_methods PUT;"
-			echo "      dav_access user:rw group:r all:r;"
-			echo "    }"
-		done
 		echo "  }"
-		site_nginx_hosts "$dir" "$port"
+		echo "  server {"
+		echo "    listen 127.0.0.1:$port;"
+		echo "    include $dir/nginx/conf.d/plain/*.loc;"
+		echo "    location / { return 404; }"
+		echo "    location = /health { return 200 \"ok\\n\"; }"
+		echo "  }"
+		site_nginx_hosts "$dir" "$tport" || return 1
 		echo "}"
-	} >"$dir/nginx/nginx.conf"
+	} >"$dir/nginx/nginx.conf" || return 1
 	SITE_HTTP_PORT=$port
+	SITE_HTTPS_PORT=$tport
 	site_nginx_launch "$dir/nginx/nginx.conf" "$dir/nginx/logs/error.log"
 	echo $! >"$dir/nginx/launcher.pid"
 	site_nginx_ready "$dir/nginx/logs/error.log" "$port"
@@ -141,8 +174,9 @@ site_nginx_ready() {
 	return 1
 }
 
-# A server block for each address of SITE_NGINX_HOSTS (127.0.0.0/8 only):
-# its locations in conf.d/ADDR/, its log logs/access-ADDR.log.
+# An HTTPS server block for each address of SITE_NGINX_HOSTS (127.0.0.0/8
+# only), with its own certificate: its locations in conf.d/ADDR/, its log
+# logs/access-ADDR.log.
 site_nginx_hosts() {
 	local dir=$1 port=$2 host
 	for host in ${SITE_NGINX_HOSTS:-}; do
@@ -150,9 +184,11 @@ site_nginx_hosts() {
 		127.*) ;;
 		*) echo "SITE_NGINX_HOSTS: $host is not a loopback address" >&2; return 1 ;;
 		esac
+		site_issue "$dir" "$host" || return 1
 		mkdir -p "$dir/nginx/conf.d/$host"
 		echo "  server {"
-		echo "    listen $host:$port;"
+		echo "    listen $host:$port ssl;"
+		site_tls "$host"
 		echo "    access_log $dir/nginx/logs/access-$host.log;"
 		echo "    include $dir/nginx/conf.d/$host/*.loc;"
 		echo "    location / { return 404; }"
@@ -161,18 +197,29 @@ site_nginx_hosts() {
 }
 
 # site_nginx_fcgi DIR PREFIX SOCKET [HOST]: pass PREFIX (e.g. /mp/v1/) to
-# a FastCGI responder on SOCKET, and reload nginx; with HOST (one of
-# SITE_NGINX_HOSTS), on that server only.
+# a FastCGI responder on SOCKET, and reload nginx. /fsp/ prefixes go to
+# the plain HTTP server, the others to HTTPS, with the client's certificate
+# (URL-encoded PEM, empty when none) in the parameter SSL_CLIENT_CERT;
+# with HOST (one of SITE_NGINX_HOSTS), on that server only.
 site_nginx_fcgi() {
-	local dir=$1 prefix=$2 sock=$3 host=${4:-127.0.0.1} name conf
+	local dir=$1 prefix=$2 sock=$3 host=${4:-127.0.0.1} name conf url cert=
 	name=$(echo "$prefix" | tr -c 'A-Za-z0-9\n' _)
 	conf=$dir/nginx/conf.d/$name.loc
+	url=https://$host:$SITE_HTTPS_PORT
+	case "$prefix" in
+	/fsp/*)
+		conf=$dir/nginx/conf.d/plain/$name.loc
+		url=http://127.0.0.1:$SITE_HTTP_PORT
+		;;
+	*) cert='fastcgi_param SSL_CLIENT_CERT $ssl_client_escaped_cert;' ;;
+	esac
 	[ "$host" = 127.0.0.1 ] || conf=$dir/nginx/conf.d/$host/$name.loc
 	cat >"$conf" <<-LOC
 		location $prefix {
 		    client_max_body_size 1m;
 		    fastcgi_pass unix:$sock;
 		    include /etc/nginx/fastcgi_params;
+		    $cert
 		}
 		location = /ready/$name { return 204; }
 	LOC
@@ -183,7 +230,7 @@ site_nginx_fcgi() {
 	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" -s reload ||
 		return 1
 	for i in $(seq 1 100); do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$host:$SITE_HTTP_PORT/ready/$name")" = 204 ] &&
+		if [ "$(curl -s --cacert "$dir/ca/ca.crt" -o /dev/null -w '%{http_code}' "$url/ready/$name")" = 204 ] &&
 			! ps -o pid= -p "${old:-0}" >/dev/null 2>&1; then
 			return 0
 		fi
@@ -212,16 +259,22 @@ site_nginx_stop() {
 }
 
 site_conf() {
-	local dir=$1
+	local dir=$1 group=
+	# the FastCGI sockets are for nginx's workers and no one else: as
+	# root, their group is nginx's user's; else nginx runs as this user
+	[ "$(id -u)" = 0 ] && group=$(site_web_user)
 	mkdir -p "$dir/inbox"
 	cat >"$dir/sitesys.conf" <<-CONF
 		# written by tests/lib/site.bash
 		[site]
 		inbox_dir = $dir/inbox
+		fastcgi_group = $group
 		[database]
 		conninfo = host=$SITE_PGHOST port=$SITE_PGPORT dbname=sitesys user=postgres
 		[inbox]
 		settle_seconds = 2
+		[ca]
+		dir = $dir/ca
 	CONF
 	export SITESYS_CONF=$dir/sitesys.conf
 }

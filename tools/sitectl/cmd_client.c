@@ -8,6 +8,12 @@
 #include "util/db.h"
 #include "util/sjson.h"
 
+/* Where a client stands with the site, as sitectl shows it. */
+#define APPROVAL_SQL                                                           \
+	"CASE WHEN c.guid IS NULL THEN 'unregistered' "                        \
+	"WHEN c.blocked THEN 'blocked' WHEN c.approved THEN 'approved' "       \
+	"ELSE 'pending' END"
+
 /* Clients registered or heard from, with their serial tracking. */
 static const char list_sql[] =
     "SELECT coalesce(c.guid, s.client), coalesce(c.name, ''), "
@@ -17,7 +23,8 @@ static const char list_sql[] =
     "  WHERE r.client = coalesce(c.guid, s.client)), "
     "CASE WHEN s.last_resync_issued_time > coalesce("
     "  s.last_resync_client_completed_time, '-infinity') "
-    "  THEN 'outstanding' ELSE '' END "
+    "  THEN 'outstanding' ELSE '' END, "
+    "" APPROVAL_SQL ", coalesce(c.fingerprint, '') "
     "FROM client c FULL JOIN client_message_stats s ON s.client = c.guid "
     "ORDER BY 1";
 
@@ -26,7 +33,7 @@ client_list(struct ctl *ctl, PGconn *db)
 {
 	static const char *const keys[] = { "client", "name",
 		"next_expected_serial", "messages", "duplicates",
-		"missing_ranges", "resync" };
+		"missing_ranges", "resync", "approval", "fingerprint" };
 	PGresult *res = db_exec(db, list_sql, 0, NULL);
 	json_t *list;
 
@@ -38,7 +45,7 @@ client_list(struct ctl *ctl, PGconn *db)
 	for (int i = 0; i < PQntuples(res); i++) {
 		json_t *o = json_object();
 
-		for (int k = 0; k < 7; k++) {
+		for (int k = 0; k < 9; k++) {
 			const char *v = PQgetvalue(res, i, k);
 
 			if (k < 2 || k > 5)
@@ -52,14 +59,15 @@ client_list(struct ctl *ctl, PGconn *db)
 	if (ctl->json) {
 		sjson_print(stdout, list);
 	} else {
-		printf("%-41s %-16s %8s %9s %5s %7s  %s\n", "CLIENT", "NAME",
-		    "NEXT", "MESSAGES", "DUPS", "MISSING", "RESYNC");
+		printf("%-41s %-16s %-12s %8s %9s %5s %7s  %s\n", "CLIENT",
+		    "NAME", "APPROVAL", "NEXT", "MESSAGES", "DUPS", "MISSING",
+		    "RESYNC");
 		for (int i = 0; i < PQntuples(res); i++)
-			printf("%-41s %-16s %8s %9s %5s %7s  %s\n",
+			printf("%-41s %-16s %-12s %8s %9s %5s %7s  %s\n",
 			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
-			    PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
-			    PQgetvalue(res, i, 6));
+			    PQgetvalue(res, i, 7), PQgetvalue(res, i, 2),
+			    PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+			    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
 	}
 	json_decref(list);
 	PQclear(res);
@@ -99,7 +107,25 @@ rows_json(PGresult *res)
 static const char *const show_sql[] = {
 	"SELECT guid AS client, name, array_to_string(addresses, ' ') AS "
 	"addresses, site_code AS site, " TS("first_seen") " AS first_seen, " TS(
-	    "last_seen") " AS last_seen FROM client WHERE guid = $1",
+	    "last_seen") " AS last_seen, " APPROVAL_SQL " AS approval, "
+	                 "fingerprint, " TS("bound_at") " AS bound_at, "
+	                                                "forged_batches, " TS(
+	                                                    "last_forged") " AS"
+	                                                                   " la"
+	                                                                   "st_"
+	                                                                   "for"
+	                                                                   "ged"
+	                                                                   " FR"
+	                                                                   "OM "
+	                                                                   "cli"
+	                                                                   "ent"
+	                                                                   " c "
+	                                                                   "WHE"
+	                                                                   "RE "
+	                                                                   "gui"
+	                                                                   "d "
+	                                                                   "= "
+	                                                                   "$1",
 	"SELECT next_expected_serial, highest_serial, messages, "
 	"duplicates, " TS("last_message_time") " AS last_message_time, " TS(
 	    "la"
@@ -207,6 +233,7 @@ int
 cmd_client(struct ctl *ctl, int argc, char **argv)
 {
 	const char *pos[1], *vals[1];
+	char guid[STATEMSG_GUID_LEN + 1];
 	PGconn *db;
 	int npos, rc;
 
@@ -215,7 +242,9 @@ cmd_client(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage("client");
 	if (strcmp(argv[1], "list") == 0 && npos == 0) {
 		pos[0] = NULL;
-	} else if (strcmp(argv[1], "show") != 0 || npos != 1) {
+	} else if ((strcmp(argv[1], "show") != 0 &&
+	               !client_identity_verb(argv[1])) ||
+	    npos != 1) {
 		return ctl_usage("client");
 	} else if (!statemsg_valid_guid(pos[0])) {
 		ctl_err("\"%s\" is not a client id: \"GUID:\" "
@@ -223,11 +252,18 @@ cmd_client(struct ctl *ctl, int argc, char **argv)
 		        "0a1b2c3d4e5f",
 		    pos[0]);
 		return EXIT_USAGE;
+	} else {
+		statemsg_guid_lower(pos[0], guid);
+		pos[0] = guid;
 	}
 	if ((db = ctl_db(ctl)) == NULL)
 		return EXIT_FAIL;
-	rc = pos[0] == NULL ? client_list(ctl, db)
-	                    : client_show(ctl, db, pos[0]);
+	if (pos[0] == NULL)
+		rc = client_list(ctl, db);
+	else if (strcmp(argv[1], "show") == 0)
+		rc = client_show(ctl, db, pos[0]);
+	else
+		rc = client_identity(db, argv[1], pos[0]);
 	PQfinish(db);
 	return rc;
 }

@@ -28,7 +28,9 @@ static const struct command {
 	{ "config", cmd_config, "config check|show [--json]" },
 	{ "client", cmd_client,
 	    "client list [--json]\n"
-	    "       sitectl [-c file] client show GUID [--json]" },
+	    "       sitectl [-c file] client show GUID [--json]\n"
+	    "       sitectl [-c file] client approve|block|unblock|"
+	    "reset-identity GUID" },
 	{ "boundary", cmd_boundary,
 	    "boundary add NAME --type subnet|range|ipv6|adsite|vpn --value V\n"
 	    "           [--vpn-match exact|prefix] [--vpn-field "

@@ -72,6 +72,13 @@ int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_inbox(struct ctl *ctl, int argc, char **argv);
 int cmd_config(struct ctl *ctl, int argc, char **argv);
 int cmd_client(struct ctl *ctl, int argc, char **argv);
+
+/* client_identity_verb - whether verb is approve, block, unblock or
+ * reset-identity */
+bool client_identity_verb(const char *verb);
+
+/* client_identity - do verb to client guid (lower case); an exit status */
+int client_identity(PGconn *db, const char *verb, const char *guid);
 int cmd_report(struct ctl *ctl, int argc, char **argv);
 int cmd_boundary(struct ctl *ctl, int argc, char **argv);
 int cmd_bg(struct ctl *ctl, int argc, char **argv);
