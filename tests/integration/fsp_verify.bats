@@ -7,10 +7,10 @@
 # refused as forged; an unregistered client's is kept as unverified, for
 # the FSP's topic types only, and touches nothing else.
 #
-# Identities are made with the openssl CLI and registered by hand (the
-# client table's fingerprint and certificate, as a management point
-# binds them); batches are signed with tests/helpers/sign-batch, through
-# the library the agent signs with.
+# Identities are made with the openssl CLI (client_identity) and
+# registered by hand (the client table's fingerprint and certificate, as
+# a management point binds them); batches are signed with
+# tests/helpers/sign-batch, through the library the agent signs with.
 
 load helpers
 
@@ -22,6 +22,7 @@ C1UP=GUID:AAAAAAAA-1111-4111-8111-111111111111 # the same, spelled otherwise
 C2=GUID:22222222-2222-4222-8222-222222222222 # registered
 C3=GUID:33333333-3333-4333-8333-333333333333 # never registered
 C4=GUID:44444444-4444-4444-8444-444444444444 # known, identity reset
+C5=GUID:55555555-5555-4555-8555-555555555555 # registered, a thief
 
 setup_file() {
 	site_setup_file
@@ -32,18 +33,14 @@ setup_file() {
 	printf '[fsp]\nfastcgi_socket = %s\nthreads = 4\nthrottle_messages = 100000\nthrottle_seconds = 3600\n' \
 		"$SITE_DIR/fsp.sock" >>"$SITESYS_CONF"
 	site_nginx_fcgi "$SITE_DIR" /fsp/v1/ "$SITE_DIR/fsp.sock"
-	mkdir -p "$SITE_DIR/id"
-	ident c1 "$C1"
-	ident c1new "$C1"
-	ident c2 "$C2"
-	ident thief "$C1"
 }
 teardown_file() { site_teardown_file; }
 setup() {
 	q "TRUNCATE statemsg_history, client_state, client_message_stats, client_missing_range, statemsg_unverified, inbox_ledger"
 	q "DELETE FROM client"
-	register "$C1" c1
-	register "$C2" c2
+	register "$C1"
+	register "$C2"
+	register "$C5"
 	q "INSERT INTO client (guid, name) VALUES ('$C4', 'reimaged')"
 }
 teardown() {
@@ -54,32 +51,36 @@ teardown() {
 
 q() { psql_site -c "$1"; }
 
-# ident NAME GUID: a key id/NAME.key and a certificate id/NAME.pem for GUID,
-# made as an agent makes its own
-ident() {
-	local d=$SITE_DIR/id
-	openssl ecparam -name prime256v1 -genkey -noout -out "$d/$1.key" 2>/dev/null
-	chmod 600 "$d/$1.key"
-	openssl req -x509 -new -key "$d/$1.key" -subj "/CN=$2" -days 30 \
-		-out "$d/$1.pem" 2>/dev/null
-}
+# id_of GUID: the path of GUID's identity, without .key or .crt
+# (client_identity's); GUID.old for the one before reimage
+id_of() { echo "$SITE_DIR/clients/${1#GUID:}"; }
 
-# fingerprint NAME: the SHA-256 of id/NAME.pem, lower-case hex
+# fingerprint GUID: the SHA-256 of GUID's certificate, lower-case hex
 fingerprint() {
-	openssl x509 -noout -fingerprint -sha256 -in "$SITE_DIR/id/$1.pem" |
+	openssl x509 -noout -fingerprint -sha256 -in "$(id_of "$1").crt" |
 		sed 's/.*=//; s/://g' | tr A-F a-f
 }
 
-# register GUID NAME: bind GUID to the certificate id/NAME.pem, as a
-# management point does when the client registers (or registers anew)
+# register GUID: make GUID's identity unless it has one, and bind GUID to
+# its certificate, as a management point does when the client registers
 register() {
-	psql_site -v guid="$1" -v fp="$(fingerprint "$2")" \
-		-v cert="$(cat "$SITE_DIR/id/$2.pem")" <<-'SQL'
+	client_identity "$1"
+	psql_site -v guid="$1" -v fp="$(fingerprint "$1")" \
+		-v cert="$(cat "$(id_of "$1").crt")" <<-'SQL'
 		INSERT INTO client (guid, name, fingerprint, certificate, bound_at, approved)
 		VALUES (:'guid', 'pc', :'fp', :'cert', now(), true)
 		ON CONFLICT (guid) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
 		    certificate = EXCLUDED.certificate, bound_at = now()
 	SQL
+}
+
+# reimage GUID: GUID makes a new identity, its old one kept as GUID.old
+reimage() {
+	local f
+	f=$(id_of "$1")
+	mv "$f.key" "$f.old.key"
+	mv "$f.crt" "$f.old.crt"
+	client_identity "$1"
 }
 
 # msg SERIAL TOPIC_TYPE TOPIC_ID STATE [TIME]
@@ -100,8 +101,9 @@ batch() {
 	printf ']}'
 }
 
-# signed NAME BATCH: BATCH signed with the key id/NAME.key
-signed() { "$SIGN" "$SITE_DIR/id/$1.key" <<<"$2"; }
+# signed GUID BATCH: BATCH signed with GUID's key (GUID.old: the one
+# before reimage)
+signed() { "$SIGN" "$(id_of "$1").key" <<<"$2"; }
 
 url() { echo "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/statemsg"; }
 fsp_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$(url)")" = 405 ]; }
@@ -163,7 +165,7 @@ detail() {
 
 @test "a batch signed by its client's key counts through the FSP like one from an MP" {
 	start
-	post "$(signed c1 "$(batch "$C1UP" "$(msg 1 800 client-deployment 400)" \
+	post "$(signed "$C1" "$(batch "$C1UP" "$(msg 1 800 client-deployment 400)" \
 		"$(msg 2 500 KB1 2)" "$(msg 4 1000 mp1 1)")")"
 	settle
 	stop_statesys
@@ -181,11 +183,11 @@ detail() {
 @test "a registered client's batch unsigned, signed by another key or changed is refused as forged and counted" {
 	start
 	post "$(batch "$C1" "$(msg 1 800 client-deployment 400)")"
-	post "$(signed thief "$(batch "$C1" "$(msg 2 500 KB1 2)")")"
+	post "$(signed "$C5" "$(batch "$C1" "$(msg 2 500 KB1 2)")")"
 	# signed by C1, then a state changed on the way
-	post "$(signed c1 "$(batch "$C1" "$(msg 3 500 KB1 3)")" | sed 's/"id":3}/"id":1}/')"
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 3 500 KB1 3)")" | sed 's/"id":3}/"id":1}/')"
 	# signed by C1, but with a number whose printing no signature fixes
-	post "$(signed c1 "$(batch "$C1" "$(msg 4 500 KB1 3 | sed 's/}$/,"x":1.5}/')")")"
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 4 500 KB1 3 | sed 's/}$/,"x":1.5}/')")")"
 	settle
 	stop_statesys
 	[ "$(applied "$C1")" = 0/0/0/0 ]
@@ -199,6 +201,7 @@ detail() {
 	[ "$(echo "$output" | jq -r ".[] | select(.client == \"$C1\") | .forged_batches")" = 4 ]
 	run "$SITECTL" report forged
 	[[ "$output" =~ $C1\ +4\ +20[0-9-]+T ]]
+	[ "$("$SITECTL" client show "$C1" --json | jq '.registration[0].forged_batches')" = 4 ]
 }
 
 @test "a forged resync-complete through the FSP closes no gap, and a forged serial asks nobody to resynchronize" {
@@ -209,7 +212,7 @@ detail() {
 	settle
 	q "UPDATE client_message_stats SET last_resync_issued_time = now() WHERE client = '$C1'"
 	# someone else's 700/2 in C1's name, then in C2's name a serial far ahead
-	post "$(signed thief "$(batch "$C1" "$(msg 8 700 resync 2)")")"
+	post "$(signed "$C5" "$(batch "$C1" "$(msg 8 700 resync 2)")")"
 	post "$(batch "$C1" "$(msg 8 700 resync 2)")"
 	post "$(batch "$C2" "$(msg 50 500 KB1 2)")"
 	settle
@@ -232,7 +235,7 @@ detail() {
 	[ "$(q "SELECT last_resync_issued_time IS NULL FROM client_message_stats WHERE client = '$C2'")" = t ]
 	# the real one, signed by C1, does complete it
 	start_statesys
-	post "$(signed c1 "$(batch "$C1" "$(msg 8 500 KB1 1)" "$(msg 9 700 resync 2)")")"
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 8 500 KB1 1)" "$(msg 9 700 resync 2)")")"
 	settle
 	stop_statesys
 	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C1'")" = 0 ]
@@ -244,7 +247,7 @@ detail() {
 	post "$(batch "$C3" "$(msg 1 800 client-deployment 311 2026-11-22T09:00:00Z)" \
 		"$(msg 2 500 KB1 2)" "$(msg 3 1000 mp1 2)" "$(msg 4 700 resync 2)")"
 	# signed or not, by whom: it cannot be checked
-	post "$(signed thief "$(batch "$C4" "$(msg 9 1300 health 1)")")"
+	post "$(signed "$C5" "$(batch "$C4" "$(msg 9 1300 health 1)")")"
 	settle
 	stop_statesys
 	run "$SITECTL" report unverified --json
@@ -280,10 +283,10 @@ detail() {
 @test "each batch of a set through the FSP is judged on its own" {
 	local set
 	set=$(printf '{"format":"sitesys.statemsg-set/1","via":"fsp","batches":[%s,%s,%s,%s]}' \
-		"$(signed c1 "$(batch "$C1" "$(msg 1 500 KB1 1)")")" \
-		"$(signed thief "$(batch "$C1" "$(msg 2 500 KB1 9)")")" \
+		"$(signed "$C1" "$(batch "$C1" "$(msg 1 500 KB1 1)")")" \
+		"$(signed "$C5" "$(batch "$C1" "$(msg 2 500 KB1 9)")")" \
 		"$(batch "$C3" "$(msg 1 800 client-deployment 311)")" \
-		"$(signed c2 "$(batch "$C2" "$(msg 1 500 KB1 1)")")")
+		"$(signed "$C2" "$(batch "$C2" "$(msg 1 500 KB1 1)")")")
 	printf '%s' "$set" >"$SITE_DIR/set.smx"
 	"$SITECTL" inbox put fsp.box "$SITE_DIR/set.smx" >/dev/null
 	start
@@ -298,16 +301,17 @@ detail() {
 
 @test "a client that registers anew is checked against its new certificate, one reset is unverified" {
 	start
-	post "$(signed c1 "$(batch "$C1" "$(msg 1 500 KB1 1)")")"
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 1 500 KB1 1)")")"
 	settle
 	# re-imaged: a new key, registered anew; the old key is now another's
-	register "$C1" c1new
-	post "$(signed c1 "$(batch "$C1" "$(msg 2 500 KB1 2)")")"
-	post "$(signed c1new "$(batch "$C1" "$(msg 3 500 KB1 3)")")"
+	reimage "$C1"
+	register "$C1"
+	post "$(signed "$C1.old" "$(batch "$C1" "$(msg 2 500 KB1 2)")")"
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 3 500 KB1 3)")")"
 	settle
 	# the administrator resets its identity: it is no longer registered
 	q "UPDATE client SET fingerprint = NULL, certificate = NULL WHERE guid = '$C1'"
-	post "$(signed c1new "$(batch "$C1" "$(msg 4 800 client-deployment 311)")")"
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 4 800 client-deployment 311)")")"
 	settle
 	stop_statesys
 	[ "$(q "SELECT string_agg(serial::text, ' ' ORDER BY serial) FROM statemsg_history WHERE client = '$C1'")" = "1 3" ]

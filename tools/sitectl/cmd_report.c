@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "sitectl.h"
 #include "util/db.h"
 #include "util/sjson.h"
@@ -141,7 +142,7 @@ report_unverified(struct ctl *ctl, PGconn *db)
 		    "could not read the unverified messages: %s", db_error());
 		return EXIT_FAIL;
 	}
-	list = ctl_rows_json(res);
+	list = model_rows_json(res);
 	if (ctl->json) {
 		sjson_print(stdout, list);
 	} else {
@@ -178,7 +179,7 @@ report_forged(struct ctl *ctl, PGconn *db)
 		ctl_err("could not read the forged batches: %s", db_error());
 		return EXIT_FAIL;
 	}
-	list = ctl_rows_json(res);
+	list = model_rows_json(res);
 	if (ctl->json) {
 		sjson_print(stdout, list);
 	} else {

@@ -52,13 +52,6 @@ json_t *ctl_inboxes(struct ctl *ctl, char *err, size_t errlen);
 void ctl_print_inboxes(const json_t *list);
 
 /*
- * ctl_rows_json - a query's rows as an array of objects named by its
- * columns: NULL as null, int2, int4 and int8 as numbers, json as its
- * value, any other type as its text
- */
-json_t *ctl_rows_json(PGresult *res);
-
-/*
  * CTL_UTC - SQL for the timestamptz column col as UTC to the second,
  * "2026-11-22T09:30:04Z"
  */
