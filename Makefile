@@ -99,6 +99,7 @@ $(BUILD)/tests/unit/%.o: CFLAGS += -I. -Iroles
 FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o
 $(BUILD)/tests/test_throttle: $(FSP_PARTS)
 $(BUILD)/tests/test_agent $(BUILD)/tests/test_agent_location \
+$(BUILD)/tests/test_agent_identity \
 $(BUILD)/tests/test_fallback $(BUILD)/tests/test_mp_route: $(AGENT_LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIB) \

@@ -86,14 +86,24 @@ agent_daemon_pid(const struct store *st)
 void
 agent_settings(struct agent *ag, struct conf *cf)
 {
+	struct http_conf *mp = &ag->mp_conf, *fsp = &ag->fsp_conf;
+
 	ag->cf = cf;
-	ag->timeout = (long)conf_int(cf, "agent", "timeout_seconds");
 	snprintf(
 	    ag->name, sizeof(ag->name), "%s", conf_str(cf, "agent", "name"));
 	if (ag->name[0] == '\0' &&
 	    gethostname(ag->name, sizeof(ag->name) - 1) == -1)
 		snprintf(ag->name, sizeof(ag->name), "localhost");
-	http_curl_ops(&ag->http, &ag->timeout);
+	/* management points: HTTPS only, the site CA alone, the identity
+	 * (set by agent_open); the FSP: anonymous, plain HTTP by design */
+	mp->timeout = fsp->timeout =
+	    (long)conf_int(cf, "agent", "timeout_seconds");
+	mp->ca = fsp->ca = conf_str(cf, "agent", "site_ca");
+	mp->crl = fsp->crl = conf_str(cf, "agent", "site_crl");
+	mp->protocols = "https";
+	fsp->protocols = "http,https";
+	http_curl_ops(&ag->http, mp);
+	http_curl_ops(&ag->http_fsp, fsp);
 }
 
 int
@@ -102,7 +112,10 @@ agent_open(struct agent *ag)
 	const struct conf *cf = ag->cf;
 
 	if (agent_prepare_dir(cf) == -1 ||
-	    daemon_drop_privileges(conf_str(cf, "site", "user")) == -1)
+	    daemon_drop_privileges(conf_str(cf, "site", "user")) == -1 ||
+	    store_open(&ag->st, conf_str(cf, "agent", "state_dir")) == -1)
 		return -1;
-	return store_open(&ag->st, conf_str(cf, "agent", "state_dir"));
+	ag->mp_conf.cert = ag->st.cert_path;
+	ag->mp_conf.key = ag->st.key_path;
+	return 0;
 }

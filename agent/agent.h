@@ -17,6 +17,7 @@ struct daemon_opts;
 #include "inbox.h"
 #include "location/location.h"
 #include "statemsg.h"
+#include "util/x509.h"
 
 struct conf;
 
@@ -26,7 +27,9 @@ struct conf;
 #define AGENT_RESYNC_TOPIC 700 /* topic type of the completion message */
 #define AGENT_RESYNC_DONE 2 /* its state: resync complete */
 #define AGENT_TIME_LEN 32 /* "2026-11-22T10:00:00.000Z" and NUL */
-/* room left in a batch body for its envelope (format, client, brackets) */
+/* room left in a batch body for its envelope: format, client, signature
+ * (at most 100 bytes of its own), braces and brackets; test_agent checks
+ * that the fullest batch stays within STATEMSG_MAX_BODY */
 #define AGENT_BATCH_ENVELOPE 256
 
 /* msg.c - one state message: arguments, time, identity */
@@ -60,6 +63,11 @@ struct store {
 	int lock_depth;
 	struct inbox outbox; /* dir/outbox: tmp/, incoming/, corrupt/ */
 	char guid[STATEMSG_GUID_LEN + 1];
+	/* the identity (identity.c): key and certificate, and their files */
+	EVP_PKEY *key;
+	X509 *cert;
+	char fingerprint[X509_FINGERPRINT_LEN]; /* the certificate's SHA-256 */
+	char key_path[PATH_MAX], cert_path[PATH_MAX];
 };
 
 /* One outbox file: the messages it holds and their printed size. */
@@ -74,7 +82,8 @@ int store_make_dir(const char *dir);
 
 /*
  * store_open - open (creating, 0700) the state directory dir and load or
- * make the identity; 0, or -1 with the cause logged
+ * make the identity (the GUID, then identity_open's key and certificate);
+ * 0, or -1 with the cause logged
  */
 int store_open(struct store *st, const char *dir);
 
@@ -138,7 +147,30 @@ int store_write_file(
 int store_paths(
     const char *dir, const char *name, char path[PATH_MAX], char tmp[PATH_MAX]);
 
-/* send.c - deliver the outbox in batches: the MP, else the FSP */
+/* identity.c - the client's key and self-signed certificate */
+
+#define IDENTITY_KEY_FILE "identity.key"
+#define IDENTITY_CERT_FILE "identity.crt"
+#define IDENTITY_OU AGENT_NAME /* the certificate's organizational unit */
+#define IDENTITY_DAYS (20 * 365 + 5) /* valid for 20 years */
+
+/*
+ * identity_open - load st->dir's key and certificate into st, making them
+ * on the first start: the key (0600) when there is none, the certificate
+ * (self-signed, CN the GUID) when there is none beside the key. A key that
+ * cannot be used, a certificate without its key, or one that is not the
+ * key's or names another client is refused: -1, logged as "PATH: reason",
+ * and nothing is made. The caller holds the lock and has set st->guid.
+ */
+int identity_open(struct store *st);
+
+/* identity_made - whether st->dir holds a key or a certificate */
+bool identity_made(const struct store *st);
+
+/* identity_close - release what identity_open loaded */
+void identity_close(struct store *st);
+
+/* reply.c - the answers of HTTP requests */
 
 /* An HTTP answer, or why there was none. */
 struct http_reply {
@@ -147,6 +179,38 @@ struct http_reply {
 	size_t len;
 	char error[512];
 };
+
+/* A management point's error answer, {"error": reason, "code": code}. */
+struct mp_error {
+	char code[32]; /* "" when the answer is not one */
+	char reason[400];
+};
+
+/* http_reply_free - release a reply's body */
+void http_reply_free(struct http_reply *r);
+
+/* http_reply_error - r's error answer into e (empty when it has none) */
+void http_reply_error(const struct http_reply *r, struct mp_error *e);
+
+/*
+ * http_reply_why - "URL answered HTTP N", with ": reason (code)" when the
+ * answer says why, into why
+ */
+void http_reply_why(
+    const char *url, const struct http_reply *r, char *why, size_t whylen);
+
+/* approval.c - the registration as the management point last saw it */
+
+/*
+ * approval_note - the management point's latest word on this client's
+ * registration: state "approved", "pending", or an error code of its
+ * answer ("unregistered", "blocked", "identity-mismatch", ...) with its
+ * reason; kept in status.json as "registration", and logged when the
+ * state changes (only then)
+ */
+void approval_note(struct store *st, const char *state, const char *reason);
+
+/* send.c - deliver the outbox in batches: the MP, else the FSP */
 
 /* The requests the agent makes (libcurl in http.c; fakes in tests). */
 struct http_ops {
@@ -158,20 +222,22 @@ struct http_ops {
 /* send_pack - how many files from the head of files fit one batch */
 size_t send_pack(const struct outbox_file *files, size_t n);
 
-/* send_batch_doc - the sitesys.statemsg/1 batch of files[0..count) */
-json_t *send_batch_doc(
-    const char *guid, const struct outbox_file *files, size_t count);
+/*
+ * send_batch_doc - the sitesys.statemsg/1 batch of files[0..count) for
+ * guid, signed with key ("signature": x509_sign of statemsg_signed_text);
+ * NULL with why when it could not be signed
+ */
+json_t *send_batch_doc(const char *guid, EVP_PKEY *key,
+    const struct outbox_file *files, size_t count, char *why, size_t whylen);
 
 /*
- * send_outbox - deliver the whole outbox; 0 when it is empty after, -1 when
+ * send_outbox - deliver the whole outbox: each batch to mp_url through
+ * mp, else to fsp_url through fsp; 0 when it is empty after, -1 when
  * something is left for the next attempt (the reason is logged and kept in
  * status.json)
  */
-int send_outbox(struct store *st, const struct http_ops *http,
-    const char *mp_url, const char *fsp_url);
-
-/* http_reply_free - release a reply's body */
-void http_reply_free(struct http_reply *r);
+int send_outbox(struct store *st, const struct http_ops *mp, const char *mp_url,
+    const struct http_ops *fsp, const char *fsp_url);
 
 /* policy.c - registration and policy */
 
@@ -189,14 +255,16 @@ json_t *policy_register_doc(
 int policy_parse(const char *body, size_t len, const char *guid,
     struct policy *p, char *why, size_t whylen);
 
-/* policy_register - register with the MP; 0 or -1 logged */
+/* policy_register - register with the MP; 0, or -1 logged (a refusal
+ * of the registration only when it is new: approval_note) */
 int policy_register(struct store *st, const struct http_ops *http,
     const char *mp_url, const char *name);
 
 /*
- * policy_poll - fetch and apply the policy (registering again on 404,
- * answering a new resync request); 1 when a resync was queued, 0, or -1
- * logged
+ * policy_poll - fetch and apply the policy (registering again, once, when
+ * the management point answers 403 "unregistered"; answering a new resync
+ * request); 1 when a resync was queued, 0, or -1 logged (a refusal of the
+ * registration only when it is new: approval_note)
  */
 int policy_poll(struct store *st, const struct http_ops *http,
     const char *mp_url, const char *name, struct policy *p);
@@ -208,19 +276,29 @@ json_t *netaddr_list(void);
 
 /* main.c, cmd.c, run.c - the program */
 
+/* How libcurl makes one kind of request (http.c). */
+struct http_conf {
+	long timeout; /* [agent] timeout_seconds */
+	const char *protocols; /* CURLOPT_PROTOCOLS_STR, e.g. "https" */
+	const char *ca, *crl; /* [agent] site_ca, site_crl; "" : none */
+	const char *cert, *key; /* the identity presented; NULL: none */
+};
+
 /* What every command works with. */
 struct agent {
 	struct conf *cf;
 	struct store st;
-	struct http_ops http;
-	long timeout; /* [agent] timeout_seconds, read by http */
+	struct http_ops http; /* management points: the identity, HTTPS */
+	struct http_ops http_fsp; /* the fallback status point: anonymous */
+	struct http_conf mp_conf, fsp_conf; /* what http and http_fsp read */
 	char name[256];
 };
 
-/* agent_open - open the state directory, as [site] user if root */
+/* agent_open - open the state directory, as [site] user if root, and
+ * present its identity to management points */
 int agent_open(struct agent *ag);
 
-/* agent_settings - take timeout, name and the HTTP client from cf */
+/* agent_settings - take the name and the HTTP clients' settings from cf */
 void agent_settings(struct agent *ag, struct conf *cf);
 
 /* agent_prepare_dir - as root, make state_dir owned by [site] user */
@@ -512,8 +590,13 @@ const char *location_kind_name(enum loc_kind k);
 
 /* http.c - libcurl */
 
-/* http_curl_ops - requests through libcurl with timeout_seconds each */
-void http_curl_ops(struct http_ops *ops, long *timeout_seconds);
+/*
+ * http_curl_ops - requests through libcurl as conf says (read at each
+ * request): only its protocols; over HTTPS, the peer and its host name
+ * verified against conf->ca alone (never the system's CAs) and conf->crl,
+ * conf->cert and its key presented; a TLS failure's reason in the reply
+ */
+void http_curl_ops(struct http_ops *ops, struct http_conf *conf);
 
 /* http_global_init - curl_global_init once; 0 or -1 logged */
 int http_global_init(void);

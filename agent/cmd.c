@@ -229,11 +229,14 @@ show_doc(struct agent *ag)
 	store_outbox_free(files, nfiles);
 	if ((cache = store_cache(&ag->st)) == NULL)
 		cache = json_array();
-	doc = json_pack("{s:s,s:s,s:s,s:I,s:{s:I,s:I},s:o,s:O?,s:O?,s:O?,s:o,"
-	                "s:{s:b,s:o}}",
-	    "client", ag->st.guid, "name", ag->name, "state_dir", ag->st.dir,
-	    "serial", (json_int_t)serial, "outbox", "files", (json_int_t)nfiles,
-	    "messages", (json_int_t)nmsgs, "cache", cache, "last_register",
+	doc = json_pack("{s:s,s:{s:s,s:s},s:s,s:s,s:I,s:{s:I,s:I},s:o,s:O?,"
+	                "s:O?,s:O?,s:O?,s:o,s:{s:b,s:o}}",
+	    "client", ag->st.guid, "identity", "fingerprint",
+	    ag->st.fingerprint, "certificate", ag->st.cert_path, "name",
+	    ag->name, "state_dir", ag->st.dir, "serial", (json_int_t)serial,
+	    "outbox", "files", (json_int_t)nfiles, "messages",
+	    (json_int_t)nmsgs, "cache", cache, "registration",
+	    json_object_get(status, "registration"), "last_register",
 	    json_object_get(status, "last_register"), "last_send",
 	    json_object_get(status, "last_send"), "last_policy",
 	    json_object_get(status, "last_policy"), "resync_answered",
@@ -307,6 +310,22 @@ show_mp_line(const json_t *mp)
 		    json_array_size(json_object_get(mp, "list")));
 }
 
+/* The registration line: its state since when, and the reason. */
+static void
+show_registration(const json_t *reg)
+{
+	const char *reason = json_string_value(json_object_get(reg, "reason"));
+
+	if (!json_is_object(reg)) {
+		printf("%-13s unknown\n", "registration");
+		return;
+	}
+	printf("%-13s %s since %s%s%s\n", "registration",
+	    json_string_value(json_object_get(reg, "state")),
+	    json_string_value(json_object_get(reg, "since")),
+	    reason && *reason ? ": " : "", reason ? reason : "");
+}
+
 /* The status lines: registration, send, policy, resync, daemon. */
 static void
 show_status(const json_t *d)
@@ -320,6 +339,7 @@ show_status(const json_t *d)
 	char extra[128];
 
 	show_mp_line(json_object_get(d, "mp"));
+	show_registration(json_object_get(d, "registration"));
 	show_result("last register", json_object_get(d, "last_register"), "");
 	snprintf(extra, sizeof(extra), ", %lld sent, %lld left",
 	    (long long)json_integer_value(json_object_get(ls, "sent")),
@@ -348,6 +368,11 @@ show_text(const json_t *d)
 
 	printf("%-13s %s\n", "client",
 	    json_string_value(json_object_get(d, "client")));
+	printf("%-13s %s (SHA-256 of %s)\n", "fingerprint",
+	    json_string_value(
+	        json_object_get(json_object_get(d, "identity"), "fingerprint")),
+	    json_string_value(json_object_get(
+	        json_object_get(d, "identity"), "certificate")));
 	printf("%-13s %s\n", "name",
 	    json_string_value(json_object_get(d, "name")));
 	printf("%-13s %s\n", "state dir",

@@ -36,19 +36,55 @@ http_on_data(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Set the options every request has; the header list to free. */
+/*
+ * TLS as hc says: the peer and its name verified against hc->ca alone
+ * (no CA path, so OpenSSL loads none of the system's CAs: libcurl falls
+ * back to OpenSSL's default paths only when neither a file nor a path is
+ * set, and imports a native store only with CURLSSLOPT_NATIVE_CA, which
+ * is off and Windows' alone), revocation checked against hc->crl, and
+ * hc->cert and its key presented.
+ */
+static CURLcode
+http_tls(CURL *c, const struct http_conf *hc)
+{
+	CURLcode rc = CURLE_OK;
+
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (rc == CURLE_OK && hc->ca != NULL && *hc->ca != '\0' &&
+	    (rc = curl_easy_setopt(c, CURLOPT_CAINFO, hc->ca)) == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	if (rc == CURLE_OK && hc->crl != NULL && *hc->crl != '\0')
+		rc = curl_easy_setopt(c, CURLOPT_CRLFILE, hc->crl);
+	if (rc == CURLE_OK && hc->cert != NULL &&
+	    (rc = curl_easy_setopt(c, CURLOPT_SSLCERT, hc->cert)) == CURLE_OK)
+		rc = curl_easy_setopt(c, CURLOPT_SSLKEY, hc->key);
+	return rc;
+}
+
+/* Set the options every request has; the header list to free, or NULL
+ * with r->error when TLS cannot be set up as hc says. */
 static struct curl_slist *
-http_setup(CURL *c, long timeout, const char *url, char *err, struct buf *b)
+http_setup(CURL *c, const struct http_conf *hc, const char *url, char *err,
+    struct buf *b, struct http_reply *r)
 {
 	struct curl_slist *hdrs = NULL;
+	CURLcode rc;
 
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, hc->timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, hc->timeout);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, hc->protocols);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, AGENT_NAME);
+	if ((rc = http_tls(c, hc)) != CURLE_OK) {
+		snprintf(r->error, sizeof(r->error), "could not set up TLS: %s",
+		    curl_easy_strerror(rc));
+		return NULL;
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -74,7 +110,10 @@ http_curl_request(void *ctx, const char *method, const char *url,
 		snprintf(r->error, sizeof(r->error), "could not start libcurl");
 		return -1;
 	}
-	hdrs = http_setup(c, *(long *)ctx, url, err, &b);
+	if ((hdrs = http_setup(c, ctx, url, err, &b, r)) == NULL) {
+		curl_easy_cleanup(c);
+		return -1;
+	}
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(
@@ -99,8 +138,8 @@ http_curl_request(void *ctx, const char *method, const char *url,
 }
 
 void
-http_curl_ops(struct http_ops *ops, long *timeout_seconds)
+http_curl_ops(struct http_ops *ops, struct http_conf *conf)
 {
 	ops->request = http_curl_request;
-	ops->ctx = timeout_seconds;
+	ops->ctx = conf;
 }

@@ -266,25 +266,13 @@ location_read(
 	return rc;
 }
 
-/* The reason an error answer gives ({"error": "..."}), or "". */
-static const char *
-location_reason(const struct http_reply *r, char *out, size_t len)
-{
-	json_t *doc = sjson_parse(r->body ? r->body : "", r->len, NULL, 0);
-	const char *e = json_string_value(json_object_get(doc, "error"));
-
-	snprintf(out, len, "%s%s", e ? ": " : "", e ? e : "");
-	json_decref(doc);
-	return out;
-}
-
 int
 location_fetch(const struct http_ops *http, const char *mp_url,
     const json_t *req, struct location_answer *la, char *why, size_t whylen)
 {
 	struct http_reply r = { 0 };
 	size_t n = strlen(mp_url);
-	char url[2048], reason[512], *body;
+	char url[2048], *body;
 	int rc = -1;
 
 	memset(la, 0, sizeof(*la));
@@ -297,8 +285,7 @@ location_fetch(const struct http_ops *http, const char *mp_url,
 	if (http->request(http->ctx, "POST", url, body, strlen(body), &r) == -1)
 		snprintf(why, whylen, "%.600s: %.400s", url, r.error);
 	else if (r.status != 200)
-		snprintf(why, whylen, "%.600s answered HTTP %ld%.400s", url,
-		    r.status, location_reason(&r, reason, sizeof(reason)));
+		http_reply_why(url, &r, why, whylen);
 	else
 		rc = location_parse(r.body, r.len, la, why, whylen);
 	free(body);

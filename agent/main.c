@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -55,6 +56,10 @@ main(int argc, char **argv)
 	int ch;
 
 	log_init(AGENT_NAME);
+	/* the identity key is in memory from now on: no core dump of this
+	 * process, and no other process of its user may read its memory */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("could not keep the key out of core dumps: %m");
 	while ((ch = getopt(argc, argv, "+c:fhn")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -283,8 +283,8 @@ mp_route_send(struct agent *ag)
 	int rc;
 
 	mp_route_begin(ag, &r);
-	rc = send_outbox(
-	    &ag->st, &r.http, r.url, conf_str(ag->cf, "agent", "fsp_url"));
+	rc = send_outbox(&ag->st, &r.http, r.url, &ag->http_fsp,
+	    conf_str(ag->cf, "agent", "fsp_url"));
 	mp_route_end(ag, &r);
 	return rc;
 }

@@ -37,9 +37,12 @@ send_pack(const struct outbox_file *files, size_t n)
 }
 
 json_t *
-send_batch_doc(const char *guid, const struct outbox_file *files, size_t count)
+send_batch_doc(const char *guid, EVP_PKEY *key, const struct outbox_file *files,
+    size_t count, char *why, size_t whylen)
 {
 	json_t *msgs = json_array(), *doc;
+	char sig[X509_SIGNATURE_LEN], err[512], *text;
+	int rc;
 
 	if (msgs == NULL)
 		abort();
@@ -47,17 +50,17 @@ send_batch_doc(const char *guid, const struct outbox_file *files, size_t count)
 		json_array_extend(msgs, files[i].msgs);
 	doc = json_pack("{s:s,s:s,s:o}", "format", STATEMSG_FORMAT, "client",
 	    guid, "messages", msgs);
-	if (doc == NULL)
+	if (doc == NULL || (text = statemsg_signed_text(doc)) == NULL)
 		abort();
+	rc = x509_sign(key, text, strlen(text), sig, err, sizeof(err));
+	free(text);
+	if (rc == -1) {
+		snprintf(why, whylen, "could not sign the batch: %s", err);
+		json_decref(doc);
+		return NULL;
+	}
+	sjson_set(doc, "signature", json_string(sig));
 	return doc;
-}
-
-void
-http_reply_free(struct http_reply *r)
-{
-	free(r->body);
-	r->body = NULL;
-	r->len = 0;
 }
 
 /* POST body to base/statemsg; 0 on 202, else -1 with why. */
@@ -78,18 +81,22 @@ send_post(const struct http_ops *http, const char *base, const char *body,
 	if (http->request(http->ctx, "POST", url, body, len, &r) == -1)
 		snprintf(why, whylen, "%.600s: %.400s", url, r.error);
 	else if (r.status != 202)
-		snprintf(
-		    why, whylen, "%.600s answered HTTP %ld", url, r.status);
+		http_reply_why(url, &r, why, whylen);
 	else
 		rc = 0;
 	http_reply_free(&r);
 	return rc;
 }
 
+/* Where batches go: the management point, else the fallback one. */
+struct send_to {
+	const struct http_ops *mp, *fsp;
+	const char *mp_url, *fsp_url;
+};
+
 /* Post one batch to the MP, else the FSP; where it went, or NULL. */
 static const char *
-send_batch(const struct http_ops *http, const char *mp_url, const char *fsp_url,
-    json_t *doc, char *why, size_t whylen)
+send_batch(const struct send_to *where, json_t *doc, char *why, size_t whylen)
 {
 	char mp_why[1024], fsp_why[1024];
 	char *body = json_dumps(doc, JSON_COMPACT);
@@ -99,10 +106,11 @@ send_batch(const struct http_ops *http, const char *mp_url, const char *fsp_url,
 	if (body == NULL)
 		abort();
 	len = strlen(body);
-	if (send_post(http, mp_url, body, len, mp_why, sizeof(mp_why)) == 0)
+	if (send_post(where->mp, where->mp_url, body, len, mp_why,
+	        sizeof(mp_why)) == 0)
 		to = "mp";
-	else if (send_post(
-	             http, fsp_url, body, len, fsp_why, sizeof(fsp_why)) == 0) {
+	else if (send_post(where->fsp, where->fsp_url, body, len, fsp_why,
+	             sizeof(fsp_why)) == 0) {
 		to = "fsp";
 		log_warn("management point failed (%s); sent to the fallback "
 		         "status point",
@@ -150,8 +158,7 @@ send_count(const struct outbox_file *files, size_t n)
 
 /* Deliver the outbox (the caller holds the send lock). */
 static int
-send_locked(struct store *st, const struct http_ops *http, const char *mp_url,
-    const char *fsp_url)
+send_locked(struct store *st, const struct send_to *where)
 {
 	struct outbox_file *files;
 	size_t n, i = 0, sent = 0;
@@ -162,9 +169,10 @@ send_locked(struct store *st, const struct http_ops *http, const char *mp_url,
 		return -1;
 	while (i < n) {
 		size_t count = send_pack(files + i, n - i);
-		json_t *doc = send_batch_doc(st->guid, files + i, count);
+		json_t *doc = send_batch_doc(
+		    st->guid, st->key, files + i, count, why, sizeof(why));
 
-		to = send_batch(http, mp_url, fsp_url, doc, why, sizeof(why));
+		to = doc ? send_batch(where, doc, why, sizeof(why)) : NULL;
 		json_decref(doc);
 		if (to == NULL)
 			break;
@@ -213,14 +221,15 @@ send_lock(const struct store *st)
 }
 
 int
-send_outbox(struct store *st, const struct http_ops *http, const char *mp_url,
-    const char *fsp_url)
+send_outbox(struct store *st, const struct http_ops *mp, const char *mp_url,
+    const struct http_ops *fsp, const char *fsp_url)
 {
+	const struct send_to where = { mp, fsp, mp_url, fsp_url };
 	int fd = send_lock(st), rc;
 
 	if (fd == -1)
 		return -1;
-	rc = send_locked(st, http, mp_url, fsp_url);
+	rc = send_locked(st, &where);
 	close(fd);
 	return rc;
 }

@@ -136,9 +136,9 @@ store_make_dir(const char *dir)
 	return 0;
 }
 
-/* Load the identity, or make it if there is none yet. */
+/* Load the GUID, or make it if there is none yet. */
 static int
-store_identity(struct store *st)
+store_guid(struct store *st)
 {
 	char *buf, line[STATEMSG_GUID_LEN + 2];
 	size_t len;
@@ -157,6 +157,13 @@ store_identity(struct store *st)
 			    st->dir);
 		free(buf);
 		return rc;
+	}
+	if (identity_made(st)) {
+		log_error("\"%s/identity\": missing, but the key or the "
+		          "certificate of a GUID is there; will not make a new "
+		          "GUID beside them",
+		    st->dir);
+		return -1;
 	}
 	if (msg_new_guid(st->guid) == -1) {
 		log_error("could not make an identity: getrandom: %m");
@@ -194,7 +201,9 @@ store_open(struct store *st, const char *dir)
 	}
 	/* under the lock, whatever is in tmp/ was left by a dead writer */
 	inbox_recover(&st->outbox, 0);
-	rc = store_identity(st);
+	rc = store_guid(st);
+	if (rc == 0)
+		rc = identity_open(st);
 	store_unlock(st);
 out:
 	if (rc == -1)
@@ -207,6 +216,7 @@ store_close(struct store *st)
 {
 	if (st->lock_fd != -1)
 		close(st->lock_fd);
+	identity_close(st);
 	inbox_close(&st->outbox);
 	free(st->dir);
 	memset(st, 0, sizeof(*st));

@@ -8,23 +8,28 @@
 
 #define STR(s, n, d, doc)                                                      \
 	{                                                                      \
-		s, n, CONF_STR, d, 0, 0, NULL, doc, NULL                       \
+		s, n, CONF_STR, d, 0, 0, NULL, doc, NULL, NULL                 \
 	}
 #define CHOICE(s, n, d, c, doc)                                                \
 	{                                                                      \
-		s, n, CONF_STR, d, 0, 0, c, doc, NULL                          \
+		s, n, CONF_STR, d, 0, 0, c, doc, NULL, NULL                    \
 	}
 #define CHECKED(s, n, d, check, doc)                                           \
 	{                                                                      \
-		s, n, CONF_STR, d, 0, 0, NULL, doc, check                      \
+		s, n, CONF_STR, d, 0, 0, NULL, doc, check, NULL                \
+	}
+/* a string checked by check, which needs setting needs of its section */
+#define NEEDS(s, n, d, check, needs, doc)                                      \
+	{                                                                      \
+		s, n, CONF_STR, d, 0, 0, NULL, doc, check, needs               \
 	}
 #define INT(s, n, d, lo, hi, doc)                                              \
 	{                                                                      \
-		s, n, CONF_INT, d, lo, hi, NULL, doc, NULL                     \
+		s, n, CONF_INT, d, lo, hi, NULL, doc, NULL, NULL               \
 	}
 #define BOOL(s, n, d, doc)                                                     \
 	{                                                                      \
-		s, n, CONF_BOOL, d, 0, 0, NULL, doc, NULL                      \
+		s, n, CONF_BOOL, d, 0, 0, NULL, doc, NULL, NULL                \
 	}
 
 const struct conf_setting conf_settings[] = {
@@ -95,11 +100,18 @@ const struct conf_setting conf_settings[] = {
 
 	STR("agent", "state_dir", "/var/lib/sitesys-agent",
 	    "the agent's identity, serial counter, outbox and cache"),
-	STR("agent", "mp_url", "",
-	    "base URL of the management point, e.g. http://mp1/mp/v1"),
-	CHECKED("agent", "mp_url_template", "", conf_check_template,
-	    "management points by location, e.g. http://%s/mp/v1; empty: "
+	NEEDS("agent", "mp_url", "", conf_check_https, "site_ca",
+	    "base URL of the management point, e.g. https://mp1/mp/v1"),
+	NEEDS("agent", "mp_url_template", "", conf_check_https_template,
+	    "site_ca",
+	    "management points by location, e.g. https://%s/mp/v1; empty: "
 	    "mp_url only"),
+	STR("agent", "site_ca", "",
+	    "the site CA's certificate (PEM), the only issuer the agent "
+	    "trusts for management points"),
+	STR("agent", "site_crl", "",
+	    "the site CA's revocation list (PEM, from sitectl ca); empty: "
+	    "none"),
 	STR("agent", "fsp_url", "",
 	    "base URL of the fallback status point, e.g. http://fsp1/fsp/v1"),
 	STR("agent", "name", "", "the client's name; empty: the host name"),

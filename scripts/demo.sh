@@ -89,6 +89,13 @@ agent_shown() {
 	printf '\n'
 	agent "$n" "$@"
 }
+# as_pc N CURL-ARGS...: curl to the MP as pc N, with its own identity
+as_pc() {
+	local n=$1
+	shift
+	curl -sS --cacert "$RUN/site-ca.crt" --cert "$RUN/agents/pc$n/identity.crt" \
+		--key "$RUN/agents/pc$n/identity.key" "$@"
+}
 sql() {
 	printf '$ psql sitesys -c %q\n' "$1"
 	q "$1"
@@ -115,6 +122,10 @@ site_config() {
 		throttle_seconds = 10
 	CONF
 	local n
+	# what an agent is installed with: the site CA's certificate, which
+	# its management points' certificates must come from
+	cp "$SITE_CA" "$RUN/site-ca.crt"
+	cp "$RUN/ca/ca.crl" "$RUN/site-ca.crl"
 	for n in 1 2 3; do
 		cat >"$RUN/agent$n.conf" <<-CONF
 			[site]
@@ -122,7 +133,9 @@ site_config() {
 			[agent]
 			state_dir = $RUN/agents/pc$n
 			name = pc$n
-			mp_url = http://127.0.0.1:$SITE_HTTP_PORT/mp/v1
+			mp_url = https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1
+			site_ca = $RUN/site-ca.crt
+			site_crl = $RUN/site-ca.crl
 			fsp_url = http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1
 			timeout_seconds = 5
 		CONF
@@ -139,8 +152,13 @@ start_site() {
 	step "a private site under ./run/"
 	site_pg_start "$RUN"
 	echo "PostgreSQL: database sitesys on unix socket $RUN/pgsock, port $SITE_PGPORT"
+	step "the site's certificate authority, and the management point's certificate"
+	printf '[ca]\ndir = %s/ca\n' "$RUN" >"$RUN/ca.conf"
+	show "$SITECTL" -c "$RUN/ca.conf" ca init --name "Demo site CA"
+	show "$SITECTL" -c "$RUN/ca.conf" ca issue --server 127.0.0.1 --role mp
 	site_nginx_start "$RUN"
-	echo "nginx:      http://127.0.0.1:$SITE_HTTP_PORT/"
+	echo "nginx:      https://127.0.0.1:$SITE_HTTPS_PORT/ (management point: HTTPS, client"
+	echo "            certificates), http://127.0.0.1:$SITE_HTTP_PORT/ (fallback status point)"
 	site_conf "$RUN"
 	site_config
 	cd "$RUN"
@@ -159,7 +177,7 @@ start_site() {
 	site_nginx_fcgi "$RUN" /mp/v1/ "$RUN/mp.sock"
 	site_nginx_fcgi "$RUN" /fsp/v1/ "$RUN/fsp.sock"
 	echo "sitesys-statesys, sitesys-mp and sitesys-fsp are running; nginx passes"
-	echo "/mp/v1/ and /fsp/v1/ to them"
+	echo "/mp/v1/ (HTTPS) and /fsp/v1/ (plain HTTP) to them"
 
 	step "three managed computers: sitesys-agent pc1, pc2, pc3"
 	local n
@@ -171,6 +189,8 @@ start_site() {
 	for n in 1 2 3; do
 		wait_until 15 "pc$n to register" grep -q "registered" "$RUN/logs/agent$n.log"
 	done
+	echo "Each agent made its own key and a certificate naming its GUID, and"
+	echo "registered it over HTTPS; the site approved it (client-approval auto):"
 	show "$SITECTL" client list
 }
 
@@ -267,15 +287,18 @@ flow_location() {
 	show "$SITECTL" location dp --ip 10.1.2.3/24 --site DEM --content DEM00012 --at 25 --explain
 	echo "The MP answers clients from the same engine (POST /mp/v1/location) and"
 	echo "picked up every change above as sitectl committed it:"
-	cat >"$RUN/location.json" <<-'JSON'
+	# asked as pc1, with its certificate: the MP answers registered
+	# clients only, each in its own name
+	cat >"$RUN/location.json" <<-JSON
 		{"format": "sitesys.location/1",
-		 "client": "GUID:6f9619ff-8b86-d011-b42d-00c04fc964ff",
+		 "client": "$(agent 1 show --json | jq -r .client)",
 		 "addresses": ["10.1.2.3/24"], "site": "DEM",
 		 "role": "dp", "content": "DEM00012"}
 	JSON
-	echo "\$ curl --data-binary @run/location.json http://127.0.0.1:$SITE_HTTP_PORT/mp/v1/location | jq ..."
-	curl -sS --data-binary @"$RUN/location.json" \
-		"http://127.0.0.1:$SITE_HTTP_PORT/mp/v1/location" |
+	echo "\$ curl --cacert run/site-ca.crt --cert run/agents/pc1/identity.crt --key run/agents/pc1/identity.key \\"
+	echo "    --data-binary @run/location.json https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1/location | jq ..."
+	as_pc 1 --data-binary @"$RUN/location.json" \
+		"https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1/location" |
 		jq -r '.sources[] | "  from minute \(.minute): \(.name) (\(.relation), \(.group))"'
 	echo "pc1 is in AD site Branch-A ([agent] ad_site); a boundary puts that site"
 	echo "in BG_A. The agent asks its MP and walks the answer: two minutes per"
@@ -292,6 +315,39 @@ flow_location() {
 	show "$SITECTL" boundary check || true
 }
 
+flow_identity() {
+	step "5. spoofing: the site knows each client by its certificate"
+	local pc1 pc2 url=https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1
+	pc1=$(agent 1 show --json | jq -r .client)
+	pc2=$(agent 2 show --json | jq -r .client)
+	printf '{"format":"sitesys.statemsg/1","client":"%s","messages":[{"serial":%s,"time":"2026-11-29T10:00:00Z","topic":{"type":700,"id":"resync"},"state":{"id":2}}]}' \
+		"$pc1" 999999 >"$RUN/spoof.json"
+	echo "A batch in pc1's name: serial 999999, a resync-complete (700/2)."
+	echo "Without a certificate:"
+	echo "\$ curl --data-binary @run/spoof.json $url/statemsg"
+	curl -sS --cacert "$RUN/ca/ca.crt" --data-binary @"$RUN/spoof.json" "$url/statemsg"
+	echo "With pc2's own certificate:"
+	echo "\$ curl --cert run/agents/pc2/identity.crt --key ... --data-binary @run/spoof.json $url/statemsg"
+	as_pc 2 --data-binary @"$RUN/spoof.json" "$url/statemsg"
+	echo "Registering a new key in pc1's name:"
+	openssl ecparam -name prime256v1 -genkey -noout -out "$RUN/thief.key" 2>/dev/null
+	openssl req -x509 -new -key "$RUN/thief.key" -subj "/CN=$pc1" -days 1 \
+		-out "$RUN/thief.crt" 2>/dev/null
+	printf '{"format":"sitesys.register/1","client":"%s","name":"thief","addresses":[]}' \
+		"$pc1" >"$RUN/thief.json"
+	echo "\$ curl --cert run/thief.crt --key run/thief.key --data-binary @run/thief.json $url/register"
+	curl -sS --cacert "$RUN/ca/ca.crt" --cert "$RUN/thief.crt" --key "$RUN/thief.key" \
+		--data-binary @"$RUN/thief.json" "$url/register"
+	echo "Through the fallback status point, anonymous HTTP, the same batch is"
+	echo "not signed by pc1's registered key: statesys refuses it as forged."
+	echo "\$ curl --data-binary @run/spoof.json http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/statemsg"
+	curl -sS --data-binary @"$RUN/spoof.json" "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/statemsg"
+	wait_until 30 "statesys to refuse it" sh -c \
+		"[ \"\$(psql -X -A -t -h '$RUN/pgsock' -p '$SITE_PGPORT' -U postgres sitesys -c \"select forged_batches from client where guid = '$pc1'\")\" = 1 ]"
+	sql "SELECT name, forged_batches, last_forged IS NOT NULL AS logged FROM client WHERE guid = '$pc1'"
+	sql "SELECT count(*) AS serial_999999_applied FROM statemsg_history WHERE serial = 999999"
+}
+
 start() {
 	RUN=$(run_dir)
 	start_site
@@ -299,6 +355,7 @@ start() {
 	flow_fsp
 	flow_resync
 	flow_location
+	flow_identity
 	step "sitectl status"
 	show "$SITECTL" status
 	cat <<-EOF

@@ -150,6 +150,23 @@ conf_check_template(const char *value, char *why, size_t len)
 	return 0;
 }
 
+int
+conf_check_https(const char *value, char *why, size_t len)
+{
+	if (*value == '\0' || strncasecmp(value, "https://", 8) == 0)
+		return 0;
+	snprintf(why, len, "\"%.200s\" is not an https:// URL", value);
+	return -1;
+}
+
+int
+conf_check_https_template(const char *value, char *why, size_t len)
+{
+	if (conf_check_https(value, why, len) == -1)
+		return -1;
+	return conf_check_template(value, why, len);
+}
+
 static struct conf *
 conf_defaults(void)
 {
@@ -275,6 +292,29 @@ conf_parse(struct conf *cf, FILE *fp, char *err, size_t errlen)
 	return 0;
 }
 
+/* Each set setting whose "needs" is empty; 0, or -1 with file:line. */
+static int
+conf_check_needs(const struct conf *cf, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cf->n; i++) {
+		const struct conf_setting *s = &conf_settings[i];
+		long j;
+
+		if (s->needs == NULL || *cf->vals[i].str == '\0')
+			continue;
+		j = conf_find(s->section, s->needs);
+		if (j == -1)
+			abort(); /* a table that names no setting */
+		if (*cf->vals[j].str != '\0')
+			continue;
+		snprintf(err, errlen, "%s:%d: %s: needs [%s] %s too: %s",
+		    cf->path ? cf->path : "(defaults)", cf->vals[i].line,
+		    s->name, s->section, s->needs, conf_settings[j].doc);
+		return -1;
+	}
+	return 0;
+}
+
 struct conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -301,6 +341,8 @@ conf_load(const char *path, char *err, size_t errlen)
 	}
 	rc = conf_parse(cf, fp, err, errlen);
 	fclose(fp);
+	if (rc == 0)
+		rc = conf_check_needs(cf, err, errlen);
 	if (rc == -1) {
 		conf_free(cf);
 		return NULL;

@@ -20,11 +20,20 @@ struct conf_setting {
 	const char *doc; /* one line for sitesys.conf(5) and sitectl */
 	/* CONF_STR: NULL, or a check of the value; 0, or -1 with why */
 	int (*check)(const char *value, char *why, size_t len);
+	/* CONF_STR: NULL, or the name of a setting of the same section that
+	 * must not be empty when this one is not */
+	const char *needs;
 };
 
 /* conf_check_template - a URL template holding "%s" exactly once (empty
  * allowed: no template); 0, or -1 with why */
 int conf_check_template(const char *value, char *why, size_t len);
+
+/* conf_check_https - an https:// URL (empty allowed); 0, or -1 why */
+int conf_check_https(const char *value, char *why, size_t len);
+
+/* conf_check_https_template - both of the above; 0, or -1 with why */
+int conf_check_https_template(const char *value, char *why, size_t len);
 
 /* The table of every setting of the suite, ended by a NULL section. */
 extern const struct conf_setting conf_settings[];
@@ -33,7 +42,8 @@ struct conf;
 
 /*
  * conf_load - parse path (NULL: defaults only); on error return NULL and
- * leave "file:line: reason" in err
+ * leave "file:line: reason" in err (a setting that needs another one
+ * that is empty: the line of the first)
  */
 struct conf *conf_load(const char *path, char *err, size_t errlen);
 

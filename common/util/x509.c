@@ -153,8 +153,7 @@ x509_load(const char *path, bool secret, void *(*decode)(FILE *),
 	void *obj;
 
 	if (fp == NULL) {
-		snprintf(err, len, "could not open \"%s\": %s", path,
-		    strerror(errno));
+		snprintf(err, len, "\"%s\": %s", path, strerror(errno));
 		return NULL;
 	}
 	if (secret && fstat(fileno(fp), &st) == 0 &&
@@ -169,7 +168,8 @@ x509_load(const char *path, bool secret, void *(*decode)(FILE *),
 	obj = decode(fp);
 	fclose(fp);
 	if (obj == NULL) {
-		snprintf(what, sizeof(what), "\"%s\" holds no %s", path, kind);
+		snprintf(
+		    what, sizeof(what), "\"%s\": not a PEM %s", path, kind);
 		x509_why(err, len, what);
 	}
 	return obj;
@@ -383,6 +383,15 @@ x509_verify(X509 *cert, const void *data, size_t n, const char *sig, char *err,
 		return 0;
 	}
 	return 1;
+}
+
+bool
+x509_cert_has_key(X509 *cert, EVP_PKEY *key)
+{
+	bool ok = X509_check_private_key(cert, key) == 1;
+
+	ERR_clear_error();
+	return ok;
 }
 
 void

@@ -5,7 +5,8 @@
  * Keys are ECDSA P-256. Files are PEM. A private key is written with mode
  * 0600 and is refused when its file can be read by group or others.
  * Functions that can fail say why in err (len bytes), one line, and
- * return NULL or -1.
+ * return NULL or -1; a file that cannot be used is named first, as
+ * "\"PATH\": reason".
  */
 #ifndef SITESYS_X509_H
 #define SITESYS_X509_H
@@ -84,6 +85,9 @@ int x509_sign(EVP_PKEY *key, const void *data, size_t n,
  */
 int x509_verify(X509 *cert, const void *data, size_t n, const char *sig,
     char *err, size_t len);
+
+/* x509_cert_has_key - whether cert is the certificate of private key */
+bool x509_cert_has_key(X509 *cert, EVP_PKEY *key);
 
 /* x509_serial - the serial number of cert in upper-case hex into out */
 void x509_serial(X509 *cert, char out[X509_SERIAL_HEX_LEN]);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
-# sitesys-agent against a stand-in management point and fallback status
-# point (nginx, tests/lib/site.bash site_fake_start) on loopback: serials
-# that survive restarts, one batch per send, the FSP when the MP fails,
-# nothing lost when both fail or the agent is killed, resync answers,
-# registration and policy.
+# sitesys-agent against a stand-in management point (HTTPS, a certificate
+# of the site's CA) and fallback status point (plain HTTP) (nginx,
+# tests/lib/site.bash site_fake_start) on loopback: serials that survive
+# restarts, one batch per send, the FSP when the MP fails, nothing lost
+# when both fail or the agent is killed, resync answers, registration and
+# policy; the agent's identity (its key, its certificate, presented and
+# signing every batch) and the management points it refuses to talk to.
 
 load helpers
 
@@ -17,7 +19,14 @@ setup_file() {
 	MP_PORT=$SITE_FAKE_PORT
 	site_fake_start "$SITE_DIR" fsp || return 1
 	FSP_PORT=$SITE_FAKE_PORT
-	export MP_PORT FSP_PORT
+	# the site CA's certificate and revocation list, installed where the
+	# agent (as [site] user when root) reads them; the CA's own directory
+	# is its administrator's alone
+	AGENT_CA=$SITE_DIR/site-ca.crt
+	AGENT_CRL=$SITE_DIR/site-ca.crl
+	cp "$SITE_CA" "$AGENT_CA"
+	cp "$SITE_DIR/ca/ca.crl" "$AGENT_CRL"
+	export MP_PORT FSP_PORT SITE_CA AGENT_CA AGENT_CRL
 	# loopback only, whatever the environment says about proxies
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 }
@@ -40,7 +49,8 @@ setup() {
 	cat >"$CONF" <<-CONF
 		[agent]
 		state_dir = $STATE
-		mp_url = http://127.0.0.1:$MP_PORT/mp/v1
+		mp_url = https://127.0.0.1:$MP_PORT/mp/v1
+		site_ca = $AGENT_CA
 		fsp_url = http://127.0.0.1:$FSP_PORT/fsp/v1
 		name = pc-$BATS_TEST_NUMBER
 		timeout_seconds = 5
@@ -54,6 +64,7 @@ setup() {
 
 teardown() {
 	[ -z "${AGENT_PID:-}" ] || { kill -TERM "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null; } || true
+	[ -z "${MP_SWAPPED:-}" ] || fake_mp_serves
 	[ -n "${BATS_TEST_COMPLETED:-}" ] || touch "$SITE_DIR/.failed"
 }
 
@@ -99,7 +110,7 @@ fake_policy() {
 	local g resync=null
 	g=$(guid)
 	[ -z "${1:-}" ] || resync="{\"requested\":\"$1\"}"
-	printf '{"format":"sitesys.registered/1","client":"%s"}\n' "$g" \
+	printf '{"format":"sitesys.registered/1","client":"%s","approval":"approved"}\n' "$g" \
 		>"$SITE_DIR/fake-mp/registered.json"
 	printf '{"format":"sitesys.policy/1","client":"%s","statemsg_send_minutes":15,"policy_poll_minutes":60,"resync":%s}\n' \
 		"$g" "$resync" >"$SITE_DIR/fake-mp/policy.json"
@@ -222,7 +233,7 @@ outbox_empty() { [ "$(show .outbox.messages)" = 0 ]; }
 	[ "$(nposted mp)" = 0 ]
 	[ "$(nposted fsp)" = 1 ]
 	[ "$(posted fsp | jq -r '[.messages[].serial] | join(",")')" = 1,2 ]
-	grep -q "management point failed (http://127.0.0.1:$MP_PORT/mp/v1/statemsg answered HTTP 503); sent to the fallback status point" "$LOG"
+	grep -q "management point failed (https://127.0.0.1:$MP_PORT/mp/v1/statemsg answered HTTP 503); sent to the fallback status point" "$LOG"
 	outbox_empty
 }
 
@@ -234,7 +245,7 @@ outbox_empty() { [ "$(show .outbox.messages)" = 0 ]; }
 	run agent send
 	site_fake_start "$SITE_DIR" mp "$MP_PORT"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"could not send 2 state messages, kept for the next attempt: management point: http://127.0.0.1:$MP_PORT/mp/v1/statemsg: Failed to connect"* ]]
+	[[ "$output" == *"could not send 2 state messages, kept for the next attempt: management point: https://127.0.0.1:$MP_PORT/mp/v1/statemsg: Failed to connect"* ]]
 	[[ "$output" == *"fallback status point: http://127.0.0.1:$FSP_PORT/fsp/v1/statemsg answered HTTP 503"* ]]
 	[ "$(show .outbox.messages)" = 2 ]
 	[ "$(show .last_send.result)" = failed ]
@@ -275,16 +286,22 @@ outbox_empty() { [ "$(show .outbox.messages)" = 0 ]; }
 	[ "$(show .daemon.running)" = false ]
 }
 
-@test "a policy 404 makes the daemon register again" {
+@test "a policy answer 403 unregistered makes the daemon register again" {
 	raise 500 KB1 1 >/dev/null
 	fake_policy
 	start_agent
 	wait_for 10 registers_are 1
 	wait_for 10 shown_is .last_policy.result ok
+	[ "$(show .registration.state)" = approved ]
 	rm "$SITE_DIR/fake-mp/policy.json"
 	agent policy >/dev/null
 	wait_for 10 registers_are 2
 	wait_for 10 grep -q "does not know $(guid): registering again" "$LOG"
+	# registered, and still unknown: said once, not at every poll
+	wait_for 10 shown_is .registration.state unregistered
+	[ "$(grep -c "refuses $(guid) (unregistered): this certificate is bound to no client" "$LOG")" = 1 ]
+	[[ "$(show .last_policy.error)" == *"no policy for $(guid) even after registering"* ]]
+	agent show | grep -Eq '^registration +unregistered since [0-9T:.-]+Z: this certificate is bound to no client$'
 }
 
 @test "a resync request: one batch of the whole cache renumbered, then 700/2, once" {
@@ -490,4 +507,239 @@ RESYNC_POINTS="serial.saved put.created put.written put.synced put.closed put.re
 	# a serial that arrived twice is the same message both times
 	[ "$({ posted mp; posted fsp; } | jq -c '.messages[] | [.serial, .topic.id]' | sort -u | wc -l)" = \
 		"$(wc -l <"$SITE_DIR/arrived")" ]
+}
+
+# fake_mp_serves [CRT KEY [HOST]]: the fake MP again on its port, with
+# that certificate on that address (default: the site CA's for 127.0.0.1)
+fake_mp_serves() {
+	site_fake_stop "$SITE_DIR" mp
+	SITE_FAKE_CERT=${1:-} SITE_FAKE_KEY=${2:-} SITE_FAKE_HOST=${3:-127.0.0.1} \
+		site_fake_start "$SITE_DIR" mp "$MP_PORT"
+	MP_SWAPPED=${1:-}
+}
+
+# server_cert NAME CA_CRT CA_KEY START END: a server certificate for
+# 127.0.0.1 valid from START to END (YYYYMMDDHHMMSSZ), signed by that CA,
+# into $SITE_DIR/certs/NAME.crt and .key, by the openssl CLI
+server_cert() {
+	local name=$1 d=$SITE_DIR/certs
+	mkdir -p "$d/db"
+	[ -f "$d/db/index.txt" ] || : >"$d/db/index.txt"
+	cat >"$d/ca.cnf" <<-CNF
+		[ca]
+		default_ca = t
+		[t]
+		database = $d/db/index.txt
+		new_certs_dir = $d/db
+		serial = $d/db/serial
+		default_md = sha256
+		policy = any
+		unique_subject = no
+		x509_extensions = ext
+		[any]
+		commonName = supplied
+		[ext]
+		basicConstraints = critical,CA:FALSE
+		keyUsage = critical,digitalSignature
+		extendedKeyUsage = serverAuth
+		subjectAltName = IP:127.0.0.1
+	CNF
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/$name.key" -subj /CN=127.0.0.1 -out "$d/$name.csr" 2>/dev/null
+	openssl ca -batch -notext -rand_serial -config "$d/ca.cnf" -cert "$2" \
+		-keyfile "$3" -startdate "$4" -enddate "$5" -in "$d/$name.csr" \
+		-out "$d/$name.crt" 2>/dev/null
+}
+
+# refused_with REASON: a send fails at the MP with REASON (curl's), logged
+# and kept in status.json, and the batch goes to the FSP; the MP got none
+refused_with() {
+	raise 500 "KB-$BATS_TEST_NUMBER" 1 >/dev/null
+	run quiet send
+	[ "$status" -eq 0 ]
+	[ "$output" = "sent 1, left 0 via fsp" ]
+	grep -q "management point failed (https://127.0.0.1:$MP_PORT/mp/v1/statemsg: SSL.*$1.*); sent to the fallback status point" "$LOG" ||
+		{ cat "$LOG"; return 1; }
+	[ "$(nposted mp)" = 0 ]
+	# the policy too, with the reason in status.json
+	run quiet policy
+	[ "$status" -eq 1 ]
+	[[ "$(show .last_policy.error)" == *"$1"* ]]
+}
+
+@test "the first start makes a key (0600) and a certificate naming the GUID; show prints its fingerprint" {
+	local g crt=$STATE/identity.crt owner
+	raise 500 KB1 1 >/dev/null
+	g=$(guid)
+	[ "$(stat -c %a "$STATE/identity.key")" = 600 ]
+	# as the user the agent runs as: [site] user when started as root
+	owner=$(id -un)
+	[ "$owner" = root ] && owner=sitesys
+	[ "$(stat -c %U "$STATE/identity.key")" = "$owner" ]
+	[ "$(stat -c %U "$crt")" = "$owner" ]
+	[ "$(openssl x509 -in "$crt" -noout -subject -nameopt RFC2253)" = "subject=OU=sitesys-agent,CN=$g" ]
+	# self-signed, for twenty years (7305 days)
+	openssl verify -CAfile "$crt" "$crt" >/dev/null
+	openssl x509 -in "$crt" -noout -checkend $((7304 * 86400)) >/dev/null
+	openssl x509 -in "$crt" -noout -checkend $((7306 * 86400)) >/dev/null && false
+	# its key is the certificate's
+	[ "$(openssl pkey -in "$STATE/identity.key" -pubout)" = "$(openssl x509 -in "$crt" -noout -pubkey)" ]
+	# show: the SHA-256 fingerprint of the certificate
+	local fp
+	fp=$(openssl x509 -in "$crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+	[ "$(show .identity.fingerprint)" = "$fp" ]
+	agent show | grep -qx "fingerprint   $fp (SHA-256 of $crt)"
+	# later starts load it: the same identity
+	raise 500 KB2 1 >/dev/null
+	[ "$(show .identity.fingerprint)" = "$fp" ]
+	[ "$(grep -c 'made the key' "$LOG")" = 1 ]
+}
+
+@test "the agent presents its certificate to the MP and signs every batch with its key" {
+	local crt=$STATE/identity.crt sha1 b text
+	raise 500 KB1 1 >/dev/null
+	raise 401 "CI-é" 2 >/dev/null
+	run quiet send
+	[ "$output" = "sent 2, left 0 via mp" ]
+	sha1=$(openssl x509 -in "$crt" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
+	grep -q "\"POST /mp/v1/statemsg HTTP/1.1\" 202 dn=\"OU=sitesys-agent,CN=$(guid)\" fp=$sha1" \
+		"$SITE_DIR/fake-mp/logs/access.log"
+	# the signature is the key's over the batch as sitesys-statemsg(5)
+	# says: without "signature", client in lower case, sorted, compact,
+	# non-ASCII escaped
+	b=$(posted mp)
+	text=$(jq -S -c -a 'del(.signature)' <<<"$b" |
+		sed 's/\\u\([0-9a-f]\{4\}\)/\\u\U\1/g')
+	jq -r .signature <<<"$b" | base64 -d >"$SITE_DIR/sig.der"
+	openssl x509 -in "$crt" -noout -pubkey >"$SITE_DIR/pub.pem"
+	printf '%s' "$text" | openssl dgst -sha256 -verify "$SITE_DIR/pub.pem" \
+		-signature "$SITE_DIR/sig.der"
+	# changed by one character, it does not verify
+	printf '%s' "${text/KB1/KB2}" | openssl dgst -sha256 -verify "$SITE_DIR/pub.pem" \
+		-signature "$SITE_DIR/sig.der" && false
+	# the FSP gets the same signed batch, and no certificate
+	touch "$SITE_DIR/fake-mp/down"
+	raise 500 KB3 1 >/dev/null
+	run quiet send
+	[ "$output" = "sent 1, left 0 via fsp" ]
+	[ "$(posted fsp | jq -r .signature | base64 -d | wc -c)" -ge 64 ]
+}
+
+@test "a corrupt or exposed key stops the agent with the file and the reason, and is kept as it was" {
+	local key=$STATE/identity.key sum
+	raise 500 KB1 1 >/dev/null
+	head -c 100 /dev/urandom | base64 >"$key"
+	sum=$(sha256sum "$key")
+	for cmd in show "state --topic-type 500 --topic-id KB2 --state 1" send; do
+		run agent $cmd
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"\"$key\": not a PEM key"* ]] || { echo "$cmd: $output"; false; }
+	done
+	# the daemon too
+	run "$AGENT" -c "$CONF" -f run
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"\"$key\": not a PEM key"* ]]
+	[ "$(sha256sum "$key")" = "$sum" ]
+	[ "$(grep -c 'made the key' "$LOG")" = 1 ]
+	# readable by others
+	openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkey >"$key"
+	chmod 644 "$key"
+	run agent show
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"\"$key\": a private key must not be readable by group or others (mode 644)"* ]]
+	[ "$(stat -c %a "$key")" = 644 ]
+}
+
+@test "the agent never talks http:// to a management point: the configuration is refused" {
+	local before
+	before=$(wc -l <"$SITE_DIR/fake-mp/logs/access.log")
+	sed -i "s|^mp_url = https://|mp_url = http://|" "$CONF"
+	for cmd in show send "-n run"; do
+		run agent $cmd
+		[ "$status" -eq 2 ]
+		[ "$output" = "$CONF:3: mp_url: \"http://127.0.0.1:$MP_PORT/mp/v1\" is not an https:// URL" ] ||
+			{ echo "$cmd: $output"; false; }
+	done
+	sed -i "s|^mp_url = http://.*|mp_url_template = http://%s:$MP_PORT/mp/v1|" "$CONF"
+	run agent show
+	[ "$status" -eq 2 ]
+	[ "$output" = "$CONF:3: mp_url_template: \"http://%s:$MP_PORT/mp/v1\" is not an https:// URL" ]
+	# HTTPS without the site CA to trust is refused too
+	sed -i "s|^mp_url_template = http://.*|mp_url = https://127.0.0.1:$MP_PORT/mp/v1|; /^site_ca/d" "$CONF"
+	run agent show
+	[ "$status" -eq 2 ]
+	[[ "$output" == "$CONF:3: mp_url: needs [agent] site_ca too: "* ]]
+	# nothing reached the management point, and nothing was made
+	[ "$(wc -l <"$SITE_DIR/fake-mp/logs/access.log")" = "$before" ]
+	[ ! -e "$STATE" ]
+}
+
+@test "an MP certificate from another CA is refused, and so is a self-signed one" {
+	local d=$SITE_DIR/certs
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$d/other-ca.key" -subj "/CN=another CA" -days 30 \
+		-addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign -out "$d/other-ca.crt" 2>/dev/null
+	server_cert other "$d/other-ca.crt" "$d/other-ca.key" \
+		"$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)"
+	fake_mp_serves "$d/other.crt" "$d/other.key"
+	# the certificate is good, for 127.0.0.1: only its issuer is wrong
+	openssl verify -CAfile "$d/other-ca.crt" "$d/other.crt" >/dev/null
+	refused_with "unable to get local issuer certificate"
+	# a self-signed one (the fake's own key), even for the right name
+	openssl req -x509 -key "$d/other.key" -subj /CN=127.0.0.1 -days 30 \
+		-addext subjectAltName=IP:127.0.0.1 -out "$d/self.crt" 2>/dev/null
+	fake_mp_serves "$d/self.crt" "$d/other.key"
+	refused_with "self-signed certificate"
+}
+
+@test "an expired or not yet valid MP certificate is refused" {
+	local d=$SITE_DIR/certs
+	server_cert expired "$SITE_CA" "$SITE_DIR/ca/ca.key" 20200101000000Z 20210101000000Z
+	fake_mp_serves "$d/expired.crt" "$d/expired.key"
+	refused_with "certificate has expired"
+	server_cert future "$SITE_CA" "$SITE_DIR/ca/ca.key" 20990101000000Z 21000101000000Z
+	fake_mp_serves "$d/future.crt" "$d/future.key"
+	refused_with "certificate is not yet valid"
+	# the same CA's, valid now: taken
+	server_cert now "$SITE_CA" "$SITE_DIR/ca/ca.key" \
+		"$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" "$(date -u -d '+30 days' +%Y%m%d%H%M%SZ)"
+	fake_mp_serves "$d/now.crt" "$d/now.key"
+	raise 500 KB-NOW 1 >/dev/null
+	run quiet send
+	[ "$output" = "sent 1, left 0 via mp" ]
+}
+
+@test "an MP certificate for another name is refused" {
+	site_issue "$SITE_DIR" mp-other.example.org
+	fake_mp_serves "$SITE_DIR/ca/issued/mp-other.example.org.crt" \
+		"$SITE_DIR/ca/issued/mp-other.example.org.key"
+	refused_with "no alternative certificate subject name matches target host name '127.0.0.1'"
+}
+
+@test "a revoked MP certificate is refused once [agent] site_crl lists it" {
+	local d=$SITE_DIR/certs
+	# 127.0.0.2's certificate, kept (revoking deletes the CA's copy)
+	mkdir -p "$d"
+	site_issue "$SITE_DIR" 127.0.0.2
+	cp "$SITE_DIR/ca/issued/127.0.0.2.crt" "$SITE_DIR/ca/issued/127.0.0.2.key" "$d/"
+	fake_mp_serves "$d/127.0.0.2.crt" "$d/127.0.0.2.key" 127.0.0.2
+	cp "$SITE_DIR/ca/ca.crl" "$AGENT_CRL"
+	sed -i "s|^mp_url = .*|mp_url = https://127.0.0.2:$MP_PORT/mp/v1\nsite_crl = $AGENT_CRL|" "$CONF"
+	raise 500 KB1 1 >/dev/null
+	run quiet send
+	[ "$output" = "sent 1, left 0 via mp" ]
+	"$SITECTL" -c "$SITE_DIR/ca.conf" ca revoke 127.0.0.2 >/dev/null
+	cp "$SITE_DIR/ca/ca.crl" "$AGENT_CRL"
+	raise 500 KB2 1 >/dev/null
+	run quiet send
+	[ "$output" = "sent 1, left 0 via fsp" ]
+	grep -q "management point failed (https://127.0.0.2:$MP_PORT/mp/v1/statemsg: SSL certificate problem: certificate revoked)" "$LOG"
+	[ "$(nposted mp)" = 1 ]
+	# without the list, the agent would not know
+	sed -i '/^site_crl/d' "$CONF"
+	raise 500 KB3 1 >/dev/null
+	run quiet send
+	[ "$output" = "sent 1, left 0 via mp" ]
 }

@@ -41,6 +41,8 @@ setup_file() {
 	"$SITECTL" bg link BG_A SUP_A --fallback sup=10
 	"$SITECTL" bg link BG_A SUP_B --fallback sup=130
 	mp_start 2
+	# the site CA's certificate where the agent (as [site] user) reads it
+	cp "$SITE_CA" "$SITE_DIR/site-ca.crt"
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 }
 
@@ -56,13 +58,16 @@ setup() {
 	cat >"$CONF" <<-CONF
 		[agent]
 		state_dir = $STATE
-		mp_url = http://127.0.0.1:$SITE_HTTP_PORT/mp/v1
+		mp_url = https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1
+		site_ca = $SITE_DIR/site-ca.crt
 		timeout_seconds = 5
 		site = ABC
 		ad_site = Paris
 	CONF
-	# the identity, made (and logged) once, before the tests look
-	"$AGENT" -c "$CONF" show >/dev/null 2>&1
+	# the identity, made (and logged) once, before the tests look, and
+	# registered: the MP answers no location to a certificate it does not
+	# know (a policy poll registers it)
+	"$AGENT" -c "$CONF" policy >/dev/null 2>&1
 }
 teardown() { site_teardown; }
 
@@ -115,11 +120,11 @@ use() { agent location "$1" --at "$2" --json | jq -r .use; }
 @test "an answer from a file; bad files and an unreachable MP are refused with the reason" {
 	agent location dp --json | jq .answer >"$SITE_DIR/answer-4.json"
 	# the MP is not asked: a wrong mp_url does not matter
-	sed -i "s|^mp_url = .*|mp_url = http://127.0.0.1:9/mp/v1|" "$CONF"
+	sed -i "s|^mp_url = .*|mp_url = https://127.0.0.1:9/mp/v1|" "$CONF"
 	[ "$(agent location dp --answer "$SITE_DIR/answer-4.json" --at 10 --json | jq -r .use)" = dp-b1.example.org ]
 	run agent location dp
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"sitesys-agent: location: http://127.0.0.1:9/mp/v1/location: "* ]]
+	[[ "$output" == *"sitesys-agent: location: https://127.0.0.1:9/mp/v1/location: "* ]]
 	jq '.sources[0].kind = "disk"' "$SITE_DIR/answer-4.json" >"$SITE_DIR/bad-4.json"
 	run agent location dp --answer "$SITE_DIR/bad-4.json"
 	[ "$status" -eq 2 ]

@@ -1,11 +1,14 @@
 #!/usr/bin/env bats
 # The agent's management point traffic driven by the MP walker, against
-# two real sitesys-mp daemons behind nginx on 127.0.0.2 (mp-a, locality 3:
-# in the client's boundary group) and 127.0.0.3 (mp-b, locality 2: a
-# neighbour group): [agent] mp_url_template sends everything to the local
-# one; with its FastCGI stopped (nginx answers 502) five failed sends move
-# the agent to mp-b, where its messages arrive; a restart of the agent
-# brings it back to mp-a. All traffic stays on 127.0.0.0/8.
+# two real sitesys-mp daemons behind nginx (HTTPS, each with its
+# certificate of the site's CA) on 127.0.0.2 (mp-a, locality 3: in the
+# client's boundary group) and 127.0.0.3 (mp-b, locality 2: a neighbour
+# group): [agent] mp_url_template sends everything to the local one; with
+# its FastCGI stopped (nginx answers 502) five failed sends move the agent
+# to mp-b, where its messages arrive; a restart of the agent brings it
+# back to mp-a. And the site's say over the client: pending approval,
+# approved, another certificate for its GUID until reset-identity. All
+# traffic stays on 127.0.0.0/8.
 
 load helpers
 
@@ -52,6 +55,8 @@ setup_file() {
 	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp-b.sock" $B
 	# where the agent first asks: 127.0.0.1, served by mp-b
 	site_nginx_fcgi "$SITE_DIR" /mp/v1/ "$SITE_DIR/mp-b.sock"
+	# the site CA's certificate where the agent (as [site] user) reads it
+	cp "$SITE_CA" "$SITE_DIR/site-ca.crt"
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 }
 
@@ -68,13 +73,16 @@ setup() {
 	cat >"$CONF" <<-CONF
 		[agent]
 		state_dir = $STATE
-		mp_url = http://127.0.0.1:$SITE_HTTP_PORT/mp/v1
-		mp_url_template = http://%s:$SITE_HTTP_PORT/mp/v1
+		mp_url = https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1
+		mp_url_template = https://%s:$SITE_HTTPS_PORT/mp/v1
+		site_ca = $SITE_DIR/site-ca.crt
 		timeout_seconds = 5
 		site = ABC
 		ad_site = Paris
 	CONF
-	"$AGENT" -c "$CONF" show >/dev/null 2>&1
+	# the identity, registered (a policy poll registers it): the MPs
+	# answer nothing else to a certificate they do not know
+	"$AGENT" -c "$CONF" policy >/dev/null 2>&1
 }
 teardown() {
 	stop_pid "$SITE_DIR/agent.pid"
@@ -101,10 +109,10 @@ start_agent() {
 }
 
 @test "a template without exactly one %s is refused with file and line" {
-	sed -i 's|^mp_url_template = .*|mp_url_template = http://mp/mp/v1|' "$CONF"
+	sed -i 's|^mp_url_template = .*|mp_url_template = https://mp/mp/v1|' "$CONF"
 	run agent show
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"$CONF:4: mp_url_template: \"http://mp/mp/v1\" must hold %s exactly once"* ]]
+	[[ "$output" == *"$CONF:4: mp_url_template: \"https://mp/mp/v1\" must hold %s exactly once"* ]]
 }
 
 @test "the list comes from the MP; every request goes to the most local one" {
@@ -130,7 +138,7 @@ start_agent() {
 	grep -q "POST /mp/v1/register" "$SITE_DIR/nginx/logs/access-$A.log"
 	# the local MP's FastCGI stops: nginx answers 502
 	stop_pid "$SITE_DIR/mp-a.pid"
-	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$A:$SITE_HTTP_PORT/mp/v1/statemsg")" = 502 ]
+	[ "$(curl -s --cacert "$SITE_CA" -o /dev/null -w '%{http_code}' -X POST "https://$A:$SITE_HTTPS_PORT/mp/v1/statemsg")" = 502 ]
 	to_b=$(posts $B)
 	for i in 1 2 3 4; do
 		raise KB-OUT-$i
@@ -168,6 +176,62 @@ start_agent() {
 	run agent send
 	[ "$status" -eq 0 ]
 	run agent show
-	[[ "$output" == *"mp            http://127.0.0.1:$SITE_HTTP_PORT/mp/v1 (fixed [agent] mp_url)"* ]]
+	[[ "$output" == *"mp            https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1 (fixed [agent] mp_url)"* ]]
 	[ "$(jq -r '.mp.list // "none"' "$STATE/fallback.json" 2>/dev/null || echo none)" = none ]
+}
+
+# reg_is STATE: the registration state the agent last heard of
+reg_is() { [ "$(jq -r '.registration.state // ""' "$STATE/status.json" 2>/dev/null)" = "$1" ]; }
+# poll_wait: have the daemon poll its policy, and wait until it has
+poll_wait() {
+	local before
+	before=$(jq -r '.last_policy.time // ""' "$STATE/status.json" 2>/dev/null)
+	agent policy >/dev/null
+	wait_for 20 bash -c "[ \"\$(jq -r '.last_policy.time // \"\"' '$STATE/status.json' 2>/dev/null)\" != '$before' ]"
+}
+# polled_is STATE: a poll leaves the registration STATE (the MPs learn of
+# the site's decision by a notification, a moment after sitectl returns)
+polled_is() { poll_wait && reg_is "$1"; }
+
+@test "pending approval keeps the messages; approved, they go; another key for the GUID waits for reset-identity" {
+	local g log=$SITE_DIR/agent-$BATS_TEST_NUMBER.log
+	"$SITECTL" setting set client-approval manual >/dev/null
+	# a new client, after the site went manual; the fixed mp_url
+	STATE=$STATE-manual
+	sed -i "s|^state_dir = .*|state_dir = $STATE|; /^mp_url_template/d" "$CONF"
+	raise KB-WAIT
+	g=$(agent show --json | jq -r .client)
+	start_agent
+	wait_for 20 reg_is pending
+	[ "$(psql_site -c "SELECT approved FROM client WHERE guid = '$g'")" = f ]
+	# the MP takes nothing from it: kept in the outbox
+	send_wait
+	[ "$(jq -r .last_send.result "$STATE/status.json")" = failed ]
+	[[ "$(jq -r .last_send.error "$STATE/status.json")" == *"answered HTTP 403: "*"(pending)"* ]]
+	[ "$(agent show --json | jq -r .outbox.messages)" = 1 ]
+	poll_wait
+	reg_is pending
+	agent show | grep -Eq '^registration +pending since [0-9T:.-]+Z'
+	# said once, however often it polls
+	[ "$(grep -c "awaits the site's approval" "$log")" = 1 ]
+	# approved by the site: the next poll says so, the next send delivers
+	"$SITECTL" client approve "$g" >/dev/null
+	"$SITECTL" setting set client-approval auto >/dev/null
+	wait_for 20 polled_is approved
+	send_wait
+	[ "$(jq -r .last_send.result "$STATE/status.json")" = ok ]
+	arrived KB-WAIT
+	[ "$(grep -c "the site has approved $g" "$log")" = 1 ]
+	# the machine made again: a new key and certificate for the same GUID
+	stop_pid "$SITE_DIR/agent.pid"
+	rm "$STATE/identity.key" "$STATE/identity.crt" "$STATE/status.json"
+	start_agent
+	wait_for 20 reg_is identity-mismatch
+	agent show | grep -q "^registration  identity-mismatch since .*: client $g is registered with another certificate"
+	poll_wait
+	[ "$(grep -c "refuses $g (identity-mismatch)" "$log")" = 1 ]
+	# until the administrator resets it
+	"$SITECTL" client reset-identity "$g" >/dev/null
+	wait_for 20 polled_is approved
+	[ "$(psql_site -c "SELECT fingerprint FROM client WHERE guid = '$g'")" = "$(agent show --json | jq -r .identity.fingerprint)" ]
 }

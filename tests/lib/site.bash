@@ -163,11 +163,13 @@ site_nginx_launch() {
 	nginx -c "$1" -e "$2" </dev/null >>"$2" 2>&1 &
 }
 
-# site_nginx_ready LOG PORT: wait (bounded) for /health; the log if never
+# site_nginx_ready LOG PORT [URL]: wait (bounded) for /health on
+# 127.0.0.1:PORT, or under URL (whatever its certificate: this asks
+# whether nginx is up, not whether to trust it); the log if never
 site_nginx_ready() {
-	local i
+	local i url=${3:-http://127.0.0.1:$2}
 	for i in $(seq 1 100); do
-		curl -fsS "http://127.0.0.1:$2/health" >/dev/null 2>&1 && return 0
+		curl -kfsS "$url/health" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
 	cat "$1" >&2
@@ -280,31 +282,42 @@ site_conf() {
 }
 
 # site_fake_start DIR NAME [PORT]: a stand-in for a management point
-# (NAME=mp) or a fallback status point (NAME=fsp) until the real ones run
-# in the tests: its own nginx on a free loopback port (or PORT), under
-# DIR/fake-NAME/, answering
+# (NAME=mp) or a fallback status point (NAME=fsp): its own nginx on a free
+# loopback port (or PORT), under DIR/fake-NAME/, answering
 #   POST /NAME/v1/statemsg  202, keeping each body as a file in statemsg/
 #                           (503 instead while the file "down" exists)
 #   POST /NAME/v1/register  the file registered.json, keeping each body in
 #                           register/ (404 while there is no such file)
-#   GET  /NAME/v1/policy    the file policy.json (404 while there is none)
-# Sets SITE_FAKE_PORT. Bodies are kept by nginx itself: a location that
-# proxies reads the whole body first, and client_body_in_file_only keeps
-# the file it read it into.
+#   GET  /NAME/v1/policy    the file policy.json (403 "unregistered", as
+#                           the MP answers a certificate it does not know,
+#                           while there is none)
+# The fake MP speaks HTTPS only, as the real one does: a certificate of
+# the site's CA (DIR/ca, made if need be; SITE_CA) for 127.0.0.1, or
+# SITE_FAKE_CERT and SITE_FAKE_KEY, on SITE_FAKE_HOST (127.0.0.1); it asks
+# for the client's certificate and logs its subject and SHA-1 fingerprint
+# in logs/access.log ('"REQUEST" STATUS dn="..." fp=...'). The fake FSP is
+# plain HTTP. Sets SITE_FAKE_PORT. Bodies are kept by nginx itself: a
+# location that proxies reads the whole body first, and
+# client_body_in_file_only keeps the file it read it into.
 site_fake_start() {
-	local dir=$1 name=$2 port=${3:-} user
+	local dir=$1 name=$2 port=${3:-} host=${SITE_FAKE_HOST:-127.0.0.1}
+	local fd=$dir/fake-$name scheme=https crt=${SITE_FAKE_CERT:-} key=${SITE_FAKE_KEY:-}
 	[ -n "$port" ] || port=$(site_free_port) || return 1
-	local fd=$dir/fake-$name
+	[ "$name" = fsp ] && scheme=http
+	if [ $scheme = https ] && [ -z "$crt" ]; then
+		site_ca_init "$dir" && site_issue "$dir" "$host" || return 1
+		crt=$dir/ca/issued/$host.crt
+		key=$dir/ca/issued/$host.key
+	fi
 	mkdir -p "$fd/tmp" "$fd/logs"
-	user=$(id -un)
-	[ "$user" = root ] && user=sitesys
 	{
 		echo "daemon off; worker_processes 1; pid $fd/nginx.pid;"
-		[ "$(id -u)" = 0 ] && echo "user $user;"
+		[ "$(id -u)" = 0 ] && echo "user $(site_web_user);"
 		echo "error_log $fd/logs/error.log;"
 		echo "events { worker_connections 64; }"
 		echo "http {"
-		echo "  access_log $fd/logs/access.log;"
+		echo "  log_format fake '\"\$request\" \$status dn=\"\$ssl_client_s_dn\" fp=\$ssl_client_fingerprint';"
+		echo "  access_log $fd/logs/access.log fake;"
 		echo "  client_body_temp_path $fd/tmp/body;"
 		echo "  proxy_temp_path $fd/tmp/proxy;"
 		echo "  fastcgi_temp_path $fd/tmp/fastcgi;"
@@ -312,7 +325,15 @@ site_fake_start() {
 		echo "  scgi_temp_path $fd/tmp/scgi;"
 		echo "  default_type application/json;"
 		echo "  server {"
-		echo "    listen 127.0.0.1:$port;"
+		if [ $scheme = https ]; then
+			echo "    listen $host:$port ssl;"
+			echo "    ssl_certificate $crt;"
+			echo "    ssl_certificate_key $key;"
+			echo "    ssl_protocols TLSv1.2 TLSv1.3;"
+			echo "    ssl_verify_client optional_no_ca;"
+		else
+			echo "    listen $host:$port;"
+		fi
 		echo "    location / { return 404; }"
 		echo "    location = /health { return 200 \"ok\\n\"; }"
 		echo "    location = /$name/v1/statemsg {"
@@ -323,7 +344,7 @@ site_fake_start() {
 		echo "      proxy_method GET;"
 		echo "      proxy_pass_request_body off;"
 		echo "      proxy_set_header Content-Length \"\";"
-		echo "      proxy_pass http://127.0.0.1:$port/_fake/accepted;"
+		echo "      proxy_pass $scheme://$host:$port/_fake/accepted;"
 		echo "    }"
 		echo "    location = /$name/v1/register {"
 		echo "      client_body_in_file_only on;"
@@ -331,9 +352,14 @@ site_fake_start() {
 		echo "      proxy_method GET;"
 		echo "      proxy_pass_request_body off;"
 		echo "      proxy_set_header Content-Length \"\";"
-		echo "      proxy_pass http://127.0.0.1:$port/_fake/registered;"
+		echo "      proxy_pass $scheme://$host:$port/_fake/registered;"
 		echo "    }"
-		echo "    location = /$name/v1/policy { alias $fd/policy.json; }"
+		echo "    location = /$name/v1/policy {"
+		echo "      if (!-f $fd/policy.json) {"
+		echo "        return 403 '{\"error\":\"this certificate is bound to no client\",\"code\":\"unregistered\"}';"
+		echo "      }"
+		echo "      alias $fd/policy.json;"
+		echo "    }"
 		echo "    location = /_fake/registered { alias $fd/registered.json; }"
 		echo "    location = /_fake/accepted {"
 		echo "      return 202 '{\"format\":\"sitesys.ack/1\"}\\n';"
@@ -343,7 +369,7 @@ site_fake_start() {
 	} >"$fd/nginx.conf"
 	site_nginx_launch "$fd/nginx.conf" "$fd/logs/error.log"
 	SITE_FAKE_PORT=$port
-	site_nginx_ready "$fd/logs/error.log" "$port"
+	site_nginx_ready "$fd/logs/error.log" "$port" "$scheme://$host:$port"
 }
 
 # site_fake_stop DIR NAME: stop what site_fake_start DIR NAME started.

@@ -386,7 +386,8 @@ test_send_pack_limits(void **state)
 /* The fake HTTP client: answers per URL, remembers what was posted. */
 struct fake {
 	long mp, fsp, reg, pol; /* a status, or 0: connection refused */
-	const char *policy, *registered;
+	const char *policy, *registered; /* the answers of 200 */
+	const char *refusal; /* the answer of any other status */
 	json_t *posts; /* [{"url":..., "body":...}] */
 };
 
@@ -401,10 +402,10 @@ fake_request(void *ctx, const char *method, const char *url, const char *body,
 	memset(r, 0, sizeof(*r));
 	if (strstr(url, "/policy?client=GUID:") != NULL) {
 		status = f->pol;
-		answer = f->policy;
+		answer = status == 200 ? f->policy : f->refusal;
 	} else if (strstr(url, "/register") != NULL) {
 		status = f->reg;
-		answer = f->registered;
+		answer = status == 200 ? f->registered : f->refusal;
 	} else {
 		status = strstr(url, "//mp/") ? f->mp : f->fsp;
 	}
@@ -417,8 +418,8 @@ fake_request(void *ctx, const char *method, const char *url, const char *body,
 		return -1;
 	}
 	r->status = status;
-	r->body = strdup(answer);
-	r->len = strlen(answer);
+	r->body = strdup(answer ? answer : "");
+	r->len = strlen(r->body);
 	return 0;
 }
 
@@ -443,7 +444,7 @@ posted_msgs(struct fake *f, size_t index, const char *want_url)
 	return m;
 }
 
-#define MP "http://mp/mp/v1"
+#define MP "https://mp/mp/v1"
 #define FSP "http://fsp/fsp/v1"
 
 static void
@@ -459,7 +460,7 @@ test_send_mp_then_fsp_then_keep(void **state)
 	raise_one(&st, "500", "KB1", "1");
 	raise_one(&st, "500", "KB2", "1");
 	/* the MP takes both in one batch; the outbox is empty */
-	assert_int_equal(send_outbox(&st, &ops, MP, FSP), 0);
+	assert_int_equal(send_outbox(&st, &ops, MP, &ops, FSP), 0);
 	assert_int_equal(json_array_size(f.posts), 1);
 	msgs = posted_msgs(&f, 0, MP "/statemsg");
 	assert_int_equal(json_array_size(msgs), 2);
@@ -470,7 +471,7 @@ test_send_mp_then_fsp_then_keep(void **state)
 	/* MP 503: the same batch goes to the FSP */
 	raise_one(&st, "500", "KB3", "1");
 	f.mp = 503;
-	assert_int_equal(send_outbox(&st, &ops, MP, FSP), 0);
+	assert_int_equal(send_outbox(&st, &ops, MP, &ops, FSP), 0);
 	assert_int_equal(json_array_size(f.posts), 3);
 	msgs = posted_msgs(&f, 2, FSP "/statemsg");
 	assert_int_equal(serial_of(json_array_get(msgs, 0)), 3);
@@ -478,7 +479,7 @@ test_send_mp_then_fsp_then_keep(void **state)
 	/* both down: nothing is lost, the reason is kept */
 	raise_one(&st, "500", "KB4", "1");
 	f.fsp = 0;
-	assert_int_equal(send_outbox(&st, &ops, MP, FSP), -1);
+	assert_int_equal(send_outbox(&st, &ops, MP, &ops, FSP), -1);
 	msgs = outbox_msgs(&st);
 	assert_int_equal(json_array_size(msgs), 1);
 	json_decref(msgs);
@@ -490,7 +491,7 @@ test_send_mp_then_fsp_then_keep(void **state)
 	json_decref(status);
 	/* the next attempt delivers it */
 	f.mp = 202;
-	assert_int_equal(send_outbox(&st, &ops, MP, FSP), 0);
+	assert_int_equal(send_outbox(&st, &ops, MP, &ops, FSP), 0);
 	msgs = posted_msgs(&f, json_array_size(f.posts) - 1, MP "/statemsg");
 	assert_int_equal(serial_of(json_array_get(msgs, 0)), 4);
 	json_decref(msgs);
@@ -552,13 +553,17 @@ test_policy_parse(void **state)
 	    "time: \"yesterday\"");
 }
 
-/* 404 registers again; a resync request is answered once, then sent. */
+/* 403 "unregistered" registers again; a resync request is answered
+ * once, then sent. */
 static void
 test_policy_poll_answers_resync_once(void **state)
 {
-	struct fake f = {
-		.mp = 202, .reg = 200, .pol = 404, .posts = json_array()
-	};
+	struct fake f = { .mp = 202,
+		.reg = 200,
+		.pol = 403,
+		.refusal = "{\"error\":\"this certificate is bound to no "
+		           "client\",\"code\":\"unregistered\"}",
+		.posts = json_array() };
 	struct http_ops ops = { fake_request, &f };
 	struct store st;
 	struct policy p;
@@ -576,13 +581,13 @@ test_policy_poll_answers_resync_once(void **state)
 	    "\"resync\":{\"requested\":\"2026-11-22T10:00:00Z\"}}",
 	    st.guid);
 	f.policy = pol;
-	/* 404 even after registering: an error, nothing queued */
+	/* unregistered even after registering: an error, nothing queued */
 	assert_int_equal(policy_poll(&st, &ops, MP, "pc1", &p), -1);
 	assert_int_equal(json_array_size(f.posts), 1); /* the register */
 	f.pol = 200;
 	assert_int_equal(policy_poll(&st, &ops, MP, "pc1", &p), 1);
 	assert_int_equal(policy_poll(&st, &ops, MP, "pc1", &p), 0);
-	assert_int_equal(send_outbox(&st, &ops, MP, FSP), 0);
+	assert_int_equal(send_outbox(&st, &ops, MP, &ops, FSP), 0);
 	msgs = posted_msgs(&f, 1, MP "/statemsg");
 	/* KB1 as raised (1), KB1 renumbered (2), completion (3) */
 	assert_int_equal(json_array_size(msgs), 3);
@@ -720,7 +725,7 @@ child_send(void *arg)
 	(void)arg;
 	if (store_open(&st, dir) == -1)
 		_exit(1);
-	send_outbox(&st, &ops, MP, FSP);
+	send_outbox(&st, &ops, MP, &ops, FSP);
 	_exit(1);
 }
 
@@ -744,7 +749,7 @@ test_crash_while_sending(void **state)
 	assert_int_equal(json_array_size(msgs), 1);
 	assert_int_equal(serial_of(json_array_get(msgs, 0)), 2);
 	json_decref(msgs);
-	assert_int_equal(send_outbox(&st, &ops, MP, FSP), 0);
+	assert_int_equal(send_outbox(&st, &ops, MP, &ops, FSP), 0);
 	msgs = posted_msgs(&f, 0, MP "/statemsg");
 	assert_int_equal(serial_of(json_array_get(msgs, 0)), 2);
 	json_decref(msgs);

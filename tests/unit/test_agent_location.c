@@ -20,14 +20,6 @@
 
 static char why[512];
 
-/* send.c's, which this test does not include */
-void
-http_reply_free(struct http_reply *r)
-{
-	free(r->body);
-	r->body = NULL;
-}
-
 /* A fake MP: what it was asked, and what it answers. */
 struct fake {
 	char url[256], body[4096];

@@ -73,7 +73,8 @@ test_values(void **state)
 	           "[inbox]\n"
 	           "batch_files = 1000\n"
 	           "[agent]\n"
-	           "mp_url_template = http://%s/mp/v1\n");
+	           "mp_url_template = https://%s/mp/v1\n"
+	           "site_ca = /etc/sitesys/site-ca.crt\n");
 	cf = conf_load(path, err, sizeof(err));
 	assert_non_null(cf);
 	assert_string_equal(conf_str(cf, "site", "inbox_dir"), "/srv/inbox");
@@ -83,7 +84,7 @@ test_values(void **state)
 	assert_int_equal(conf_int(cf, "inbox", "batch_files"), 1000);
 	assert_int_equal(conf_int(cf, "inbox", "settle_seconds"), 5);
 	assert_string_equal(
-	    conf_str(cf, "agent", "mp_url_template"), "http://%s/mp/v1");
+	    conf_str(cf, "agent", "mp_url_template"), "https://%s/mp/v1");
 	assert_string_equal(conf_path(cf), path);
 	conf_free(cf);
 	unlink(path);
@@ -110,11 +111,23 @@ test_errors(void **state)
 	    "2: level: \"loud\" is not one of error|warning|info|debug");
 	expect_error("[site]\ninbox_dir = /a\ninbox_dir = /b\n",
 	    "3: duplicate key \"inbox_dir\" (first set on line 2)");
-	expect_error("[agent]\nmp_url_template = http://mp/mp/v1\n",
-	    "2: mp_url_template: \"http://mp/mp/v1\" must hold %s exactly "
+	expect_error("[agent]\nmp_url_template = https://mp/mp/v1\n",
+	    "2: mp_url_template: \"https://mp/mp/v1\" must hold %s exactly "
 	    "once");
-	expect_error("[agent]\nmp_url_template = http://%s/%s\n",
-	    "2: mp_url_template: \"http://%s/%s\" must hold %s exactly once");
+	expect_error("[agent]\nmp_url_template = https://%s/%s\n",
+	    "2: mp_url_template: \"https://%s/%s\" must hold %s exactly "
+	    "once");
+	expect_error("[agent]\nmp_url_template = http://%s/mp/v1\n",
+	    "2: mp_url_template: \"http://%s/mp/v1\" is not an https:// URL");
+	expect_error("[agent]\nsite_ca = /ca.crt\nmp_url = http://mp/mp/v1\n",
+	    "3: mp_url: \"http://mp/mp/v1\" is not an https:// URL");
+	expect_error("[site]\nuser = x\n[agent]\nmp_url = https://mp/mp/v1\n",
+	    "4: mp_url: needs [agent] site_ca too: the site CA's certificate "
+	    "(PEM), the only issuer the agent trusts for management points");
+	expect_error("[agent]\nmp_url_template = https://%s/mp/v1\n",
+	    "2: mp_url_template: needs [agent] site_ca too: the site CA's "
+	    "certificate (PEM), the only issuer the agent trusts for "
+	    "management points");
 	expect_error("[site\n", "1: malformed section header");
 	expect_error("[site]\njust words\n", "2: expected \"key = value\"");
 }

@@ -22,7 +22,7 @@
 #include "util/clock.h"
 #include "util/conf.h"
 
-#define BOOT "http://boot/mp/v1"
+#define BOOT "https://boot/mp/v1"
 
 static char dir[256], conf_path_buf[300];
 
@@ -56,9 +56,9 @@ fake_request(void *ctx, const char *method, const char *url, const char *body,
 		f->asked++;
 		status = 200;
 		text = answer;
-	} else if (strncmp(url, "http://mp-a.example/", 20) == 0)
+	} else if (strncmp(url, "https://mp-a.example/", 21) == 0)
 		status = f->a;
-	else if (strncmp(url, "http://mp-b.example/", 20) == 0)
+	else if (strncmp(url, "https://mp-b.example/", 21) == 0)
 		status = f->b;
 	if (status == 0) {
 		snprintf(r->error, sizeof(r->error), "Connection refused");
@@ -101,12 +101,15 @@ open_agent(struct agent *ag, const char *tmpl, struct fake *f)
 	char err[512];
 
 	assert_non_null(fp);
-	fprintf(fp, "[agent]\nmp_url = %s\nmp_url_template = %s\n", BOOT, tmpl);
+	fprintf(fp,
+	    "[agent]\nmp_url = %s\nmp_url_template = %s\n"
+	    "site_ca = /nonexistent/site-ca.crt\n",
+	    BOOT, tmpl);
 	fclose(fp);
 	memset(ag, 0, sizeof(*ag));
 	ag->cf = conf_load(conf_path_buf, err, sizeof(err));
 	assert_non_null(ag->cf);
-	ag->http = (struct http_ops){ fake_request, f };
+	ag->http = ag->http_fsp = (struct http_ops){ fake_request, f };
 	snprintf(ag->name, sizeof(ag->name), "pc1");
 	assert_int_equal(store_open(&ag->st, dir), 0);
 }
@@ -143,15 +146,15 @@ test_url(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    mp_route_url("http://%s/mp/v1", "mp-a.example", url, sizeof(url)),
+	    mp_route_url("https://%s/mp/v1", "mp-a.example", url, sizeof(url)),
 	    0);
-	assert_string_equal(url, "http://mp-a.example/mp/v1");
+	assert_string_equal(url, "https://mp-a.example/mp/v1");
 	/* a name that would change the URL's meaning is refused */
 	assert_int_equal(
-	    mp_route_url("http://%s/mp/v1", "a/b", url, sizeof(url)), -1);
+	    mp_route_url("https://%s/mp/v1", "a/b", url, sizeof(url)), -1);
 	assert_int_equal(
-	    mp_route_url("http://%s/mp/v1", "u@h", url, sizeof(url)), -1);
-	assert_int_equal(mp_route_url("http://%s/mp/v1",
+	    mp_route_url("https://%s/mp/v1", "u@h", url, sizeof(url)), -1);
+	assert_int_equal(mp_route_url("https://%s/mp/v1",
 	                     "a-very-long-name.example.org", url, 20),
 	    -1);
 }
@@ -167,10 +170,10 @@ test_five_failures_move_on_restart_comes_back(void **state)
 	char why[256];
 
 	(void)state;
-	open_agent(&ag, "http://%s/mp/v1", &f);
+	open_agent(&ag, "https://%s/mp/v1", &f);
 	/* no list yet: asked of the bootstrap MP, then the most local one */
 	assert_string_equal(
-	    raise_and_send(&ag, &f, 0), "http://mp-a.example/mp/v1/statemsg");
+	    raise_and_send(&ag, &f, 0), "https://mp-a.example/mp/v1/statemsg");
 	assert_int_equal(f.asked, 1);
 	assert_int_equal(fb_state_load(dir, &fs, why, sizeof(why)), 0);
 	assert_int_equal(fs.nmps, 2);
@@ -180,7 +183,7 @@ test_five_failures_move_on_restart_comes_back(void **state)
 	f.a = 502;
 	for (int i = 0; i < 4; i++)
 		assert_string_equal(raise_and_send(&ag, &f, -1),
-		    "http://mp-a.example/mp/v1/statemsg");
+		    "https://mp-a.example/mp/v1/statemsg");
 	assert_true(mp_route_show(&ag, &mp, &errors));
 	assert_string_equal(mp.current, "mp-a.example");
 	assert_int_equal(errors, 4);
@@ -190,7 +193,7 @@ test_five_failures_move_on_restart_comes_back(void **state)
 	assert_string_equal(mp.current, "mp-b.example");
 	assert_int_equal(errors, 0);
 	assert_string_equal(
-	    raise_and_send(&ag, &f, 0), "http://mp-b.example/mp/v1/statemsg");
+	    raise_and_send(&ag, &f, 0), "https://mp-b.example/mp/v1/statemsg");
 	assert_int_equal(f.asked, 1); /* the list is a day old only later */
 	/* a restart is a refresh: mp-a again */
 	assert_int_equal(store_lock(&ag.st), 0);
@@ -200,7 +203,7 @@ test_five_failures_move_on_restart_comes_back(void **state)
 	store_unlock(&ag.st);
 	f.a = 202;
 	assert_string_equal(
-	    raise_and_send(&ag, &f, 0), "http://mp-a.example/mp/v1/statemsg");
+	    raise_and_send(&ag, &f, 0), "https://mp-a.example/mp/v1/statemsg");
 	close_agent(&ag);
 	json_decref(f.urls);
 }
@@ -215,7 +218,7 @@ test_policy_and_no_answer_count(void **state)
 	size_t errors;
 
 	(void)state;
-	open_agent(&ag, "http://%s/mp/v1", &f);
+	open_agent(&ag, "https://%s/mp/v1", &f);
 	assert_int_equal(mp_route_refresh(&ag), 0);
 	/* no connection to mp-a: each poll is one error */
 	for (int i = 0; i < 2; i++)
