@@ -1,6 +1,8 @@
 /*
  * test_signature.c - a batch's signature: the text it covers, exactly as
- * sitesys-statemsg(5) specifies it, and x509_sign and x509_verify over it
+ * sitesys-statemsg(5) specifies it rule by rule, and a signature that
+ * holds however the batch is spelled on its way (test_x509 tests
+ * x509_sign and x509_verify themselves)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,15 +154,14 @@ verify(
 	"\"topic\":{\"type\":700,\"id\":\"resync\"},\"state\":{\"id\":2}}]}"
 
 static void
-test_a_signature_verifies_against_its_certificate_only(void **state)
+test_a_signature_survives_respelling_only(void **state)
 {
-	struct ident id, other;
+	struct ident id;
 	char sig[X509_SIGNATURE_LEN], why[256] = "", *pretty;
 	json_t *doc = doc_of(BATCH), *again;
 
 	(void)state;
 	ident_make(&id);
-	ident_make(&other);
 	sign(&id, doc, sig);
 	assert_int_equal(verify(&id, doc, sig, why, sizeof(why)), 1);
 	/* carried in the batch, spelled otherwise: still good */
@@ -169,71 +170,16 @@ test_a_signature_verifies_against_its_certificate_only(void **state)
 	again = doc_of(pretty);
 	free(pretty);
 	assert_int_equal(verify(&id, again, sig, why, sizeof(why)), 1);
-	/* by another key */
-	assert_int_equal(verify(&other, doc, sig, why, sizeof(why)), 0);
-	assert_string_equal(why,
-	    "the signature does not match the "
-	    "certificate's key");
 	/* a message changed: a resync-complete made into something else */
 	json_object_set_new(
 	    json_object_get(
 	        json_array_get(json_object_get(again, "messages"), 0), "state"),
 	    "id", json_integer(1));
 	assert_int_equal(verify(&id, again, sig, why, sizeof(why)), 0);
-	json_decref(again);
-	json_decref(doc);
-	ident_free(&id);
-	ident_free(&other);
-}
-
-static void
-test_a_signature_that_is_not_one(void **state)
-{
-	struct ident id;
-	char why[256] = "";
-	json_t *doc = doc_of(BATCH);
-
-	(void)state;
-	ident_make(&id);
-	assert_int_equal(verify(&id, doc, "not base64!", why, sizeof(why)), 0);
-	assert_string_equal(why, "the signature is not base64");
-	assert_int_equal(verify(&id, doc, "", why, sizeof(why)), 0);
-	assert_int_equal(verify(&id, doc, "AAAA", why, sizeof(why)), 0);
 	assert_string_equal(why,
 	    "the signature does not match the "
 	    "certificate's key");
-	json_decref(doc);
-	ident_free(&id);
-}
-
-/* The certificate travels as PEM (client.certificate) and back. */
-static void
-test_a_certificate_as_pem_and_back(void **state)
-{
-	struct ident id;
-	char fp[X509_FINGERPRINT_LEN], fp2[X509_FINGERPRINT_LEN], err[256];
-	char sig[X509_SIGNATURE_LEN], cn[64], *pem;
-	json_t *doc = doc_of(BATCH);
-	X509 *back;
-
-	(void)state;
-	ident_make(&id);
-	pem = x509_cert_pem(id.cert);
-	assert_non_null(pem);
-	back = x509_cert_parse(pem, strlen(pem), err, sizeof(err));
-	assert_non_null(back);
-	x509_fingerprint(id.cert, fp);
-	x509_fingerprint(back, fp2);
-	assert_int_equal(strlen(fp), 64);
-	assert_string_equal(fp, fp2);
-	x509_cn(back, cn, sizeof(cn));
-	assert_string_equal(cn, GUID_LOW);
-	sign(&id, doc, sig);
-	X509_free(id.cert);
-	id.cert = back;
-	assert_int_equal(verify(&id, doc, sig, err, sizeof(err)), 1);
-	assert_null(x509_cert_parse("nonsense", 8, err, sizeof(err)));
-	free(pem);
+	json_decref(again);
 	json_decref(doc);
 	ident_free(&id);
 }
@@ -244,10 +190,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signed_text_is_canonical),
 		cmocka_unit_test(test_signed_text_ignores_the_spelling),
-		cmocka_unit_test(
-		    test_a_signature_verifies_against_its_certificate_only),
-		cmocka_unit_test(test_a_signature_that_is_not_one),
-		cmocka_unit_test(test_a_certificate_as_pem_and_back),
+		cmocka_unit_test(test_a_signature_survives_respelling_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
