@@ -108,10 +108,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
-# what the benchmarks share (bench/lib/) is linked into each of them
+# what the benchmarks share (bench/lib/) is linked into each of them; its
+# clients speak TLS with libssl
 $(BUILD)/bench/%.o: CFLAGS += -Ibench/lib
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LIB_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lssl -lfcgi -lpthread
 
 deps:
 	@sh scripts/deps.sh

@@ -73,6 +73,6 @@ cat >"$dir/request.json" <<'JSON'
  "addresses":["10.0.42.17/24"],"ad_site":"Site-7","site":"ABC","role":"dp",
  "content":"PKG7"}
 JSON
-echo "location through sitesys-mp: $b boundaries, $g groups, $s servers; 64 clients, one dp request each time"
+echo "location through sitesys-mp over HTTPS with a client certificate: $b boundaries, $g groups, $s servers; 64 clients, one dp request each time"
 PGHOST=$SITE_PGHOST PGPORT=$SITE_PGPORT PGUSER=postgres PGDATABASE=sitesys \
 	"$BUILD/bench/location_http" "$dir/request.json"

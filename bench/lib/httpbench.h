@@ -1,11 +1,15 @@
 /*
  * httpbench.h - what the HTTP benchmarks share: starting processes by pid,
- * keep-alive clients posting back to back through nginx on loopback, and
- * a rate counted only of the answers with the status expected
+ * keep-alive clients posting back to back through nginx on loopback, over
+ * plain HTTP or over TLS with a client certificate, and a rate counted
+ * only of the answers with the status expected
  */
 #ifndef HTTPBENCH_H
 #define HTTPBENCH_H
 
+#include <limits.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,12 +19,34 @@
 /* One load: clients post body to path for seconds after a warm-up. */
 struct hb_load {
 	int port;
+	SSL_CTX *tls; /* from hb_tls_client; NULL: plain HTTP */
 	const char *path;
-	const char *body;
+	const char *body; /* POSTed; NULL: GET */
 	size_t len;
 	int want; /* the status that counts: 200, 202 ... */
 	int clients;
 	double seconds, warmup;
+	bool reconnect; /* a new connection (and handshake) per request */
+};
+
+/* One nginx server: a port, and the prefixes it passes to FastCGI. */
+struct hb_server {
+	int port;
+	/*
+	 * HTTPS with this certificate and key, asking every client for its
+	 * certificate (ssl_verify_client optional_no_ca, as for the MP) and
+	 * passing it on as SSL_CLIENT_CERT; NULL: plain HTTP
+	 */
+	const char *cert, *key;
+	const char *const *prefixes;
+	size_t n;
+};
+
+/* The files of a run's TLS, made by hb_tls_make under DIR/tls/. */
+struct hb_tls_files {
+	char ca[PATH_MAX]; /* the CA's certificate, which clients trust */
+	char cert[PATH_MAX], key[PATH_MAX]; /* the server's, for 127.0.0.1 */
+	char client_cert[PATH_MAX], client_key[PATH_MAX]; /* self-signed */
 };
 
 /* hb_die - print the program's name, what failed and errno; exit 1 */
@@ -38,6 +64,13 @@ void hb_setup(
 void hb_path(char *out, size_t len, const char *dir, const char *name);
 
 /*
+ * hb_web_group - the group of the roles' FastCGI sockets ([site]
+ * fastcgi_group) and the user of nginx's workers: "www-data" when run as
+ * root, "" otherwise (nginx and the roles then run as this user)
+ */
+const char *hb_web_group(void);
+
+/*
  * hb_trivial - start the trivial FastCGI responder of the build in bindir
  * on dir/trivial.sock with threads threads, stderr to log; its pid
  */
@@ -47,18 +80,36 @@ pid_t hb_trivial(
 /* hb_free_port - a loopback TCP port that was free a moment ago */
 int hb_free_port(void);
 
-/* hb_spawn - run argv with stderr appended to log; its pid */
+/* hb_spawn - run argv, stdin /dev/null, stdout and stderr to log; pid */
 pid_t hb_spawn(char *const argv[], const char *log);
 
 /* hb_write_file - write text to path whole, or die */
 void hb_write_file(const char *path, const char *text);
 
-/* hb_request - one request on a new connection; the status, or -1 */
-int hb_request(int port, const char *method, const char *path, const char *body,
-    size_t len);
+/*
+ * hb_tls_make - a CA, its certificate for server 127.0.0.1, and a
+ * self-signed client certificate named client_cn (ECDSA P-256, valid a
+ * day) under dir/tls/, their paths into f; or die
+ */
+void hb_tls_make(
+    const char *dir, const char *client_cn, struct hb_tls_files *f);
+
+/*
+ * hb_tls_client - a TLS 1.3 client context that presents f's client
+ * certificate, trusts only f's CA for server 127.0.0.1, and never resumes
+ * a session: every connection is a full handshake; or die
+ */
+SSL_CTX *hb_tls_client(const struct hb_tls_files *f);
+
+/*
+ * hb_request - one request on a new connection (TLS with tls, else plain
+ * HTTP); the status, or -1
+ */
+int hb_request(int port, SSL_CTX *tls, const char *method, const char *path,
+    const char *body, size_t len);
 
 /* hb_wait_ready - 0 once path answers through nginx (not 502), or -1 */
-int hb_wait_ready(int port, const char *path);
+int hb_wait_ready(int port, SSL_CTX *tls, const char *path);
 
 /*
  * hb_measure - requests per second answered with load->want during
@@ -67,12 +118,19 @@ int hb_wait_ready(int port, const char *path);
 double hb_measure(const struct hb_load *load);
 
 /*
- * hb_nginx - write DIR/nginx.conf (nginx on 127.0.0.1:port passing each
- * "/prefix/" of names to the FastCGI socket DIR/<name>.sock, where name is
- * the prefix's first path element) and start nginx; its pid
+ * hb_nginx - write DIR/nginx.conf (nginx on 127.0.0.1 with the n servers
+ * of srv, each passing its "/prefix/"es to the FastCGI socket
+ * DIR/<name>.sock, where name is the prefix's first path element, and
+ * answering GET /health itself) and start nginx; its pid
  */
-pid_t hb_nginx(const char *dir, int port, const char *const *prefixes, size_t n,
-    const char *log);
+pid_t hb_nginx(
+    const char *dir, const struct hb_server *srv, size_t n, const char *log);
+
+/*
+ * hb_cpu - the CPU seconds, user and system, all threads, that process
+ * pid and its children (nginx's workers) have used so far; or die
+ */
+double hb_cpu(pid_t pid);
 
 /* hb_stop - signal pid (if any) and reap it */
 void hb_stop(pid_t pid, int sig);

@@ -1,5 +1,6 @@
 /* x509.c - keys, certificates and revocation lists on OpenSSL 3 */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -405,6 +406,21 @@ x509_serial(X509 *cert, char out[X509_SERIAL_HEX_LEN])
 	BN_free(bn);
 }
 
+/* A SHA-256 digest md (n bytes) in lower-case hex into out. */
+static void
+x509_hex(
+    const unsigned char *md, unsigned int n, char out[X509_FINGERPRINT_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int i;
+
+	for (i = 0; i < n && 2 * i + 2 < X509_FINGERPRINT_LEN; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[2 * i] = '\0';
+}
+
 void
 x509_fingerprint(X509 *cert, char out[X509_FINGERPRINT_LEN])
 {
@@ -412,10 +428,62 @@ x509_fingerprint(X509 *cert, char out[X509_FINGERPRINT_LEN])
 	unsigned int n = 0;
 
 	out[0] = '\0';
-	if (!X509_digest(cert, EVP_sha256(), md, &n))
-		return;
-	for (unsigned int i = 0; i < n && 2 * i + 2 < X509_FINGERPRINT_LEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	if (X509_digest(cert, EVP_sha256(), md, &n))
+		x509_hex(md, n, out);
+}
+
+/*
+ * The base64 text from s to e, whitespace left out, decoded into out,
+ * which holds 2 * (e - s) bytes (the text, then what it decodes to); the
+ * length of what it decodes to, moved to the start of out; or -1.
+ */
+static long
+x509_base64(const char *s, const char *e, unsigned char *out)
+{
+	size_t k = 0;
+	int n, pad;
+
+	for (; s < e; s++)
+		if (!isspace((unsigned char)*s))
+			out[k++] = (unsigned char)*s;
+	if (k == 0 || k % 4 != 0 || k > INT_MAX)
+		return -1;
+	pad = (out[k - 1] == '=') + (out[k - 2] == '=');
+	if ((n = EVP_DecodeBlock(out + k, out, (int)k)) < pad)
+		return -1;
+	memmove(out, out + k, (size_t)(n - pad));
+	return n - pad;
+}
+
+int
+x509_pem_fingerprint(const char *pem, size_t n, char out[X509_FINGERPRINT_LEN],
+    char *err, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----",
+	                  end[] = "-----END CERTIFICATE-----";
+	const char *b = memmem(pem, n, begin, sizeof(begin) - 1), *e = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
+	unsigned int mdlen = 0;
+	long derlen = -1;
+
+	/* by hand: OpenSSL 3.0's PEM reading makes memory BIOs, each of which
+	 * takes a global lock that request threads then fight over */
+	if (b != NULL) {
+		b += sizeof(begin) - 1;
+		e = memmem(b, n - (size_t)(b - pem), end, sizeof(end) - 1);
+	}
+	if (e != NULL && (der = malloc(2 * (size_t)(e - b) + 1)) != NULL)
+		derlen = x509_base64(b, e, der);
+	out[0] = '\0';
+	if (derlen > 0 &&
+	    EVP_Digest(der, (size_t)derlen, md, &mdlen, EVP_sha256(), NULL))
+		x509_hex(md, mdlen, out);
+	free(der);
+	if (out[0] == '\0') {
+		x509_why(err, len, "not a PEM certificate");
+		return -1;
+	}
+	return 0;
 }
 
 /* The first entry nid of cert's subject into out. */

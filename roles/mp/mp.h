@@ -40,8 +40,9 @@ struct mp_caller {
 };
 
 /*
- * mp_caller_cert - the request's client certificate and fingerprint into
- * c; 0, or -1 when it was answered (401 none, 400 unreadable)
+ * mp_caller_cert - the request's client certificate, parsed, and its
+ * fingerprint into c; 0, or -1 when it was answered (401 none, 400
+ * unreadable). For what reads or keeps the certificate: registration.
  */
 int mp_caller_cert(struct fcgi_req *req, struct mp_caller *c);
 
@@ -49,10 +50,12 @@ int mp_caller_cert(struct fcgi_req *req, struct mp_caller *c);
 int mp_caller_standing(struct mp *mp, struct mp_caller *c);
 
 /*
- * mp_caller_admit - the certificate, its client and standing into c; 0
- * when that client is approved and, with client, is client; else -1 once
- * answered: 401 without a certificate, 403 with the reason and its code
- * (unregistered, pending, blocked, not-yours), 503 without the database
+ * mp_caller_admit - the certificate's fingerprint (the certificate is not
+ * parsed: c->cert stays NULL), its client and standing into c; 0 when
+ * that client is approved and, with client, is client; else -1 once
+ * answered: 401 without a certificate, 400 unreadable, 403 with the
+ * reason and its code (unregistered, pending, blocked, not-yours), 503
+ * without the database
  */
 int mp_caller_admit(struct fcgi_req *req, struct mp *mp, struct mp_caller *c,
     const char *client);

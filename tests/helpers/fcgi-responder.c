@@ -1,5 +1,5 @@
 /*
- * fcgi-responder - the baselines of bench/intake_bench.c: a FastCGI
+ * fcgi-responder - the baselines of bench/intake_http.c: a FastCGI
  * responder on the same threaded server as the roles (fcgi_server.h) that
  * reads each request's body and answers 202, either at once ("trivial") or
  * after writing the body into an inbox by itself, one file at a time:
