@@ -4,7 +4,9 @@
  * of them is applied: anybody may post to an FSP in any client's name.
  *
  *   registered (client.certificate set), signed by that key: applied as a
- *       batch from a management point;
+ *       batch from a management point if the client is approved; kept
+ *       as unverified (below) while it waits for approval; refused if
+ *       the client is blocked, as its management points refuse it;
  *   registered, not signed or signed otherwise: forged, applied to
  *       nothing, counted on the client and logged;
  *   not registered: its messages of the FSP's topic types kept in
@@ -36,7 +38,7 @@ fsp_topic(int type)
 struct check {
 	struct certcache *certs;
 	struct fsp_run *run;
-	PGresult *ids; /* guid, fingerprint, certificate of the registered */
+	PGresult *ids; /* guid, fingerprint, certificate, approved, blocked */
 	struct strmap registered; /* guid -> row of ids */
 	struct buf forged; /* the clients of forged batches, a text[] */
 	struct buf unverified, tmp; /* COPY rows, and scratch */
@@ -77,7 +79,8 @@ static int
 read_identities(PGconn *db, struct check *c, const char *names)
 {
 	c->ids = db_exec(db,
-	    "SELECT guid, fingerprint, certificate FROM client "
+	    "SELECT guid, fingerprint, certificate, approved, blocked "
+	    "FROM client "
 	    "WHERE guid = ANY($1::text[]) AND certificate IS NOT NULL",
 	    1, &names);
 	if (c->ids == NULL) {
@@ -167,9 +170,14 @@ forged(struct check *c, const char *file, const struct statemsg_batch *b,
 	    b->client, file, b->n, why);
 }
 
-/* An unregistered client's batch: its FSP topics kept, the rest dropped. */
+/*
+ * A batch of a client the site does not take messages from yet (because,
+ * says why, it has not registered a certificate, or waits for approval):
+ * its FSP topics kept, the rest dropped.
+ */
 static void
-unverified(struct check *c, const char *file, const struct statemsg_batch *b)
+unverified(struct check *c, const char *file, const struct statemsg_batch *b,
+    const char *why)
 {
 	size_t kept = 0;
 
@@ -187,9 +195,20 @@ unverified(struct check *c, const char *file, const struct statemsg_batch *b)
 	c->run->counts.dropped += b->n - kept;
 	buf_addf(&c->run->infos,
 	    "kept %zu messages of %s in %s as unverified: it came through a "
-	    "fallback status point and has not registered a certificate; "
-	    "dropped %zu of other topic types\n",
-	    kept, b->client, file, b->n - kept);
+	    "fallback status point and %s; dropped %zu of other topic "
+	    "types\n",
+	    kept, b->client, file, why, b->n - kept);
+}
+
+/* A blocked client's batch, signed by it: refused, counted, logged. */
+static void
+blocked(struct check *c, const char *file, const struct statemsg_batch *b)
+{
+	c->run->counts.blocked++;
+	buf_addf(&c->run->warnings,
+	    "refused a batch of %s in %s through a fallback status point "
+	    "(messages: %zu): the client is blocked\n",
+	    b->client, file, b->n);
 }
 
 /* Decide each FSP batch of f, the file name: held, and why. */
@@ -202,14 +221,19 @@ check_file(struct check *c, struct smfile *f, const char *file)
 	for (size_t i = 0; i < f->n; i++) {
 		const struct statemsg_batch *b = &f->batches[i];
 
+		f->held[i] = true;
 		if (!strmap_get(&c->registered, b->client, &row)) {
-			unverified(c, file, b);
-			f->held[i] = true;
-		} else if (signed_by_client(c, row, b, why, sizeof(why))) {
-			c->run->counts.signed_batches++;
-		} else {
+			unverified(
+			    c, file, b, "has not registered a certificate");
+		} else if (!signed_by_client(c, row, b, why, sizeof(why))) {
 			forged(c, file, b, why);
-			f->held[i] = true;
+		} else if (*PQgetvalue(c->ids, (int)row, 4) == 't') {
+			blocked(c, file, b);
+		} else if (*PQgetvalue(c->ids, (int)row, 3) != 't') {
+			unverified(c, file, b, "waits for the site's approval");
+		} else {
+			c->run->counts.signed_batches++;
+			f->held[i] = false;
 		}
 	}
 }
@@ -295,6 +319,7 @@ fsp_done(struct fsp_run *run, struct fsp_counts *total)
 		log_lines(&run->infos, log_info);
 		total->signed_batches += run->counts.signed_batches;
 		total->forged += run->counts.forged;
+		total->blocked += run->counts.blocked;
 		total->unverified += run->counts.unverified;
 		total->dropped += run->counts.dropped;
 	}

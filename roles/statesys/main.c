@@ -116,9 +116,11 @@ ss_describe(void *arg, char *buf, size_t len)
 	ss->last_rate_at = now;
 	snprintf(buf, len,
 	    "%lu messages, %lu duplicates, %.0f messages/s; via FSP: %lu "
-	    "signed batches, %lu forged, %lu unverified messages, %lu dropped",
+	    "signed batches, %lu forged, %lu blocked, %lu unverified "
+	    "messages, %lu dropped",
 	    ss->messages, ss->duplicates, rate, ss->fsp.signed_batches,
-	    ss->fsp.forged, ss->fsp.unverified, ss->fsp.dropped);
+	    ss->fsp.forged, ss->fsp.blocked, ss->fsp.unverified,
+	    ss->fsp.dropped);
 }
 
 static int

@@ -126,6 +126,7 @@ void certcache_free(struct certcache *c);
 struct fsp_counts {
 	unsigned long signed_batches; /* verified: applied as from an MP */
 	unsigned long forged; /* a registered client's, not signed by it */
+	unsigned long blocked; /* a blocked client's, signed: refused */
 	unsigned long unverified; /* messages of unregistered clients kept */
 	unsigned long dropped; /* theirs of other topic types, dropped */
 };
@@ -141,8 +142,9 @@ struct fsp_run {
  * came through an FSP against their clients' certificates, and set each
  * file's held[] for those that must not be applied: a registered client's
  * batch counts only if signed by its key, else it is forged (counted on
- * the client); an unregistered client's messages of the FSP's topic types
- * go into statemsg_unverified and the rest are dropped. Files not via an
+ * the client), and only if the client is approved (a blocked client's is
+ * refused); an unregistered or unapproved client's messages of the FSP's
+ * topic types go into statemsg_unverified and the rest are dropped. Files not via an
  * FSP cost nothing. 0, or -1 (logged) if the database failed.
  */
 int fsp_check(PGconn *db, struct certcache *certs, struct inbox_item *items,

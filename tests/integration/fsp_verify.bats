@@ -175,7 +175,7 @@ detail() {
 	[ "$(q "SELECT state_id FROM client_state WHERE client = '$C1' AND topic_id = 'KB1'")" = 2 ]
 	[ "$(q "SELECT forged_batches FROM client WHERE guid = '$C1'")" = 0 ]
 	[ "$(q "SELECT count(*) FROM statemsg_unverified")" = 0 ]
-	[[ "$(detail)" == *"via FSP: 1 signed batches, 0 forged, 0 unverified messages, 0 dropped"* ]]
+	[[ "$(detail)" == *"via FSP: 1 signed batches, 0 forged, 0 blocked, 0 unverified messages, 0 dropped"* ]]
 	# the file came through the FSP, marked so
 	grep -q "forwarded .* into statsys.box" "$SITE_DIR/fsp.log"
 }
@@ -265,7 +265,24 @@ detail() {
 	[ "$(applied "$C4")" = 0/0/0/0 ]
 	[ "$(q "SELECT forged_batches FROM client WHERE guid = '$C4'")" = 0 ]
 	grep -q "info: kept 2 messages of $C3 in $f as unverified: it came through a fallback status point and has not registered a certificate; dropped 2 of other topic types" "$SITE_DIR/statesys.log"
-	[[ "$(detail)" == *"via FSP: 0 signed batches, 0 forged, 3 unverified messages, 2 dropped"* ]]
+	[[ "$(detail)" == *"via FSP: 0 signed batches, 0 forged, 0 blocked, 3 unverified messages, 2 dropped"* ]]
+}
+
+@test "a blocked client's signed batch through the FSP is refused; an unapproved one's is kept as unverified" {
+	q "UPDATE client SET blocked = true WHERE guid = '$C1'"
+	q "UPDATE client SET approved = false WHERE guid = '$C2'"
+	start
+	post "$(signed "$C1" "$(batch "$C1" "$(msg 1 500 KB1 2)")")"
+	post "$(signed "$C2" "$(batch "$C2" "$(msg 1 800 client-deployment 400)" "$(msg 2 500 KB1 2)")")"
+	settle
+	stop_statesys
+	[ "$(applied "$C1")" = 0/0/0/0 ]
+	[ "$(applied "$C2")" = 0/0/0/0 ]
+	[ "$(q "SELECT forged_batches FROM client WHERE guid = '$C1'")" = 0 ]
+	[ "$(q "SELECT client, topic_type FROM statemsg_unverified")" = "$C2|800" ]
+	grep -q "warning: refused a batch of $C1 in .* through a fallback status point (messages: 1): the client is blocked" "$SITE_DIR/statesys.log"
+	grep -q "as unverified: it came through a fallback status point and waits for the site's approval; dropped 1 of other topic types" "$SITE_DIR/statesys.log"
+	[[ "$(detail)" == *"via FSP: 0 signed batches, 0 forged, 1 blocked, 1 unverified messages, 1 dropped"* ]]
 }
 
 @test "a batch a management point hands on is not checked: unsigned, it counts" {
