@@ -125,10 +125,11 @@ static int
 write_set(struct gc_file *f, struct gc_item *first, size_t n)
 {
 	const struct group_commit_set *set = first->set;
+	bool wrap = n > 1 || set->wrap_one;
 	struct buf b = { 0 };
 	size_t i = 0;
 
-	if (n > 1)
+	if (wrap)
 		buf_adds(&b, set->head);
 	for (struct gc_item *it = first; it != NULL; it = it->next) {
 		if (it->file != f)
@@ -137,7 +138,7 @@ write_set(struct gc_file *f, struct gc_item *first, size_t n)
 			buf_adds(&b, set->sep);
 		buf_add(&b, it->data, it->len);
 	}
-	if (n > 1)
+	if (wrap)
 		buf_adds(&b, set->tail);
 	inbox_new_name(set->ext, f->name, sizeof(f->name));
 	f->fd = write_tmp(f->ib, f->name, b.p, b.len);

@@ -16,6 +16,7 @@
 #ifndef SITESYS_GROUP_COMMIT_H
 #define SITESYS_GROUP_COMMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct inbox;
@@ -23,7 +24,9 @@ struct group_commit;
 
 /*
  * How items become one file: head, the items with sep between them, tail.
- * A file with a single item holds that item alone, without head or tail.
+ * A file with a single item holds that item alone, without head or tail,
+ * unless wrap_one is set: when the head says something of every item
+ * (where it came from), a single item is a set of one.
  */
 struct group_commit_set {
 	const char *ext; /* of the file's name, e.g. "smx" */
@@ -32,6 +35,7 @@ struct group_commit_set {
 	const char *tail; /* e.g. "]}" */
 	size_t max_items; /* most items in one file */
 	size_t max_bytes; /* a file grows past this only by one lone item */
+	bool wrap_one; /* a single item too gets head and tail */
 };
 
 struct group_commit_stats {

@@ -70,7 +70,7 @@ svc_detail(struct inbox_service *svc, char *detail, size_t len)
 static void
 svc_report(struct inbox_service *svc, time_t *last, int keep_days)
 {
-	char detail[256];
+	char detail[512];
 	time_t now = time(NULL);
 
 	if (*last != 0 && now - *last < REPORT_SECONDS)
@@ -214,7 +214,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		    (rescan < REPORT_SECONDS ? rescan : REPORT_SECONDS) * 1000);
 	}
 	if (svc->db != NULL) {
-		char detail[256];
+		char detail[512];
 
 		svc_detail(svc, detail, sizeof(detail));
 		component_report(svc->db, "stopped", detail);

@@ -13,6 +13,7 @@
 /*
  * The batches that arrive together go into one file, a set of batches
  * (sitesys-statemsg(5)); 16 MiB leaves room under the 64-MiB file limit.
+ * A fallback status point's sets say so, even a set of one.
  */
 static const struct group_commit_set statemsg_set = {
 	.ext = "smx",
@@ -21,6 +22,16 @@ static const struct group_commit_set statemsg_set = {
 	.tail = "]}\n",
 	.max_items = 10000,
 	.max_bytes = 16u << 20,
+};
+static const struct group_commit_set statemsg_fsp_set = {
+	.ext = "smx",
+	.head = "{\"format\":\"" STATEMSG_SET_FORMAT
+	        "\",\"via\":\"" STATEMSG_VIA_FSP "\",\"batches\":[\n",
+	.sep = ",\n",
+	.tail = "]}\n",
+	.max_items = 10000,
+	.max_bytes = 16u << 20,
+	.wrap_one = true,
 };
 
 static int
@@ -67,8 +78,9 @@ intake_statemsg(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
 	}
 	statemsg_free(&batch);
 	json_decref(doc);
-	if (group_commit_add(
-	        gc, ib, &statemsg_set, body, len, name, sizeof(name)) == -1) {
+	if (group_commit_add(gc, ib,
+	        sender == NULL ? &statemsg_fsp_set : &statemsg_set, body, len,
+	        name, sizeof(name)) == -1) {
 		log_error("could not store a batch in %s: %m", ib->name);
 		rc = fcgi_error(
 		    req, 503, "could not store the batch: %s", strerror(errno));

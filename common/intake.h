@@ -15,7 +15,10 @@ struct inbox;
  * client), put it into ib by group commit and answer 202
  * {"format":"sitesys.ack/1","accepted":N,"file":NAME} only once it is
  * durable (503 if it could not be written); 0, or -1 if no answer could
- * be sent
+ * be sent. Without sender, the batch came anonymously, as to a fallback
+ * status point: every file is then a set marked "via": "fsp", a lone
+ * batch a set of one, so that statesys checks its signature
+ * (sitesys-statemsg(5)).
  */
 int intake_statemsg(struct fcgi_req *req, struct group_commit *gc,
     struct inbox *ib, const char *sender);

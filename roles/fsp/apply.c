@@ -1,7 +1,7 @@
 /*
  * apply.c - steps 3 to 5 of forwarding (see forward.c): the plan saved in
  * forward.state carried out, with the text and document the plan read, or
- * after a restart with each batch read (and, if split, parsed) once again
+ * after a restart with each batch file read and parsed once again
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,6 @@
 #include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
-#include "util/sjson.h"
 
 /* Put data into ib under a name that a crashed step may have used. */
 static int
@@ -28,7 +27,7 @@ put_again(struct inbox *ib, const char *name, const char *data, size_t len)
 	return inbox_put(ib, name, data, len);
 }
 
-/* The compact text of messages [from, to) of doc; NULL with why. */
+/* The compact text of batches [from, to) of doc; NULL with why. */
 static char *
 slice_text(const json_t *doc, size_t from, size_t to, char *why, size_t len)
 {
@@ -36,14 +35,14 @@ slice_text(const json_t *doc, size_t from, size_t to, char *why, size_t len)
 	char *text = NULL;
 
 	if (part == NULL)
-		snprintf(why, len, "has no messages %zu to %zu", from, to);
+		snprintf(why, len, "has no batches %zu to %zu", from, to);
 	else if ((text = json_dumps(part, JSON_COMPACT)) == NULL)
 		snprintf(why, len, "out of memory");
 	json_decref(part);
 	return text;
 }
 
-/* Write the batch of e whole into statsys.box; 0 or -1 (logged). */
+/* Write the batch file of e as it is into statsys.box; 0 or -1 (logged). */
 static int
 put_whole(struct fwd *fw, const struct fwd_entry *e, const char *name)
 {
@@ -56,36 +55,42 @@ put_whole(struct fwd *fw, const struct fwd_entry *e, const char *name)
 }
 
 /*
- * Write the first k messages of e into statsys.box and the rest back into
- * fsp.box, from e's document (parsed now if the plan was loaded from
- * forward.state); 0 or -1 (logged).
+ * Write the leading batches of e that hold its first k messages into
+ * statsys.box, as a set marked as the FSP's, and the other batches, if
+ * any, back into fsp.box; *rest_written says if there were; 0 or -1
+ * (logged).
  */
 static int
-put_split(struct fwd *fw, struct fwd_entry *e, const struct split_names *sn)
+put_parts(struct fwd *fw, const struct fwd_entry *e,
+    const struct split_names *sn, int *rest_written)
 {
 	char why[512] = "", *part = NULL, *rest = NULL;
+	size_t k, nb = split_batches(e->doc);
+	/* k falls between batches: the plan cut there */
+	size_t cut = split_take(e->doc, e->k, true, &k);
+	const char *name = cut == nb ? sn->whole : sn->part;
 	int rc = -1;
 
-	if ((e->doc == NULL &&
-	        (e->doc = sjson_parse(e->data, e->len, why, sizeof(why))) ==
-	            NULL) ||
-	    (part = slice_text(e->doc, 0, e->k, why, sizeof(why))) == NULL ||
-	    (rest = slice_text(e->doc, e->k, e->n, why, sizeof(why))) == NULL) {
+	if ((part = slice_text(e->doc, 0, cut, why, sizeof(why))) == NULL ||
+	    (cut < nb &&
+	        (rest = slice_text(e->doc, cut, nb, why, sizeof(why))) ==
+	            NULL)) {
 		log_error("cannot split \"%s/%s\": %s", fw->spool->name,
 		    e->name, why);
 		goto out;
 	}
-	if (put_again(fw->out, sn->part, part, strlen(part)) == -1) {
-		log_error(
-		    "could not write \"%s/%s\": %m", fw->out->name, sn->part);
+	if (put_again(fw->out, name, part, strlen(part)) == -1) {
+		log_error("could not write \"%s/%s\": %m", fw->out->name, name);
 		goto out;
 	}
 	CRASH_POINT("fwd.part");
-	if (put_again(fw->spool, sn->rest, rest, strlen(rest)) == -1) {
+	if (rest != NULL &&
+	    put_again(fw->spool, sn->rest, rest, strlen(rest)) == -1) {
 		log_error(
 		    "could not write \"%s/%s\": %m", fw->spool->name, sn->rest);
 		goto out;
 	}
+	*rest_written |= rest != NULL;
 	rc = 0;
 out:
 	free(part);
@@ -95,33 +100,39 @@ out:
 
 /*
  * Write entry e's part into statsys.box and, for a split, its rest into
- * fsp.box (not yet flushed); 1 done, 0 the batch is gone (done before),
- * -1 failure (logged).
+ * fsp.box (not yet flushed); 1 done, 0 the batch file is gone (done
+ * before), -1 failure (logged). A file read again (after a restart) is
+ * parsed again: it goes as it is only if whole and marked.
  */
 static int
 forward_entry(struct fwd *fw, struct fwd_entry *e, int *rest_written)
 {
 	struct split_names sn;
+	char why[512];
 	time_t mtime;
 
-	if (e->data == NULL && fwd_entry_read(fw, e, &mtime) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_error(
-		    "could not read \"%s/%s\": %m", fw->spool->name, e->name);
-		return -1;
+	if (e->data == NULL) {
+		if (fwd_entry_read(fw, e, &mtime) == -1) {
+			if (errno == ENOENT)
+				return 0;
+			log_error("could not read \"%s/%s\": %m",
+			    fw->spool->name, e->name);
+			return -1;
+		}
+		if (fwd_entry_parse(e, why, sizeof(why)) == -1) {
+			log_error("cannot forward \"%s/%s\": %s",
+			    fw->spool->name, e->name, why);
+			return -1;
+		}
 	}
 	if (split_names(e->name, &sn) == -1) {
 		log_error(
 		    "cannot forward \"%s/%s\": %m", fw->spool->name, e->name);
 		return -1;
 	}
-	if (e->k == e->n)
+	if (e->k == e->n && (e->doc == NULL || split_marked(e->doc)))
 		return put_whole(fw, e, sn.whole) == 0 ? 1 : -1;
-	if (put_split(fw, e, &sn) == -1)
-		return -1;
-	*rest_written = 1;
-	return 1;
+	return put_parts(fw, e, &sn, rest_written) == 0 ? 1 : -1;
 }
 
 /* Log one line for a batch forwarded by the plan. */

@@ -1,4 +1,4 @@
-/* entry.c - a batch of the plan, read once in a step */
+/* entry.c - a batch file of the plan, read and parsed once in a step */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "fsp.h"
+#include "statemsg.h"
 #include "util/fsio.h"
+#include "util/sjson.h"
 
 int
 fwd_entry_read(const struct fwd *fw, struct fwd_entry *e, time_t *mtime)
@@ -28,6 +30,21 @@ fwd_entry_read(const struct fwd *fw, struct fwd_entry *e, time_t *mtime)
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+int
+fwd_entry_parse(struct fwd_entry *e, char *why, size_t len)
+{
+	struct statemsg_batch *b;
+	size_t nb;
+
+	if ((e->doc = sjson_parse(e->data, e->len, why, len)) == NULL)
+		return -1;
+	/* checked whole; its client ids now in the one spelling */
+	if (statemsg_parse_file(e->doc, &b, &nb, why, len) == -1)
+		return -1;
+	statemsg_free_all(b, nb);
+	return 0;
 }
 
 void

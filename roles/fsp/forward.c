@@ -3,9 +3,12 @@
  * the throttle, exactly once across crashes
  *
  * A step:
- *   1. plans: takes the oldest batches of fsp.box/incoming while the
- *      throttle has room, the last one possibly split (its first k
- *      messages go, the rest stays);
+ *   1. plans: takes the oldest batch files of fsp.box/incoming while the
+ *      throttle has room, the last one possibly split between its batches
+ *      (those that fit go, the others stay), never inside one: a batch
+ *      goes as its client signed it. A batch that does not fit waits for
+ *      the next interval, and one larger than a whole interval goes alone
+ *      in an interval of its own, so nothing waits for ever;
  *   2. writes forward.state (the throttle and the plan) by temp, fsync,
  *      rename, fsync: from here on a restart redoes the same plan;
  *   3. writes each batch (or its first part) into statsys.box by the inbox
@@ -16,9 +19,15 @@
  *   5. unlinks the planned batches, flushes fsp.box/incoming.
  *
  * Redoing a step writes the same names with the same contents, because
- * the plan fixes how many messages of which file go, and a batch file is
- * never changed; a planned batch that is gone was fully handled. The
- * statesys ledger drops a name it has seen, so a repeat is harmless.
+ * the plan fixes how many messages of which file go (and so after which
+ * batch it is cut), and a batch file is never changed; a planned batch
+ * that is gone was fully handled. The statesys ledger drops a name it has
+ * seen, so a repeat is harmless.
+ *
+ * What goes into statsys.box is a set marked "via": "fsp", so that
+ * statesys checks its batches' signatures (sitesys-statemsg(5)): the
+ * intake's sets are marked, and a file that is not (put into fsp.box by
+ * other means) is marked as it goes.
  *
  * Step 1 is plan.c, steps 3 to 5 apply.c, step 2 state.c; a step reads
  * and parses each batch once.
@@ -84,6 +93,19 @@ fwd_redo(struct fwd *fw)
 	return fwd_apply(fw);
 }
 
+/* Nothing goes until n messages may: wait for that, or the rescan. */
+static long
+fwd_hold(struct fwd *fw, int64_t now, long long n, int *wait_ms)
+{
+	int64_t w =
+	    throttle_wait_ms(&fw->th, now, n, fw->limit, fw->interval_ms);
+
+	log_hold(fw, w);
+	fw->throttled = true;
+	*wait_ms = w < fw->rescan_ms ? (int)w : fw->rescan_ms;
+	return 0;
+}
+
 long
 fwd_step(struct fwd *fw, int *wait_ms)
 {
@@ -102,19 +124,13 @@ fwd_step(struct fwd *fw, int *wait_ms)
 		*wait_ms = 5000;
 		return -1;
 	}
-	if (left == 0) {
-		int64_t w =
-		    throttle_wait_ms(&fw->th, now, fw->limit, fw->interval_ms);
-
-		log_hold(fw, w);
-		fw->throttled = true;
-		*wait_ms = w < fw->rescan_ms ? (int)w : fw->rescan_ms;
-		return 0;
-	}
+	if (left == 0)
+		return fwd_hold(fw, now, 1, wait_ms);
 	if (fwd_plan(fw, left) == -1)
 		return -1;
 	if (fw->nplan == 0)
-		return 0;
+		return fw->waiting > 0 ? fwd_hold(fw, now, fw->waiting, wait_ms)
+		                       : 0;
 	sum = plan_sum(fw);
 	throttle_take(&fw->th, now, sum, fw->interval_ms);
 	if (fwd_state_save(fw) == -1 || fwd_apply(fw) == -1) {

@@ -22,16 +22,18 @@ struct conf;
 #define FWD_MAX_BYTES (16u << 20) /* most bytes read for one step */
 
 /*
- * One batch of a step: forward its first k of n messages. A step reads
- * the batch once and parses it once: the plan keeps the text (forwarded
- * as it is when whole) and, for a batch that is split, the document.
+ * One batch file of a step: forward the leading batches that hold its
+ * first k of n messages (all of them when k == n); a batch is never cut.
+ * A step reads the file once and parses it once: the plan keeps the text,
+ * forwarded as it is when whole and marked as the FSP's, and otherwise
+ * the document, from which the parts are made.
  */
 struct fwd_entry {
 	char name[INBOX_NAME_MAX + 1];
 	size_t n, k;
 	char *data; /* the text, NULL until read in this step */
 	size_t len;
-	json_t *doc; /* the document, if kept for a split; else NULL */
+	json_t *doc; /* the document, if parts are made of it; else NULL */
 };
 
 /* The forwarder from fsp.box to statsys.box (forward.c, plan.c, apply.c). */
@@ -45,7 +47,10 @@ struct fwd {
 	size_t nplan;
 	char state_path[PATH_MAX], state_tmp[PATH_MAX];
 	struct inbox_watch watch; /* fsp.box/incoming */
-	char rest[INBOX_NAME_MAX + 1]; /* the rest of the last split */
+	char first[INBOX_NAME_MAX + 1]; /* to consider first: the rest of
+					   the last split, or a file that
+					   waits for room */
+	long long waiting; /* messages of the batch that waits, or 0 */
 	bool throttled; /* the last step found no room */
 	int64_t held_logged_ms; /* start of the interval a hold was logged */
 	unsigned long files, messages; /* forwarded since the start */
@@ -82,8 +87,11 @@ int fwd_state_load(struct fwd *fw);
 
 /*
  * fwd_plan - fill fw->plan with the oldest batches, left messages at most,
- * each read and checked (a corrupt one goes to corrupt/); 0, or -1
- * (logged) with the plan empty
+ * each read and checked (a corrupt one goes to corrupt/), cut only
+ * between batches; the first batch that does not fit waits, with its
+ * messages in fw->waiting, unless the interval is otherwise empty (left
+ * is the whole limit): then it goes alone. 0, or -1 (logged) with the
+ * plan empty
  */
 int fwd_plan(struct fwd *fw, long long left);
 
@@ -100,6 +108,12 @@ int fwd_apply(struct fwd *fw);
  * gone, EFBIG: larger than INBOX_MAX_FILE)
  */
 int fwd_entry_read(const struct fwd *fw, struct fwd_entry *e, time_t *mtime);
+
+/*
+ * fwd_entry_parse - parse and check the text read into e, keeping the
+ * document in e->doc; 0, or -1 with why
+ */
+int fwd_entry_parse(struct fwd_entry *e, char *why, size_t len);
 
 /* fwd_entry_release - free the text and document a step read for e */
 void fwd_entry_release(struct fwd_entry *e);

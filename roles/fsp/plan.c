@@ -1,7 +1,7 @@
 /*
- * plan.c - step 1 of forwarding (see forward.c): the oldest batches of
+ * plan.c - step 1 of forwarding (see forward.c): the oldest batch files of
  * fsp.box/incoming while the throttle has room, the last one possibly
- * split, each read and parsed once
+ * split between its batches, each read and parsed once
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,19 +9,18 @@
 
 #include "fsp.h"
 #include "split.h"
-#include "statemsg.h"
 #include "util/log.h"
-#include "util/sjson.h"
 
 /*
- * The next batch to consider: the rest of the last split first, then the
- * listing, which is renewed when it is used up, once per step at most.
+ * The next batch file to consider: the rest of the last split or the file
+ * that waited for room first, then the listing, which is renewed when it
+ * is used up, once per step at most.
  */
 static const char *
 next_name(struct fwd *fw, bool *listed)
 {
-	if (fw->rest[0] != '\0')
-		return fw->rest;
+	if (fw->first[0] != '\0')
+		return fw->first;
 	if (!inbox_watch_pending(&fw->watch) && !*listed) {
 		*listed = true;
 		if (inbox_watch_list(&fw->watch) == -1)
@@ -64,14 +63,10 @@ read_failed(struct fwd *fw, const char *name)
 static long
 parse_batch(struct fwd_entry *e, char *why, size_t len)
 {
-	struct statemsg_batch *b;
 	struct split_names sn;
-	size_t nb;
 
-	if ((e->doc = sjson_parse(e->data, e->len, why, len)) == NULL ||
-	    statemsg_parse_file(e->doc, &b, &nb, why, len) == -1)
+	if (fwd_entry_parse(e, why, len) == -1)
 		return 0;
-	statemsg_free_all(b, nb);
 	if (split_names(e->name, &sn) == -1) {
 		snprintf(
 		    why, len, "its name cannot be split: %s", strerror(errno));
@@ -103,25 +98,38 @@ load_batch(struct fwd *fw, struct fwd_entry *e)
 }
 
 /*
- * Add the batch loaded into e, n messages, to the plan: as many as left
- * allows. Only a split batch keeps its document; its rest goes first in
- * the next step.
+ * Add the batch file loaded into e, n messages, to the plan: as many of its
+ * leading batches as left allows, the first alone when the interval is
+ * otherwise empty. A file that is forwarded whole and marked goes as its
+ * text; the others keep their document. What stays behind goes first in
+ * the next step; then, or when left is used up, false: the plan is full.
  */
-static void
+static bool
 take_batch(struct fwd *fw, struct fwd_entry *e, long n, long long *left)
 {
 	struct split_names sn;
+	size_t k;
 
+	if (split_take(e->doc, (size_t)*left, *left == fw->limit, &k) == 0) {
+		snprintf(fw->first, sizeof(fw->first), "%s", e->name);
+		fw->waiting = (long long)k;
+		fwd_entry_release(e);
+		return false;
+	}
 	e->n = (size_t)n;
-	e->k = (long long)n <= *left ? (size_t)n : (size_t)*left;
-	*left -= (long long)e->k;
+	e->k = k;
+	*left -= (long long)k;
 	fw->nplan++;
 	if (e->k == e->n) {
-		json_decref(e->doc); /* forwarded as it was read */
-		e->doc = NULL;
-	} else if (split_names(e->name, &sn) == 0) { /* checked when parsed */
-		snprintf(fw->rest, sizeof(fw->rest), "%s", sn.rest);
+		if (split_marked(e->doc)) {
+			json_decref(e->doc); /* forwarded as it was read */
+			e->doc = NULL;
+		}
+		return *left > 0;
 	}
+	if (split_names(e->name, &sn) == 0) /* checked when parsed */
+		snprintf(fw->first, sizeof(fw->first), "%s", sn.rest);
+	return false;
 }
 
 /* Drop a plan that could not be made whole: nothing of it was written. */
@@ -138,25 +146,26 @@ int
 fwd_plan(struct fwd *fw, long long left)
 {
 	size_t total = 0;
-	bool listed = false;
+	bool listed = false, room = left > 0;
 	const char *name;
 	long n;
 
 	fw->nplan = 0;
-	while (left > 0 && fw->nplan < FWD_MAX_FILES && total < FWD_MAX_BYTES &&
+	fw->waiting = 0;
+	while (room && fw->nplan < FWD_MAX_FILES && total < FWD_MAX_BYTES &&
 	    (name = next_name(fw, &listed)) != NULL) {
 		struct fwd_entry *e = &fw->plan[fw->nplan];
 
 		snprintf(e->name, sizeof(e->name), "%s", name);
-		if (name == fw->rest)
-			fw->rest[0] = '\0'; /* considered once */
+		if (name == fw->first)
+			fw->first[0] = '\0'; /* considered once */
 		if (planned(fw, e->name))
 			continue;
 		if ((n = load_batch(fw, e)) == -1)
 			return plan_drop(fw);
 		if (n > 0) {
-			take_batch(fw, e, n, &left);
 			total += e->len;
+			room = take_batch(fw, e, n, &left);
 		}
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "split.h"
+#include "statemsg.h"
 
 /* If base ends in ".rN" (N a number without leading zero), N; else 0. */
 static unsigned
@@ -52,90 +53,98 @@ split_names(const char *name, struct split_names *out)
 	return 0;
 }
 
-/* A copy of batch doc holding messages [from, to) only; NULL if none. */
-static json_t *
-batch_slice(const json_t *doc, size_t from, size_t to)
+/* The i-th batch of doc: of its "batches", or doc itself when lone. */
+static const json_t *
+batch_at(const json_t *doc, size_t i)
 {
-	json_t *msgs = json_object_get(doc, "messages");
-	json_t *copy, *slice;
+	json_t *batches = json_object_get(doc, "batches");
 
-	if (!json_is_array(msgs) || from > to || to > json_array_size(msgs))
-		return NULL;
-	if ((copy = json_copy((json_t *)doc)) == NULL)
-		return NULL;
-	if ((slice = json_array()) == NULL)
-		goto fail;
-	for (size_t i = from; i < to; i++)
-		if (json_array_append(slice, json_array_get(msgs, i)) == -1) {
-			json_decref(slice);
-			goto fail;
-		}
-	if (json_object_set_new(copy, "messages", slice) == -1)
-		goto fail;
-	return copy;
-fail:
-	json_decref(copy);
-	return NULL;
+	if (!json_is_array(batches))
+		return i == 0 ? doc : NULL;
+	return json_array_get(batches, i);
+}
+
+/* The messages of the i-th batch of doc; 0 if there is none. */
+static size_t
+batch_messages(const json_t *doc, size_t i)
+{
+	return json_array_size(json_object_get(batch_at(doc, i), "messages"));
+}
+
+size_t
+split_batches(const json_t *doc)
+{
+	json_t *batches = json_object_get(doc, "batches");
+
+	return json_is_array(batches) ? json_array_size(batches) : 1;
 }
 
 size_t
 split_count(const json_t *doc)
 {
-	json_t *batches = json_object_get(doc, "batches"), *b;
-	size_t i, n = 0;
+	size_t n = 0, nb = split_batches(doc);
 
-	if (!json_is_array(batches))
-		return json_array_size(json_object_get(doc, "messages"));
-	json_array_foreach(batches, i, b) n +=
-	    json_array_size(json_object_get(b, "messages"));
+	for (size_t i = 0; i < nb; i++)
+		n += batch_messages(doc, i);
 	return n;
 }
 
-/* The batches of set doc that hold messages [from, to), cut to fit. */
-static json_t *
-set_slice(const json_t *doc, json_t *batches, size_t from, size_t to)
+size_t
+split_take(const json_t *doc, size_t room, bool alone, size_t *k)
 {
-	json_t *copy = json_copy((json_t *)doc), *out = json_array(), *b;
-	size_t i, at = 0;
+	size_t i, sum = 0, nb = split_batches(doc);
 
-	if (copy == NULL || out == NULL)
-		goto fail;
-	json_array_foreach(batches, i, b)
-	{
-		size_t n = json_array_size(json_object_get(b, "messages"));
-		json_t *part;
+	for (i = 0; i < nb && sum + batch_messages(doc, i) <= room; i++)
+		sum += batch_messages(doc, i);
+	if (i == 0 && nb > 0) {
+		*k = batch_messages(doc, 0);
+		return alone ? 1 : 0;
+	}
+	*k = sum;
+	return i;
+}
 
-		/* batch b holds messages [at, at + n) */
-		if (at < to && from < at + n) {
-			part = batch_slice(b, from > at ? from - at : 0,
-			    to < at + n ? to - at : n);
-			if (part == NULL ||
-			    json_array_append_new(out, part) == -1)
-				goto fail;
-		}
-		at += n;
-	}
-	if (at < to || json_array_size(out) == 0)
-		goto fail;
-	if (json_object_set_new(copy, "batches", out) == -1) {
-		json_decref(copy); /* out went with the failed call */
-		return NULL;
-	}
-	return copy;
-fail:
-	json_decref(out);
-	json_decref(copy);
-	return NULL;
+bool
+split_marked(const json_t *doc)
+{
+	const char *via = json_string_value(json_object_get(doc, "via"));
+
+	return json_is_array(json_object_get(doc, "batches")) && via != NULL &&
+	    strcmp(via, STATEMSG_VIA_FSP) == 0;
+}
+
+/* An empty set of doc's form: its members, or a set's bare frame. */
+static json_t *
+set_frame(const json_t *doc)
+{
+	if (json_is_array(json_object_get(doc, "batches")))
+		return json_copy((json_t *)doc);
+	return json_pack("{s:s}", "format", STATEMSG_SET_FORMAT);
 }
 
 json_t *
 split_doc(const json_t *doc, size_t from, size_t to)
 {
-	json_t *batches = json_object_get(doc, "batches");
+	json_t *set, *out;
 
-	if (from >= to)
+	if (from >= to || to > split_batches(doc))
 		return NULL;
-	if (json_is_array(batches))
-		return set_slice(doc, batches, from, to);
-	return batch_slice(doc, from, to);
+	if ((set = set_frame(doc)) == NULL)
+		return NULL;
+	if ((out = json_array()) == NULL)
+		goto fail;
+	for (size_t i = from; i < to; i++)
+		if (json_array_append(out, (json_t *)batch_at(doc, i)) == -1) {
+			json_decref(out);
+			goto fail;
+		}
+	/* each set_new takes its value, also when it fails */
+	if (json_object_set_new(set, "via", json_string(STATEMSG_VIA_FSP)) ==
+	        -1 ||
+	    json_object_set_new(set, "batches", out) == -1)
+		goto fail;
+	return set;
+fail:
+	json_decref(set);
+	return NULL;
 }

@@ -3,7 +3,7 @@
  * so that a forwarder repeating a step after a crash writes the same names
  * again (and the ledger drops the repeats)
  *
- * A batch NAME = STEM.EXT is forwarded whole under NAME, or in parts:
+ * A batch file NAME = STEM.EXT is forwarded whole under NAME, or in parts:
  * STEM.p1.EXT goes on and the rest stays behind as STEM.r1.EXT, which is
  * in turn forwarded whole as STEM.p2.EXT or split into STEM.p2.EXT and
  * STEM.r2.EXT, and so on.
@@ -12,6 +12,7 @@
 #define SITESYS_SPLIT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "inbox.h"
@@ -30,16 +31,36 @@ struct split_names {
 int split_names(const char *name, struct split_names *out);
 
 /*
- * split_count - the messages of a batch ("messages": [...]) or of a set of
- * batches ("batches": [{"messages": [...]}, ...]), counted in order
+ * A batch file is a batch or a set of batches (sitesys-statemsg(5)); it is
+ * cut only between batches, never inside one, so that each batch reaches
+ * statsys.box as its client signed it. A lone batch counts as a set of
+ * one.
  */
+
+/* split_count - the messages of a batch, or of all the batches of a set */
 size_t split_count(const json_t *doc);
 
+/* split_batches - the batches of a set, 1 for a lone batch */
+size_t split_batches(const json_t *doc);
+
 /*
- * split_doc - a new document of doc's form (a batch, or a set) holding
- * messages [from, to) of doc in split_count's order: doc's members, and
- * for a set only the batches that hold them, the first and last cut to
- * fit; NULL if doc has no such messages
+ * split_take - how many of doc's leading batches hold at most room
+ * messages together, their messages in *k; when not even the first fits,
+ * the first alone if alone is true (a batch larger than a whole interval
+ * must go some time), else 0 with the first one's messages in *k
+ */
+size_t split_take(const json_t *doc, size_t room, bool alone, size_t *k);
+
+/*
+ * split_marked - true if doc is a set that says it came through a
+ * fallback status point ("via": "fsp"), and so may go on as it is
+ */
+bool split_marked(const json_t *doc);
+
+/*
+ * split_doc - a new set holding batches [from, to) of doc, marked "via":
+ * "fsp": a set keeps its other members, a lone batch is wrapped; NULL if
+ * doc has no such batches (or out of memory)
  */
 json_t *split_doc(const json_t *doc, size_t from, size_t to);
 

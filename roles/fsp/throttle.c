@@ -27,10 +27,12 @@ throttle_left(
 }
 
 int64_t
-throttle_wait_ms(
-    struct throttle *t, int64_t now_ms, long long limit, int64_t interval_ms)
+throttle_wait_ms(struct throttle *t, int64_t now_ms, long long n,
+    long long limit, int64_t interval_ms)
 {
-	if (throttle_left(t, now_ms, limit, interval_ms) > 0)
+	long long left = throttle_left(t, now_ms, limit, interval_ms);
+
+	if (left > 0 && (n <= left || left == limit))
 		return 0;
 	return t->start_ms + interval_ms - now_ms;
 }

@@ -27,9 +27,13 @@ struct throttle {
 long long throttle_left(
     struct throttle *t, int64_t now_ms, long long limit, int64_t interval_ms);
 
-/* throttle_wait_ms - 0 if a unit may be taken at now_ms, else how long until */
-int64_t throttle_wait_ms(
-    struct throttle *t, int64_t now_ms, long long limit, int64_t interval_ms);
+/*
+ * throttle_wait_ms - 0 if n units may be taken at now_ms, else how long
+ * until they may: until they fit in what is left of the interval, or, if
+ * more than limit, until an interval of their own can begin
+ */
+int64_t throttle_wait_ms(struct throttle *t, int64_t now_ms, long long n,
+    long long limit, int64_t interval_ms);
 
 /*
  * throttle_take - account n units taken at now_ms, beginning a new interval

@@ -77,11 +77,18 @@ load_free(struct load *L)
 		clientmap_free(L->clients);
 }
 
+/* True if batch b of f is to be applied: fsp_check did not hold it. */
+static bool
+applied(const struct smfile *f, size_t b)
+{
+	return f->held == NULL || !f->held[b];
+}
+
 /* List every message of the files with its client's tracking. */
 static int
 load_collect(struct load *L, struct inbox_item *items, size_t n)
 {
-	size_t total = 0, k = 0;
+	size_t total = 1, k = 0; /* 1: never malloc(0) */
 
 	L->clients = clientmap_new();
 	for (size_t i = 0; i < n; i++) {
@@ -103,8 +110,11 @@ load_collect(struct load *L, struct inbox_item *items, size_t n)
 
 		for (size_t b = 0; b < f->n; b++) {
 			const struct statemsg_batch *sb = &f->batches[b];
-			struct serial_track *t =
-			    clientmap_get(L->clients, sb->client);
+			struct serial_track *t;
+
+			if (!applied(f, b))
+				continue;
+			t = clientmap_get(L->clients, sb->client);
 
 			for (size_t j = 0; j < sb->n; j++)
 				L->rows[k++] = (struct row){ t, &sb->msgs[j] };
@@ -272,12 +282,11 @@ load_track(struct load *L)
 	}
 }
 
-static void
-add_history_row(struct buf *b, struct buf *tmp, const struct row *r)
+void
+load_message_fields(struct buf *b, struct buf *tmp, const char *client,
+    const struct statemsg *m)
 {
-	const struct statemsg *m = r->m;
-
-	buf_adds(b, r->t->client);
+	buf_adds(b, client);
 	buf_addc(b, '\t');
 	buf_addi(b, m->serial);
 	buf_addc(b, '\t');
@@ -308,12 +317,10 @@ add_history_row(struct buf *b, struct buf *tmp, const struct row *r)
 		db_text_array(tmp, vals, np);
 		db_copy_field(b, tmp->p);
 	}
-	buf_addc(b, '\n');
 }
 
-/* COPY the buffer in pieces; 0 or -1. */
-static int
-copy_rows(PGconn *db, const char *sql, const struct buf *b)
+int
+load_copy(PGconn *db, const char *sql, const struct buf *b)
 {
 	if (db_copy_begin(db, sql) == -1)
 		return -1;
@@ -329,9 +336,12 @@ save_history(PGconn *db, struct load *L)
 	struct buf b = { 0 }, tmp = { 0 };
 	int rc;
 
-	for (size_t i = 0; i < L->nfresh; i++)
-		add_history_row(&b, &tmp, &L->fresh[i]);
-	rc = copy_rows(db,
+	for (size_t i = 0; i < L->nfresh; i++) {
+		load_message_fields(
+		    &b, &tmp, L->fresh[i].t->client, L->fresh[i].m);
+		buf_addc(&b, '\n');
+	}
+	rc = load_copy(db,
 	    "COPY statemsg_history (client, serial, msg_time, topic_type, "
 	    "topic_id, topic_id_type, state_id, criticality, details, params) "
 	    "FROM STDIN",
@@ -380,7 +390,7 @@ copy_new_rows(
 		return 0;
 	if (db_cmd(db, "SAVEPOINT new_rows", 0, NULL) == -1)
 		return -1;
-	if (copy_rows(db, copy_sql, rows) == 0)
+	if (load_copy(db, copy_sql, rows) == 0)
 		return db_cmd(db, "RELEASE new_rows", 0, NULL);
 	log_warn("rows thought new exist already (%s); upserting", db_error());
 	if (db_cmd(db, "ROLLBACK TO new_rows", 0, NULL) == -1)
@@ -426,7 +436,7 @@ save_current_state(PGconn *db, struct load *L)
 	}
 	rc = copy_new_rows(db, "COPY client_state FROM STDIN", &fresh, &stage);
 	if (rc == 0 && stage.len > 0) {
-		rc = copy_rows(db, "COPY cs_stage FROM STDIN", &stage);
+		rc = load_copy(db, "COPY cs_stage FROM STDIN", &stage);
 		if (rc == 0)
 			rc = db_cmd(db, upsert_sql, 0, NULL);
 	}
@@ -490,7 +500,7 @@ save_counters(PGconn *db, struct stats_out *o)
 	    &o->fresh, &o->stats);
 
 	if (rc == 0 && o->stats.len > 0)
-		rc = copy_rows(db, "COPY stats_stage FROM STDIN", &o->stats);
+		rc = load_copy(db, "COPY stats_stage FROM STDIN", &o->stats);
 	if (rc == 0 && o->stats.len > 0)
 		rc = db_cmd(db,
 		    "INSERT INTO client_message_stats AS s (client, "
@@ -531,7 +541,7 @@ save_tracking(PGconn *db, struct load *L)
 		    1, params);
 	}
 	if (rc == 0 && o.ranges.len > 0)
-		rc = copy_rows(db,
+		rc = load_copy(db,
 		    "COPY client_missing_range (client, first_serial, "
 		    "last_serial, detected) FROM STDIN",
 		    &o.ranges);
@@ -605,6 +615,10 @@ load_batch(PGconn *db, struct inbox_item *items, size_t n,
 
 	if (load_collect(&L, items, n) == -1)
 		goto out;
+	if (L.nrows == 0) { /* every batch held: nothing to apply */
+		rc = 0;
+		goto out;
+	}
 	L.collect_ms = (clock_mono() - t0) * 1e3;
 	if (load_tracks(db, &L) == -1)
 		goto out;

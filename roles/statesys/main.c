@@ -21,6 +21,8 @@ struct statesys {
 	unsigned long messages, duplicates;
 	unsigned long last_messages;
 	time_t last_rate_at;
+	struct certcache *certs; /* of clients that sent through an FSP */
+	struct fsp_counts fsp;
 };
 
 static void
@@ -29,6 +31,7 @@ smfile_free(void *p)
 	struct smfile *f = p;
 
 	statemsg_free_all(f->batches, f->n);
+	free(f->held);
 	free(f);
 }
 
@@ -46,17 +49,29 @@ ss_validate(void *arg, struct inbox_item *item, char *why, size_t len)
 		free(f);
 		return -1;
 	}
+	/* a set's "via" is the file's: its batches came the same way */
+	f->via_fsp = f->n > 0 && f->batches[0].via_fsp;
+	if (f->via_fsp && (f->held = calloc(f->n, sizeof(*f->held))) == NULL)
+		abort();
 	item->parsed = f;
 	item->parsed_free = smfile_free;
 	return 0;
 }
 
+/* The batches through an FSP checked first, then the rest applied. */
 static int
 ss_process(PGconn *db, void *arg, struct inbox_item *items, size_t n)
 {
 	struct statesys *ss = arg;
+	struct fsp_run run = { 0 };
 
-	return load_batch(db, items, n, &ss->messages, &ss->duplicates);
+	if (fsp_check(db, ss->certs, items, n, &run) == -1 ||
+	    load_batch(db, items, n, &ss->messages, &ss->duplicates) == -1) {
+		fsp_done(&run, NULL);
+		return -1;
+	}
+	fsp_done(&run, &ss->fsp);
+	return 0;
 }
 
 static int
@@ -99,8 +114,13 @@ ss_describe(void *arg, char *buf, size_t len)
 		    (double)(now - ss->last_rate_at);
 	ss->last_messages = ss->messages;
 	ss->last_rate_at = now;
-	snprintf(buf, len, "%lu messages, %lu duplicates, %.0f messages/s",
-	    ss->messages, ss->duplicates, rate);
+	snprintf(buf, len,
+	    "%lu messages, %lu duplicates, %.0f messages/s; via FSP: %lu "
+	    "signed batches, %lu forged, %lu blocked, %lu unverified "
+	    "messages, %lu dropped",
+	    ss->messages, ss->duplicates, rate, ss->fsp.signed_batches,
+	    ss->fsp.forged, ss->fsp.blocked, ss->fsp.unverified,
+	    ss->fsp.dropped);
 }
 
 static int
@@ -118,8 +138,13 @@ ss_run(struct conf **cfp)
 		.arg = &ss,
 	};
 
+	int rc;
+
 	ss.last_rate_at = time(NULL);
-	return inbox_serve(cfp, &svc);
+	ss.certs = certcache_new();
+	rc = inbox_serve(cfp, &svc);
+	certcache_free(ss.certs);
+	return rc;
 }
 
 int

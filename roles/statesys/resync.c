@@ -50,27 +50,41 @@ resync_check(PGconn *db, const struct conf *cf)
 	return 0;
 }
 
+/* Delete table's rows received more than days ago; 0 or -1 (logged). */
+static int
+expire(PGconn *db, const char *table, const char *what, const char *days)
+{
+	char sql[160];
+	const char *params[1] = { days };
+	PGresult *res;
+
+	snprintf(sql, sizeof(sql),
+	    "DELETE FROM %s WHERE received < now() - "
+	    "make_interval(days => $1::int)",
+	    table);
+	if ((res = db_exec(db, sql, 1, params)) == NULL) {
+		log_error("could not expire the %s: %s", what, db_error());
+		return -1;
+	}
+	if (atol(PQcmdTuples(res)) > 0)
+		log_info("deleted %s %s older than %s days", PQcmdTuples(res),
+		    what, days);
+	PQclear(res);
+	return 0;
+}
+
+/* The history, and the unverified messages with it. */
 static int
 history_expire(PGconn *db, const struct conf *cf)
 {
 	char days[16];
-	const char *params[1] = { days };
-	PGresult *res;
 
 	snprintf(days, sizeof(days), "%lld",
 	    conf_int(cf, "statesys", "history_days"));
-	res = db_exec(db,
-	    "DELETE FROM statemsg_history "
-	    "WHERE received < now() - make_interval(days => $1::int)",
-	    1, params);
-	if (res == NULL) {
-		log_error("could not expire the history: %s", db_error());
+	if (expire(db, "statemsg_history", "state messages", days) == -1 ||
+	    expire(db, "statemsg_unverified", "unverified state messages",
+	        days) == -1)
 		return -1;
-	}
-	if (atol(PQcmdTuples(res)) > 0)
-		log_info("deleted %s state messages older than %s days",
-		    PQcmdTuples(res), days);
-	PQclear(res);
 	return 0;
 }
 

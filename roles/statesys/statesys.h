@@ -8,8 +8,11 @@
 #include <stdint.h>
 
 #include "inbox.h"
+#include "util/buf.h"
+#include "util/x509.h"
 
 struct conf;
+struct statemsg;
 
 /* A run of serial numbers not seen yet, and when it was first missed. */
 struct serial_range {
@@ -93,14 +96,88 @@ void topicset_free(struct topicset *s);
 struct smfile {
 	struct statemsg_batch *batches;
 	size_t n;
+	bool via_fsp; /* a set that a fallback status point forwarded */
+	bool *held; /* via_fsp: per batch, not applied (fsp_check says) */
 };
+
+/*
+ * A cache of parsed client certificates, keyed by their SHA-256
+ * fingerprint (on util/strmap): a fingerprint names one certificate for
+ * good, so an entry never goes stale; a client that registers anew or
+ * whose identity is reset has another fingerprint, or none, in the
+ * database, which is read with every batch that needs it.
+ */
+struct certcache;
+
+/* certcache_new - an empty cache */
+struct certcache *certcache_new(void);
+
+/*
+ * certcache_get - the certificate whose fingerprint is fp: cached, or
+ * parsed from pem and checked against fp; NULL with why
+ */
+X509 *certcache_get(struct certcache *c, const char *fp, const char *pem,
+    char *why, size_t len);
+
+/* certcache_free - free the cache and its certificates (NULL is fine) */
+void certcache_free(struct certcache *c);
+
+/* What became of the batches that came through an FSP, since the start. */
+struct fsp_counts {
+	unsigned long signed_batches; /* verified: applied as from an MP */
+	unsigned long forged; /* a registered client's, not signed by it */
+	unsigned long blocked; /* a blocked client's, signed: refused */
+	unsigned long unverified; /* messages of unregistered clients kept */
+	unsigned long dropped; /* theirs of other topic types, dropped */
+};
+
+/* The checks of one batch of files: fsp_check fills it, fsp_done logs it. */
+struct fsp_run {
+	struct fsp_counts counts;
+	struct buf warnings, infos; /* log lines, each ending in '\n' */
+};
+
+/*
+ * fsp_check - in the open transaction, check the batches of items that
+ * came through an FSP against their clients' certificates, and set each
+ * file's held[] for those that must not be applied: a registered client's
+ * batch counts only if signed by its key, else it is forged (counted on
+ * the client), and only if the client is approved (a blocked client's is
+ * refused); an unregistered or unapproved client's messages of the FSP's
+ * topic types go into statemsg_unverified and the rest are dropped. Files not via an
+ * FSP cost nothing. 0, or -1 (logged) if the database failed.
+ */
+int fsp_check(PGconn *db, struct certcache *certs, struct inbox_item *items,
+    size_t n, struct fsp_run *run);
+
+/*
+ * fsp_done - the load succeeded: log run's notes (forged batches as
+ * warnings) and add its counts to total; with total NULL (it failed, and
+ * will be retried), neither; free run
+ */
+void fsp_done(struct fsp_run *run, struct fsp_counts *total);
 
 /* load_prepare - per connection: temporary staging tables; 0 or -1 */
 int load_prepare(PGconn *db);
 
-/* load_batch - apply the state messages of items in the open transaction */
+/*
+ * load_batch - apply the state messages of items in the open transaction,
+ * but for the batches their files hold (fsp_check); what it applied is
+ * added to *messages and *duplicates; 0 or -1 (logged)
+ */
 int load_batch(PGconn *db, struct inbox_item *items, size_t n,
     unsigned long *messages, unsigned long *duplicates);
+
+/*
+ * load_message_fields - a message's columns for COPY, as statemsg_history
+ * has them from client to params, tab-separated, without a line end; tmp
+ * is scratch space
+ */
+void load_message_fields(struct buf *b, struct buf *tmp, const char *client,
+    const struct statemsg *m);
+
+/* load_copy - COPY the rows in b with sql; 0 or -1 */
+int load_copy(PGconn *db, const char *sql, const struct buf *b);
 
 /* resync_tick - the periodic resync check and history retention */
 int resync_tick(PGconn *db, const struct conf *cf);

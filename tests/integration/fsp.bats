@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # sitesys-fsp behind the real nginx: state messages spooled durably into
 # fsp.box, refused with the reason, forwarded into statsys.box no faster
-# than the throttle, and exactly once across kill -9 at every step.
+# than the throttle, each batch whole, and exactly once across kill -9 at
+# every step.
 
 load helpers
 
@@ -122,7 +123,8 @@ files_in() { ls -A "$1" | wc -l; }
 	# forwarded at once (the throttle has room) under the same name
 	wait_for 10 test -f "$OUT/incoming/$name"
 	[ "$(serials "$(client 1)" | tr '\n' ' ')" = "1 2 3 " ]
-	[ "$(jq -r .client "$OUT/incoming/$name")" = "$(client 1)" ]
+	# a set of one, marked as the FSP's, for statesys to check
+	[ "$(jq -r '.format, .via, (.batches | length), .batches[0].client' "$OUT/incoming/$name" | tr '\n' ' ')" = "sitesys.statemsg-set/1 fsp 1 $(client 1) " ]
 	wait_for 10 spool_empty
 	[ "$(files_in "$SPOOL/tmp")" = 0 ]
 	grep -q "forwarded $name into statsys.box as $name (messages: 3)" "$SITE_DIR/fsp.log"
@@ -165,12 +167,59 @@ files_in() { ls -A "$1" | wc -l; }
 # mtime_of FILE: its modification time in seconds, with the fraction
 mtime_of() { stat -c %.9Y "$1"; }
 
-@test "the throttle: 12 messages go as parts of at most 5 per 2-s interval, none dropped" {
+# spool_set NAME CLIENT N...: put into fsp.box, as the intake makes it, a
+# set of batches of CLIENT of N messages each, serials counting on from 1
+# (saved as $SITE_DIR/NAME.smx); prints the stem of its spool name
+spool_set() {
+	local name=$1 client=$2 n first=1 sep=""
+	shift 2
+	{
+		printf '{"format":"sitesys.statemsg-set/1","via":"fsp","batches":['
+		for n in "$@"; do
+			printf '%s%s' "$sep" "$(batch "$client" "$n" "$first")"
+			sep=,
+			first=$((first + n))
+		done
+		printf ']}'
+	} >"$SITE_DIR/$name.smx"
+	"$SITECTL" inbox put fsp.box "$SITE_DIR/$name.smx" >/dev/null
+	ls "$SPOOL/incoming" | grep -v '\.r[0-9]*\.smx$' | tail -1 | sed 's/\.smx$//'
+}
+
+# sizes FILE...: the messages of each batch of each FILE, one file a line
+sizes() {
+	local f
+	for f in "$@"; do
+		jq -r '[.batches[] | .messages | length] | map(tostring) | join(" ")' "$f"
+	done
+}
+
+# as_put NAME STEM: every batch forwarded for STEM is, member for member,
+# a batch of the set NAME that was put into fsp.box, and each one is there
+as_put() {
+	diff <(jq -S -c '.batches[]' "$SITE_DIR/$1.smx") \
+		<(cat "$OUT/incoming/$2".p*.smx | jq -S -c '.batches[]')
+}
+
+# windows FILE...: no interval of 2 s (less 0.1 s for writing) saw more
+# than 5 messages forwarded, unless a batch larger than that went alone;
+# and the files took at least two intervals
+windows() {
+	local f
+	for f in "$@"; do
+		echo "$(mtime_of "$f") $(jq '[.batches[].messages | length] | add' "$f")"
+	done >"$SITE_DIR/parts"
+	awk '{ t[NR] = $1; n[NR] = $2 }
+		END { for (i = 1; i <= NR; i++) { s = 0; c = 0
+			for (j = 1; j <= NR; j++) if (t[j] >= t[i] && t[j] < t[i] + 1.9) { s += n[j]; c++ }
+			if (s > 5 && c > 1) { print "window at " t[i] " holds " s; exit 1 } }
+			if (t[NR] - t[1] < 3.9) { print "all within " t[NR] - t[1] " s"; exit 1 } }' "$SITE_DIR/parts"
+}
+
+@test "the throttle: a set of 12 messages goes in parts of whole batches, at most 5 per 2-s interval" {
+	local stem
+	stem=$(spool_set throttle "$(client 3)" 2 3 4 3)
 	start_fsp "$(fsp_conf throttle 5 2)"
-	run post "$(batch "$(client 3)" 12 1)"
-	[ "${output%% *}" = 202 ]
-	stem=$(echo "${output#* }" | jq -r .file)
-	stem=${stem%.smx}
 	# held back: the rest waits in fsp.box, visible to sitectl
 	wait_for 10 test -f "$OUT/incoming/$stem.p1.smx"
 	[ "$(backlog_of fsp.box)" = 1 ]
@@ -179,40 +228,63 @@ mtime_of() { stat -c %.9Y "$1"; }
 	wait_for 10 spool_empty
 	stop_fsp
 	[ "$(serials "$(client 3)" | tr '\n' ' ')" = "$(seq -s ' ' 1 12) " ]
-	[ "$(jq '.messages | length' "$OUT/incoming/$stem.p1.smx")" = 5 ]
-	[ "$(jq '.messages | length' "$OUT/incoming/$stem.p2.smx")" = 5 ]
-	[ "$(jq '.messages | length' "$OUT/incoming/$stem.p3.smx")" = 2 ]
-	# no window of 2 s (less 0.1 s for writing) holds more than 5
-	for p in p1 p2 p3; do
-		echo "$(mtime_of "$OUT/incoming/$stem.$p.smx") $(jq '.messages | length' "$OUT/incoming/$stem.$p.smx")"
-	done >"$SITE_DIR/parts"
-	run awk '{ t[NR] = $1; n[NR] = $2 }
-		END { for (i = 1; i <= NR; i++) { s = 0
-			for (j = 1; j <= NR; j++) if (t[j] >= t[i] && t[j] < t[i] + 1.9) s += n[j]
-			if (s > 5) { print "window at " t[i] " holds " s; exit 1 } }
-			if (t[NR] - t[1] < 3.9) { print "all within " t[NR] - t[1] " s"; exit 1 } }' "$SITE_DIR/parts"
+	# 2 and 3 fill the first interval; 4 goes, and 3 would not fit beside it
+	[ "$(sizes "$OUT/incoming/$stem".p{1,2,3}.smx | tr '\n' ,)" = "2 3,4,3," ]
+	as_put throttle "$stem"
+	[ "$(jq -r .via "$OUT/incoming/$stem".p{1,2,3}.smx | sort -u)" = fsp ]
+	run windows "$OUT/incoming/$stem".p{1,2,3}.smx
 	[ "$status" -eq 0 ]
 	grep -q "forwarded $stem.smx into statsys.box as $stem.p1.smx (messages: 5 of 12; the rest waits in fsp.box as $stem.r1.smx)" "$SITE_DIR/fsp.log"
-	grep -q "forwarded $stem.r2.smx into statsys.box as $stem.p3.smx (messages: 2)" "$SITE_DIR/fsp.log"
+	grep -q "forwarded $stem.r2.smx into statsys.box as $stem.p3.smx (messages: 3)" "$SITE_DIR/fsp.log"
+}
+
+@test "a batch larger than the whole limit goes alone, in an interval of its own" {
+	local stem
+	stem=$(spool_set large "$(client 8)" 2 7 1)
+	start_fsp "$(fsp_conf large 5 2)"
+	wait_for 20 test -f "$OUT/incoming/$stem.p3.smx"
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(sizes "$OUT/incoming/$stem".p{1,2,3}.smx | tr '\n' ,)" = "2,7,1," ]
+	as_put large "$stem"
+	run windows "$OUT/incoming/$stem".p{1,2,3}.smx
+	[ "$status" -eq 0 ]
+	# the 7 went only into an empty interval, and filled it
+	awk 'NR > 1 && $1 - t < 1.9 { print "part " NR " only " $1 - t " s after"; exit 1 } { t = $1 }' "$SITE_DIR/parts"
+}
+
+@test "a lone batch put into fsp.box by hand is forwarded whole, marked as the FSP's" {
+	start_fsp "$(fsp_conf lone 100000 3600)"
+	batch "$(client 9)" 2 1 >"$SITE_DIR/lone.smx"
+	"$SITECTL" inbox put fsp.box "$SITE_DIR/lone.smx" >/dev/null
+	wait_for 10 has_serials "$(client 9)" 2
+	wait_for 10 spool_empty
+	stop_fsp
+	f=$(grep -l "$(client 9)" "$OUT"/incoming/*)
+	[ "$(jq -r '.format, .via' "$f" | tr '\n' ' ')" = "sitesys.statemsg-set/1 fsp " ]
+	[ "$(jq -S -c '.batches[0]' "$f")" = "$(jq -S -c . "$SITE_DIR/lone.smx")" ]
 }
 
 @test "the throttle holds across a restart: a second full quota does not go in one interval" {
 	conf=$(fsp_conf restart 5 30)
+	stem=$(spool_set restart "$(client 4)" 3 3 2)
 	start_fsp "$conf"
-	run post "$(batch "$(client 4)" 8 1)"
-	stem=$(echo "${output#* }" | jq -r .file)
-	stem=${stem%.smx}
 	wait_for 10 test -f "$SPOOL/incoming/$stem.r1.smx"
 	stop_fsp
+	# a batch of 1, spooled meanwhile, waits its turn behind the rest
+	batch "$(client 5)" 1 1 >"$SITE_DIR/five.smx"
+	"$SITECTL" inbox put fsp.box "$SITE_DIR/five.smx" >/dev/null
 	start_fsp "$conf"
-	# the restarted process finds this interval's quota spent
-	wait_for 10 grep -q "sitesys-fsp\[$FSP_PID\]: info: throttle holds back fsp.box (files: 1" "$SITE_DIR/fsp.log"
-	run post "$(batch "$(client 5)" 1 1)"
+	# the restarted process finds this interval's quota spent but for 2,
+	# too few for the next batch of 3, which goes first
+	wait_for 10 grep -q "sitesys-fsp\[$FSP_PID\]: info: throttle holds back fsp.box (files: 2" "$SITE_DIR/fsp.log"
+	# and a batch answered now waits too
+	run post "$(batch "$(client 5)" 1 2)"
 	[ "${output%% *}" = 202 ]
 	stop_fsp
-	[ "$(serials "$(client 4)" | tr '\n' ' ')" = "1 2 3 4 5 " ]
+	[ "$(serials "$(client 4)" | tr '\n' ' ')" = "1 2 3 " ]
 	[ -z "$(serials "$(client 5)")" ]
-	[ "$(files_in "$SPOOL/incoming")" = 2 ]
+	[ "$(files_in "$SPOOL/incoming")" = 3 ]
 	rm -f "$SPOOL"/incoming/* "$SPOOL/forward.state"
 }
 
@@ -296,17 +368,15 @@ term_acked() {
 	[ "$(serials "$(client 6)" | tr '\n' ' ')" = "$(echo $acked | tr ' ' '\n' | sort -n | tr '\n' ' ')" ]
 }
 
-# crash_round N POINT: spool by hand a batch A of 3 messages and a set B of
-# two batches of 6 (as the intake makes of batches posted together), run
-# an FSP that dies at POINT, then run it cleanly until the spool is empty
+# crash_round N POINT: spool by hand a lone batch A of 3 messages and a set
+# B of batches of 2, 4 and 6 (as the intake makes of batches posted
+# together), run an FSP that dies at POINT, then run it cleanly until the
+# spool is empty
 crash_round() {
 	local n=$1 point=$2 conf=$SITE_DIR/crash.conf pid rc
 	batch "$(client $((100 + n)))" 3 1 >"$SITE_DIR/a.smx"
-	printf '{"format":"sitesys.statemsg-set/1","batches":[%s,%s]}' \
-		"$(batch "$(client $((200 + n)))" 6 1)" \
-		"$(batch "$(client $((200 + n)))" 6 7)" >"$SITE_DIR/b.smx"
 	"$SITECTL" inbox put fsp.box "$SITE_DIR/a.smx" >/dev/null
-	"$SITECTL" inbox put fsp.box "$SITE_DIR/b.smx" >/dev/null
+	spool_set b "$(client $((200 + n)))" 2 4 6 >/dev/null
 	SITESYS_CRASH_AT=$point "$FSP" -f -c "$conf" 2>>"$SITE_DIR/fsp.log" &
 	pid=$!
 	wait_for 20 bash -c "! kill -0 $pid 2>/dev/null" || { kill -KILL $pid; return 1; }
@@ -321,16 +391,18 @@ crash_round() {
 		{ echo "$point: B: $(serials "$(client $((200 + n)))" | tr '\n' ' ')"; return 1; }
 }
 
-# A step forwards batch A whole (3) and the first 2 messages of set B (12)
-# as B.p1, leaving B.r1; the next steps forward B.r1 as B.p2 (5, across
-# B's two batches) and B.r2 as B.p3.
+# A step forwards batch A whole (3, marked as it goes) and the first batch
+# of set B (2 of 12) as B.p1, leaving B.r1; the next step forwards the
+# first batch of B.r1 as B.p2 (4), leaving B.r2, and the last B.r2 (6,
+# more than a whole interval) alone as B.p3.
 @test "killed at every step of forwarding, every message reaches statsys.box exactly once" {
 	fsp_conf crash 5 1 >/dev/null
 	local n=0
 	for point in fwd.state:1 put.created:1 put.written:1 put.synced:1 \
 		fwd.part:1 fwd.part:2 put.renamed:3 fwd.parts:1 fwd.rest:1 \
 		fwd.unlinked:1 fwd.unlinked:2 fwd.done:1 fwd.state:2 fwd.part:3 \
-		fwd.rest:2 fwd.unlinked:3 fwd.done:2 fwd.parts:3; do
+		fwd.rest:2 fwd.unlinked:3 fwd.done:2 fwd.state:3 fwd.parts:3 \
+		fwd.unlinked:4; do
 		n=$((n + 1))
 		crash_round $n $point
 	done
@@ -341,6 +413,7 @@ crash_round() {
 	conf=$(fsp_conf random 7 1)
 	start_fsp "$conf"
 	# posted together, they are spooled as sets, which the throttle cuts
+	# between their batches: one batch of 6 goes per interval
 	local pids=""
 	for i in $(seq 1 10); do
 		post "$(batch "$(client 300)" 6 $((i * 6 - 5)))" >"$SITE_DIR/random.$i" &

@@ -497,6 +497,43 @@ test_failed_syncfs_fails_its_inbox_only(void **state)
 	assert_int_equal(files_in(&box_b), files_b + 1);
 }
 
+/* A set whose head says something of every item: a lone item is wrapped. */
+static void
+test_wrap_one_makes_a_set_of_one(void **state)
+{
+	static const struct group_commit_set marked = {
+		.ext = "json",
+		.head = "[",
+		.sep = ",",
+		.tail = "]",
+		.max_items = 3,
+		.max_bytes = 1 << 20,
+		.wrap_one = true,
+	};
+	char name[INBOX_NAME_MAX + 1], path[512];
+	json_t *doc;
+	size_t items;
+
+	(void)state;
+	assert_int_equal(
+	    group_commit_add(gc, &box_a, &marked, "41", 2, name, sizeof(name)),
+	    0);
+	snprintf(path, sizeof(path), "%s/%s", box_a.incoming, name);
+	doc = json_load_file(path, JSON_DECODE_ANY, NULL);
+	assert_true(json_is_array(doc));
+	assert_int_equal(json_array_size(doc), 1);
+	json_decref(doc);
+	/* without it, a lone item is a file of its own, as before */
+	assert_int_equal(
+	    group_commit_add(gc, &box_a, &nums, "42", 2, name, sizeof(name)),
+	    0);
+	assert_true(holds(&box_a, name, 42, &items));
+	snprintf(path, sizeof(path), "%s/%s", box_a.incoming, name);
+	doc = json_load_file(path, JSON_DECODE_ANY, NULL);
+	assert_true(json_is_integer(doc));
+	json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -506,6 +543,7 @@ main(void)
 		cmocka_unit_test(test_failed_put_leaves_nothing),
 		cmocka_unit_test(test_failed_step_fails_the_caller),
 		cmocka_unit_test(test_failed_syncfs_fails_its_inbox_only),
+		cmocka_unit_test(test_wrap_one_makes_a_set_of_one),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,4 +1,7 @@
-/* test_throttle.c - the fixed-window throttle and the split batch names */
+/*
+ * test_throttle.c - the fixed-window throttle, the split batch names, and
+ * batch files cut only between their batches
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +25,7 @@ test_fresh_throttle_allows_the_limit(void **state)
 
 	(void)state;
 	assert_int_equal(throttle_left(&t, 1000000, LIMIT, IVAL), LIMIT);
-	assert_int_equal(throttle_wait_ms(&t, 1000000, LIMIT, IVAL), 0);
+	assert_int_equal(throttle_wait_ms(&t, 1000000, 1, LIMIT, IVAL), 0);
 }
 
 static void
@@ -37,7 +40,7 @@ test_interval_fills_then_waits(void **state)
 	throttle_take(&t, 1000500, 2, IVAL);
 	assert_int_equal(t.start_ms, 1000000); /* the same interval */
 	assert_int_equal(throttle_left(&t, 1000600, LIMIT, IVAL), 0);
-	assert_int_equal(throttle_wait_ms(&t, 1000600, LIMIT, IVAL), 1400);
+	assert_int_equal(throttle_wait_ms(&t, 1000600, 1, LIMIT, IVAL), 1400);
 	assert_int_equal(throttle_left(&t, 1001999, LIMIT, IVAL), 0);
 	/* the next interval begins with the next take, not on a grid */
 	assert_int_equal(throttle_left(&t, 1002000, LIMIT, IVAL), LIMIT);
@@ -57,7 +60,7 @@ test_clock_set_back_frees_nothing(void **state)
 	/* an hour back: still full, and full for one interval, not an hour */
 	assert_int_equal(throttle_left(&t, 1400000, LIMIT, IVAL), 0);
 	assert_int_equal(t.start_ms, 1400000);
-	assert_int_equal(throttle_wait_ms(&t, 1400000, LIMIT, IVAL), IVAL);
+	assert_int_equal(throttle_wait_ms(&t, 1400000, 1, LIMIT, IVAL), IVAL);
 	assert_int_equal(throttle_left(&t, 1402000, LIMIT, IVAL), LIMIT);
 }
 
@@ -70,7 +73,26 @@ test_over_the_limit_waits(void **state)
 	/* a redo accounted after the limit was lowered */
 	throttle_take(&t, 1000000, 9, IVAL);
 	assert_int_equal(throttle_left(&t, 1000001, LIMIT, IVAL), 0);
-	assert_int_equal(throttle_wait_ms(&t, 1000001, LIMIT, IVAL), 1999);
+	assert_int_equal(throttle_wait_ms(&t, 1000001, 1, LIMIT, IVAL), 1999);
+}
+
+static void
+test_a_batch_waits_for_room_for_all_of_it(void **state)
+{
+	struct throttle t = { 0 };
+
+	(void)state;
+	throttle_take(&t, 1000000, 3, IVAL);
+	/* 2 left: a batch of 2 may go, one of 3 waits for the next interval */
+	assert_int_equal(throttle_wait_ms(&t, 1000500, 2, LIMIT, IVAL), 0);
+	assert_int_equal(throttle_wait_ms(&t, 1000500, 3, LIMIT, IVAL), 1500);
+	/* larger than the limit: it waits for an interval of its own ... */
+	assert_int_equal(throttle_wait_ms(&t, 1000500, 9, LIMIT, IVAL), 1500);
+	/* ... and then goes, using it up */
+	assert_int_equal(throttle_wait_ms(&t, 1002000, 9, LIMIT, IVAL), 0);
+	throttle_take(&t, 1002000, 9, IVAL);
+	assert_int_equal(throttle_left(&t, 1003999, LIMIT, IVAL), 0);
+	assert_int_equal(throttle_wait_ms(&t, 1003000, 1, LIMIT, IVAL), 1000);
 }
 
 static void
@@ -133,68 +155,113 @@ test_names_refused(void **state)
 	assert_int_equal(errno, ENAMETOOLONG);
 }
 
+/* The compact text of doc, for comparing; freed by the caller. */
+static char *
+text_of(const json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+
+	assert_non_null(text);
+	return text;
+}
+
 static void
-test_split_doc_keeps_the_other_members(void **state)
+test_a_lone_batch_is_wrapped_and_marked(void **state)
 {
 	json_t *doc = json_loads("{\"format\":\"f/1\",\"client\":\"c\","
-	                         "\"messages\":[1,2,3,4,5],\"x\":true}",
+	                         "\"messages\":[1,2,3],\"signature\":\"s\"}",
 	    0, NULL);
-	json_t *part;
+	json_t *set;
 	char *text;
+	size_t k;
 
 	(void)state;
 	assert_non_null(doc);
-	part = split_doc(doc, 1, 4);
-	assert_non_null(part);
-	text = json_dumps(part, JSON_COMPACT);
+	assert_int_equal(split_batches(doc), 1);
+	assert_int_equal(split_count(doc), 3);
+	assert_false(split_marked(doc));
+	/* it never goes in parts: all of it or, in an empty interval, alone */
+	assert_int_equal(split_take(doc, 2, false, &k), 0);
+	assert_int_equal(k, 3);
+	assert_int_equal(split_take(doc, 2, true, &k), 1);
+	assert_int_equal(k, 3);
+	set = split_doc(doc, 0, 1);
+	text = text_of(set);
 	assert_string_equal(text,
-	    "{\"format\":\"f/1\",\"client\":\"c\","
-	    "\"messages\":[2,3,4],\"x\":true}");
+	    "{\"format\":\"sitesys.statemsg-set/1\",\"via\":\"fsp\","
+	    "\"batches\":[{\"format\":\"f/1\",\"client\":\"c\","
+	    "\"messages\":[1,2,3],\"signature\":\"s\"}]}");
+	assert_true(split_marked(set));
 	free(text);
-	json_decref(part);
-	/* the original is untouched */
-	assert_int_equal(json_array_size(json_object_get(doc, "messages")), 5);
-	assert_null(split_doc(doc, 3, 6));
-	assert_null(split_doc(doc, 4, 3));
+	json_decref(set);
+	assert_null(split_doc(doc, 0, 2));
+	assert_null(split_doc(doc, 1, 1));
 	json_decref(doc);
 }
 
 static void
-test_split_a_set_across_its_batches(void **state)
+test_a_set_is_cut_between_its_batches(void **state)
 {
-	json_t *set = json_loads("{\"format\":\"s/1\",\"batches\":["
+	json_t *set = json_loads("{\"format\":\"s/1\",\"via\":\"fsp\","
+	                         "\"batches\":["
 	                         "{\"client\":\"a\",\"messages\":[1,2,3]},"
 	                         "{\"client\":\"b\",\"messages\":[4]},"
-	                         "{\"client\":\"c\",\"messages\":[5,6,7,8]}]}",
+	                         "{\"client\":\"c\",\"messages\":[5,6,7,8]}],"
+	                         "\"x\":true}",
 	    0, NULL);
 	json_t *part;
 	char *text;
+	size_t k;
 
 	(void)state;
 	assert_non_null(set);
+	assert_true(split_marked(set));
+	assert_int_equal(split_batches(set), 3);
 	assert_int_equal(split_count(set), 8);
-	/* messages 2..5: the end of a, all of b, the start of c */
-	part = split_doc(set, 2, 5);
-	text = json_dumps(part, JSON_COMPACT);
+	/* room for 5: a and b (4 messages); c would be cut, so it waits */
+	assert_int_equal(split_take(set, 5, false, &k), 2);
+	assert_int_equal(k, 4);
+	assert_int_equal(split_take(set, 8, false, &k), 3);
+	assert_int_equal(k, 8);
+	assert_int_equal(split_take(set, 2, false, &k), 0);
+	assert_int_equal(k, 3);
+	assert_int_equal(split_take(set, 2, true, &k), 1);
+	assert_int_equal(k, 3);
+	/* the parts hold whole batches, and keep the set's other members */
+	part = split_doc(set, 0, 2);
+	text = text_of(part);
 	assert_string_equal(text,
-	    "{\"format\":\"s/1\",\"batches\":["
-	    "{\"client\":\"a\",\"messages\":[3]},"
-	    "{\"client\":\"b\",\"messages\":[4]},"
-	    "{\"client\":\"c\",\"messages\":[5]}]}");
+	    "{\"format\":\"s/1\",\"via\":\"fsp\",\"batches\":["
+	    "{\"client\":\"a\",\"messages\":[1,2,3]},"
+	    "{\"client\":\"b\",\"messages\":[4]}],\"x\":true}");
 	free(text);
 	json_decref(part);
-	/* the first two only: the later batches are left out */
-	part = split_doc(set, 0, 2);
-	assert_int_equal(split_count(part), 2);
-	assert_int_equal(json_array_size(json_object_get(part, "batches")), 1);
+	part = split_doc(set, 2, 3);
+	assert_int_equal(split_count(part), 4);
+	assert_int_equal(split_batches(part), 1);
 	json_decref(part);
-	/* the rest after a split at 5 */
-	part = split_doc(set, 5, 8);
-	assert_int_equal(split_count(part), 3);
-	assert_int_equal(json_array_size(json_object_get(part, "batches")), 1);
+	/* the original is untouched */
+	assert_int_equal(split_batches(set), 3);
+	assert_null(split_doc(set, 2, 4));
+	assert_null(split_doc(set, 2, 2));
+	json_decref(set);
+}
+
+static void
+test_an_unmarked_set_is_marked(void **state)
+{
+	json_t *set = json_loads("{\"format\":\"s/1\",\"batches\":["
+	                         "{\"client\":\"a\",\"messages\":[1]}]}",
+	    0, NULL);
+	json_t *part;
+
+	(void)state;
+	assert_false(split_marked(set));
+	part = split_doc(set, 0, 1);
+	assert_true(split_marked(part));
 	json_decref(part);
-	assert_null(split_doc(set, 5, 9));
-	assert_null(split_doc(set, 5, 5));
+	json_object_set_new(set, "via", json_string("mp"));
+	assert_false(split_marked(set));
 	json_decref(set);
 }
 
@@ -206,12 +273,14 @@ main(void)
 		cmocka_unit_test(test_interval_fills_then_waits),
 		cmocka_unit_test(test_clock_set_back_frees_nothing),
 		cmocka_unit_test(test_over_the_limit_waits),
+		cmocka_unit_test(test_a_batch_waits_for_room_for_all_of_it),
 		cmocka_unit_test(test_names_of_an_original),
 		cmocka_unit_test(test_names_of_a_rest),
 		cmocka_unit_test(test_names_that_only_look_like_a_rest),
 		cmocka_unit_test(test_names_refused),
-		cmocka_unit_test(test_split_doc_keeps_the_other_members),
-		cmocka_unit_test(test_split_a_set_across_its_batches),
+		cmocka_unit_test(test_a_lone_batch_is_wrapped_and_marked),
+		cmocka_unit_test(test_a_set_is_cut_between_its_batches),
+		cmocka_unit_test(test_an_unmarked_set_is_marked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

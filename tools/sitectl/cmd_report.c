@@ -1,8 +1,11 @@
-/* cmd_report.c - sitectl report resync-outstanding|state */
+/*
+ * cmd_report.c - sitectl report resync-outstanding|state|unverified|forged
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "sitectl.h"
 #include "util/db.h"
 #include "util/sjson.h"
@@ -117,6 +120,81 @@ report_state(struct ctl *ctl, PGconn *db, const char *type, const char *id)
 	return EXIT_OK;
 }
 
+/*
+ * What clients that never registered sent through a fallback status
+ * point, oldest first, and the fallback status point's file it came in.
+ */
+static const char unverified_sql[] =
+    "SELECT " CTL_UTC("received") " AS received, client, serial, " CTL_UTC(
+        "msg_time") " AS time, topic_type, topic_id, topic_id_type, "
+                    "state_id, criticality, details, to_json(params) AS "
+                    "params, file FROM statemsg_unverified "
+                    "ORDER BY received, client, serial";
+
+static int
+report_unverified(struct ctl *ctl, PGconn *db)
+{
+	PGresult *res = db_exec(db, unverified_sql, 0, NULL);
+	json_t *list;
+
+	if (res == NULL) {
+		ctl_err(
+		    "could not read the unverified messages: %s", db_error());
+		return EXIT_FAIL;
+	}
+	list = model_rows_json(res);
+	if (ctl->json) {
+		sjson_print(stdout, list);
+	} else {
+		printf("%-20s %-41s %6s %5s %-24s %5s  %s\n", "RECEIVED",
+		    "CLIENT", "SERIAL", "TYPE", "TOPIC ID", "STATE", "DETAILS");
+		for (int i = 0; i < PQntuples(res); i++)
+			printf("%-20s %-41s %6s %5s %-24s %5s  %s\n",
+			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+			    PQgetvalue(res, i, 5), PQgetvalue(res, i, 7),
+			    PQgetvalue(res, i, 9));
+		if (PQntuples(res) == 0)
+			printf("(no unverified state messages)\n");
+	}
+	json_decref(list);
+	PQclear(res);
+	return EXIT_OK;
+}
+
+/* The clients in whose name forged batches came, the latest first. */
+static const char forged_sql[] =
+    "SELECT guid AS client, forged_batches, " CTL_UTC(
+        "last_forged") " AS last_forged FROM client "
+                       "WHERE forged_batches > 0 "
+                       "ORDER BY last_forged DESC, guid";
+
+static int
+report_forged(struct ctl *ctl, PGconn *db)
+{
+	PGresult *res = db_exec(db, forged_sql, 0, NULL);
+	json_t *list;
+
+	if (res == NULL) {
+		ctl_err("could not read the forged batches: %s", db_error());
+		return EXIT_FAIL;
+	}
+	list = model_rows_json(res);
+	if (ctl->json) {
+		sjson_print(stdout, list);
+	} else {
+		printf("%-41s %8s  %s\n", "CLIENT", "FORGED", "LAST FORGED");
+		for (int i = 0; i < PQntuples(res); i++)
+			printf("%-41s %8s  %s\n", PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		if (PQntuples(res) == 0)
+			printf("(no forged batches)\n");
+	}
+	json_decref(list);
+	PQclear(res);
+	return EXIT_OK;
+}
+
 /* A topic type: a whole number 0..65535. */
 static int
 topic_type_ok(const char *s)
@@ -144,12 +222,21 @@ cmd_report(struct ctl *ctl, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "state") != 0 &&
-	    strcmp(argv[1], "resync-outstanding") != 0)
+	    (vals[0] != NULL || vals[1] != NULL))
+		return ctl_usage("report");
+	if (strcmp(argv[1], "state") != 0 &&
+	    strcmp(argv[1], "resync-outstanding") != 0 &&
+	    strcmp(argv[1], "unverified") != 0 &&
+	    strcmp(argv[1], "forged") != 0)
 		return ctl_usage("report");
 	if ((db = ctl_db(ctl)) == NULL)
 		return EXIT_FAIL;
 	if (strcmp(argv[1], "state") == 0)
 		rc = report_state(ctl, db, vals[0], vals[1]);
+	else if (strcmp(argv[1], "unverified") == 0)
+		rc = report_unverified(ctl, db);
+	else if (strcmp(argv[1], "forged") == 0)
+		rc = report_forged(ctl, db);
 	else
 		rc = report_outstanding(ctl, db);
 	PQfinish(db);

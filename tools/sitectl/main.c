@@ -101,7 +101,9 @@ static const struct command {
 	{ "report", cmd_report,
 	    "report resync-outstanding [--json]\n"
 	    "       sitectl [-c file] report state --topic-type T "
-	    "[--topic-id ID] [--json]" },
+	    "[--topic-id ID] [--json]\n"
+	    "       sitectl [-c file] report unverified [--json]\n"
+	    "       sitectl [-c file] report forged [--json]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -60,6 +60,14 @@ json_t *ctl_inboxes(struct ctl *ctl, char *err, size_t errlen);
 /* ctl_print_inboxes - the inbox table as a person reads it */
 void ctl_print_inboxes(const json_t *list);
 
+/*
+ * CTL_UTC - SQL for the timestamptz column col as UTC to the second,
+ * "2026-11-22T09:30:04Z"
+ */
+#define CTL_UTC(col)                                                           \
+	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 int cmd_db(struct ctl *ctl, int argc, char **argv);
 int cmd_site(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
