@@ -115,24 +115,15 @@ GRANT SELECT, INSERT, DELETE ON inbox_ledger TO sitesys_statesys;
 GRANT SELECT, INSERT, UPDATE ON component TO sitesys_statesys;
 GRANT SELECT ON client TO sitesys_statesys;
 GRANT UPDATE (forged_batches, last_forged) ON client TO sitesys_statesys;
--- statemsg_unverified (migration 006, coming with the FSP's checks: what
--- unregistered clients sent through an FSP): statesys COPYs into it and
--- expires it with the history; the console reports it. Granted if it
--- exists, so that either change may land first; once 006 is in schema/,
--- these become plain GRANTs like the others.
-DO $$
-BEGIN
-    IF to_regclass('statemsg_unverified') IS NOT NULL THEN
-        GRANT SELECT, INSERT, DELETE ON statemsg_unverified
-            TO sitesys_statesys;
-        GRANT SELECT ON statemsg_unverified TO sitesys_console;
-    END IF;
-END $$;
+-- What unregistered clients sent through an FSP: COPYed in, expired
+-- with the history.
+GRANT SELECT, INSERT, DELETE ON statemsg_unverified TO sitesys_statesys;
 
 -- sitectl, the console: everything but sitectl db. Changes the boundary
 -- model and the hierarchy's settings; approves, blocks and resets
 -- clients' identities; reads what the daemons record (clients, their
--- state and serial tracking, components, distribution requests). It
+-- state and serial tracking, what unregistered clients sent, components,
+-- distribution requests). It
 -- creates no table and no role, and writes nothing that the daemons
 -- record.
 GRANT SELECT, INSERT, UPDATE, DELETE ON site, boundary_group, boundary,
@@ -146,7 +137,7 @@ GRANT USAGE ON SEQUENCE boundary_group_id_seq, boundary_id_seq,
 GRANT SELECT, UPDATE ON hierarchy_setting TO sitesys_console;
 GRANT SELECT ON client, client_state, client_message_stats,
     client_missing_range, sr_client_message_stats, sr_clientmessagestats,
-    component, content_distribution_request
+    statemsg_unverified, component, content_distribution_request
     TO sitesys_console;
 GRANT UPDATE (approved, blocked, fingerprint, certificate, bound_at)
     ON client TO sitesys_console;
