@@ -11,15 +11,8 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 . tests/lib/site.bash
 
-dir=$(mktemp -d /var/tmp/sitesys-bench.XXXXXX)
-cleanup() {
-	site_pg_stop "$dir" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-site_pg_start "$dir" >/dev/null
-site_conf "$dir"
-"$BUILD/sitectl" db init >/dev/null
+site_bench_db
+dir=$SITE_BENCH_DIR
 # the MP that intake_http starts connects by libpq's environment, as its
 # own role (a daemon refuses to work as a superuser)
 PGHOST=$SITE_PGHOST PGPORT=$SITE_PGPORT PGDATABASE=sitesys PGUSER=sitesys_mp \

@@ -10,16 +10,8 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 . tests/lib/site.bash
 
-dir=$(mktemp -d /var/tmp/sitesys-bench.XXXXXX)
-cleanup() {
-	site_pg_stop "$dir" >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-site_pg_start "$dir" >/dev/null
-SITE_HTTP_PORT=0
-site_conf "$dir"
-"$BUILD/sitectl" db init >/dev/null
+site_bench_db
+dir=$SITE_BENCH_DIR
 "$BUILD/sitectl" site add ABC --name "Bench site" >/dev/null
 psql() { command psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d sitesys "$@"; }
 psql <<'SQL'

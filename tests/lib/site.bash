@@ -410,3 +410,15 @@ site_fake_start() {
 site_fake_stop() {
 	site_nginx_quit "$1/fake-$2/nginx.pid"
 }
+
+# site_bench_db: for a benchmark, a private cluster holding the schema
+# (sitectl db init) and its sitesys.conf, in a new directory of /var/tmp
+# (SITE_BENCH_DIR) that is stopped and removed when the shell exits
+site_bench_db() {
+	SITE_BENCH_DIR=$(mktemp -d /var/tmp/sitesys-bench.XXXXXX)
+	# shellcheck disable=SC2064 # the directory is fixed from here on
+	trap "site_pg_stop '$SITE_BENCH_DIR' >/dev/null 2>&1 || true; rm -rf '$SITE_BENCH_DIR'" EXIT
+	site_pg_start "$SITE_BENCH_DIR" >/dev/null
+	site_conf "$SITE_BENCH_DIR"
+	"${BUILD:-build}/sitectl" db init >/dev/null
+}
