@@ -344,7 +344,7 @@ flow_identity() {
 	curl -sS --data-binary @"$RUN/spoof.json" "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/statemsg"
 	wait_until 30 "statesys to refuse it" sh -c \
 		"[ \"\$(psql -X -A -t -h '$RUN/pgsock' -p '$SITE_PGPORT' -U postgres sitesys -c \"select forged_batches from client where guid = '$pc1'\")\" = 1 ]"
-	sql "SELECT name, forged_batches, last_forged IS NOT NULL AS logged FROM client WHERE guid = '$pc1'"
+	show "$SITECTL" report forged
 	sql "SELECT count(*) AS serial_999999_applied FROM statemsg_history WHERE serial = 999999"
 }
 
