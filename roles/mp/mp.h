@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include "statemsg.h"
+#include "util/buf.h"
 #include "util/x509.h"
 
 struct conf;
@@ -74,6 +75,25 @@ int mp_statemsg(struct fcgi_req *req, void *arg);
 
 /* POST /mp/v1/register: record a client */
 int mp_register(struct fcgi_req *req, void *arg);
+
+/* register_doc.c - the sitesys.register/1 body, checked */
+struct mp_register_doc {
+	json_t *doc; /* holds client and name */
+	const char *client; /* "GUID:" and a UUID, as sent */
+	const char *name;
+	struct buf addrs; /* the addresses as a text[] literal */
+};
+
+/*
+ * mp_register_parse - check the body of a registration (len bytes) and
+ * fill r; 0, or -1 with the reason (what the caller answers with a 400),
+ * r freed; on success mp_register_doc_free releases r
+ */
+int mp_register_parse(const char *body, size_t len, struct mp_register_doc *r,
+    char *why, size_t whylen);
+
+/* mp_register_doc_free - release what mp_register_parse filled */
+void mp_register_doc_free(struct mp_register_doc *r);
 
 /* GET /mp/v1/policy?client=GUID: the client's policy */
 int mp_policy(struct fcgi_req *req, void *arg);

@@ -3,77 +3,17 @@
  * with the certificate that names it; the first registration binds the
  * client to that certificate
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mp.h"
 #include "statemsg.h"
-#include "util/buf.h"
 #include "util/db.h"
 #include "util/fcgi_server.h"
 #include "util/log.h"
-#include "util/sjson.h"
 
-#define REGISTER_FORMAT "sitesys.register/1"
 #define MAX_BODY 65536
-#define MAX_ADDRESSES 64
-
-/* "192.0.2.5/24" or "2001:db8::5/64": 0, or -1 with the reason. */
-static int
-check_address(const char *s, char *why, size_t len)
-{
-	char ip[64];
-	unsigned char raw[16];
-	const char *slash = strchr(s, '/');
-	char *end;
-	long prefix;
-	int v6;
-
-	if (slash == NULL || (size_t)(slash - s) >= sizeof(ip))
-		goto bad;
-	memcpy(ip, s, (size_t)(slash - s));
-	ip[slash - s] = '\0';
-	v6 = strchr(ip, ':') != NULL;
-	prefix = strtol(slash + 1, &end, 10);
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, raw) != 1 ||
-	    slash[1] == '\0' || *end != '\0' || prefix < 0 ||
-	    prefix > (v6 ? 128 : 32))
-		goto bad;
-	return 0;
-bad:
-	snprintf(why, len,
-	    "\"%s\" is not an address with its prefix length, "
-	    "e.g. 192.0.2.5/24",
-	    s);
-	return -1;
-}
-
-/* The addresses as a text[] literal; 0, or -1 with the reason. */
-static int
-addresses_array(json_t *doc, struct buf *out, char *why, size_t len)
-{
-	const char *vals[MAX_ADDRESSES];
-	json_t *arr, *a;
-	size_t i;
-
-	if (sjson_array(
-	        doc, "addresses", MAX_ADDRESSES, false, &arr, why, len) == -1)
-		return -1;
-	json_array_foreach(arr, i, a)
-	{
-		if (!json_is_string(a)) {
-			snprintf(why, len, "addresses[%zu] is not a string", i);
-			return -1;
-		}
-		if (check_address(json_string_value(a), why, len) == -1)
-			return -1;
-		vals[i] = json_string_value(a);
-	}
-	db_text_array(out, vals, arr ? json_array_size(arr) : 0);
-	return 0;
-}
 
 /*
  * Record the client: bound to the certificate on its first registration
@@ -186,43 +126,23 @@ int
 mp_register(struct fcgi_req *req, void *arg)
 {
 	struct mp *mp = arg;
-	char *body, why[512];
-	const char *client, *name;
-	struct buf addrs = { 0 };
-	json_t *doc;
+	struct mp_register_doc r;
+	char *body, why[512], low[STATEMSG_GUID_LEN + 1];
+	struct mp_caller c;
 	size_t len;
 	int rc;
 
 	if (fcgi_read_body(req, MAX_BODY, &body, &len) == -1)
 		return 0;
-	doc = sjson_parse(body, len, why, sizeof(why));
+	rc = mp_register_parse(body, len, &r, why, sizeof(why));
 	free(body);
-	if (doc == NULL ||
-	    sjson_format(doc, REGISTER_FORMAT, why, sizeof(why)) == -1 ||
-	    sjson_str(doc, "client", STATEMSG_GUID_LEN, true, &client, why,
-	        sizeof(why)) == -1 ||
-	    sjson_str(doc, "name", 255, true, &name, why, sizeof(why)) == -1 ||
-	    addresses_array(doc, &addrs, why, sizeof(why)) == -1) {
-		json_decref(doc);
-		buf_free(&addrs);
+	if (rc == -1)
 		return fcgi_error(req, 400, "%s", why);
-	}
-	if (!statemsg_valid_guid(client))
-		rc = fcgi_error(req, 400,
-		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
-		    client);
-	else {
-		char low[STATEMSG_GUID_LEN + 1];
-
-		struct mp_caller c;
-
-		statemsg_guid_lower(client, low);
-		rc = register_caller(req, &c, low) == -1
-		    ? 0
-		    : register_store(req, mp, &c, name, addrs.p);
-		mp_caller_free(&c);
-	}
-	json_decref(doc);
-	buf_free(&addrs);
+	statemsg_guid_lower(r.client, low);
+	rc = register_caller(req, &c, low) == -1
+	    ? 0
+	    : register_store(req, mp, &c, r.name, r.addrs.p);
+	mp_caller_free(&c);
+	mp_register_doc_free(&r);
 	return rc;
 }
