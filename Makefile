@@ -7,10 +7,14 @@
 #   make demo-stop  stop it
 #   make bench      the benchmarks, each beside its baseline
 #   make deps       install missing Debian packages (as root)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
 
 BUILD   ?= build
 CC      ?= cc
 PKGS    := libpq jansson libcrypto
+ifeq ($(FUZZ),1)
+CFLAGS  ?= -O1 -g
+endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -Icommon \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
@@ -19,6 +23,13 @@ ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
+endif
+# FUZZ=1: the objects of the fuzz targets, built with clang into
+# $(BUILD)/fuzz by "make fuzz-build"; libFuzzer's main is linked only
+# into the targets
+ifeq ($(FUZZ),1)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined \
+           -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 
 # the layers, lowest first: what knows nothing of sitesys, the sitesys
@@ -37,6 +48,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
 BENCH_SRC   := $(wildcard bench/*.c)
 BENCH_LIB_SRC := $(wildcard bench/lib/*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB     := $(BUILD)/libsitesys.a
 AGENT_LIB := $(BUILD)/libagent.a
@@ -51,7 +63,7 @@ AGENT    := $(if $(AGENT_SRC),$(BUILD)/sitesys-agent)
 PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
-        bench clean format
+        bench clean format fuzz fuzz-build fuzz-targets fuzz-merge
 all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
 
 # keep the objects of tests and benchmarks, which make would otherwise
@@ -115,15 +127,58 @@ $(BUILD)/bench/%.o: CFLAGS += -Ibench/lib
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LIB_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lssl -lfcgi -lpthread
 
+# Fuzzing (HACKING, "Fuzzing"): each tests/fuzz/fuzz_NAME.c is a libFuzzer
+# target with its seed corpus in tests/fuzz/corpus/NAME/. The targets and
+# the objects they link are built with clang, ASan and UBSan into
+# $(BUILD)/fuzz; "make check" replays every corpus once, "make fuzz" runs
+# each target (or those named in FUZZ_TARGETS) for FUZZ_SECONDS, keeping
+# what it finds in $(BUILD)/fuzz/corpus/NAME and a crash in
+# $(BUILD)/fuzz/artifacts/; "make fuzz-merge" adds to the seed corpus
+# the finds that reach code it does not.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_TARGETS ?=
+FUZZERS      := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    FUZZ=1 fuzz-targets
+
+fuzz: fuzz-build
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    bash scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+fuzz-merge: fuzz-build
+	@BUILD=$(BUILD) bash scripts/fuzz.sh merge $(FUZZ_TARGETS)
+
+ifeq ($(FUZZ),1)
+# sitectl's main() gives way to libFuzzer's
+$(BUILD)/tools/sitectl/main-nomain.o: tools/sitectl/main.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Dmain=sitectl_main -c -o $@ $<
+
+$(BUILD)/tests/fuzz/%.o: CFLAGS += -I. -Iroles -Iagent -Itools/sitectl
+fuzz-targets: $(FUZZERS)
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(AGENT_LIB) $(LIB)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) \
+	    $(AGENT_LIB) $(LIB) $(LDLIBS) -lcurl -lfcgi -lpthread
+# what a target links besides the libraries
+$(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
+$(BUILD)/fuzz_sitectl: $(BUILD)/tools/sitectl/main-nomain.o \
+    $(BUILD)/gen/schema_sql.o \
+    $(filter-out %/main.o %/cmd_boundary.o,$(SITECTL_SRC:%.c=$(BUILD)/%.o))
+endif
+
 deps:
 	@sh scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all fuzz-build
 	@BUILD=$(BUILD) bash scripts/check.sh
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all fuzz-build
 	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1 bash scripts/check.sh
 
 unit: all

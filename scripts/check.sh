@@ -1,6 +1,6 @@
 #!/bin/bash
 # check.sh - run the test suites and end with one summary line.
-#   check.sh [lint|man|unit|integration]...   (default: all of them)
+#   check.sh [lint|man|unit|fuzz|integration]...   (default: all of them)
 # Every check prints "ok" or "not ok" (TAP); the last line counts them.
 set -u
 cd "$(dirname "$0")/.."
@@ -68,7 +68,7 @@ run_lint() {
 		one "cppcheck finds nothing" cppcheck --quiet --error-exitcode=1 \
 			--enable=warning,portability,performance \
 			--inline-suppr --std=c11 -D_GNU_SOURCE -Icommon \
-			common tools roles agent tests/unit tests/helpers bench
+			common tools roles agent tests/unit tests/helpers tests/fuzz bench
 		one "the tree follows .clang-format" clang-format --dry-run -Werror \
 			$(c_sources)
 		one "no include climbs from a lower layer to a higher one" \
@@ -99,12 +99,17 @@ run_unit() {
 	done)
 }
 
+run_fuzz() {
+	echo "fuzz corpora replay (libFuzzer, ASan+UBSan):"
+	tally < <(bash scripts/fuzz.sh replay)
+}
+
 run_integration() {
 	echo "integration tests (bats, real PostgreSQL and nginx):"
 	tally < <(bats --tap tests/integration 2>>"$LOG")
 }
 
-suites=${*:-lint man unit integration}
+suites=${*:-lint man unit fuzz integration}
 for s in $suites; do
 	"run_$s"
 done

@@ -2,11 +2,14 @@
 # deps.sh - install the Debian packages sitesys builds, tests and runs with,
 # and the unprivileged "sitesys" user its daemons switch to.
 # As root: installs what is missing. Otherwise: names what is missing.
+# clang and libclang-rt-dev (its sanitizers and libFuzzer, only a
+# recommendation of clang) build the fuzz targets (tests/fuzz/).
 set -eu
 
 PACKAGES="make gcc libc6-dev pkg-config libpq-dev libjansson-dev libfcgi-dev
 libssl-dev libcurl4-openssl-dev libcmocka-dev postgresql postgresql-client
-nginx curl jq bats mandoc groff-base cppcheck clang-format openssl"
+nginx curl jq bats mandoc groff-base cppcheck clang-format openssl clang
+libclang-rt-dev"
 
 missing=""
 for p in $PACKAGES; do
