@@ -165,6 +165,7 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(AGENT_LIB) $(LIB)
 	    $(AGENT_LIB) $(LIB) $(LDLIBS) -lcurl -lfcgi -lpthread
 # what a target links besides the libraries
 $(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
+$(BUILD)/fuzz_fsp_split: $(BUILD)/roles/fsp/split.o
 $(BUILD)/fuzz_sitectl: $(BUILD)/tools/sitectl/main-nomain.o \
     $(BUILD)/gen/schema_sql.o \
     $(filter-out %/main.o %/cmd_boundary.o,$(SITECTL_SRC:%.c=$(BUILD)/%.o))
