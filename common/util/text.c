@@ -86,14 +86,10 @@ text_escape(struct buf *b, const char *s)
 }
 
 const char *
-text_name_check(const char *s, size_t max)
+text_check(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s);
-	bool blank = true;
 
-	if (len == 0)
-		return "may not be empty";
 	while (*p != '\0') {
 		uint32_t c;
 		size_t n = utf8_seq(p, &c);
@@ -102,12 +98,27 @@ text_name_check(const char *s, size_t max)
 			return "is not valid UTF-8";
 		if (is_control(c))
 			return "may not hold control characters";
-		blank = blank && is_blank(c);
 		p += n;
 	}
-	if (blank)
+	return NULL;
+}
+
+const char *
+text_name_check(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const char *why;
+	uint32_t c = 0;
+
+	if (*s == '\0')
+		return "may not be empty";
+	if ((why = text_check(s)) != NULL)
+		return why;
+	while (*p != '\0' && (p += utf8_seq(p, &c), is_blank(c)))
+		;
+	if (*p == '\0' && is_blank(c))
 		return "may not be only blanks";
-	if (len > max)
+	if (strlen(s) > max)
 		return "is too long";
 	return NULL;
 }

@@ -21,11 +21,19 @@
 void text_escape(struct buf *b, const char *s);
 
 /*
+ * text_check - whether s may be kept as text: well-formed UTF-8 with no
+ * control character (C0, DEL or C1); NULL when it may, else why not, a
+ * constant phrase that follows what the text is ("... is not valid
+ * UTF-8", "... may not hold control characters"); any input is accepted
+ */
+const char *text_check(const char *s);
+
+/*
  * text_name_check - whether s may be kept as a name of at most max bytes:
- * well-formed UTF-8, 1 to max bytes long, no control character (C0, DEL or
- * C1) and not only blanks (spaces, no-break and other Unicode spaces);
- * NULL when it may, else why not, a constant phrase that follows what the
- * name is ("... may not hold control characters"); any input is accepted
+ * not empty, as text_check says, not only blanks (spaces, no-break and
+ * the other Unicode spaces) and 1 to max bytes long; NULL when it may,
+ * else why not, as text_check says it or "may not be empty", "may not be
+ * only blanks", "is too long"; any input is accepted
  */
 const char *text_name_check(const char *s, size_t max);
 

@@ -125,8 +125,27 @@ test_name_check(void **state)
 	    text_name_check("a\xff", 256), "is not valid UTF-8");
 	assert_string_equal(
 	    text_name_check("a\xc0\xaf", 256), "is not valid UTF-8");
+	assert_string_equal(
+	    text_name_check(" \t ", 256), "may not hold control characters");
+	assert_null(text_name_check("  x", 256));
+	assert_null(text_name_check("x\xc2\xa0", 256));
 	assert_null(text_name_check("abcd", 4));
 	assert_string_equal(text_name_check("abcde", 4), "is too long");
+}
+
+/* Free text may be empty or blank, never hold controls. */
+static void
+test_check(void **state)
+{
+	(void)state;
+	assert_null(text_check(""));
+	assert_null(text_check("   "));
+	assert_null(text_check("Büro, 2. Stock"));
+	assert_string_equal(
+	    text_check("a\x1b[2J"), "may not hold control characters");
+	assert_string_equal(
+	    text_check("\xc2\x85"), "may not hold control characters");
+	assert_string_equal(text_check("\xed\xa0\x80"), "is not valid UTF-8");
 }
 
 int
@@ -138,6 +157,7 @@ main(void)
 		cmocka_unit_test(test_escape_bad_utf8),
 		cmocka_unit_test(test_escape_every_byte),
 		cmocka_unit_test(test_name_check),
+		cmocka_unit_test(test_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
