@@ -13,9 +13,11 @@
 #include "util/buf.h"
 #include "util/db.h"
 #include "util/sjson.h"
+#include "util/text.h"
 
 #define REGISTER_FORMAT "sitesys.register/1"
 #define MAX_ADDRESSES 64
+#define MAX_NAME 255 /* bytes of a registration name */
 
 /* "192.0.2.5/24" or "2001:db8::5/64": 0, or -1 with the reason. */
 static int
@@ -76,19 +78,27 @@ int
 mp_register_parse(const char *body, size_t len, struct mp_register_doc *r,
     char *why, size_t whylen)
 {
+	const char *bad;
+
 	memset(r, 0, sizeof(*r));
 	r->doc = sjson_parse(body, len, why, whylen);
 	if (r->doc == NULL ||
 	    sjson_format(r->doc, REGISTER_FORMAT, why, whylen) == -1 ||
 	    sjson_str(r->doc, "client", STATEMSG_GUID_LEN, true, &r->client,
 	        why, whylen) == -1 ||
-	    sjson_str(r->doc, "name", 255, true, &r->name, why, whylen) == -1 ||
+	    sjson_str(r->doc, "name", MAX_NAME, true, &r->name, why, whylen) ==
+	        -1 ||
 	    addresses_array(r->doc, &r->addrs, why, whylen) == -1)
 		goto fail;
 	if (!statemsg_valid_guid(r->client)) {
 		snprintf(why, whylen,
 		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
 		    r->client);
+		goto fail;
+	}
+	if ((bad = text_name_check(r->name, MAX_NAME)) != NULL) {
+		/* the name is kept and shown to the administrator */
+		snprintf(why, whylen, "member \"name\" %s", bad);
 		goto fail;
 	}
 	return 0;
