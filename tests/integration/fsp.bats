@@ -25,12 +25,14 @@ teardown() {
 	site_teardown
 }
 
-# fsp_conf NAME MESSAGES SECONDS: a config with that throttle; prints its path
+# fsp_conf NAME MESSAGES SECONDS [CAP]: a config with that throttle (and
+# source_max_messages = CAP); prints its path
 fsp_conf() {
 	local conf=$SITE_DIR/$1.conf
 	cp "$SITESYS_CONF" "$conf"
 	printf '[fsp]\nfastcgi_socket = %s\nthreads = 4\nthrottle_messages = %s\nthrottle_seconds = %s\n' \
 		"$SITE_DIR/fsp.sock" "$2" "$3" >>"$conf"
+	[ -z "${4:-}" ] || printf 'source_max_messages = %s\n' "$4" >>"$conf"
 	echo "$conf"
 }
 
@@ -56,10 +58,11 @@ stop_fsp() {
 
 url() { echo "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/${1:-statemsg}"; }
 
-# post BODY: prints "STATUS BODY" (several may run at once)
+# post BODY: prints "STATUS BODY" (several may run at once); from the
+# loopback address $FROM if set, a source of its own to the FSP
 post() {
 	local answer=$SITE_DIR/answer.$BASHPID
-	curl -sS -m 30 -o "$answer" -w '%{http_code}' -X POST \
+	curl -sS -m 30 ${FROM:+--interface "$FROM"} -o "$answer" -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' --data-binary "$1" "$(url)"
 	printf ' %s' "$(cat "$answer")"
 	rm -f "$answer"
@@ -466,4 +469,88 @@ crash_round() {
 	wait "$NGINX_PID" || true
 	NGINX_PID=
 	stop_fsp
+}
+
+# forwarded_at CLIENT: the modification time of the statsys.box file that
+# holds CLIENT's batch
+forwarded_at() {
+	mtime_of "$(grep -l "$1" "$OUT"/incoming/*)"
+}
+
+# The finding, scaled down: three posts of 10 messages from one address
+# fill three intervals of 10 per 2 s; a batch from another address goes
+# in the next interval, not behind all of them.
+@test "a flooder's backlog delays another address's batch by at most one interval" {
+	start_fsp "$(fsp_conf fair 10 2 100)"
+	local i t0
+	for i in 0 1 2; do
+		FROM=127.0.0.2 run post "$(batch "$(client 400)" 10 $((i * 10 + 1)))"
+		[ "${output%% *}" = 202 ]
+	done
+	t0=$(date +%s.%N)
+	FROM=127.0.0.3 run post "$(batch "$(client 401)" 2 1)"
+	[ "${output%% *}" = 202 ]
+	wait_for 10 has_serials "$(client 401)" 2
+	# within one interval of 2 s (and a second for a busy machine)
+	awk -v a="$t0" -v b="$(forwarded_at "$(client 401)")" \
+		'BEGIN { if (b - a >= 3) { print "forwarded " b - a " s after"; exit 1 } }'
+	# the flooder's files hold only its batches, named by its address
+	ls "$SPOOL/incoming" | grep -q '\.s47f000002\.smx$'
+	wait_for 20 has_serials "$(client 400)" 30
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(serials "$(client 400)" | tr '\n' ' ')" = "$(seq -s ' ' 1 30) " ]
+}
+
+@test "an address over its spooled cap is answered 429 with Retry-After; nothing is written" {
+	conf=$(fsp_conf cap 5 3600 8)
+	start_fsp "$conf"
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 3 1)"
+	[ "${output%% *}" = 202 ]
+	wait_for 10 has_serials "$(client 410)" 3
+	# 2 left in this interval: these 3 wait, spooled
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 3 4)"
+	[ "${output%% *}" = 202 ]
+	local files
+	files=$(files_in "$SPOOL/incoming")
+	# 3 waiting and 6 more is over 8
+	run curl -sS -i --interface 127.0.0.4 --data-binary "$(batch "$(client 410)" 6 7)" "$(url)"
+	[[ "$output" == *"HTTP/1.1 429 "* ]]
+	[[ "$output" =~ Retry-After:\ ([0-9]+) ]]
+	[ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 3600 ]
+	echo "$output" | tail -1 | jq -e '.code == "throttled" and (.error | length > 0)'
+	[ "$(files_in "$SPOOL/incoming")" = "$files" ]
+	[ "$(files_in "$SPOOL/tmp")" = 0 ]
+	# another address is not held by it
+	FROM=127.0.0.5 run post "$(batch "$(client 411)" 6 1)"
+	[ "${output%% *}" = 202 ]
+	# the count is rebuilt from the spool at the start
+	stop_fsp
+	start_fsp "$conf"
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 6 7)"
+	[ "${output%% *}" = 429 ]
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 5 7)"
+	[ "${output%% *}" = 202 ]
+	stop_fsp
+	[ "$(serials "$(client 410)" | tr '\n' ' ')" = "1 2 3 " ]
+	rm -f "$SPOOL"/incoming/* "$SPOOL/forward.state"
+}
+
+# inode_mtime FILE: what changes when a file is written again
+inode_mtime() { stat -c '%i %.9Y' "$1"; }
+
+@test "what stays behind in fsp.box is never rewritten" {
+	local stem before
+	stem=$(spool_set norewrite "$(client 12)" 2 3 4 3)
+	before=$(inode_mtime "$SPOOL/incoming/$stem.smx")
+	start_fsp "$(fsp_conf norewrite 5 2)"
+	wait_for 10 test -f "$OUT/incoming/$stem.p1.smx"
+	[ "$(inode_mtime "$SPOOL/incoming/$stem.smx")" = "$before" ]
+	wait_for 10 test -f "$OUT/incoming/$stem.p2.smx"
+	[ "$(inode_mtime "$SPOOL/incoming/$stem.smx")" = "$before" ]
+	[ "$(ls "$SPOOL/incoming")" = "$stem.smx" ]
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(sizes "$OUT/incoming/$stem".p{1,2,3}.smx | tr '\n' ,)" = "2 3,4,3," ]
+	as_put norewrite "$stem"
 }
