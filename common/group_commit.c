@@ -125,8 +125,7 @@ fits(const struct gc_item *it, const struct gc_item *first, size_t n,
 {
 	return it->set != NULL && it->ib == first->ib &&
 	    it->set == first->set && same_key(it->key, first->key) &&
-	    n < it->set->max_items &&
-	    bytes + it->len <= it->set->max_bytes;
+	    n < it->set->max_items && bytes + it->len <= it->set->max_bytes;
 }
 
 /* Write the set file f from its items (those pointing at f); 0 or -1. */
@@ -416,7 +415,8 @@ group_commit_add(struct group_commit *gc, struct inbox *ib,
     const struct group_commit_set *set, const void *data, size_t len,
     char *name, size_t namelen)
 {
-	return group_commit_add_key(gc, ib, set, NULL, data, len, name, namelen);
+	return group_commit_add_key(
+	    gc, ib, set, NULL, data, len, name, namelen);
 }
 
 /* True if key may go into a file's name: [A-Za-z0-9-], 1 to 40 long. */

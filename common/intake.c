@@ -81,8 +81,8 @@ read_batch(struct fcgi_req *req, char **body, size_t *len, char *client,
  */
 static int
 store(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
-    const char *sender, const char *key, const char *body, size_t len,
-    long n, bool *stored)
+    const char *sender, const char *key, const char *body, size_t len, long n,
+    bool *stored)
 {
 	char name[INBOX_NAME_MAX + 1];
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fsp.h"
+#include "split.h"
 #include "statemsg.h"
 #include "util/fsio.h"
 #include "util/sjson.h"
@@ -45,6 +46,14 @@ fwd_entry_parse(struct fwd_entry *e, char *why, size_t len)
 		return -1;
 	statemsg_free_all(b, nb);
 	return 0;
+}
+
+size_t
+fwd_entry_cut(const struct fwd_entry *e)
+{
+	size_t k, cut = split_take_from(e->doc, e->from, e->k, false, &k);
+
+	return k == e->k ? cut : 0;
 }
 
 void

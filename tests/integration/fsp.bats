@@ -122,7 +122,8 @@ files_in() { ls -A "$1" | wc -l; }
 	[ "$(echo "$ack" | jq -r .format)" = sitesys.ack/1 ]
 	[ "$(echo "$ack" | jq -r .accepted)" = 3 ]
 	name=$(echo "$ack" | jq -r .file)
-	[[ "$name" =~ ^[0-9]{16}\.[^.]+\.$FSP_PID\.[0-9]+\.smx$ ]]
+	# named by the client address it came from, 127.0.0.1
+	[[ "$name" =~ ^[0-9]{16}\.[^.]+\.$FSP_PID\.[0-9]+\.s47f000001\.smx$ ]]
 	# forwarded at once (the throttle has room) under the same name
 	wait_for 10 test -f "$OUT/incoming/$name"
 	[ "$(serials "$(client 1)" | tr '\n' ' ')" = "1 2 3 " ]
@@ -237,8 +238,8 @@ windows() {
 	[ "$(jq -r .via "$OUT/incoming/$stem".p{1,2,3}.smx | sort -u)" = fsp ]
 	run windows "$OUT/incoming/$stem".p{1,2,3}.smx
 	[ "$status" -eq 0 ]
-	grep -q "forwarded $stem.smx into statsys.box as $stem.p1.smx (messages: 5 of 12; the rest waits in fsp.box as $stem.r1.smx)" "$SITE_DIR/fsp.log"
-	grep -q "forwarded $stem.r2.smx into statsys.box as $stem.p3.smx (messages: 3)" "$SITE_DIR/fsp.log"
+	grep -q "forwarded $stem.smx into statsys.box as $stem.p1.smx (messages: 5 of 12; 7 wait in fsp.box)" "$SITE_DIR/fsp.log"
+	grep -q "forwarded $stem.smx into statsys.box as $stem.p3.smx (messages: 3, the last of the file)" "$SITE_DIR/fsp.log"
 }
 
 @test "a batch larger than the whole limit goes alone, in an interval of its own" {
@@ -272,7 +273,7 @@ windows() {
 	conf=$(fsp_conf restart 5 30)
 	stem=$(spool_set restart "$(client 4)" 3 3 2)
 	start_fsp "$conf"
-	wait_for 10 test -f "$SPOOL/incoming/$stem.r1.smx"
+	wait_for 10 test -f "$OUT/incoming/$stem.p1.smx"
 	stop_fsp
 	# a batch of 1, spooled meanwhile, waits its turn behind the rest
 	batch "$(client 5)" 1 1 >"$SITE_DIR/five.smx"
@@ -395,17 +396,17 @@ crash_round() {
 }
 
 # A step forwards batch A whole (3, marked as it goes) and the first batch
-# of set B (2 of 12) as B.p1, leaving B.r1; the next step forwards the
-# first batch of B.r1 as B.p2 (4), leaving B.r2, and the last B.r2 (6,
-# more than a whole interval) alone as B.p3.
+# of set B (2 of 12) as B.p1, leaving B as it is; the next step forwards
+# B's second batch as B.p2 (4), and the last its third (6, more than a
+# whole interval) alone as B.p3, and removes B. Both were put by hand: one
+# source, taken oldest first.
 @test "killed at every step of forwarding, every message reaches statsys.box exactly once" {
 	fsp_conf crash 5 1 >/dev/null
 	local n=0
 	for point in fwd.state:1 put.created:1 put.written:1 put.synced:1 \
-		fwd.part:1 fwd.part:2 put.renamed:3 fwd.parts:1 fwd.rest:1 \
-		fwd.unlinked:1 fwd.unlinked:2 fwd.done:1 fwd.state:2 fwd.part:3 \
-		fwd.rest:2 fwd.unlinked:3 fwd.done:2 fwd.state:3 fwd.parts:3 \
-		fwd.unlinked:4; do
+		fwd.part:1 fwd.part:2 fwd.parts:1 fwd.unlinked:1 fwd.done:1 \
+		fwd.state:2 put.renamed:3 fwd.part:3 fwd.parts:2 fwd.done:2 \
+		fwd.state:3 fwd.part:4 fwd.parts:3 fwd.unlinked:2 fwd.done:3; do
 		n=$((n + 1))
 		crash_round $n $point
 	done
@@ -413,7 +414,7 @@ crash_round() {
 }
 
 @test "kill -9 from outside at random moments loses and repeats nothing" {
-	conf=$(fsp_conf random 7 1)
+	conf=$(fsp_conf random 7 1 60)
 	start_fsp "$conf"
 	# posted together, they are spooled as sets, which the throttle cuts
 	# between their batches: one batch of 6 goes per interval
@@ -494,12 +495,13 @@ forwarded_at() {
 	# within one interval of 2 s (and a second for a busy machine)
 	awk -v a="$t0" -v b="$(forwarded_at "$(client 401)")" \
 		'BEGIN { if (b - a >= 3) { print "forwarded " b - a " s after"; exit 1 } }'
-	# the flooder's files hold only its batches, named by its address
-	ls "$SPOOL/incoming" | grep -q '\.s47f000002\.smx$'
 	wait_for 20 has_serials "$(client 400)" 30
 	wait_for 10 spool_empty
 	stop_fsp
 	[ "$(serials "$(client 400)" | tr '\n' ' ')" = "$(seq -s ' ' 1 30) " ]
+	# each address's batches in files of its own, named by it
+	[ "$(cat "$OUT"/incoming/*.s47f000002.smx | jq -r '.batches[].client' | sort -u)" = "$(client 400)" ]
+	[ "$(cat "$OUT"/incoming/*.s47f000003.smx | jq -r '.batches[].client' | sort -u)" = "$(client 401)" ]
 }
 
 @test "an address over its spooled cap is answered 429 with Retry-After; nothing is written" {
