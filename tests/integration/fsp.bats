@@ -438,7 +438,7 @@ crash_round() {
 	[ "$(serials "$(client 300)" | tr '\n' ' ')" = "$(seq -s ' ' 1 60) " ]
 }
 
-@test "the packaged nginx snippet passes /fsp/v1/ to sitesys-fsp and refuses a big body in JSON" {
+@test "the packaged nginx snippet passes /fsp/v1/ to sitesys-fsp, refuses a big body and a flood in JSON" {
 	local port dir=$SITE_DIR/snippet
 	port=$(site_free_port)
 	mkdir -p "$dir/tmp"
@@ -451,6 +451,7 @@ crash_round() {
 		[ "$(id -u)" != 0 ] || echo "user sitesys;"
 		echo "events {}"
 		echo "http { access_log off; client_body_temp_path $dir/tmp;"
+		echo "  include $TOP/packaging/nginx/sitesys-fsp-limit.conf;"
 		echo "  include $dir/fsp.conf; }"
 	} >"$dir/nginx.conf"
 	start_fsp "$(fsp_conf snippet 100000 3600)"
@@ -466,6 +467,15 @@ crash_round() {
  413' ]
 	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/elsewhere"
 	[ "$output" = 404 ]
+	# one address's flood: 120 requests at once on one connection, far
+	# beyond the rate and its burst; the rest is refused by nginx itself
+	run curl -sS -o /dev/null -w '%{http_code}\n' $(printf "$snippet_url %.0s" $(seq 120))
+	[ "$(echo "$output" | grep -c 429)" -ge 20 ]
+	[ "$(echo "$output" | grep -c 405)" -ge 1 ]
+	run curl -sS -i "$snippet_url"
+	[[ "$output" == *"HTTP/1.1 429 "* ]]
+	[[ "$output" == *"Retry-After: 1"* ]]
+	echo "$output" | tail -1 | jq -e '.code == "throttled"'
 	kill -QUIT "$NGINX_PID"
 	wait "$NGINX_PID" || true
 	NGINX_PID=
