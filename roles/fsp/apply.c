@@ -224,11 +224,21 @@ int
 fwd_apply(struct fwd *fw)
 {
 	int rc = apply_plan(fw);
+	bool partial = false;
 
 	/* a redo reads again what is left: a batch gone is done */
-	for (size_t i = 0; i < fw->nplan; i++)
+	for (size_t i = 0; i < fw->nplan; i++) {
+		partial |= fw->plan[i].k < fw->plan[i].n;
 		fwd_entry_release(&fw->plan[i]);
-	if (rc == 0)
-		fw->nplan = 0;
-	return rc;
+	}
+	if (rc == -1)
+		return -1;
+	fw->nplan = 0;
+	/*
+	 * how far the files in part went; if this fails, a restart redoes
+	 * the step, which writes the same names
+	 */
+	if (partial)
+		fwd_state_save(fw);
+	return 0;
 }

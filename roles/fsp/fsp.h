@@ -94,8 +94,8 @@ void fwd_wait(struct fwd *fw, int ms);
 void fwd_close(struct fwd *fw);
 
 /*
- * fwd_state_save - write the throttle and the plan into forward.state,
- * durably; 0 or -1 (logged)
+ * fwd_state_save - write the throttle, the progress and the plan into
+ * forward.state, durably; 0 or -1 (logged)
  */
 int fwd_state_save(struct fwd *fw);
 
@@ -125,9 +125,10 @@ int fwd_progress_set(
     struct fwd *fw, const char *name, size_t batches, unsigned parts);
 
 /*
- * fwd_apply - carry out the plan saved in forward.state: write the parts
- * and rests, unlink the batches; 0 with the plan done and empty, or -1
- * (logged) with the plan kept to be redone
+ * fwd_apply - carry out the plan saved in forward.state: write the parts,
+ * unlink the files forwarded to their end, and record how far the others
+ * went (in forward.state, with the plan empty); 0 with the plan done and
+ * empty, or -1 (logged) with the plan kept to be redone
  */
 int fwd_apply(struct fwd *fw);
 

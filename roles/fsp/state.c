@@ -12,9 +12,10 @@
  *
  * A plan entry's "from" and "parts" are the file's progress before the
  * step; once the step is done, the file's progress is the batches that
- * held "forward" messages more, in one part more. The progress is written
- * with the next step's plan: a restart that finds a step done redoes it,
- * which writes the same names again and so ends at the same progress.
+ * held "forward" messages more, in one part more, and the state is written
+ * again with that progress and no plan. A restart that finds a step done
+ * but not recorded (a crash between) redoes it, which writes the same
+ * names again and so ends at the same progress.
  * The format sitesys.fsp-forward/1 (no progress, no "from") is read.
  */
 #include <errno.h>
@@ -113,7 +114,10 @@ fwd_state_save(struct fwd *fw)
 		log_error("could not replace \"%s\": %m", fw->state_path);
 		goto out;
 	}
-	CRASH_POINT("fwd.state");
+	if (fw->nplan > 0)
+		CRASH_POINT("fwd.state");
+	else
+		CRASH_POINT("fwd.progress");
 	rc = 0;
 out:
 	free(text);

@@ -398,15 +398,17 @@ crash_round() {
 # A step forwards batch A whole (3, marked as it goes) and the first batch
 # of set B (2 of 12) as B.p1, leaving B as it is; the next step forwards
 # B's second batch as B.p2 (4), and the last its third (6, more than a
-# whole interval) alone as B.p3, and removes B. Both were put by hand: one
-# source, taken oldest first.
+# whole interval) alone as B.p3, and removes B; after each of the first
+# two steps, forward.state records how far B went. Both were put by hand:
+# one source, taken oldest first.
 @test "killed at every step of forwarding, every message reaches statsys.box exactly once" {
 	fsp_conf crash 5 1 >/dev/null
 	local n=0
 	for point in fwd.state:1 put.created:1 put.written:1 put.synced:1 \
 		fwd.part:1 fwd.part:2 fwd.parts:1 fwd.unlinked:1 fwd.done:1 \
-		fwd.state:2 put.renamed:3 fwd.part:3 fwd.parts:2 fwd.done:2 \
-		fwd.state:3 fwd.part:4 fwd.parts:3 fwd.unlinked:2 fwd.done:3; do
+		fwd.progress:1 fwd.state:2 put.renamed:3 fwd.part:3 fwd.parts:2 \
+		fwd.done:2 fwd.progress:2 fwd.state:3 fwd.part:4 fwd.parts:3 \
+		fwd.unlinked:2 fwd.done:3; do
 		n=$((n + 1))
 		crash_round $n $point
 	done
