@@ -39,21 +39,22 @@ planned(const struct fwd *fw, const char *name)
 	return false;
 }
 
-/* A batch that could not be read: 0 when skipped or rejected, else -1. */
+/*
+ * A batch that could not be read, for why: 0 when it is gone, refused or
+ * skipped (so that what sorts after it goes on), -1 to try again later.
+ */
 static long
-read_failed(struct fwd *fw, const char *name)
+read_failed(struct fwd *fw, const char *name, const char *why)
 {
-	char why[64];
-
 	if (errno == ENOENT)
 		return 0;
-	if (errno != EFBIG) {
+	if (inbox_transient(errno)) {
 		log_error(
-		    "could not read \"%s/%s\": %m", fw->spool->name, name);
+		    "could not read \"%s/%s\": %s", fw->spool->name, name, why);
 		return -1;
 	}
-	snprintf(why, sizeof(why), "larger than %u bytes", INBOX_MAX_FILE);
-	return inbox_reject(fw->spool, name, why) == 0 ? 0 : -1;
+	inbox_watch_refuse(&fw->watch, name, why);
+	return 0;
 }
 
 /*
@@ -77,8 +78,8 @@ parse_batch(struct fwd_entry *e, char *why, size_t len)
 
 /*
  * Read and check batch e->name: its messages, with e->data and e->doc
- * held; 0 when it must be skipped for now (gone, settling, or moved to
- * corrupt/); -1 on failure (logged).
+ * held; 0 when it must be skipped for now (gone, settling, moved to
+ * corrupt/, or skipped as it could not be moved); -1 on failure (logged).
  */
 static long
 load_batch(struct fwd *fw, struct fwd_entry *e)
@@ -87,14 +88,15 @@ load_batch(struct fwd *fw, struct fwd_entry *e)
 	time_t mtime;
 	long n;
 
-	if (fwd_entry_read(fw, e, &mtime) == -1)
-		return read_failed(fw, e->name);
+	if (fwd_entry_read(fw, e, &mtime, why, sizeof(why)) == -1)
+		return read_failed(fw, e->name, why);
 	if ((n = parse_batch(e, why, sizeof(why))) > 0)
 		return n;
 	fwd_entry_release(e);
 	if (inbox_watch_settling(&fw->watch, mtime))
 		return 0;
-	return inbox_reject(fw->spool, e->name, why) == 0 ? 0 : -1;
+	inbox_watch_refuse(&fw->watch, e->name, why);
+	return 0;
 }
 
 /*
