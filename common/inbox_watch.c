@@ -186,8 +186,8 @@ inbox_watch_refuse(struct inbox_watch *w, const char *name, const char *why)
 	sk->ino = st.st_ino;
 	sk->retry = time(NULL) + INBOX_SKIP_RETRY_SECONDS;
 	sk->seen = true;
-	log_error("%s; skipping it, refused because %s (tried again every "
-	          "%d s)",
+	log_error("%s; skipping it (refused: %s) and trying again every "
+	          "%d s",
 	    err, why, INBOX_SKIP_RETRY_SECONDS);
 	return -1;
 }
