@@ -186,6 +186,13 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		return 1;
 	while (!signals_stopping()) {
 		max_wait = (int)conf_int(*cfp, "database", "retry_max_seconds");
+		/* closed by a server restart while idle: make it again
+		 * before a batch fails on it */
+		if (svc->db != NULL && !db_alive(svc->db)) {
+			log_info("connection to the site database lost; "
+			         "reconnecting");
+			svc_disconnect(svc, &last_report);
+		}
 		if (svc->db == NULL && !svc_connect(svc, *cfp))
 			break;
 		if ((more = svc_drain(svc)) == -1) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "settings.h"
+#include "statemsg.h"
 #include "util/conf.h"
 
 #define STR(s, n, d, doc)                                                      \
@@ -94,6 +95,11 @@ const struct conf_setting conf_settings[] = {
 	    "a resync request not completed in this time is issued again"),
 	INT("statesys", "history_days", "90", 1, 3650,
 	    "state messages older than this are deleted from the history"),
+	INT("statesys", "serial_window", "10000000", 1000, STATEMSG_MAX_SERIAL,
+	    "a serial more than this beyond a client's next expected one is "
+	    "refused"),
+	INT("statesys", "future_minutes", "1440", 1, 525600,
+	    "a message dated more than this ahead goes to the history only"),
 
 	STR("fsp", "fastcgi_socket", "/run/sitesys/fsp.sock",
 	    "unix socket on which nginx reaches sitesys-fsp"),

@@ -7,6 +7,7 @@
 #include "fsp.h"
 #include "group_commit.h"
 #include "intake.h"
+#include "util/conf.h"
 #include "util/log.h"
 
 /* What the FSP's threads and its forwarder share. */
@@ -32,6 +33,10 @@ fsp_start(struct fcgi_service *svc)
 	fsp.gc = svc->gc;
 	fsp.spool = &svc->inbox[0];
 	fsp.out = &svc->inbox[1];
+	/* the spool is the FSP's own to read: purge what a crash left */
+	if (inbox_recover(fsp.spool,
+	        (int)conf_int(*svc->cfp, "inbox", "stale_tmp_seconds")) == -1)
+		log_error("could not recover \"%s\": %m", fsp.spool->tmp);
 	if (fwd_open(&fsp.fw, fsp.spool, fsp.out, *svc->cfp) == -1)
 		return -1;
 	svc->arg = &fsp;

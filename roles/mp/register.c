@@ -15,10 +15,12 @@
 #include "util/fcgi_server.h"
 #include "util/log.h"
 #include "util/sjson.h"
+#include "util/text.h"
 
 #define REGISTER_FORMAT "sitesys.register/1"
 #define MAX_BODY 65536
 #define MAX_ADDRESSES 64
+#define MAX_NAME 255 /* bytes of a registration name */
 
 /* "192.0.2.5/24" or "2001:db8::5/64": 0, or -1 with the reason. */
 static int
@@ -187,7 +189,7 @@ mp_register(struct fcgi_req *req, void *arg)
 {
 	struct mp *mp = arg;
 	char *body, why[512];
-	const char *client, *name;
+	const char *client, *name, *bad;
 	struct buf addrs = { 0 };
 	json_t *doc;
 	size_t len;
@@ -201,7 +203,8 @@ mp_register(struct fcgi_req *req, void *arg)
 	    sjson_format(doc, REGISTER_FORMAT, why, sizeof(why)) == -1 ||
 	    sjson_str(doc, "client", STATEMSG_GUID_LEN, true, &client, why,
 	        sizeof(why)) == -1 ||
-	    sjson_str(doc, "name", 255, true, &name, why, sizeof(why)) == -1 ||
+	    sjson_str(doc, "name", MAX_NAME, true, &name, why, sizeof(why)) ==
+	        -1 ||
 	    addresses_array(doc, &addrs, why, sizeof(why)) == -1) {
 		json_decref(doc);
 		buf_free(&addrs);
@@ -211,6 +214,9 @@ mp_register(struct fcgi_req *req, void *arg)
 		rc = fcgi_error(req, 400,
 		    "member \"client\" is not \"GUID:\" and a UUID: \"%s\"",
 		    client);
+	else if ((bad = text_name_check(name, MAX_NAME)) != NULL)
+		/* the name is kept and shown to the administrator */
+		rc = fcgi_error(req, 400, "member \"name\" %s", bad);
 	else {
 		char low[STATEMSG_GUID_LEN + 1];
 

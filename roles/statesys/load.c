@@ -2,6 +2,10 @@
  * load.c - the hot path: a batch of state message files into the database
  * in the reader's transaction. Serial tracking is decided here in C, per
  * client in serial order; the database gets bulk COPYs and three upserts.
+ * A client's serials, never its clock, order its messages: a topic's
+ * current state is the message with its highest serial (a resync renumbers
+ * the client's cache from its counter, so a later serial is always the
+ * client's later view, seed 001); a time far ahead only goes to history.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +25,15 @@ struct row {
 };
 
 struct load {
+	const struct load_limits *lim;
 	struct clientmap *clients;
 	struct topicset *topics; /* known clients' current-state topics */
 	struct row *rows, *fresh;
-	size_t nrows, nfresh;
+	size_t nrows, nfresh, nrefused;
 	int64_t now_us;
+	int64_t ahead_us; /* a message dated after it is dated ahead */
+	size_t nahead;
+	struct row first_ahead; /* for the log */
 	double collect_ms, read_ms; /* for the debug log */
 };
 
@@ -49,7 +57,8 @@ cmp_rows(const void *a, const void *b)
 	return x->m->serial < y->m->serial ? -1 : x->m->serial > y->m->serial;
 }
 
-/* Newest first within each (client, topic): the first of a run wins. */
+/* Highest serial first within each (client, topic): the first of a run
+ * wins. */
 static int
 cmp_topic_newest(const void *a, const void *b)
 {
@@ -62,8 +71,6 @@ cmp_topic_newest(const void *a, const void *b)
 		c = strcmp(x->m->topic_id, y->m->topic_id);
 	if (c != 0)
 		return c;
-	if (x->m->time_us != y->m->time_us)
-		return x->m->time_us > y->m->time_us ? -1 : 1;
 	return x->m->serial > y->m->serial ? -1 : x->m->serial < y->m->serial;
 }
 
@@ -221,8 +228,7 @@ load_topics(PGconn *db, struct load *L)
 	}
 	params[0] = names.p;
 	res = db_exec(db,
-	    "SELECT client, topic_type, topic_id, "
-	    "(extract(epoch FROM msg_time) * 1000000)::bigint, serial "
+	    "SELECT client, topic_type, topic_id, serial "
 	    "FROM client_state WHERE client = ANY($1::text[])",
 	    1, params);
 	buf_free(&names);
@@ -232,7 +238,7 @@ load_topics(PGconn *db, struct load *L)
 		topicset_add(L->topics,
 		    clientmap_get(L->clients, PQgetvalue(res, i, 0)),
 		    atoi(PQgetvalue(res, i, 1)), PQgetvalue(res, i, 2),
-		    atoll(PQgetvalue(res, i, 3)), atoll(PQgetvalue(res, i, 4)));
+		    atoll(PQgetvalue(res, i, 3)));
 	PQclear(res);
 	return 0;
 }
@@ -256,7 +262,32 @@ load_tracks(PGconn *db, struct load *L)
 	return rc;
 }
 
-/* Decide each message: fresh or a repeat; a 700/2 closes earlier gaps. */
+/* r's serial is beyond the window: count it on its client for the log. */
+static void
+load_refuse(struct load *L, const struct row *r)
+{
+	struct serial_track *t = r->t;
+
+	if (t->refused++ == 0) {
+		t->refused_serial = r->m->serial;
+		t->refused_expected = serial_expected(t);
+	}
+	L->nrefused++;
+}
+
+/* r is fresh: is it dated ahead (history only)? Counted for the log. */
+static bool
+load_ahead(struct load *L, const struct row *r)
+{
+	if (r->m->time_us <= L->ahead_us)
+		return false;
+	if (L->nahead++ == 0)
+		L->first_ahead = *r;
+	return true;
+}
+
+/* Decide each message: fresh, a repeat or refused; a 700/2 closes earlier
+ * gaps. */
 static void
 load_track(struct load *L)
 {
@@ -265,12 +296,20 @@ load_track(struct load *L)
 		struct serial_track *t = L->rows[i].t;
 		const struct statemsg *m = L->rows[i].m;
 
-		if (serial_apply(t, m->serial, L->now_us) == SERIAL_DUPLICATE) {
+		switch (serial_apply(
+		    t, m->serial, L->lim->serial_window, L->now_us)) {
+		case SERIAL_REFUSED:
+			load_refuse(L, &L->rows[i]);
+			continue;
+		case SERIAL_DUPLICATE:
 			t->duplicates++;
 			continue;
+		case SERIAL_FRESH:
+			break;
 		}
 		t->messages++;
-		if (m->time_us > t->last_message_us)
+		if (!load_ahead(L, &L->rows[i]) &&
+		    m->time_us > t->last_message_us)
 			t->last_message_us = m->time_us;
 		if (m->topic_type == 700 && m->state_id == 2) {
 			/* completed when processed: the client's clock may lag
@@ -375,7 +414,7 @@ static const char upsert_sql[] =
     "ON CONFLICT (client, topic_type, topic_id) DO UPDATE SET "
     "state_id = EXCLUDED.state_id, criticality = EXCLUDED.criticality, "
     "msg_time = EXCLUDED.msg_time, serial = EXCLUDED.serial "
-    "WHERE (cs.msg_time, cs.serial) < (EXCLUDED.msg_time, EXCLUDED.serial)";
+    "WHERE cs.serial < EXCLUDED.serial";
 
 /*
  * COPY rows that cannot exist yet (a client or topic first seen in this
@@ -404,16 +443,30 @@ static struct buf *
 state_target(const struct load *L, const struct row *r, struct buf *fresh,
     struct buf *stage)
 {
-	int64_t time_us, serial;
+	int64_t serial;
 
 	if (!r->t->stored ||
-	    !topicset_find(L->topics, r->t, r->m->topic_type, r->m->topic_id,
-	        &time_us, &serial))
+	    !topicset_find(
+	        L->topics, r->t, r->m->topic_type, r->m->topic_id, &serial))
 		return fresh;
-	if (time_us > r->m->time_us ||
-	    (time_us == r->m->time_us && serial >= r->m->serial))
+	if (serial >= r->m->serial)
 		return NULL; /* late: the state it would replace is newer */
 	return stage;
+}
+
+/* Keep in L->fresh only the rows that may become current state: the
+ * history has them all already; those dated ahead never pin a state. */
+static void
+drop_ahead(struct load *L)
+{
+	size_t k = 0;
+
+	if (L->nahead == 0)
+		return;
+	for (size_t i = 0; i < L->nfresh; i++)
+		if (L->fresh[i].m->time_us <= L->ahead_us)
+			L->fresh[k++] = L->fresh[i];
+	L->nfresh = k;
 }
 
 static int
@@ -422,6 +475,7 @@ save_current_state(PGconn *db, struct load *L)
 	struct buf fresh = { 0 }, stage = { 0 };
 	int rc;
 
+	drop_ahead(L);
 	qsort(L->fresh, L->nfresh, sizeof(*L->fresh), cmp_topic_newest);
 	for (size_t i = 0; i < L->nfresh; i++) {
 		const struct row *r = &L->fresh[i];
@@ -430,7 +484,7 @@ save_current_state(PGconn *db, struct load *L)
 		if (i > 0 && L->fresh[i - 1].t == r->t &&
 		    L->fresh[i - 1].m->topic_type == r->m->topic_type &&
 		    strcmp(L->fresh[i - 1].m->topic_id, r->m->topic_id) == 0)
-			continue; /* an older message of the same topic */
+			continue; /* a lower serial of the same topic */
 		if ((to = state_target(L, r, &fresh, &stage)) != NULL)
 			add_state_row(to, r);
 	}
@@ -455,6 +509,8 @@ add_stats_row(struct serial_track *t, void *arg)
 	struct stats_out *o = arg;
 	struct buf *b = t->stored ? &o->stats : &o->fresh;
 
+	if (!t->known)
+		return; /* new, and every message of it refused: no tracking */
 	buf_adds(b, t->client);
 	buf_addc(b, '\t');
 	buf_addi(b, t->next);
@@ -605,14 +661,49 @@ load_save(PGconn *db, struct load *L)
 	return 0;
 }
 
+static void
+log_refused(struct serial_track *t, void *arg)
+{
+	const struct load *L = arg;
+
+	if (t->refused == 0)
+		return;
+	log_warn("refused %ld state message%s of %s: serial %lld is more "
+	         "than serial_window (%lld) beyond the next expected serial "
+	         "%lld",
+	    t->refused, t->refused == 1 ? "" : "s", t->client,
+	    (long long)t->refused_serial, (long long)L->lim->serial_window,
+	    (long long)t->refused_expected);
+}
+
+/* The batch is applied: log what was refused or dated ahead, once. */
+static void
+load_log(struct load *L)
+{
+	const struct row *r = &L->first_ahead;
+
+	if (L->nrefused > 0)
+		clientmap_each(L->clients, log_refused, L);
+	if (L->nahead > 0)
+		log_warn("%zu state message%s dated more than %lld minutes "
+		         "ahead kept in history only: %s serial %lld dated "
+		         "%s%s",
+		    L->nahead, L->nahead == 1 ? "" : "s",
+		    (long long)L->lim->future_minutes, r->t->client,
+		    (long long)r->m->serial, r->m->time,
+		    L->nahead == 1 ? "" : ", and others");
+}
+
 int
 load_batch(PGconn *db, struct inbox_item *items, size_t n,
-    unsigned long *messages, unsigned long *duplicates)
+    const struct load_limits *lim, struct load_counts *counts)
 {
-	struct load L = { .now_us = clock_now_us() };
+	struct load L = { .lim = lim, .now_us = clock_now_us() };
 	double t0 = clock_mono();
+	size_t applied_n;
 	int rc = -1;
 
+	L.ahead_us = L.now_us + lim->future_minutes * 60 * 1000000;
 	if (load_collect(&L, items, n) == -1)
 		goto out;
 	if (L.nrows == 0) { /* every batch held: nothing to apply */
@@ -624,12 +715,16 @@ load_batch(PGconn *db, struct inbox_item *items, size_t n,
 		goto out;
 	L.read_ms = (clock_mono() - t0) * 1e3 - L.collect_ms;
 	load_track(&L);
+	applied_n = L.nfresh; /* load_save keeps only the state's rows */
 	if (load_save(db, &L) == -1) {
 		log_error("could not load %zu files: %s", n, db_error());
 		goto out;
 	}
-	*messages += L.nfresh;
-	*duplicates += L.nrows - L.nfresh;
+	load_log(&L);
+	counts->messages += applied_n;
+	counts->duplicates += L.nrows - applied_n - L.nrefused;
+	counts->refused += L.nrefused;
+	counts->ahead += L.nahead;
 	rc = 0;
 out:
 	load_free(&L);

@@ -11,6 +11,7 @@
 #include "inbox_service.h"
 #include "statemsg.h"
 #include "statesys.h"
+#include "util/conf.h"
 #include "util/db.h"
 #include "util/log.h"
 
@@ -18,7 +19,8 @@
 #define STATESYS_LOCK "SELECT pg_try_advisory_lock(7413000002)"
 
 struct statesys {
-	unsigned long messages, duplicates;
+	struct conf **cfp; /* the daemon's, made anew by a reload */
+	struct load_counts loaded;
 	unsigned long last_messages;
 	time_t last_rate_at;
 	struct certcache *certs; /* of clients that sent through an FSP */
@@ -64,9 +66,15 @@ ss_process(PGconn *db, void *arg, struct inbox_item *items, size_t n)
 {
 	struct statesys *ss = arg;
 	struct fsp_run run = { 0 };
+	struct load_limits lim = {
+		.serial_window =
+		    conf_int(*ss->cfp, "statesys", "serial_window"),
+		.future_minutes =
+		    conf_int(*ss->cfp, "statesys", "future_minutes"),
+	};
 
 	if (fsp_check(db, ss->certs, items, n, &run) == -1 ||
-	    load_batch(db, items, n, &ss->messages, &ss->duplicates) == -1) {
+	    load_batch(db, items, n, &lim, &ss->loaded) == -1) {
 		fsp_done(&run, NULL);
 		return -1;
 	}
@@ -110,23 +118,24 @@ ss_describe(void *arg, char *buf, size_t len)
 	double rate = 0;
 
 	if (ss->last_rate_at != 0 && now > ss->last_rate_at)
-		rate = (double)(ss->messages - ss->last_messages) /
+		rate = (double)(ss->loaded.messages - ss->last_messages) /
 		    (double)(now - ss->last_rate_at);
-	ss->last_messages = ss->messages;
+	ss->last_messages = ss->loaded.messages;
 	ss->last_rate_at = now;
 	snprintf(buf, len,
-	    "%lu messages, %lu duplicates, %.0f messages/s; via FSP: %lu "
+	    "%lu messages, %lu duplicates, %lu refused, %lu dated ahead, "
+	    "%.0f messages/s; via FSP: %lu "
 	    "signed batches, %lu forged, %lu blocked, %lu unverified "
 	    "messages, %lu dropped",
-	    ss->messages, ss->duplicates, rate, ss->fsp.signed_batches,
-	    ss->fsp.forged, ss->fsp.blocked, ss->fsp.unverified,
-	    ss->fsp.dropped);
+	    ss->loaded.messages, ss->loaded.duplicates, ss->loaded.refused,
+	    ss->loaded.ahead, rate, ss->fsp.signed_batches, ss->fsp.forged,
+	    ss->fsp.blocked, ss->fsp.unverified, ss->fsp.dropped);
 }
 
 static int
 ss_run(struct conf **cfp)
 {
-	struct statesys ss = { 0 };
+	struct statesys ss = { .cfp = cfp };
 	struct inbox_service svc = {
 		.box = "statsys.box",
 		.format = NULL, /* a batch or a set: ss_validate checks */

@@ -73,13 +73,21 @@ range_fill(struct serial_track *t, size_t i, int64_t s)
 	}
 }
 
+int64_t
+serial_expected(const struct serial_track *t)
+{
+	return t->known ? t->next : 1; /* a new client's serials start at 1 */
+}
+
 enum serial_verdict
-serial_apply(struct serial_track *t, int64_t s, int64_t now_us)
+serial_apply(struct serial_track *t, int64_t s, int64_t window, int64_t now_us)
 {
 	long i;
 
+	if (s - serial_expected(t) > window)
+		return SERIAL_REFUSED; /* no gap: believed, it would never close */
 	if (!t->known) {
-		/* a new client: serials start at 1, earlier ones may be late */
+		/* earlier serials than the first seen may be late */
 		t->known = true;
 		t->next = 1;
 		t->highest = 0;

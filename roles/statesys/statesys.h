@@ -32,21 +32,26 @@ struct serial_track {
 	size_t nranges, cap;
 	bool ranges_changed;
 	/* this batch's effects */
-	long messages, duplicates;
-	int64_t last_message_us; /* 0: none */
+	long messages, duplicates, refused;
+	int64_t refused_serial, refused_expected; /* the first refused */
+	int64_t last_message_us; /* 0: none; never a time dated ahead */
 	int64_t completed_us; /* a 700/2 in this batch: its time */
 	const char *completed_time;
 };
 
-enum serial_verdict { SERIAL_FRESH, SERIAL_DUPLICATE };
+enum serial_verdict { SERIAL_FRESH, SERIAL_DUPLICATE, SERIAL_REFUSED };
+
+/* serial_expected - the serial t expects next: 1 for a client not tracked */
+int64_t serial_expected(const struct serial_track *t);
 
 /*
  * serial_apply - account serial s (in ascending order within a batch): a
- * gap becomes a missing range detected at now_us; a late message fills its
- * range; a serial seen before is a duplicate
+ * serial more than window beyond the expected one is refused and changes
+ * nothing; a gap becomes a missing range detected at now_us; a late message
+ * fills its range; a serial seen before is a duplicate
  */
 enum serial_verdict serial_apply(
-    struct serial_track *t, int64_t s, int64_t now_us);
+    struct serial_track *t, int64_t s, int64_t window, int64_t now_us);
 
 /* serial_close_before - a resync completed at serial s: no gaps below it */
 void serial_close_before(struct serial_track *t, int64_t s);
@@ -74,20 +79,21 @@ size_t clientmap_count(const struct clientmap *m);
 /* clientmap_free - free the map and every entry */
 void clientmap_free(struct clientmap *m);
 
-/* The current-state topics a batch's known clients have, with their times
- * (on util/strmap). */
+/* The current-state topics a batch's known clients have, with the serials
+ * of their messages (on util/strmap). */
 struct topicset;
 
 /* topicset_new - an empty set */
 struct topicset *topicset_new(void);
 
-/* topicset_add - record (or replace) client t's topic and its newest message */
+/* topicset_add - record (or replace) client t's topic and its message's
+ * serial */
 void topicset_add(struct topicset *s, const struct serial_track *t, int type,
-    const char *id, int64_t time_us, int64_t serial);
+    const char *id, int64_t serial);
 
-/* topicset_find - true, with its message's time and serial, if t has topic */
+/* topicset_find - true, with its message's serial, if t has the topic */
 bool topicset_find(struct topicset *s, const struct serial_track *t, int type,
-    const char *id, int64_t *time_us, int64_t *serial);
+    const char *id, int64_t *serial);
 
 /* topicset_free - free the set (NULL is fine) */
 void topicset_free(struct topicset *s);
@@ -160,13 +166,32 @@ void fsp_done(struct fsp_run *run, struct fsp_counts *total);
 /* load_prepare - per connection: temporary staging tables; 0 or -1 */
 int load_prepare(PGconn *db);
 
+/* What load_batch is to refuse or keep from the current state. */
+struct load_limits {
+	int64_t serial_window; /* [statesys] serial_window */
+	int64_t future_minutes; /* [statesys] future_minutes */
+};
+
+/* What the loads applied, repeated, refused and dated ahead, since start. */
+struct load_counts {
+	unsigned long messages; /* applied: history, and state if due */
+	unsigned long duplicates; /* serials seen before: not applied */
+	unsigned long refused; /* serials beyond the window: not applied */
+	unsigned long ahead; /* applied to the history only: dated ahead */
+};
+
 /*
  * load_batch - apply the state messages of items in the open transaction,
- * but for the batches their files hold (fsp_check); what it applied is
- * added to *messages and *duplicates; 0 or -1 (logged)
+ * but for the batches their files hold (fsp_check): each client's messages
+ * in serial order, a topic's current state its highest serial's message;
+ * a serial more than lim->serial_window beyond the client's expected one
+ * is refused (not applied: no history, no gap), a message dated more than
+ * lim->future_minutes ahead of now goes to the history only. On success
+ * adds to *counts and logs the refused (per client) and those dated ahead
+ * (once); 0, or -1 (logged) and *counts untouched
  */
 int load_batch(PGconn *db, struct inbox_item *items, size_t n,
-    unsigned long *messages, unsigned long *duplicates);
+    const struct load_limits *lim, struct load_counts *counts);
 
 /*
  * load_message_fields - a message's columns for COPY, as statemsg_history

@@ -13,7 +13,7 @@
 
 struct topic_entry {
 	char *key;
-	int64_t time_us, serial;
+	int64_t serial;
 };
 
 struct topicset {
@@ -67,7 +67,7 @@ topicset_new_entry(struct topicset *s, const char *key)
 
 void
 topicset_add(struct topicset *s, const struct serial_track *t, int type,
-    const char *id, int64_t time_us, int64_t serial)
+    const char *id, int64_t serial)
 {
 	const char *key = topic_key(s, t, type, id);
 	uint64_t h = strmap_hash(key, false);
@@ -77,19 +77,17 @@ topicset_add(struct topicset *s, const struct serial_track *t, int type,
 		i = topicset_new_entry(s, key);
 		strmap_put_h(&s->index, s->entries[i].key, h, i);
 	}
-	s->entries[i].time_us = time_us;
 	s->entries[i].serial = serial;
 }
 
 bool
 topicset_find(struct topicset *s, const struct serial_track *t, int type,
-    const char *id, int64_t *time_us, int64_t *serial)
+    const char *id, int64_t *serial)
 {
 	uint32_t i;
 
 	if (!strmap_get(&s->index, topic_key(s, t, type, id), &i))
 		return false;
-	*time_us = s->entries[i].time_us;
 	*serial = s->entries[i].serial;
 	return true;
 }

@@ -20,6 +20,9 @@ site_server_role boundary_group_server dp_content content_on_demand
 boundary_group_link boundary_group_link_fallback site_default_fallback
 hierarchy_setting peer_cache_source peer_content"
 
+# a peer cache source: a client, named by its GUID
+L7=GUID:7a7a7a7a-0000-4000-8000-00000000007a
+
 # Every row of the model, to show that a refusal changed nothing.
 model_state() {
 	local t
@@ -217,6 +220,11 @@ default_of() {
 	refused 2 'a site code is exactly three letters' bg add BG_Z --site P-1
 	refused 2 'are the sites'"'"' default groups' bg add 'Default-Site-Boundary-Group<XYZ>'
 	refused 2 '--allow-peers takes yes or no, not "maybe"' bg set BG_A --allow-peers maybe
+	# no group named by blanks or holding control characters (issue 10)
+	refused 2 'a boundary group name may not be only blanks' bg add '   '
+	refused 2 'a boundary group name may not be empty' bg add ''
+	refused 2 'a boundary group name may not hold control characters' bg add $'BG\e]0;title\a'
+	refused 2 'a boundary group name may not hold control characters' bg set BG_A --name $'BG\x7f'
 	refused 1 'need peer downloads allowed' bg set BG_A --allow-peers no
 	refused 1 'its name cannot change' bg set 'Default-Site-Boundary-Group<PS1>' --name Mine
 	refused 1 'its site cannot change' bg set --site-default PS1 --site PS2
@@ -363,18 +371,21 @@ default_of() {
 @test "peer cache sources: add, content, set, list, remove and refusals" {
 	run "$SITECTL" peer add GUID:11111111-2222-3333-4444-555555555555 --address 10.1.2.3/24
 	[ "$status" -eq 0 ]
-	"$SITECTL" peer add laptop7 --address 2001:db8:1::7/64
-	"$SITECTL" peer add-content laptop7 PS100001
+	"$SITECTL" peer add $L7 --address 2001:db8:1::7/64
+	"$SITECTL" peer add-content $L7 PS100001
 	run "$SITECTL" peer list --json
-	[ "$(echo "$output" | jq -c '.[] | select(.client == "laptop7") | [.address, .subnet, .content]')" = '["2001:db8:1::7/64","2001:db8:1::/64",["PS100001"]]' ]
-	"$SITECTL" peer set laptop7 --address 10.1.2.7/24
-	[ "$(psql_site -c "SELECT subnet FROM peer_cache_source WHERE client = 'laptop7'")" = 10.1.2.0/24 ]
-	refused 2 'is not an IPv4 or IPv6 address' peer add p2 --address 10.1.2.300/24
-	refused 2 'needs a prefix length' peer add p2 --address 10.1.2.3
-	refused 1 'peer cache source laptop7 already exists' peer add laptop7 --address 10.1.2.8/24
+	[ "$(echo "$output" | jq -c ".[] | select(.client == \"$L7\") | [.address, .subnet, .content]")" = '["2001:db8:1::7/64","2001:db8:1::/64",["PS100001"]]' ]
+	"$SITECTL" peer set $L7 --address 10.1.2.7/24
+	[ "$(psql_site -c "SELECT subnet FROM peer_cache_source WHERE client = '$L7'")" = 10.1.2.0/24 ]
+	refused 2 'is not an IPv4 or IPv6 address' peer add ${L7/7a/7b} --address 10.1.2.300/24
+	refused 2 'needs a prefix length' peer add ${L7/7a/7b} --address 10.1.2.3
+	# a peer is a client: its GUID, not a name (issue 10)
+	refused 2 '"laptop7" is not a client id: "GUID:" and a UUID' peer add laptop7 --address 10.1.2.8/24
+	refused 2 '"laptop7" is not a client id' peer set laptop7 --address 10.1.2.8/24
+	refused 1 "peer cache source $L7 already exists" peer add "${L7^^}" --address 10.1.2.8/24
 	refused 1 'no peer cache source "p9"' peer remove p9
-	refused 1 'already holds content PS100001' peer add-content laptop7 PS100001
-	"$SITECTL" peer remove-content laptop7 PS100001
+	refused 1 'already holds content PS100001' peer add-content "${L7^^}" PS100001
+	"$SITECTL" peer remove-content $L7 PS100001
 	"$SITECTL" peer remove GUID:11111111-2222-3333-4444-555555555555
 	[ "$(psql_site -c 'SELECT count(*) FROM peer_cache_source')" = 1 ]
 }
@@ -410,7 +421,7 @@ default_of() {
 	[[ "$output" == *'unreachable: boundary group "BG_LONELY" has no boundaries'* ]]
 	[[ "$output" == *'link to a group without servers: "BG_A" -> "Default-Site-Boundary-Group<PS1>"'* ]]
 	[[ "$output" == *'no content: distribution point dp-b1.contoso.com holds no content'* ]]
-	[[ "$output" == *'no content: peer cache source laptop7 holds no content'* ]]
+	[[ "$output" == *"no content: peer cache source $L7 holds no content"* ]]
 	run "$SITECTL" boundary check --json
 	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq -r '.overlaps[0].other_boundary')" = overlap ]
@@ -426,7 +437,7 @@ default_of() {
 	"$SITECTL" bg unlink BG_A --site-default ps1
 	"$SITECTL" content add dp-b1.contoso.com PS100001
 	"$SITECTL" content add dp-a1.contoso.com PS100001
-	"$SITECTL" peer add-content laptop7 PS100001
+	"$SITECTL" peer add-content $L7 PS100001
 	run "$SITECTL" boundary check
 	[ "$status" -eq 0 ]
 	[ "$output" = "boundary check: no findings" ]

@@ -128,14 +128,15 @@ usable_at() {
 	"$SITECTL" content add dp-a2.contoso.com PKG1 >/dev/null
 	"$SITECTL" content add dp-c1.contoso.com PKG1 >/dev/null
 	"$SITECTL" content on-demand PKG2 yes >/dev/null
-	"$SITECTL" peer add pc7 --address 10.1.0.20/24 >/dev/null
-	"$SITECTL" peer add-content pc7 PKG1 >/dev/null
+	pc7=GUID:07070707-0707-4707-8707-070707070707 # a peer is a client's GUID
+	"$SITECTL" peer add $pc7 --address 10.1.0.20/24 >/dev/null
+	"$SITECTL" peer add-content $pc7 PKG1 >/dev/null
 	run "$SITECTL" location dp --ip 10.1.0.77/24 --content PKG1 --json
 	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | jq -r '[.sources[] | .name + "@" + (.minute | tostring)] | join(" ")')" = "pc7@0 dp-a2.contoso.com@0 dp-c1.contoso.com@20" ]
+	[ "$(echo "$output" | jq -r '[.sources[] | .name + "@" + (.minute | tostring)] | join(" ")')" = "$pc7@0 dp-a2.contoso.com@0 dp-c1.contoso.com@20" ]
 	[ "$(echo "$output" | jq -r '.sources[0] | .kind + " " + (.same_subnet | tostring)')" = "peer true" ]
 	"$SITECTL" bg set BG_A --prefer-dp yes >/dev/null
-	[ "$("$SITECTL" location dp --ip 10.1.0.77/24 --content PKG1 --at 0 --json | jq -r '[.sources[].name] | join(" ")')" = "dp-a2.contoso.com pc7" ]
+	[ "$("$SITECTL" location dp --ip 10.1.0.77/24 --content PKG1 --at 0 --json | jq -r '[.sources[].name] | join(" ")')" = "dp-a2.contoso.com $pc7" ]
 	run "$SITECTL" location dp --ip 10.1.0.77/24 --content PKG2 --at 0
 	[[ "$output" == *"on-demand distribution of PKG2 to dp-a1.contoso.com"* ]]
 	# nothing is recorded by sitectl

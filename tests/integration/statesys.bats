@@ -24,6 +24,7 @@ setup() {
 }
 teardown() {
 	[ -z "${SS_PID:-}" ] || { kill -TERM "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null; } || true
+	[ ! -f "$SITESYS_CONF.orig" ] || mv "$SITESYS_CONF.orig" "$SITESYS_CONF"
 	site_teardown
 }
 
@@ -139,6 +140,88 @@ c1_resync_answer() {
 	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C2'")" = 0 ]
 }
 
+# Finding 3 of issue 10: the client's clock must not decide its state; its
+# serial numbers do, within a window of the next expected one.
+
+@test "a message dated 2999 is kept in history only; the client's later serials replace the state" {
+	batch "$C1" "$(msg 1 500 KB1 1)" "$(msg 2 500 KB5 4 2999-01-01T00:00:00Z)"
+	drain
+	batch "$C1" "$(msg 3 500 KB1 5 2999-01-01T00:00:00Z)"
+	drain
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1'")" = 3 ]
+	# neither pinned anything: KB1 is still serial 1's, KB5 has no state
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C1' AND topic_id = 'KB1'")" = "1|1" ]
+	[ "$(q "SELECT count(*) FROM client_state WHERE client = '$C1' AND topic_id = 'KB5'")" = 0 ]
+	[ "$(q "SELECT last_message_time < now() + interval '1 day' FROM client_message_stats WHERE client = '$C1'")" = t ]
+	grep -q "1 state message dated more than 1440 minutes ahead kept in history only: $C1 serial 3" "$SITE_DIR/statesys.log"
+	"$SITECTL" status | grep -q "sitesys-statesys .*, 1 dated ahead"
+	# the client's genuine later report, dated by a clock set right
+	batch "$C1" "$(msg 4 500 KB1 2 2026-11-22T11:00:00Z)" "$(msg 5 500 KB5 3 2026-11-22T11:00:00Z)"
+	drain
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C1' AND topic_id = 'KB1'")" = "2|4" ]
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C1' AND topic_id = 'KB5'")" = "3|5" ]
+}
+
+@test "the higher serial is the current state, whatever the times and the order of arrival" {
+	# a later file brings an older serial with a later time
+	batch "$C2" "$(msg 5 500 KB9 3 2026-11-22T10:00:00Z)"
+	drain
+	batch "$C2" "$(msg 4 500 KB9 2 2026-11-22T12:00:00Z)"
+	drain
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C2' AND topic_id = 'KB9'")" = "3|5" ]
+	# and so within one batch, for a topic new to the client and for one
+	# it has already
+	batch "$C2" "$(msg 7 500 KB8 7 2026-11-22T09:00:00Z)" "$(msg 6 500 KB8 6 2026-11-22T13:00:00Z)" \
+		"$(msg 9 500 KB9 9 2026-11-22T09:00:00Z)" "$(msg 8 500 KB9 8 2026-11-22T13:00:00Z)"
+	drain
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C2' AND topic_id = 'KB8'")" = "7|7" ]
+	[ "$(q "SELECT state_id, serial FROM client_state WHERE client = '$C2' AND topic_id = 'KB9'")" = "9|9" ]
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C2'")" = 6 ]
+}
+
+@test "a serial of 2^53-1 or beyond the window is refused, logged and counted, and opens no gap" {
+	local c3=GUID:33333333-3333-4333-8333-333333333333 c4=GUID:44444444-4444-4444-8444-444444444444
+	# next expected 2 after serial 1: 2 + 10000000 is the last in the window
+	batch "$C1" "$(msg 1 500 KB1 1)" "$(msg 9007199254740991 500 KB2 6)" "$(msg 10000003 500 KB3 6)"
+	# a client first heard of expects 1: 10000001 is in, 10000002 is not
+	batch "$c3" "$(msg 10000001 500 KB1 1)"
+	batch "$c4" "$(msg 10000002 500 KB1 1)"
+	drain
+	[ "$(q "SELECT string_agg(serial::text, ',' ORDER BY serial) FROM statemsg_history WHERE client IN ('$C1', '$c4')")" = 1 ]
+	[ "$(q "SELECT count(*) FROM client_state WHERE client IN ('$C1', '$c4')")" = 1 ]
+	[ "$(q "SELECT next_expected_serial, highest_serial, messages FROM client_message_stats WHERE client = '$C1'")" = "2|1|1" ]
+	[ "$(q "SELECT count(*) FROM client_message_stats WHERE client = '$c4'")" = 0 ]
+	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client IN ('$C1', '$c4')")" = 0 ]
+	[ "$(q "SELECT next_expected_serial FROM client_message_stats WHERE client = '$c3'")" = 10000002 ]
+	grep -q "refused 2 state messages of $C1: serial 10000003 is more than serial_window (10000000) beyond the next expected serial 2" "$SITE_DIR/statesys.log"
+	grep -q "refused 1 state message of $c4: serial 10000002 is more than serial_window (10000000) beyond the next expected serial 1" "$SITE_DIR/statesys.log"
+	"$SITECTL" status | grep -q "sitesys-statesys .*, 3 refused"
+	[ "$(backlog_of statsys.box)" = 0 ]
+	[ -z "$(ls "$SITE_DIR/inbox/statsys.box/corrupt")" ]
+	# the client goes on from where it is, no gap behind it
+	batch "$C1" "$(msg 2 500 KB2 2)"
+	drain
+	[ "$(q "SELECT next_expected_serial, highest_serial, messages FROM client_message_stats WHERE client = '$C1'")" = "3|2|2" ]
+	[ "$(q "SELECT count(*) FROM client_missing_range WHERE client = '$C1'")" = 0 ]
+}
+
+@test "[statesys] serial_window and future_minutes are settings" {
+	local soon
+	cp "$SITESYS_CONF" "$SITESYS_CONF.orig" # teardown puts it back
+	printf '[statesys]\nserial_window = 1000\nfuture_minutes = 1\n' >>"$SITESYS_CONF"
+	soon=$(date -u -d '+10 minutes' +%Y-%m-%dT%H:%M:%SZ)
+	batch "$C1" "$(msg 1 500 KB1 1)" "$(msg 1003 500 KB3 3)"
+	drain
+	grep -q "refused 1 state message of $C1: serial 1003 is more than serial_window (1000) beyond the next expected serial 2" "$SITE_DIR/statesys.log"
+	batch "$C1" "$(msg 1002 500 KB2 2 "$soon")"
+	drain
+	grep -q "1 state message dated more than 1 minutes ahead kept in history only: $C1 serial 1002" "$SITE_DIR/statesys.log"
+	[ "$(q "SELECT string_agg(serial::text, ',' ORDER BY serial) FROM statemsg_history WHERE client = '$C1'")" = "1,1002" ]
+	[ "$(q "SELECT count(*) FROM client_state WHERE client = '$C1'")" = 1 ]
+	[ "$(q "SELECT first_serial, last_serial FROM client_missing_range WHERE client = '$C1'")" = "2|1001" ]
+}
+
+
 @test "an old gap leads to a resync request; 700/2 completes it; the seed's queries see it" {
 	c1_in_order
 	c1_gap
@@ -197,7 +280,7 @@ c1_resync_answer() {
 	batch "$c" "$(msg 1 500 KB1 1 2026-11-22T10:00:00Z)"
 	drain
 	q "DELETE FROM client_message_stats WHERE client = '$c'"
-	batch "$c" "$(msg 1 500 KB1 3 2026-11-22T11:00:00Z)"
+	batch "$c" "$(msg 2 500 KB1 3 2026-11-22T11:00:00Z)"
 	drain
 	grep -q "rows thought new exist already" "$SITE_DIR/statesys.log"
 	[ "$(q "SELECT state_id FROM client_state WHERE client = '$c'")" = 3 ]

@@ -64,7 +64,7 @@ bg_add(PGconn *db, const char *name, const char *site, const char *desc)
 	        "VALUES ($1, $2, $3)",
 	        3, p) == -1)
 		return model_dberr("add the boundary group");
-	printf("added boundary group %s\n", name);
+	printf("added boundary group %s\n", ctl_text(name));
 	return EXIT_OK;
 }
 
@@ -126,7 +126,8 @@ bg_set(PGconn *db, const char *name, const char **v)
 			return model_dberr("change the boundary group");
 		return EXIT_FAIL;
 	}
-	printf("changed boundary group %s\n", v[O_NAME] ? v[O_NAME] : name);
+	printf("changed boundary group %s\n",
+	    ctl_text(v[O_NAME] ? v[O_NAME] : name));
 	return EXIT_OK;
 }
 
@@ -147,7 +148,7 @@ bg_remove(PGconn *db, const char *name)
 	if (db_cmd(db, "DELETE FROM boundary_group WHERE name = $1", 1,
 	        &name) == -1)
 		return model_dberr("remove the boundary group");
-	printf("removed boundary group %s\n", name);
+	printf("removed boundary group %s\n", ctl_text(name));
 	return EXIT_OK;
 }
 
@@ -197,8 +198,8 @@ bg_member(PGconn *db, const struct member *m, bool add, const char *bg,
 		    add ? "already in" : "not in", bg);
 		return EXIT_FAIL;
 	}
-	printf("%s %s %s %s %s\n", add ? "added" : "removed", m->what, key,
-	    add ? "to" : "from", bg);
+	printf("%s %s %s %s %s\n", add ? "added" : "removed", m->what,
+	    ctl_text(key), add ? "to" : "from", ctl_text(bg));
 	return EXIT_OK;
 }
 
@@ -234,11 +235,8 @@ bg_args(const char *sub, int npos, const char **pos, const char **v,
 		        " are the sites' default groups'");
 		return EXIT_USAGE;
 	}
-	if (v[O_DESC] && strlen(v[O_DESC]) > 1024) {
-		ctl_err("a description is at most 1024 "
-		        "characters long");
+	if (v[O_DESC] && model_text("a description", v[O_DESC], 1024) == -1)
 		return EXIT_USAGE;
-	}
 	if (v[O_SITE] && strcmp(v[O_SITE], "none") != 0) {
 		if (model_site(v[O_SITE], site) == -1)
 			return EXIT_USAGE;

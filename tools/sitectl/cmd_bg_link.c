@@ -124,7 +124,8 @@ bg_link(struct ctl *ctl, const char *from, const char *to, const char *fallback)
 	}
 	if ((rc = model_tx(db, link_write, &l)) == EXIT_OK) {
 		if (!ctl->json)
-			printf("linked %s to %s\n", from, to);
+			printf(
+			    "linked %s to %s\n", ctl_text(from), ctl_text(to));
 		const char *p[2] = { from, to };
 
 		rc = list_rows(ctl, db, links_query, 2, p, "show the link");
@@ -160,7 +161,8 @@ bg_unlink(struct ctl *ctl, const char *from, const char *to)
 	if (PQntuples(res) == 0) {
 		ctl_err("no link from %s to %s", from, to);
 	} else {
-		printf("removed the link from %s to %s\n", from, to);
+		printf("removed the link from %s to %s\n", ctl_text(from),
+		    ctl_text(to));
 		rc = EXIT_OK;
 	}
 	PQclear(res);

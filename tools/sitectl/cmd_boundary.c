@@ -81,8 +81,7 @@ bvalue_parse(const char *type, const char *v, const char *match,
 	memset(b, 0, sizeof(*b));
 	b->type = type;
 	if (type == NULL || v == NULL) {
-		fprintf(
-		    stderr, "sitectl: a boundary needs --type and --value\n");
+		ctl_err("a boundary needs --type and --value");
 		return -1;
 	}
 	if (!vpn && (match != NULL || field != NULL)) {
@@ -177,8 +176,7 @@ boundary_add(PGconn *db, const char *name, const struct bvalue *b)
 	rc = model_find(db, "SELECT id FROM boundary WHERE name = $1", name,
 	    NULL, id, sizeof(id));
 	if (rc == 0) {
-		fprintf(
-		    stderr, "sitectl: boundary \"%s\" already exists\n", name);
+		ctl_err("boundary \"%s\" already exists", name);
 		return EXIT_FAIL;
 	}
 	if (rc == -1)
@@ -191,7 +189,7 @@ boundary_add(PGconn *db, const char *name, const struct bvalue *b)
 	        "($1, $2, $3, $4, $5, $6, $7, $8)",
 	        8, p) == -1)
 		return model_dberr("add the boundary");
-	printf("added boundary %s\n", name);
+	printf("added boundary %s\n", ctl_text(name));
 	return EXIT_OK;
 }
 
@@ -247,7 +245,7 @@ boundary_set(PGconn *db, const char *name, const char **vals)
 	        9, p) == -1)
 		rc = model_dberr("change the boundary");
 	if (rc == EXIT_OK)
-		printf("changed boundary %s\n", p[8]);
+		printf("changed boundary %s\n", ctl_text(p[8]));
 	PQclear(res);
 	return rc;
 }
@@ -267,7 +265,7 @@ boundary_remove(PGconn *db, const char *name)
 		ctl_err("no boundary \"%s\"", name);
 		return EXIT_FAIL;
 	}
-	printf("removed boundary %s\n", name);
+	printf("removed boundary %s\n", ctl_text(name));
 	return EXIT_OK;
 }
 

@@ -96,20 +96,21 @@ print_finding(size_t f, PGresult *res, int i)
 		printf("overlap: boundary \"%s\" in group \"%s\" (site %s) "
 		       "and boundary \"%s\" in group \"%s\" (site %s) "
 		       "assign different sites\n",
-		    v[0], v[1], v[2], v[3], v[4], v[5]);
+		    ctl_text(v[0]), ctl_text(v[1]), ctl_text(v[2]),
+		    ctl_text(v[3]), ctl_text(v[4]), ctl_text(v[5]));
 	else if (f == 1)
 		printf("unreachable: boundary group \"%s\" has no boundaries, "
 		       "is no site's default and no group links to it\n",
-		    v[0]);
+		    ctl_text(v[0]));
 	else if (f == 2)
 		printf("link to a group without servers: \"%s\" -> \"%s\" "
 		       "(links to missing groups cannot exist)\n",
-		    v[0], v[1]);
+		    ctl_text(v[0]), ctl_text(v[1]));
 	else
 		printf("no content: %s %s holds no content\n",
 		    strcmp(v[0], "peer") == 0 ? "peer cache source"
 		                              : "distribution point",
-		    v[1]);
+		    ctl_text(v[1]));
 }
 
 int
@@ -133,7 +134,7 @@ boundary_check(struct ctl *ctl, PGconn *db)
 	}
 	sjson_set(doc, "findings", json_integer((json_int_t)total));
 	if (ctl->json)
-		sjson_print(stdout, doc);
+		ctl_json(doc);
 	else if (total == 0)
 		printf("boundary check: no findings\n");
 	else

@@ -432,13 +432,13 @@ ca_list(struct ctl *ctl, const struct ca *ca)
 			        certs[i].serial, "not_after", until, "state",
 			        ca_state(&certs[i], now)));
 		else
-			printf("%-32s %-12s %-34s %-20s %s\n", certs[i].fqdn,
-			    certs[i].role, certs[i].serial, until,
+			printf("%-32s %-12s %-34s %-20s %s\n",
+			    ctl_text(certs[i].fqdn), ctl_text(certs[i].role),
+			    ctl_text(certs[i].serial), until,
 			    ca_state(&certs[i], now));
 	}
 	if (ctl->json) {
-		json_dumpf(list, stdout, JSON_INDENT(2));
-		putchar('\n');
+		ctl_json(list);
 	}
 	json_decref(list);
 	free(certs);

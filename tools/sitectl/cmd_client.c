@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
 #include "sitectl.h"
 #include "statemsg.h"
 #include "util/db.h"
@@ -57,14 +58,15 @@ client_list(struct ctl *ctl, PGconn *db)
 		sjson_append(list, o);
 	}
 	if (ctl->json) {
-		sjson_print(stdout, list);
+		ctl_json(list);
 	} else {
 		printf("%-41s %-16s %-12s %8s %9s %5s %7s  %s\n", "CLIENT",
 		    "NAME", "APPROVAL", "NEXT", "MESSAGES", "DUPS", "MISSING",
 		    "RESYNC");
 		for (int i = 0; i < PQntuples(res); i++)
 			printf("%-41s %-16s %-12s %8s %9s %5s %7s  %s\n",
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			    ctl_text(PQgetvalue(res, i, 0)),
+			    ctl_text(PQgetvalue(res, i, 1)),
 			    PQgetvalue(res, i, 7), PQgetvalue(res, i, 2),
 			    PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
 			    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
@@ -184,8 +186,9 @@ print_section(const char *title, json_t *rows)
 				    (long long)json_integer_value(f));
 			else
 				printf(" %s=%s", k,
-				    json_is_null(f) ? "-"
-				                    : json_string_value(f));
+				    json_is_null(f)
+				        ? "-"
+				        : ctl_text(json_string_value(f)));
 		}
 		printf("\n");
 	}
@@ -218,7 +221,7 @@ client_show(struct ctl *ctl, PGconn *db, const char *guid)
 	}
 	if (ctl->json) {
 		sjson_set(doc, "client", json_string(guid));
-		sjson_print(stdout, doc);
+		ctl_json(doc);
 	} else {
 		printf("client %s\n", guid);
 		for (size_t q = 0; q < 4; q++)
@@ -246,14 +249,9 @@ cmd_client(struct ctl *ctl, int argc, char **argv)
 	               !client_identity_verb(argv[1])) ||
 	    npos != 1) {
 		return ctl_usage("client");
-	} else if (!statemsg_valid_guid(pos[0])) {
-		ctl_err("\"%s\" is not a client id: \"GUID:\" "
-		        "and a UUID, e.g. GUID:4f1c2a7e-9a8b-4c3d-8e2f-"
-		        "0a1b2c3d4e5f",
-		    pos[0]);
+	} else if (model_client(pos[0], guid) == -1) {
 		return EXIT_USAGE;
 	} else {
-		statemsg_guid_lower(pos[0], guid);
 		pos[0] = guid;
 	}
 	if ((db = ctl_db(ctl)) == NULL)

@@ -51,7 +51,7 @@ config_show(struct ctl *ctl)
 		    s->name, v);
 	}
 	if (ctl->json)
-		sjson_print(stdout, doc);
+		ctl_json(doc);
 	json_decref(doc);
 	return EXIT_OK;
 }

@@ -162,7 +162,7 @@ db_status(struct ctl *ctl, PGconn *db)
 	            : cur < latest ? "upgrade needed"
 	                           : "up to date"));
 	if (ctl->json) {
-		sjson_print(stdout, doc);
+		ctl_json(doc);
 	} else {
 		printf("database:  %s\nversion:   %d\nlatest:    %d\nstate:    "
 		       " %s\n",

@@ -127,7 +127,8 @@ ctl_print_inboxes(const json_t *list)
 			            json_object_get(o, "oldest_age_seconds")),
 			    age, sizeof(age));
 		printf("%-16s %9lld %9s %8lld %5lld %7lld\n",
-		    json_string_value(json_object_get(o, "name")), files, age,
+		    ctl_text(json_string_value(json_object_get(o, "name"))),
+		    files, age,
 		    json_integer_value(json_object_get(o, "corrupt")),
 		    json_integer_value(json_object_get(o, "tmp")),
 		    json_integer_value(json_object_get(o, "skipped")));
@@ -176,7 +177,7 @@ inbox_list(struct ctl *ctl)
 		return EXIT_FAIL;
 	}
 	if (ctl->json)
-		sjson_print(stdout, list);
+		ctl_json(list);
 	else
 		ctl_print_inboxes(list);
 	json_decref(list);

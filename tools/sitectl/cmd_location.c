@@ -162,28 +162,29 @@ print_sources(const struct loc_args *a, const struct loc_answer *ans)
 
 	for (size_t i = 0; i < ans->nsrc; i++) {
 		const struct loc_source *s = &ans->src[i];
-		int ln = (int)strlen(s->name) + (s->kind == LOC_K_PEER ? 5 : 0);
+		int ln = (int)strlen(ctl_text(s->name)) +
+		    (s->kind == LOC_K_PEER ? 5 : 0);
 
 		if (!usable(a, s))
 			continue;
 		wn = ln > wn ? ln : wn;
-		if (s->group != NULL && (int)strlen(s->group) > wg)
-			wg = (int)strlen(s->group);
+		if (s->group != NULL && (int)strlen(ctl_text(s->group)) > wg)
+			wg = (int)strlen(ctl_text(s->group));
 	}
 	printf("%-5s %-*s %-*s %-12s %6s%s\n", "ORDER", wn, "SOURCE", wg,
 	    "GROUP", "RELATION", "MINUTE",
 	    a->req.role == LOC_MP ? " LOCALITY" : "");
 	for (size_t i = 0; i < ans->nsrc; i++) {
 		const struct loc_source *s = &ans->src[i];
-		char name[LOC_NAME_MAX + 8];
+		char name[4 * LOC_NAME_MAX + 8];
 
 		if (!usable(a, s))
 			continue;
 		snprintf(name, sizeof(name), "%s%s",
-		    s->kind == LOC_K_PEER ? "peer " : "", s->name);
+		    s->kind == LOC_K_PEER ? "peer " : "", ctl_text(s->name));
 		printf("%-5d %-*s %-*s %-12s %6d", ++n, wn, name, wg,
-		    s->group ? s->group : "-", loc_relation_name(s->relation),
-		    s->minute);
+		    s->group ? ctl_text(s->group) : "-",
+		    loc_relation_name(s->relation), s->minute);
 		if (a->req.role == LOC_MP)
 			printf(" %8d", s->locality);
 		printf("%s%s\n", s->kind == LOC_K_CLOUD ? "  (cloud)" : "",
@@ -199,11 +200,11 @@ print_text(const struct loc_args *a, const struct loc_answer *ans,
 {
 	size_t later = 0;
 
-	printf("site: %s%s\n", assigned ? assigned : "(none)",
+	printf("site: %s%s\n", assigned ? ctl_text(assigned) : "(none)",
 	    a->auto_site ? " (by automatic site assignment)" : "");
 	printf("current boundary groups:");
 	for (size_t i = 0; i < ans->ncurrent; i++)
-		printf("%s %s", i ? "," : "", ans->current[i]);
+		printf("%s %s", i ? "," : "", ctl_text(ans->current[i]));
 	printf("%s\n", ans->in_boundary ? "" : " (no boundary matches)");
 	if (a->at >= 0)
 		printf("usable at minute %ld, in order:\n", a->at);
@@ -212,7 +213,7 @@ print_text(const struct loc_args *a, const struct loc_answer *ans,
 		if (usable(a, &ans->src[i]))
 			continue;
 		printf("%s %s (from minute %d)",
-		    later++ ? "," : "later:", ans->src[i].name,
+		    later++ ? "," : "later:", ctl_text(ans->src[i].name),
 		    ans->src[i].minute);
 	}
 	if (later)
@@ -220,11 +221,12 @@ print_text(const struct loc_args *a, const struct loc_answer *ans,
 	for (size_t i = 0; i < ans->ndist; i++)
 		printf("on-demand distribution of %s to %s (a management point "
 		       "records it; sitectl does not)\n",
-		    ans->dist[i].content, ans->dist[i].server);
+		    ctl_text(ans->dist[i].content),
+		    ctl_text(ans->dist[i].server));
 	if (a->req.explain) {
 		printf("why:\n");
 		for (size_t i = 0; i < ans->nnotes; i++)
-			printf("  %s\n", ans->notes[i]);
+			printf("  %s\n", ctl_text(ans->notes[i]));
 	}
 }
 
@@ -245,7 +247,7 @@ print_json(
 		return -1;
 	if (a->at >= 0)
 		sjson_set(doc, "at", json_integer(a->at));
-	rc = sjson_print(stdout, doc);
+	rc = ctl_json(doc);
 	json_decref(doc);
 	return rc;
 }

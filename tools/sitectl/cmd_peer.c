@@ -37,7 +37,7 @@ peer_save(PGconn *db, bool add, const char *client, const char *address)
 	        2, p) == -1)
 		return model_dberr("save the peer cache source");
 	printf("%s peer cache source %s at %s\n", add ? "added" : "changed",
-	    client, address);
+	    ctl_text(client), address);
 	return EXIT_OK;
 }
 
@@ -54,11 +54,10 @@ peer_remove(PGconn *db, const char *client)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0) {
-		fprintf(
-		    stderr, "sitectl: no peer cache source \"%s\"\n", client);
+		ctl_err("no peer cache source \"%s\"", client);
 		return EXIT_FAIL;
 	}
-	printf("removed peer cache source %s\n", client);
+	printf("removed peer cache source %s\n", ctl_text(client));
 	return EXIT_OK;
 }
 
@@ -82,10 +81,14 @@ peer_content(PGconn *db, bool add, const char *client, const char *content)
 	    (const char *[2]){ "peer cache source", client }, content);
 }
 
-/* Check what needs no database; an exit status. */
+/*
+ * Check what needs no database; an exit status. A peer cache source is
+ * added or set by its client's GUID, kept in lower case; the others also
+ * take a name that an earlier sitectl kept.
+ */
 static int
 peer_args(const char *sub, int npos, const char **pos, const char *address,
-    char net[IPNET_STRLEN])
+    char net[IPNET_STRLEN], char guid[STATEMSG_GUID_LEN + 1])
 {
 	bool save = strcmp(sub, "add") == 0 || strcmp(sub, "set") == 0;
 	int want = strstr(sub, "-content") ? 2 : strcmp(sub, "list") ? 1 : 0;
@@ -93,8 +96,13 @@ peer_args(const char *sub, int npos, const char **pos, const char *address,
 
 	if (npos != want || (save != (address != NULL)))
 		return ctl_usage("peer");
-	if (npos > 0 && model_name("a client", pos[0]) == -1)
+	if (npos > 0 && (save || statemsg_valid_guid(pos[0]))) {
+		if (model_client(pos[0], guid) == -1)
+			return EXIT_USAGE;
+		pos[0] = guid;
+	} else if (npos > 0 && model_name("a client", pos[0]) == -1) {
 		return EXIT_USAGE;
+	}
 	if (npos > 1 && model_content_id(pos[1]) == -1)
 		return EXIT_USAGE;
 	if (save) {
@@ -117,7 +125,7 @@ cmd_peer(struct ctl *ctl, int argc, char **argv)
 	static const char *const subs[] = { "add", "set", "list", "remove",
 		"add-content", "remove-content", NULL };
 	const char *vals[1], *pos[2], *sub = argc > 1 ? argv[1] : "";
-	char net[IPNET_STRLEN];
+	char net[IPNET_STRLEN], guid[STATEMSG_GUID_LEN + 1];
 	PGconn *db;
 	int npos, rc, i = 0;
 
@@ -126,7 +134,7 @@ cmd_peer(struct ctl *ctl, int argc, char **argv)
 	if (subs[i] == NULL ||
 	    ctl_parse(ctl, argc - 1, argv + 1, spec, vals, pos, 2, &npos) == -1)
 		return ctl_usage("peer");
-	if ((rc = peer_args(sub, npos, pos, vals[0], net)) != EXIT_OK)
+	if ((rc = peer_args(sub, npos, pos, vals[0], net, guid)) != EXIT_OK)
 		return rc;
 	if ((db = ctl_db(ctl)) == NULL)
 		return EXIT_FAIL;

@@ -37,7 +37,7 @@ report_outstanding(struct ctl *ctl, PGconn *db)
 		sjson_set(
 		    o, "issued_after_last_completion", json_integer(newer));
 		sjson_set(o, "issued_never_completed", json_integer(never));
-		sjson_print(stdout, o);
+		ctl_json(o);
 		json_decref(o);
 	} else {
 		printf("resync requests issued after the client's last "
@@ -108,11 +108,12 @@ report_state(struct ctl *ctl, PGconn *db, const char *type, const char *id)
 		    o, "clients", json_integer(atoll(PQgetvalue(res, i, 2))));
 		sjson_append(list, o);
 		if (!ctl->json)
-			printf("%-32s %6ld %-16s %8s\n", PQgetvalue(res, i, 0),
-			    state, name, PQgetvalue(res, i, 2));
+			printf("%-32s %6ld %-16s %8s\n",
+			    ctl_text(PQgetvalue(res, i, 0)), state, name,
+			    PQgetvalue(res, i, 2));
 	}
 	if (ctl->json)
-		sjson_print(stdout, list);
+		ctl_json(list);
 	else if (PQntuples(res) == 0)
 		printf("(no client has reported topic type %s)\n", type);
 	json_decref(list);
@@ -144,16 +145,18 @@ report_unverified(struct ctl *ctl, PGconn *db)
 	}
 	list = model_rows_json(res);
 	if (ctl->json) {
-		sjson_print(stdout, list);
+		ctl_json(list);
 	} else {
 		printf("%-20s %-41s %6s %5s %-24s %5s  %s\n", "RECEIVED",
 		    "CLIENT", "SERIAL", "TYPE", "TOPIC ID", "STATE", "DETAILS");
 		for (int i = 0; i < PQntuples(res); i++)
 			printf("%-20s %-41s %6s %5s %-24s %5s  %s\n",
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 0),
+			    ctl_text(PQgetvalue(res, i, 1)),
 			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
-			    PQgetvalue(res, i, 5), PQgetvalue(res, i, 7),
-			    PQgetvalue(res, i, 9));
+			    ctl_text(PQgetvalue(res, i, 5)),
+			    PQgetvalue(res, i, 7),
+			    ctl_text(PQgetvalue(res, i, 9)));
 		if (PQntuples(res) == 0)
 			printf("(no unverified state messages)\n");
 	}
@@ -181,11 +184,12 @@ report_forged(struct ctl *ctl, PGconn *db)
 	}
 	list = model_rows_json(res);
 	if (ctl->json) {
-		sjson_print(stdout, list);
+		ctl_json(list);
 	} else {
 		printf("%-41s %8s  %s\n", "CLIENT", "FORGED", "LAST FORGED");
 		for (int i = 0; i < PQntuples(res); i++)
-			printf("%-41s %8s  %s\n", PQgetvalue(res, i, 0),
+			printf("%-41s %8s  %s\n",
+			    ctl_text(PQgetvalue(res, i, 0)),
 			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
 		if (PQntuples(res) == 0)
 			printf("(no forged batches)\n");

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "location/location.h"
+#include "model.h"
 #include "sitectl.h"
 #include "util/db.h"
 #include "util/sjson.h"
@@ -66,12 +67,11 @@ site_add(PGconn *db, const char *code, const char *name)
 	if (db_cmd(db, "COMMIT", 0, NULL) == -1)
 		goto fail;
 	loc_default_group_name(code, group, sizeof(group));
-	printf(
-	    "added site %s (%s) with boundary group %s\n", code, name, group);
+	printf("added site %s (%s) with boundary group %s\n", code,
+	    ctl_text(name), group);
 	return EXIT_OK;
 fail:
-	fprintf(
-	    stderr, "sitectl: could not add site %s: %s\n", code, db_error());
+	ctl_err("could not add site %s: %s", code, db_error());
 	db_cmd(db, "ROLLBACK", 0, NULL);
 	return EXIT_FAIL;
 }
@@ -89,8 +89,7 @@ site_list(struct ctl *ctl, PGconn *db)
 	json_t *list;
 
 	if (res == NULL) {
-		fprintf(
-		    stderr, "sitectl: could not list sites: %s\n", db_error());
+		ctl_err("could not list sites: %s", db_error());
 		return EXIT_FAIL;
 	}
 	list = json_array();
@@ -105,14 +104,16 @@ site_list(struct ctl *ctl, PGconn *db)
 		sjson_append(list, o);
 	}
 	if (ctl->json) {
-		sjson_print(stdout, list);
+		ctl_json(list);
 	} else {
 		printf("%-4s  %-30s  %-34s  %s\n", "CODE", "NAME",
 		    "DEFAULT BOUNDARY GROUP", "CREATED");
 		for (int i = 0; i < PQntuples(res); i++)
 			printf("%-4s  %-30s  %-34s  %s\n",
-			    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+			    PQgetvalue(res, i, 0),
+			    ctl_text(PQgetvalue(res, i, 1)),
+			    ctl_text(PQgetvalue(res, i, 2)),
+			    PQgetvalue(res, i, 3));
 	}
 	json_decref(list);
 	PQclear(res);
@@ -139,11 +140,8 @@ cmd_site(struct ctl *ctl, int argc, char **argv)
 		}
 		if (site_code_check(pos[0], code) == -1)
 			return EXIT_USAGE;
-		if (*vals[0] == '\0' || strlen(vals[0]) > 256) {
-			ctl_err("a site name is 1 to 256 "
-			        "characters long");
+		if (model_name("a site name", vals[0]) == -1)
 			return EXIT_USAGE;
-		}
 	} else if (strcmp(argv[1], "list") != 0 || npos != 0) {
 		return ctl_usage("site");
 	}

@@ -60,13 +60,13 @@ print_components(const json_t *list)
 		json_t *o = json_array_get(list, i);
 
 		printf("%-20s %-16s %7lld %-10s %7llds  %s\n",
-		    json_string_value(json_object_get(o, "name")),
-		    json_string_value(json_object_get(o, "host")),
+		    ctl_text(json_string_value(json_object_get(o, "name"))),
+		    ctl_text(json_string_value(json_object_get(o, "host"))),
 		    json_integer_value(json_object_get(o, "pid")),
-		    json_string_value(json_object_get(o, "state")),
+		    ctl_text(json_string_value(json_object_get(o, "state"))),
 		    json_integer_value(
 		        json_object_get(o, "last_report_age_seconds")),
-		    json_string_value(json_object_get(o, "detail")));
+		    ctl_text(json_string_value(json_object_get(o, "detail"))));
 	}
 	if (json_array_size(list) == 0)
 		printf("(no component has reported yet)\n");
@@ -96,20 +96,20 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		    comps ? json_incref(comps) : json_null());
 		if (comps == NULL)
 			sjson_set(doc, "database_error", json_string(cerr));
-		sjson_print(stdout, doc);
+		ctl_json(doc);
 		json_decref(doc);
 	} else {
-		printf(
-		    "inboxes in %s\n", conf_str(ctl->cf, "site", "inbox_dir"));
+		printf("inboxes in %s\n",
+		    ctl_text(conf_str(ctl->cf, "site", "inbox_dir")));
 		if (boxes != NULL)
 			ctl_print_inboxes(boxes);
 		else
-			printf("  %s\n", ierr);
+			printf("  %s\n", ctl_text(ierr));
 		printf("\n");
 		if (comps != NULL)
 			print_components(comps);
 		else
-			printf("components: %s\n", cerr);
+			printf("components: %s\n", ctl_text(cerr));
 	}
 	json_decref(boxes);
 	json_decref(comps);

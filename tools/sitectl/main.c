@@ -8,9 +8,11 @@
 
 #include "settings.h"
 #include "sitectl.h"
+#include "util/buf.h"
 #include "util/conf.h"
 #include "util/db.h"
 #include "util/log.h"
+#include "util/text.h"
 
 static const struct command {
 	const char *name;
@@ -129,12 +131,42 @@ void
 ctl_err(const char *fmt, ...)
 {
 	va_list ap;
+	char *msg;
+	int n;
 
-	fputs("sitectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* what a message quotes may have come from outside */
+	fprintf(
+	    stderr, "sitectl: %s\n", n == -1 ? "out of memory" : ctl_text(msg));
+	if (n != -1)
+		free(msg);
+}
+
+/* How many ctl_text results may be alive at once (in one printf). */
+#define CTL_TEXTS 16
+
+const char *
+ctl_text(const char *s)
+{
+	static struct buf ring[CTL_TEXTS];
+	static unsigned next;
+	struct buf *b = &ring[next++ % CTL_TEXTS];
+
+	buf_reset(b);
+	buf_adds(b, "");
+	text_escape(b, s != NULL ? s : "");
+	return b->p;
+}
+
+int
+ctl_json(const json_t *doc)
+{
+	if (json_dumpf(doc, stdout,
+	        JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) == -1)
+		return -1;
+	return fputc('\n', stdout) == EOF ? -1 : 0;
 }
 
 /* Connect as section's conninfo (site_conninfo), or print why. */

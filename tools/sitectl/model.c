@@ -7,9 +7,11 @@
 
 #include "location/location.h"
 #include "model.h"
+#include "statemsg.h"
 #include "util/buf.h"
 #include "util/db.h"
 #include "util/sjson.h"
+#include "util/text.h"
 
 /* PostgreSQL type OIDs that the output types (pg_type.h is not public). */
 #define OID_BOOL 16
@@ -207,18 +209,42 @@ model_content_id(const char *s)
 int
 model_name(const char *what, const char *s)
 {
-	size_t n = strlen(s);
+	const char *why = text_name_check(s, MODEL_NAME_MAX);
 
-	for (size_t i = 0; i < n; i++) {
-		if (iscntrl((unsigned char)s[i])) {
-			ctl_err("%s may not hold control characters", what);
-			return -1;
-		}
-	}
-	if (n >= 1 && n <= 256)
+	if (why == NULL)
 		return 0;
-	ctl_err("%s is 1 to 256 characters long", what);
+	if (strlen(s) > MODEL_NAME_MAX)
+		ctl_err("%s is 1 to %d bytes long", what, MODEL_NAME_MAX);
+	else
+		ctl_err("%s %s", what, why);
 	return -1;
+}
+
+int
+model_text(const char *what, const char *s, size_t max)
+{
+	const char *why = text_check(s);
+
+	if (why == NULL && strlen(s) <= max)
+		return 0;
+	if (why == NULL)
+		ctl_err("%s is at most %zu bytes long", what, max);
+	else
+		ctl_err("%s %s", what, why);
+	return -1;
+}
+
+int
+model_client(const char *s, char out[STATEMSG_GUID_LEN + 1])
+{
+	if (!statemsg_valid_guid(s)) {
+		ctl_err("\"%s\" is not a client id: \"GUID:\" and a UUID, "
+		        "e.g. GUID:4f1c2a7e-9a8b-4c3d-8e2f-0a1b2c3d4e5f",
+		    s);
+		return -1;
+	}
+	statemsg_guid_lower(s, out);
+	return 0;
 }
 
 int
@@ -290,8 +316,8 @@ model_content_put(PGconn *db, bool add, const char *const sql[2],
 		    add ? "already holds" : "does not hold", content);
 		return EXIT_FAIL;
 	}
-	printf("%s content %s %s %s\n", add ? "added" : "removed", content,
-	    add ? "to" : "from", holder[1]);
+	printf("%s content %s %s %s\n", add ? "added" : "removed",
+	    ctl_text(content), add ? "to" : "from", ctl_text(holder[1]));
 	return EXIT_OK;
 }
 
@@ -340,7 +366,8 @@ model_rows_json(PGresult *res)
 
 /*
  * A value as the table shows it: yes/no, "-" for NULL, a JSON array of
- * strings comma-separated (valid until the next call).
+ * strings comma-separated, text escaped as ctl_text escapes it (valid
+ * until the next call).
  */
 static const char *
 value_text(PGresult *res, int row, int col)
@@ -354,20 +381,23 @@ value_text(PGresult *res, int row, int col)
 		return "-";
 	if (PQftype(res, col) == OID_BOOL)
 		return v[0] == 't' ? "yes" : "no";
-	if (PQftype(res, col) != OID_JSON ||
-	    (a = json_loads(v, JSON_DECODE_ANY, NULL)) == NULL)
-		return v;
 	buf_reset(&b);
+	buf_adds(&b, "");
+	if (PQftype(res, col) != OID_JSON ||
+	    (a = json_loads(v, JSON_DECODE_ANY, NULL)) == NULL) {
+		text_escape(&b, v);
+		return b.p;
+	}
 	if (json_is_string(a))
-		buf_adds(&b, json_string_value(a));
+		text_escape(&b, json_string_value(a));
 	else if (!json_is_array(a))
-		buf_adds(&b, v);
+		text_escape(&b, v);
 	buf_adds(&b, json_is_array(a) && json_array_size(a) == 0 ? "-" : "");
 	json_array_foreach(a, i, e)
 	{
 		if (i > 0)
 			buf_adds(&b, ",");
-		buf_adds(&b, json_is_string(e) ? json_string_value(e) : "?");
+		text_escape(&b, json_is_string(e) ? json_string_value(e) : "?");
 	}
 	json_decref(a);
 	return b.p;
@@ -420,7 +450,7 @@ model_list(struct ctl *ctl, PGconn *db, const char *sql, int nparams,
 	if (ctl->json) {
 		json_t *list = model_rows_json(res);
 
-		sjson_print(stdout, list);
+		ctl_json(list);
 		json_decref(list);
 	} else {
 		model_print_rows(res);
@@ -445,7 +475,7 @@ model_show(struct ctl *ctl, PGconn *db, const char *sql, const char *key,
 	if (ctl->json) {
 		json_t *list = model_rows_json(res);
 
-		sjson_print(stdout, json_array_get(list, 0));
+		ctl_json(json_array_get(list, 0));
 		json_decref(list);
 	} else {
 		int w = 0;

@@ -8,6 +8,7 @@
 
 #include "location/location.h"
 #include "sitectl.h"
+#include "statemsg.h"
 #include "util/buf.h"
 
 /* Per role (enum loc_role): whether a fallback time was given, and it
@@ -46,8 +47,29 @@ int model_fqdn(const char *s, char *out, size_t len);
 /* model_content_id - whether s is a content ID; -1 with why printed */
 int model_content_id(const char *s);
 
-/* model_name - what (e.g. "a boundary name") is 1..256 printable bytes */
+/* The longest name sitectl keeps, in bytes (the schema's limit). */
+#define MODEL_NAME_MAX 256
+
+/*
+ * model_name - whether s may be kept as a name; what names it in the
+ * message ("a boundary name"): 1 to MODEL_NAME_MAX bytes of UTF-8, no
+ * control character, not only blanks (text_name_check); 0, or -1 with
+ * why printed as "WHAT may not hold control characters" and the like
+ */
 int model_name(const char *what, const char *s);
+
+/*
+ * model_text - whether s may be kept as free text such as a description:
+ * as model_name, but it may be empty or blank and is at most max bytes;
+ * 0, or -1 with why printed
+ */
+int model_text(const char *what, const char *s, size_t max);
+
+/*
+ * model_client - whether s is a client id, "GUID:" and a UUID in any case;
+ * its lower-case form into out; 0, or -1 with why printed
+ */
+int model_client(const char *s, char out[STATEMSG_GUID_LEN + 1]);
 
 /* model_site - a site code normalized into out; -1 with why printed */
 int model_site(const char *s, char out[4]);

@@ -22,10 +22,26 @@ struct ctl {
 };
 
 /*
- * ctl_err - "sitectl: " and the message on stderr, one line; "%m" stands
- * for strerror(errno)
+ * ctl_err - "sitectl: " and the message on stderr, one line, shown as
+ * ctl_text shows text (what it quotes may have come from outside); "%m"
+ * stands for strerror(errno)
  */
 __attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
+
+/*
+ * ctl_text - s as sitectl shows text that may have come from outside: C0
+ * and C1 controls, DEL and bytes that are not UTF-8 as "\xNN", a backslash
+ * as "\\" (text_escape; sitectl(8), TEXT FROM OUTSIDE); NULL shows as "";
+ * valid until the 16th call after, so one printf may show up to 16
+ */
+const char *ctl_text(const char *s);
+
+/*
+ * ctl_json - doc on stdout as sitectl's --json: indented, members in
+ * order, every character beyond ASCII (the C1 controls among them) and
+ * every control as \uXXXX, as JSON writes them; 0, or -1 on a write error
+ */
+int ctl_json(const json_t *doc);
 
 /*
  * ctl_db - connect to the site database as the console, [console]
