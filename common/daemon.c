@@ -119,6 +119,22 @@ daemon_setup_log(const struct conf *cf, bool fg)
 	return 0;
 }
 
+/*
+ * -n: whether daemon_setup_log could open [log] file, without creating
+ * it; 0, or -1 with the reason on stderr, as the real start reports it
+ */
+static int
+daemon_check_log(const struct conf *cf)
+{
+	const char *file = conf_str(cf, "log", "file");
+
+	if (*file == '\0' || log_check_file(file) == 0)
+		return 0;
+	fprintf(stderr, "%s: could not open log file \"%s\": %s\n",
+	    log_progname(), file, strerror(errno));
+	return -1;
+}
+
 static const char *conf_file;
 static bool foreground;
 
@@ -129,18 +145,32 @@ daemon_reload(struct conf **cf)
 	struct conf *fresh = conf_load(conf_file, err, sizeof(err));
 
 	if (fresh == NULL) {
+		/* the log is reopened all the same: rotation must not wait
+		 * for a config without errors */
+		daemon_reopen_log(*cf);
 		log_error(
 		    "reload refused, keeping the running config: %s", err);
 		return false;
 	}
 	conf_free(*cf);
 	*cf = fresh;
-	/* reopen the log file: this is how log rotation is signalled */
-	if (daemon_setup_log(*cf, foreground) == -1)
-		log_error(
-		    "could not reopen the log file; logging stays as it was");
+	log_set_level(log_parse_level(conf_str(*cf, "log", "level")));
+	daemon_reopen_log(*cf);
 	log_info("configuration reloaded from %s", conf_file);
 	return true;
+}
+
+void
+daemon_reopen_log(const struct conf *cf)
+{
+	const char *file = conf_str(cf, "log", "file");
+
+	if (*file == '\0')
+		return;
+	if (log_to_file(file) == -1)
+		log_error("could not reopen the log file \"%s\": %m; logging "
+		          "stays as it was",
+		    file);
 }
 
 /* Print the usage to fp and return status (the exit status). */
@@ -227,6 +257,10 @@ daemon_start(const struct daemon_opts *o, const struct daemon_spec *spec)
 		return 2;
 	}
 	if (o->check_only) {
+		if (daemon_check_log(cf) == -1) {
+			conf_free(cf);
+			return 2;
+		}
 		printf("%s: configuration ok\n", conf_file);
 		conf_free(cf);
 		return 0;

@@ -45,8 +45,17 @@ int daemon_start(const struct daemon_opts *o, const struct daemon_spec *spec);
 /* daemon_main - daemon_options, then daemon_start */
 int daemon_main(int argc, char **argv, const struct daemon_spec *spec);
 
-/* daemon_reload - reread the config into *cf; on failure keep the old one */
+/*
+ * daemon_reload - reread the config into *cf; on failure keep the old one
+ * (logged). Either way the log file is reopened (daemon_reopen_log).
+ */
 bool daemon_reload(struct conf **cf);
+
+/*
+ * daemon_reopen_log - reopen cf's [log] file, as SIGHUP does for log
+ * rotation; on failure logged, and the file already open kept
+ */
+void daemon_reopen_log(const struct conf *cf);
 
 /* daemon_drop_privileges - become user if root; 0 or -1 (logged) */
 int daemon_drop_privileges(const char *user);

@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "fcgi_service.h"
 #include "group_commit.h"
+#include "refusal_log.h"
 #include "util/conf.h"
 #include "util/log.h"
 #include "util/signals.h"
@@ -110,15 +111,18 @@ service_init(struct conf *cf)
 	return 0;
 }
 
-/* SIGHUP: reread the config, or say why not. */
+/* SIGHUP: reopen the log; reread the config, or say why not. */
 static void
 service_reload(struct fcgi_service *svc)
 {
-	if (svc->role->reload == NULL)
-		log_info("SIGHUP: %s rereads its config only when restarted",
+	if (svc->role->reload == NULL) {
+		daemon_reopen_log(*svc->cfp);
+		log_info("SIGHUP: log file reopened; %s rereads its config "
+		         "only when restarted",
 		    svc->role->name);
-	else if (daemon_reload(svc->cfp))
+	} else if (daemon_reload(svc->cfp)) {
 		svc->role->reload(svc);
+	}
 }
 
 /* Answer requests while the role works, until SIGTERM; 0 or -1. */
@@ -127,6 +131,7 @@ service_serve(struct fcgi_service *svc)
 {
 	struct fcgi_server *srv;
 
+	fcgi_set_refusal_hook(refusal_log);
 	srv = fcgi_server_start(listen_fd,
 	    (int)conf_int(*svc->cfp, svc->role->section, "threads"),
 	    service_dispatch, svc);
@@ -136,6 +141,7 @@ service_serve(struct fcgi_service *svc)
 		if (signals_take(SIGHUP))
 			service_reload(svc);
 		svc->role->work(svc);
+		refusal_log_flush();
 	}
 	fcgi_server_stop(srv);
 	return 0;

@@ -8,8 +8,9 @@
  * and the socket [SECTION] fastcgi_socket is made, open to every user as
  * nginx's workers run as another. Then a group commit and the role's
  * start(); [SECTION] threads threads answer the routes while the main
- * thread calls work() until SIGTERM or SIGINT; SIGHUP rereads the
- * configuration. At the end the threads finish the requests under way and
+ * thread calls work() until SIGTERM or SIGINT; SIGHUP reopens the log
+ * file and rereads the configuration. Each refused request is logged
+ * (refusal_log.h). At the end the threads finish the requests under way and
  * take no more, stop() runs, and what is queued is made durable.
  */
 #ifndef SITESYS_FCGI_SERVICE_H
@@ -52,7 +53,8 @@ struct fcgi_role {
 	 * waits (signals_poll, signals_sleep) for what it waits for */
 	void (*work)(struct fcgi_service *svc);
 	/* after SIGHUP has reread the config; NULL: the role takes a new
-	 * config only when it is restarted, and says so in the log */
+	 * config only when it is restarted, and says so in the log (the log
+	 * file is reopened either way) */
 	void (*reload)(struct fcgi_service *svc);
 	/* after the threads have stopped: release what start took */
 	void (*stop)(struct fcgi_service *svc);

@@ -56,9 +56,14 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 static void
 svc_detail(struct inbox_service *svc, char *detail, size_t len)
 {
+	size_t skipped = inbox_watch_skipped(&svc->reader.watch);
 	int n = snprintf(detail, len, "%s: %lu files, %lu repeats, %lu corrupt",
 	    svc->box, svc->reader.processed, svc->reader.repeats,
 	    svc->reader.rejected);
+
+	if (skipped > 0 && n > 0 && (size_t)n < len)
+		n += snprintf(
+		    detail + n, len - (size_t)n, ", %zu skipped", skipped);
 
 	if (svc->describe != NULL && n > 0 && (size_t)n < len - 2) {
 		detail[n++] = ';';
@@ -181,6 +186,13 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		return 1;
 	while (!signals_stopping()) {
 		max_wait = (int)conf_int(*cfp, "database", "retry_max_seconds");
+		/* closed by a server restart while idle: make it again
+		 * before a batch fails on it */
+		if (svc->db != NULL && !db_alive(svc->db)) {
+			log_info("connection to the site database lost; "
+			         "reconnecting");
+			svc_disconnect(svc, &last_report);
+		}
 		if (svc->db == NULL && !svc_connect(svc, *cfp))
 			break;
 		if ((more = svc_drain(svc)) == -1) {

@@ -268,16 +268,40 @@ conf_line(struct conf *cf, char *line, int lineno, char *section, size_t seclen,
 	return 0;
 }
 
+/*
+ * Whether the line fgets read into buf (size bytes, filled with 0x01
+ * before the read) holds a NUL byte of its own: fgets ends what it read
+ * with a NUL, so one before that end came from the file.
+ */
+static bool
+conf_has_nul(const char *buf, size_t size)
+{
+	const char *end = buf + size;
+
+	/* the NUL fgets wrote is the last NUL before the untouched 0x01s */
+	while (end > buf && end[-1] == '\x01')
+		end--;
+	return end > buf && memchr(buf, '\0', (size_t)(end - buf) - 1) != NULL;
+}
+
 static int
 conf_parse(struct conf *cf, FILE *fp, char *err, size_t errlen)
 {
 	char line[4096], section[64] = "", why[512];
 	int lineno = 0;
 
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	for (;;) {
 		char *s;
 
+		memset(line, '\x01', sizeof(line));
+		if (fgets(line, sizeof(line), fp) == NULL)
+			break;
 		lineno++;
+		if (conf_has_nul(line, sizeof(line))) {
+			snprintf(err, errlen, "%s:%d: NUL byte in the line",
+			    cf->path, lineno);
+			return -1;
+		}
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
 			snprintf(err, errlen, "%s:%d: line too long", cf->path,
 			    lineno);

@@ -291,3 +291,22 @@ db_connected(PGconn *db)
 {
 	return db != NULL && PQstatus(db) == CONNECTION_OK;
 }
+
+bool
+db_alive(PGconn *db)
+{
+	struct pollfd pfd;
+
+	if (!db_connected(db) || (pfd.fd = PQsocket(db)) < 0)
+		return false;
+	pfd.events = POLLIN;
+	/* a connection the server closed reads as its last message (the
+	 * FATAL of a shutdown), then as end of file: a few reads at most */
+	for (int i = 0; i < 8; i++) {
+		if (poll(&pfd, 1, 0) != 1)
+			break;
+		if (PQconsumeInput(db) != 1)
+			return false;
+	}
+	return PQstatus(db) == CONNECTION_OK;
+}

@@ -73,4 +73,12 @@ int db_wait_notify(PGconn *db, int timeout_ms, char *channel, size_t len);
 /* db_connected - false once the server connection is lost */
 bool db_connected(PGconn *db);
 
+/*
+ * db_alive - whether an idle connection can still be used: reads, without
+ * blocking, what the server sent since the last query, so that one it
+ * closed (a restart) shows as lost before a query fails on it; false for
+ * NULL
+ */
+bool db_alive(PGconn *db);
+
 #endif

@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <fcgiapp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,7 +439,7 @@ fcgi_reply_json(struct fcgi_req *req, int status, const json_t *doc)
 
 /* Answer status with {"error": msg} and "code" unless NULL; 0 or -1. */
 static int
-fcgi_error_doc(struct fcgi_req *req, int status, const char *code, char *msg)
+fcgi_error_json(struct fcgi_req *req, int status, const char *code, char *msg)
 {
 	json_t *doc;
 	int rc;
@@ -458,6 +459,29 @@ fcgi_error_doc(struct fcgi_req *req, int status, const char *code, char *msg)
 	}
 	rc = fcgi_reply_json(req, status, doc);
 	json_decref(doc);
+	return rc;
+}
+
+static fcgi_refusal_hook refusal_hook;
+
+void
+fcgi_set_refusal_hook(fcgi_refusal_hook hook)
+{
+	refusal_hook = hook;
+}
+
+/*
+ * Answer status with {"error": msg} and "code" unless NULL, and tell the
+ * refusal hook; 0 or -1.
+ */
+static int
+fcgi_error_doc(struct fcgi_req *req, int status, const char *code, char *msg)
+{
+	bool answered = req->answered;
+	int rc = fcgi_error_json(req, status, code, msg);
+
+	if (!answered && refusal_hook != NULL)
+		refusal_hook(req, status, code, msg);
 	return rc;
 }
 

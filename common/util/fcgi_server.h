@@ -76,6 +76,20 @@ int fcgi_reply(struct fcgi_req *req, int status, const char *json);
 /* fcgi_reply_json - answer with status and doc, compact; 0 or -1 */
 int fcgi_reply_json(struct fcgi_req *req, int status, const json_t *doc);
 
+/*
+ * fcgi_refusal_hook - told of every answer fcgi_error or fcgi_refuse
+ * gives: the request, its status, the code (or NULL) and the reason. It
+ * runs in the request's thread after the answer was sent.
+ */
+typedef void (*fcgi_refusal_hook)(
+    struct fcgi_req *req, int status, const char *code, const char *reason);
+
+/*
+ * fcgi_set_refusal_hook - call hook (NULL: none) for each refusal from now
+ * on; set it before fcgi_server_start, as the threads read it unlocked
+ */
+void fcgi_set_refusal_hook(fcgi_refusal_hook hook);
+
 /* fcgi_error - answer status with {"error": "<printf text>"}; 0 or -1 */
 __attribute__((format(printf, 3, 4))) int fcgi_error(
     struct fcgi_req *req, int status, const char *fmt, ...);

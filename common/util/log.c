@@ -1,5 +1,6 @@
 /* log.c - the suite's one logging API */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,18 +51,73 @@ log_parse_level(const char *name)
 	return -1;
 }
 
+/* Open path for appending, as log_to_file does; the descriptor or -1. */
+static int
+log_open(const char *path)
+{
+	return open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+}
+
 int
 log_to_file(const char *path)
 {
-	FILE *fp = fopen(path, "ae");
+	int fd = log_open(path), saved;
+	FILE *fp;
 
-	if (fp == NULL)
+	if (fd == -1)
 		return -1;
+	if (log_fp != NULL) {
+		/* other threads may be writing to log_fp: keep the stream,
+		 * swap the file under it in one step */
+		fflush(log_fp);
+		if (dup3(fd, fileno(log_fp), O_CLOEXEC) == -1) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		close(fd);
+		return 0;
+	}
+	if ((fp = fdopen(fd, "a")) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	setvbuf(fp, NULL, _IOLBF, 0);
-	if (log_fp != NULL)
-		fclose(log_fp);
 	log_fp = fp;
 	return 0;
+}
+
+int
+log_check_file(const char *path)
+{
+	char *dir, *slash;
+	int fd, rc;
+
+	fd =
+	    open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd != -1) {
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return -1;
+	/* not there yet: log_to_file would create it in its directory */
+	if ((dir = strdup(path)) == NULL)
+		return -1;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		rc = access(".", W_OK | X_OK);
+	else if (slash == dir)
+		rc = access("/", W_OK | X_OK);
+	else {
+		*slash = '\0';
+		rc = access(dir, W_OK | X_OK);
+	}
+	free(dir);
+	return rc;
 }
 
 void

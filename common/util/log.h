@@ -15,8 +15,18 @@ void log_set_level(enum log_level level);
 /* log_parse_level - map "error".."debug" to a level; -1 if unknown */
 int log_parse_level(const char *name);
 
-/* log_to_file - append to path from now on; -1 with errno on failure */
+/*
+ * log_to_file - append to path from now on; -1 with errno on failure, the
+ * old destination kept. Called again (SIGHUP), it reopens: the lines other
+ * threads are writing go whole to the old file or the new one.
+ */
 int log_to_file(const char *path);
+
+/*
+ * log_check_file - whether log_to_file(path) would succeed for this
+ * process, without creating the file: 0, or -1 with errno
+ */
+int log_check_file(const char *path);
 
 /* log_to_syslog - send lines to syslog(3) (for a detached daemon) */
 void log_to_syslog(void);

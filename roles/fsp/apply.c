@@ -106,11 +106,11 @@ forward_entry(struct fwd *fw, struct fwd_entry *e)
 	time_t mtime;
 
 	if (e->data == NULL) {
-		if (fwd_entry_read(fw, e, &mtime) == -1) {
+		if (fwd_entry_read(fw, e, &mtime, why, sizeof(why)) == -1) {
 			if (errno == ENOENT)
 				return 0;
-			log_error("could not read \"%s/%s\": %m",
-			    fw->spool->name, e->name);
+			log_error("could not read \"%s/%s\": %s",
+			    fw->spool->name, e->name, why);
 			return -1;
 		}
 		if (fwd_entry_parse(e, why, sizeof(why)) == -1) {

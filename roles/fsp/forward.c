@@ -225,7 +225,7 @@ count_sources(struct fwd *fw, struct source_quota *q)
 			continue;
 		memset(&e, 0, sizeof(e));
 		snprintf(e.name, sizeof(e.name), "%s", name);
-		if (fwd_entry_read(fw, &e, &mtime) == 0 &&
+		if (fwd_entry_read(fw, &e, &mtime, why, sizeof(why)) == 0 &&
 		    fwd_entry_parse(&e, why, sizeof(why)) == 0) {
 			pg = fwd_progress_of(fw, name);
 			quota_add(q, key,

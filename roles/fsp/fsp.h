@@ -134,10 +134,13 @@ int fwd_apply(struct fwd *fw);
 
 /*
  * fwd_entry_read - read e's batch from fsp.box/incoming into e->data, and
- * the time it last changed into *mtime; 0, or -1 with errno (ENOENT: it is
- * gone, EFBIG: larger than INBOX_MAX_FILE)
+ * the time it last changed into *mtime, by inbox_entry_read (no link
+ * followed, no FIFO waited on); 0, or -1 with errno and the reason in why
+ * (ENOENT: it is gone; inbox_transient: try again later; any other: it
+ * can never be read)
  */
-int fwd_entry_read(const struct fwd *fw, struct fwd_entry *e, time_t *mtime);
+int fwd_entry_read(const struct fwd *fw, struct fwd_entry *e, time_t *mtime,
+    char *why, size_t len);
 
 /*
  * fwd_entry_parse - parse and check the text read into e, keeping the

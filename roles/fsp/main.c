@@ -66,6 +66,10 @@ fsp_start(struct fcgi_service *svc)
 	fsp.gc = svc->gc;
 	fsp.spool = &svc->inbox[0];
 	fsp.out = &svc->inbox[1];
+	/* the spool is the FSP's own to read: purge what a crash left */
+	if (inbox_recover(fsp.spool,
+	        (int)conf_int(*svc->cfp, "inbox", "stale_tmp_seconds")) == -1)
+		log_error("could not recover \"%s\": %m", fsp.spool->tmp);
 	quota_init(&fsp.quota);
 	fsp_quota_configure(*svc->cfp);
 	if (fwd_open(&fsp.fw, fsp.spool, fsp.out, &fsp.quota, *svc->cfp) == -1)

@@ -110,21 +110,23 @@ planned(struct fwd *fw, const char *name)
 	return NULL;
 }
 
-/* A batch that could not be read: 0 when skipped or rejected, else -1. */
+/*
+ * A batch that could not be read, for why: 0 when it is gone, refused or
+ * skipped (so that what sorts after it goes on), -1 to try again later.
+ */
 static int
-read_failed(struct fwd *fw, const char *name)
+read_failed(struct fwd *fw, const char *name, const char *why)
 {
-	char why[64];
-
 	if (errno == ENOENT)
 		return 0;
-	if (errno != EFBIG) {
+	if (inbox_transient(errno)) {
 		log_error(
-		    "could not read \"%s/%s\": %m", fw->spool->name, name);
+		    "could not read \"%s/%s\": %s", fw->spool->name, name, why);
 		return -1;
 	}
-	snprintf(why, sizeof(why), "larger than %u bytes", INBOX_MAX_FILE);
-	return inbox_reject(fw->spool, name, why) == 0 ? 0 : -1;
+	if (inbox_watch_refuse(&fw->watch, name, why) == 0)
+		fwd_progress_set(fw, name, 0, 0);
+	return 0;
 }
 
 /*
@@ -154,8 +156,9 @@ parse_batch(struct fwd_entry *e, char *why, size_t len)
 /*
  * Read and check batch file name into a new entry of the plan, from where
  * earlier steps got: the entry, with its text and document held; NULL
- * when it must be skipped for now (gone, settling, or moved to corrupt/)
- * with *rc 0, or on failure (logged) with *rc -1.
+ * when it must be skipped for now (gone, settling, moved to corrupt/, or
+ * skipped as it could not be moved) with *rc 0, or on failure (logged)
+ * with *rc -1.
  */
 static struct fwd_entry *
 load_batch(struct planner *p, const char *name, int *rc)
@@ -171,8 +174,8 @@ load_batch(struct planner *p, const char *name, int *rc)
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->from = pg ? pg->batches : 0;
 	e->parts = pg ? pg->parts : 0;
-	if (fwd_entry_read(fw, e, &mtime) == -1) {
-		*rc = read_failed(fw, name);
+	if (fwd_entry_read(fw, e, &mtime, why, sizeof(why)) == -1) {
+		*rc = read_failed(fw, name, why);
 		return NULL;
 	}
 	p->bytes += e->len;
@@ -184,9 +187,8 @@ load_batch(struct planner *p, const char *name, int *rc)
 	fwd_entry_release(e);
 	if (inbox_watch_settling(&fw->watch, mtime))
 		return NULL;
-	if (inbox_reject(fw->spool, name, why) == -1)
-		*rc = -1;
-	else
+	/* refused, or skipped if it cannot be moved: the others go on */
+	if (inbox_watch_refuse(&fw->watch, name, why) == 0)
 		fwd_progress_set(fw, name, 0, 0);
 	return NULL;
 }

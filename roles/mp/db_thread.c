@@ -14,10 +14,14 @@ mp_db(const struct mp *mp)
 {
 	char err[1536];
 
-	if (thread_db != NULL && PQstatus(thread_db) == CONNECTION_OK)
+	/* a connection the server closed while it was idle (a restart)
+	 * still says CONNECTION_OK until used: look before a query fails */
+	if (thread_db != NULL && db_alive(thread_db))
 		return thread_db;
-	if (thread_db != NULL)
+	if (thread_db != NULL) {
+		log_info("connection to the site database lost; reconnecting");
 		PQfinish(thread_db);
+	}
 	thread_db =
 	    daemon_db_connect(daemon_db_conninfo(mp->cf), err, sizeof(err));
 	if (thread_db == NULL && !daemon_db_refused())

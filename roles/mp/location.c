@@ -33,50 +33,92 @@ thread_random(void *ctx, uint32_t n)
 }
 
 /*
- * The client's site: the one it says it has, else the one recorded for
- * it, else a new automatic assignment, recorded so it is never redone.
- * NULL (and no error) when no boundary group of its location assigns one.
+ * The client's site recorded in the database into site ("" if none); 0,
+ * or -1 (logged) without the database.
  */
-static const char *
-location_site(struct mp *mp, const struct loc_model *m,
-    const struct loc_request *lr, const char *client, char *site, size_t len)
+static int
+location_recorded(PGconn *db, const char *client, char *site, size_t len)
 {
-	const char *params[2] = { client, NULL };
+	const char *params[1] = { client };
+	PGresult *res;
+
+	res = db_exec(db,
+	    "SELECT site_code FROM client WHERE guid = $1 "
+	    "AND site_code IS NOT NULL",
+	    1, params);
+	if (res == NULL) {
+		log_error("could not read %s's site: %s", client, db_error());
+		mp_db_failed();
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		snprintf(site, len, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * Record chosen as the client's site unless it has one already; the site
+ * recorded into site. 0, or -1 (logged) if it could not be recorded.
+ */
+static int
+location_record(
+    PGconn *db, const char *client, const char *chosen, char *site, size_t len)
+{
+	const char *params[2] = { client, chosen };
+	PGresult *res;
+
+	res = db_exec(db,
+	    "UPDATE client SET site_code = coalesce(site_code, $2) "
+	    "WHERE guid = $1 RETURNING site_code",
+	    2, params);
+	if (res == NULL || PQntuples(res) != 1) {
+		log_error("could not record %s's site %s: %s", client, chosen,
+		    res == NULL ? db_error() : "no such client");
+		if (res == NULL)
+			mp_db_failed();
+		PQclear(res);
+		return -1;
+	}
+	snprintf(site, len, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (strcmp(site, chosen) == 0)
+		log_info("%s assigned to site %s", client, site);
+	return 0;
+}
+
+/*
+ * The client's site into *out: the one it says it has, else the one
+ * recorded for it, else a new automatic assignment, recorded so it is
+ * never redone; NULL when no boundary group of its location assigns one.
+ * 0, or -1 (logged) when the database cannot tell or record it: an
+ * assignment that is not recorded is never answered.
+ */
+static int
+location_site(struct mp *mp, const struct loc_model *m,
+    const struct loc_request *lr, const char *client, char *site, size_t len,
+    const char **out)
+{
 	char why[256];
 	const char *chosen;
 	PGconn *db;
-	PGresult *res;
 
+	*out = lr->site;
 	if (lr->site != NULL)
-		return lr->site;
-	if ((db = mp_db(mp)) != NULL &&
-	    (res = db_exec(db,
-	         "SELECT site_code FROM client WHERE guid = $1 "
-	         "AND site_code IS NOT NULL",
-	         1, params)) != NULL) {
-		if (PQntuples(res) == 1)
-			snprintf(site, len, "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		if (site[0] != '\0')
-			return site;
+		return 0;
+	if ((db = mp_db(mp)) == NULL ||
+	    location_recorded(db, client, site, len) == -1)
+		return -1;
+	if (site[0] == '\0') {
+		chosen = loc_assign_site(
+		    m, lr, NULL, thread_random, NULL, why, sizeof(why));
+		if (chosen == NULL)
+			return 0;
+		if (location_record(db, client, chosen, site, len) == -1)
+			return -1;
 	}
-	chosen =
-	    loc_assign_site(m, lr, NULL, thread_random, NULL, why, sizeof(why));
-	if (chosen == NULL)
-		return NULL;
-	snprintf(site, len, "%s", chosen);
-	params[1] = site;
-	if (db != NULL &&
-	    db_cmd(db,
-	        "UPDATE client SET site_code = $2 WHERE guid = $1 "
-	        "AND site_code IS NULL",
-	        2, params) == -1) {
-		log_error("could not record %s's site %s: %s", client, site,
-		    db_error());
-		mp_db_failed();
-	}
-	log_info("%s assigned to site %s", client, site);
-	return site;
+	*out = site;
+	return 0;
 }
 
 /* Record the on-demand distributions the answer asked for. */
@@ -107,7 +149,11 @@ location_answer(struct fcgi_req *req, struct mp *mp, const struct loc_model *m,
 	json_t *doc;
 	int rc;
 
-	lr->site = location_site(mp, m, lr, client, site, sizeof(site));
+	if (location_site(mp, m, lr, client, site, sizeof(site), &lr->site) ==
+	    -1)
+		return fcgi_error(req, 503,
+		    "the site database is unreachable: the site assignment "
+		    "cannot be read or recorded");
 	if (loc_query(m, lr, &ans, why, sizeof(why)) == -1)
 		return fcgi_error(req, 400, "%s", why);
 	if (ans.ndist > 0)

@@ -27,7 +27,7 @@ mp_report(struct fcgi_service *svc, const char *state)
 	struct group_commit_stats st;
 	char detail[200], err[1536];
 
-	if (report_db == NULL || !db_connected(report_db)) {
+	if (report_db == NULL || !db_alive(report_db)) {
 		if (report_db != NULL)
 			PQfinish(report_db);
 		report_db = daemon_db_connect(

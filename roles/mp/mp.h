@@ -21,7 +21,10 @@ struct mp {
 	struct mp_models *models; /* the boundary model, kept current */
 };
 
-/* mp_db - this thread's database connection, (re)connected; or NULL */
+/*
+ * mp_db - this thread's database connection, checked (db_alive) and made
+ * again if the server closed it; or NULL (logged)
+ */
 PGconn *mp_db(const struct mp *mp);
 
 /* mp_db_failed - drop this thread's connection after an error */

@@ -131,6 +131,20 @@ stop_drain() {
 	[ "$(processed d)" = 5 ]
 }
 
+@test "after PostgreSQL restarts, an idle reader reconnects before its next batch fails" {
+	start_drain
+	put_docs idle 1
+	wait_for 30 backlog_zero
+	site_pg_stop "$SITE_DIR"
+	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$SITE_DIR/pg/data" -l "$SITE_DIR/pg/server.log" -w start >/dev/null
+	put_docs back 3
+	wait_for 30 backlog_zero
+	stop_drain
+	[ "$(processed back)" = 3 ]
+	! grep -E "lost the database|error" "$SITE_DIR/drain.log"
+	grep -q "connection to the site database lost; reconnecting" "$SITE_DIR/drain.log"
+}
+
 # the steps of reading a batch (sitesys-inbox(5))
 BATCH_POINTS="batch.listed batch.parsed batch.begun batch.processed batch.recorded batch.committed batch.unlinked_one batch.unlinked"
 

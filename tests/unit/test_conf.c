@@ -165,6 +165,52 @@ test_errors(void **state)
 	expect_error("[site]\njust words\n", "2: expected \"key = value\"");
 }
 
+/* Load len bytes of text (NULs and all); the error, or "" if it loaded. */
+static void
+load_bytes(const char *text, size_t len, char *err, size_t errlen)
+{
+	struct conf *cf;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/sitesys-conf-XXXXXX");
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	err[0] = '\0';
+	if ((cf = conf_load(path, err, errlen)) != NULL)
+		conf_free(cf);
+	unlink(path);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char nul[] = "[site]\ninbox_dir = /x\0y\n";
+	static const char last[] = "[site]\n\0";
+	static const char ones[] = "[site]\ninbox_dir = /x\x01\x01";
+	char err[512], want[512], *big;
+
+	(void)state;
+	load_bytes(nul, sizeof(nul) - 1, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", path);
+	assert_string_equal(err, want);
+	load_bytes(last, sizeof(last) - 1, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:2: NUL byte in the line", path);
+	assert_string_equal(err, want);
+	/* 0x01 bytes at the end of a last line without newline are text */
+	load_bytes(ones, sizeof(ones) - 1, err, sizeof(err));
+	assert_string_equal(err, "");
+	/* a long line is still too long, not a NUL */
+	assert_non_null(big = malloc(5000));
+	memcpy(big, "[site]\n#", 8);
+	memset(big + 8, 'x', 5000 - 9);
+	big[4999] = '\n';
+	load_bytes(big, 5000, err, sizeof(err));
+	free(big);
+	snprintf(want, sizeof(want), "%s:2: line too long", path);
+	assert_string_equal(err, want);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -243,6 +289,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_conninfo_fallback),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_resolve_path),
 		cmocka_unit_test(test_man_page_lists_every_setting),
