@@ -109,7 +109,8 @@ $(BUILD)/sitesys-agent: $(BUILD)/agent/main.o $(AGENT_LIB) $(LIB)
 # unit tests include a role's header as "agent/agent.h" or "fsp/throttle.h"
 # and link the role's objects they test
 $(BUILD)/tests/unit/%.o: CFLAGS += -I. -Iroles
-FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o
+FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o \
+    $(BUILD)/roles/fsp/source.o
 $(BUILD)/tests/test_throttle: $(FSP_PARTS)
 $(BUILD)/tests/test_agent $(BUILD)/tests/test_agent_location \
 $(BUILD)/tests/test_agent_identity \

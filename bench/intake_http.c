@@ -116,6 +116,8 @@ write_conf(void)
 	snprintf(conf, sizeof(conf),
 	    "[site]\ninbox_dir = %s/inbox\nfastcgi_group = %s\n"
 	    "[fsp]\nfastcgi_socket = %s/fsp.sock\nthreads = %d\n"
+	    /* the clients share one address; the spool fills up */
+	    "source_max_messages = 100000000\n"
 	    "[mp]\nfastcgi_socket = %s/mp.sock\nthreads = %d\n",
 	    dir, hb_web_group(), dir, CLIENTS, dir, CLIENTS);
 	hb_write_file(path, conf);

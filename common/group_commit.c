@@ -48,6 +48,7 @@ struct gc_file {
 struct gc_item {
 	struct inbox *ib;
 	const struct group_commit_set *set; /* NULL: a file of its own */
+	const char *key; /* add: only items of this key share its file */
 	const char *name; /* put: the file's name */
 	int fd; /* put: its tmp/ file, written */
 	const void *data; /* add: the item */
@@ -110,14 +111,21 @@ write_tmp(struct inbox *ib, const char *name, const void *data, size_t len)
 	return fd;
 }
 
+/* True if a and b are the same key, or both none. */
+static bool
+same_key(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* True if it can join the set file f, which holds n items, bytes long. */
 static bool
 fits(const struct gc_item *it, const struct gc_item *first, size_t n,
     size_t bytes)
 {
 	return it->set != NULL && it->ib == first->ib &&
-	    it->set == first->set && n < it->set->max_items &&
-	    bytes + it->len <= it->set->max_bytes;
+	    it->set == first->set && same_key(it->key, first->key) &&
+	    n < it->set->max_items && bytes + it->len <= it->set->max_bytes;
 }
 
 /* Write the set file f from its items (those pointing at f); 0 or -1. */
@@ -126,6 +134,7 @@ write_set(struct gc_file *f, struct gc_item *first, size_t n)
 {
 	const struct group_commit_set *set = first->set;
 	bool wrap = n > 1 || set->wrap_one;
+	char ext[64];
 	struct buf b = { 0 };
 	size_t i = 0;
 
@@ -140,7 +149,11 @@ write_set(struct gc_file *f, struct gc_item *first, size_t n)
 	}
 	if (wrap)
 		buf_adds(&b, set->tail);
-	inbox_new_name(set->ext, f->name, sizeof(f->name));
+	if (first->key == NULL)
+		snprintf(ext, sizeof(ext), "%s", set->ext);
+	else
+		snprintf(ext, sizeof(ext), "%s.%s", first->key, set->ext);
+	inbox_new_name(ext, f->name, sizeof(f->name));
 	f->fd = write_tmp(f->ib, f->name, b.p, b.len);
 	buf_free(&b);
 	return f->fd == -1 ? -1 : 0;
@@ -402,11 +415,37 @@ group_commit_add(struct group_commit *gc, struct inbox *ib,
     const struct group_commit_set *set, const void *data, size_t len,
     char *name, size_t namelen)
 {
-	/* it lives on this stack until the committer is done with it */
-	struct gc_item it = {
-		.ib = ib, .set = set, .fd = -1, .data = data, .len = len
-	};
+	return group_commit_add_key(
+	    gc, ib, set, NULL, data, len, name, namelen);
+}
 
+/* True if key may go into a file's name: [A-Za-z0-9-], 1 to 40 long. */
+static bool
+valid_key(const char *key)
+{
+	size_t n = strspn(key,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+
+	return n > 0 && n <= 40 && key[n] == '\0';
+}
+
+int
+group_commit_add_key(struct group_commit *gc, struct inbox *ib,
+    const struct group_commit_set *set, const char *key, const void *data,
+    size_t len, char *name, size_t namelen)
+{
+	/* it lives on this stack until the committer is done with it */
+	struct gc_item it = { .ib = ib,
+		.set = set,
+		.key = key,
+		.fd = -1,
+		.data = data,
+		.len = len };
+
+	if (key != NULL && !valid_key(key)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (submit(gc, &it) == -1)
 		return -1;
 	snprintf(name, namelen, "%s", it.out);

@@ -60,6 +60,16 @@ int group_commit_add(struct group_commit *gc, struct inbox *ib,
     char *name, size_t namelen);
 
 /*
+ * group_commit_add_key - group_commit_add into a file that holds only the
+ * items of key, which goes into its name before set's extension
+ * (NAME.KEY.EXT): key is [A-Za-z0-9-] and at most 40 characters, or NULL
+ * as group_commit_add; 0, or -1 with errno (EINVAL for a bad key)
+ */
+int group_commit_add_key(struct group_commit *gc, struct inbox *ib,
+    const struct group_commit_set *set, const char *key, const void *data,
+    size_t len, char *name, size_t namelen);
+
+/*
  * group_commit_put - write data as ib's file name (a file of its own);
  * return once it is durable in incoming/: 0, or -1 with errno and nothing
  * left behind. Thread-safe.

@@ -237,6 +237,18 @@ inbox_recover(struct inbox *ib, int stale_seconds)
 	return purged;
 }
 
+/*
+ * The name of name's .why: name.why, or for a name too long for that, its
+ * first NAME_MAX - 4 bytes and .why, so that the .why is never the name.
+ */
+static void
+why_name(const char *name, char *out, size_t len)
+{
+	int keep = NAME_MAX - 4;
+
+	snprintf(out, len, "%.*s.why", keep, name);
+}
+
 /* Write corrupt/name.why by the protocol (tmp, fsync, rename). */
 static int
 write_why(struct inbox *ib, const char *name, const char *why)
@@ -246,7 +258,7 @@ write_why(struct inbox *ib, const char *name, const char *why)
 	int rc = -1;
 
 	clock_rfc3339(when, sizeof(when), clock_now_us(), 0);
-	snprintf(whyname, sizeof(whyname), "%s.why", name);
+	why_name(name, whyname, sizeof(whyname));
 	snprintf(text, sizeof(text),
 	    "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n", name, why, when,
 	    log_progname(), (long)getpid());
@@ -262,34 +274,146 @@ write_why(struct inbox *ib, const char *name, const char *why)
 	return rc;
 }
 
-int
-inbox_reject(struct inbox *ib, const char *name, const char *why)
+/* Remove the .why written for a move that then failed; errno kept. */
+static void
+unwrite_why(struct inbox *ib, const char *name)
 {
-	char *src = fsio_join_alloc(ib->incoming, name);
-	char *dst = fsio_join_alloc(ib->corrupt, name);
-	int rc = -1;
+	char whyname[NAME_MAX + 1], path[PATH_MAX];
+	int saved = errno;
 
-	if (src == NULL || dst == NULL)
-		goto out;
+	why_name(name, whyname, sizeof(whyname));
+	if (fsio_join(path, sizeof(path), ib->corrupt, whyname) == 0)
+		unlink(path);
+	errno = saved;
+}
+
+int
+inbox_try_reject(struct inbox *ib, const char *name, const char *why, char *err,
+    size_t errlen)
+{
+	char src[PATH_MAX], dst[PATH_MAX];
+
+	if (fsio_join(src, sizeof(src), ib->incoming, name) == -1 ||
+	    fsio_join(dst, sizeof(dst), ib->corrupt, name) == -1) {
+		snprintf(err, errlen, "could not name \"%s/incoming/%s\": %s",
+		    ib->name, name, strerror(errno));
+		return -1;
+	}
 	if (write_why(ib, name, why) == -1) {
-		log_error(
-		    "could not write \"%s/%s.why\": %m", ib->corrupt, name);
-		goto out;
+		snprintf(err, errlen, "could not write \"%s/%s.why\": %s",
+		    ib->corrupt, name, strerror(errno));
+		return -1;
 	}
 	CRASH_POINT("reject.why");
 	if (fsio_rename(src, dst) == -1) {
-		log_error(
-		    "could not move \"%s\" to \"%s\": %m", src, ib->corrupt);
-		goto out;
+		snprintf(err, errlen,
+		    "could not move \"%s/incoming/%s\" to corrupt/: %s",
+		    ib->name, name, strerror(errno));
+		unwrite_why(ib, name);
+		return -1;
 	}
 	fsio_sync_dir(ib->corrupt);
 	log_error(
 	    "%s/%s is corrupt, moved to corrupt/: %s", ib->name, name, why);
-	rc = 0;
-out:
-	free(src);
-	free(dst);
-	return rc;
+	return 0;
+}
+
+int
+inbox_reject(struct inbox *ib, const char *name, const char *why)
+{
+	char err[PATH_MAX + 256];
+
+	if (inbox_try_reject(ib, name, why, err, sizeof(err)) == 0)
+		return 0;
+	log_error("%s", err);
+	return -1;
+}
+
+/* Why an entry of type mode is refused, or NULL for a regular file. */
+static const char *
+type_refusal(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return NULL;
+	if (S_ISFIFO(mode))
+		return "not a regular file but a FIFO";
+	if (S_ISLNK(mode))
+		return "not a regular file but a symbolic link";
+	if (S_ISDIR(mode))
+		return "not a regular file but a directory";
+	if (S_ISSOCK(mode))
+		return "not a regular file but a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "not a regular file but a device";
+	return "not a regular file";
+}
+
+const char *
+inbox_entry_refusal(const char *name, mode_t mode)
+{
+	if (strlen(name) > INBOX_NAME_MAX)
+		return "name longer than the limit of 200 bytes";
+	if (!inbox_valid_name(name))
+		return "a name outside the protocol (1 to 200 of A-Z, a-z, "
+		       "0-9, '.', '_' and '-', not starting with '.')";
+	return type_refusal(mode);
+}
+
+bool
+inbox_transient(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM ||
+	    err == EINTR || err == EAGAIN;
+}
+
+int
+inbox_entry_read(int dfd, const char *name, char **data, size_t *len,
+    struct stat *st, char *why, size_t whylen)
+{
+	int fd =
+	    openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	const char *refusal;
+	int saved;
+
+	*data = NULL;
+	*len = 0;
+	if (fd == -1) {
+		saved = errno;
+		if (saved == ELOOP)
+			snprintf(why, whylen, "%s", type_refusal(S_IFLNK));
+		else
+			snprintf(
+			    why, whylen, "could not open: %s", strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, st) == -1) {
+		saved = errno;
+		snprintf(why, whylen, "could not stat: %s", strerror(saved));
+		goto fail;
+	}
+	if ((refusal = type_refusal(st->st_mode)) != NULL) {
+		snprintf(why, whylen, "%s", refusal);
+		saved = EINVAL;
+		goto fail;
+	}
+	if (fsio_read_fd(fd, INBOX_MAX_FILE, data, len) == -1) {
+		saved = errno;
+		if (saved == EFBIG)
+			snprintf(why, whylen,
+			    "larger than the limit of %u bytes",
+			    INBOX_MAX_FILE);
+		else
+			snprintf(
+			    why, whylen, "could not read: %s", strerror(saved));
+		goto fail;
+	}
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 /* Seconds since the µs time at the head of a protocol name, or -1. */
@@ -304,13 +428,41 @@ name_age(const char *name, double now)
 	return now - (double)us / 1e6;
 }
 
+mode_t
+inbox_entry_type(DIR *d, const struct dirent *de)
+{
+	struct stat st;
+
+	switch (de->d_type) {
+	case DT_REG:
+		return S_IFREG;
+	case DT_DIR:
+		return S_IFDIR;
+	case DT_LNK:
+		return S_IFLNK;
+	case DT_FIFO:
+		return S_IFIFO;
+	case DT_SOCK:
+		return S_IFSOCK;
+	case DT_CHR:
+		return S_IFCHR;
+	case DT_BLK:
+		return S_IFBLK;
+	}
+	if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	return st.st_mode & S_IFMT;
+}
+
 /*
  * The files in path/sub, but those ending in skip_suffix; the age of the
- * oldest into *oldest unless oldest is NULL; -1 with errno
+ * oldest into *oldest unless oldest is NULL; the entries a reader refuses
+ * into *refused, and not counted as files, unless refused is NULL; -1
+ * with errno
  */
 static long
 count_dir(const char *path, const char *sub, const char *skip_suffix,
-    double now, double *oldest)
+    double now, double *oldest, long *refused)
 {
 	size_t slen = skip_suffix ? strlen(skip_suffix) : 0;
 	char dir[4096];
@@ -324,17 +476,27 @@ count_dir(const char *path, const char *sub, const char *skip_suffix,
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 		struct stat st;
+		mode_t type;
 		double age;
 
 		if (de->d_name[0] == '.' ||
 		    (slen && len > slen &&
 		        strcmp(de->d_name + len - slen, skip_suffix) == 0))
 			continue;
+		if (refused != NULL && (type = inbox_entry_type(d, de)) == 0)
+			continue; /* gone */
+		if (refused != NULL &&
+		    inbox_entry_refusal(de->d_name, type) != NULL) {
+			(*refused)++;
+			continue;
+		}
 		n++;
 		if (oldest == NULL)
 			continue;
 		age = name_age(de->d_name, now);
-		if (age < 0 && fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+		if (age < 0 &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        0)
 			age = now - (double)st.st_mtime;
 		if (age > *oldest)
 			*oldest = age;
@@ -352,11 +514,12 @@ inbox_backlog(const char *path, struct inbox_backlog *bl)
 	gettimeofday(&tv, NULL);
 	now = (double)tv.tv_sec + tv.tv_usec / 1e6;
 	memset(bl, 0, sizeof(*bl));
-	bl->files = count_dir(path, "incoming", NULL, now, &bl->oldest_age);
+	bl->files = count_dir(
+	    path, "incoming", NULL, now, &bl->oldest_age, &bl->skipped);
 	if (bl->files == -1)
 		return -1;
-	bl->corrupt = count_dir(path, "corrupt", ".why", now, NULL);
-	bl->tmp = count_dir(path, "tmp", NULL, now, NULL);
+	bl->corrupt = count_dir(path, "corrupt", ".why", now, NULL, NULL);
+	bl->tmp = count_dir(path, "tmp", NULL, now, NULL, NULL);
 	if (bl->corrupt < 0)
 		bl->corrupt = 0;
 	if (bl->tmp < 0)

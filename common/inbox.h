@@ -5,9 +5,11 @@
 #ifndef SITESYS_INBOX_H
 #define SITESYS_INBOX_H
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "inbox_watch.h"
@@ -64,17 +66,67 @@ int inbox_sync(struct inbox *ib);
 /* inbox_recover - purge tmp/ files older than stale_seconds; the count */
 int inbox_recover(struct inbox *ib, int stale_seconds);
 
-/* inbox_reject - move incoming/name to corrupt/ with name.why beside it */
+/*
+ * inbox_reject - move incoming/name to corrupt/ with name.why beside it,
+ * and log it; 0, or -1 (logged; no .why is left behind)
+ */
 int inbox_reject(struct inbox *ib, const char *name, const char *why);
+
+/*
+ * inbox_try_reject - inbox_reject for a caller that logs a failure itself
+ * (once, however often it tries): 0 moved (and logged), or -1 with errno
+ * and what failed in err (nothing logged, no .why left behind)
+ */
+int inbox_try_reject(struct inbox *ib, const char *name, const char *why,
+    char *err, size_t errlen);
+
+/*
+ * inbox_entry_refusal - why a reader refuses an entry of incoming/ named
+ * name whose own type (lstat(2), not followed) is mode: a name outside the
+ * protocol, or anything but a regular file; NULL if it may be read. A name
+ * that starts with a dot is the caller's to ignore before asking.
+ */
+const char *inbox_entry_refusal(const char *name, mode_t mode);
+
+/*
+ * inbox_entry_type - the type (the S_IFMT bits) of entry de of the open
+ * directory d, as the listing says or else by fstatat(2), never followed;
+ * 0 if it is gone
+ */
+mode_t inbox_entry_type(DIR *d, const struct dirent *de);
+
+/*
+ * inbox_entry_read - read the entry name of the directory dfd (or a path,
+ * with AT_FDCWD) whole,
+ * looking before it reads: opened with O_NOFOLLOW and O_NONBLOCK, so that
+ * neither a symbolic link is followed nor a FIFO waited on, it must be a
+ * regular file of at most INBOX_MAX_FILE bytes. 0 with its text in *data
+ * (to free), its length in *len and its status in *st; or -1 with errno
+ * and the reason in why: ENOENT it is gone, a transient error
+ * (inbox_transient) try again later, any other it cannot be read.
+ */
+int inbox_entry_read(int dfd, const char *name, char **data, size_t *len,
+    struct stat *st, char *why, size_t whylen);
+
+/*
+ * inbox_transient - true if err, from reading an entry, says "try again
+ * later" (out of descriptors or memory) rather than "this entry is bad"
+ */
+bool inbox_transient(int err);
 
 struct inbox_backlog {
 	long files; /* in incoming/ */
 	double oldest_age; /* seconds, 0 when empty */
 	long corrupt; /* files in corrupt/ (not counting .why) */
 	long tmp; /* files in tmp/ */
+	long skipped; /* entries of incoming/ refused (inbox_entry_refusal)
+			 and still there: not in files */
 };
 
-/* inbox_backlog - count an inbox's directories; 0 or -1 with errno */
+/*
+ * inbox_backlog - count an inbox's directories, never following nor
+ * opening an entry; 0 or -1 with errno
+ */
 int inbox_backlog(const char *path, struct inbox_backlog *bl);
 
 /* One file of a batch. */

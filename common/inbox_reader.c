@@ -115,39 +115,25 @@ inbox_reader_free(struct inbox_reader *r)
 }
 
 /*
- * Load and check one file. 1: ready; 0: skip for now (gone, or unparsable
- * but still changing); -1: corrupt, with the reason in why.
+ * Load and check one file. 1: ready; 0: skip for now (gone, unparsable
+ * but still changing, or a transient error); -1: refused, with the reason
+ * in why.
  */
 static int
 item_load(struct inbox_reader *r, int dfd, struct inbox_item *it, char *why,
     size_t whylen)
 {
 	struct stat st;
-	int fd = openat(dfd, it->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char perr[512];
-	int rc;
 
-	if (fd == -1) {
+	if (inbox_entry_read(
+	        dfd, it->name, &it->data, &it->len, &st, why, whylen) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(why, whylen, "could not open: %s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(why, whylen, "not a regular file");
-		return -1;
-	}
-	rc = fsio_read_fd(fd, INBOX_MAX_FILE, &it->data, &it->len);
-	close(fd);
-	if (rc == -1 && errno == EFBIG) {
-		snprintf(why, whylen, "larger than the limit of %u bytes",
-		    INBOX_MAX_FILE);
-		return -1;
-	}
-	if (rc == -1) {
-		snprintf(why, whylen, "could not read: %s", strerror(errno));
-		return -1;
+		if (!inbox_transient(errno))
+			return -1;
+		log_error("%s/%s: %s", r->ib->name, it->name, why);
+		return 0;
 	}
 	it->doc = sjson_parse(it->data, it->len, perr, sizeof(perr));
 	if (it->doc == NULL) {
@@ -199,7 +185,8 @@ batch_fill(struct inbox_reader *r, struct inbox_item *items, long *rejected)
 			n++;
 			continue;
 		}
-		if (rc == -1 && inbox_reject(r->ib, it->name, why) == 0)
+		if (rc == -1 &&
+		    inbox_watch_refuse(&r->watch, it->name, why) == 0)
 			(*rejected)++;
 		item_clear(it);
 	}

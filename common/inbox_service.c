@@ -56,9 +56,14 @@ svc_connect(struct inbox_service *svc, const struct conf *cf)
 static void
 svc_detail(struct inbox_service *svc, char *detail, size_t len)
 {
+	size_t skipped = inbox_watch_skipped(&svc->reader.watch);
 	int n = snprintf(detail, len, "%s: %lu files, %lu repeats, %lu corrupt",
 	    svc->box, svc->reader.processed, svc->reader.repeats,
 	    svc->reader.rejected);
+
+	if (skipped > 0 && n > 0 && (size_t)n < len)
+		n += snprintf(
+		    detail + n, len - (size_t)n, ", %zu skipped", skipped);
 
 	if (svc->describe != NULL && n > 0 && (size_t)n < len - 2) {
 		detail[n++] = ';';

@@ -4,14 +4,17 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "inbox.h"
 #include "inbox_watch.h"
+#include "util/fsio.h"
 #include "util/log.h"
 #include "util/signals.h"
 
@@ -39,6 +42,11 @@ void
 inbox_watch_free(struct inbox_watch *w)
 {
 	names_clear(w);
+	for (size_t i = 0; i < w->nskips; i++)
+		free(w->skips[i].name);
+	free(w->skips);
+	w->skips = NULL;
+	w->nskips = w->capskips = 0;
 	if (w->fd != -1)
 		close(w->fd);
 	w->fd = -1;
@@ -68,10 +76,173 @@ names_add(struct inbox_watch *w, const char *name, size_t *cap)
 	w->n++;
 }
 
+/* The skip of name, or NULL; *at is where it is, or would go. */
+static struct inbox_skip *
+skip_find(const struct inbox_watch *w, const char *name, size_t *at)
+{
+	size_t lo = 0, hi = w->nskips;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(w->skips[mid].name, name);
+
+		if (c == 0) {
+			*at = mid;
+			return &w->skips[mid];
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return NULL;
+}
+
+/* A new skip for name at its place at. */
+static struct inbox_skip *
+skip_add(struct inbox_watch *w, const char *name, size_t at)
+{
+	struct inbox_skip *grown, *sk;
+
+	if (w->nskips == w->capskips) {
+		w->capskips = w->capskips ? w->capskips * 2 : 8;
+		grown = realloc(w->skips, w->capskips * sizeof(*grown));
+		if (grown == NULL)
+			abort();
+		w->skips = grown;
+	}
+	memmove(&w->skips[at + 1], &w->skips[at],
+	    (w->nskips - at) * sizeof(*w->skips));
+	w->nskips++;
+	sk = &w->skips[at];
+	memset(sk, 0, sizeof(*sk));
+	if ((sk->name = strdup(name)) == NULL)
+		abort();
+	return sk;
+}
+
+static void
+skip_remove(struct inbox_watch *w, size_t at)
+{
+	free(w->skips[at].name);
+	memmove(&w->skips[at], &w->skips[at + 1],
+	    (w->nskips - at - 1) * sizeof(*w->skips));
+	w->nskips--;
+}
+
+/* Forget the skipped entries that the last listing did not see. */
+static void
+skips_prune(struct inbox_watch *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->nskips; i++) {
+		if (w->skips[i].seen)
+			w->skips[n++] = w->skips[i];
+		else
+			free(w->skips[i].name);
+	}
+	w->nskips = n;
+}
+
+/* The entry incoming/name's own status (not followed); 0 or -1. */
+static int
+entry_stat(const struct inbox_watch *w, const char *name, struct stat *st)
+{
+	char path[PATH_MAX];
+
+	if (fsio_join(path, sizeof(path), w->ib->incoming, name) == -1)
+		return -1;
+	return lstat(path, st);
+}
+
+int
+inbox_watch_refuse(struct inbox_watch *w, const char *name, const char *why)
+{
+	char err[PATH_MAX + 256];
+	struct inbox_skip *sk;
+	struct stat st;
+	size_t at;
+
+	sk = skip_find(w, name, &at);
+	if (inbox_try_reject(w->ib, name, why, err, sizeof(err)) == 0) {
+		if (sk != NULL)
+			skip_remove(w, at);
+		return 0;
+	}
+	if (entry_stat(w, name, &st) == -1) {
+		if (sk != NULL)
+			skip_remove(w, at); /* gone: nothing to skip */
+		return -1;
+	}
+	if (sk != NULL && sk->ino == st.st_ino) {
+		sk->retry = time(NULL) + INBOX_SKIP_RETRY_SECONDS;
+		sk->seen = true;
+		return -1; /* logged when it was first skipped */
+	}
+	if (sk == NULL)
+		sk = skip_add(w, name, at);
+	sk->ino = st.st_ino;
+	sk->retry = time(NULL) + INBOX_SKIP_RETRY_SECONDS;
+	sk->seen = true;
+	log_error("%s; skipping it (refused: %s) and trying again every "
+	          "%d s",
+	    err, why, INBOX_SKIP_RETRY_SECONDS);
+	return -1;
+}
+
+size_t
+inbox_watch_skipped(const struct inbox_watch *w)
+{
+	return w->nskips;
+}
+
+/*
+ * True if name is an entry skipped before and still the same one, not yet
+ * due for another try; the listing then leaves it out.
+ */
+static bool
+skip_holds(struct inbox_watch *w, const char *name, time_t now)
+{
+	struct inbox_skip *sk;
+	struct stat st;
+	size_t at;
+
+	if ((sk = skip_find(w, name, &at)) == NULL)
+		return false;
+	if (entry_stat(w, name, &st) == -1 || st.st_ino != sk->ino) {
+		skip_remove(w, at); /* gone, or another entry */
+		return false;
+	}
+	sk->seen = true;
+	return now < sk->retry;
+}
+
+/* Take entry de of d into the listing, or refuse it; 1 if moved, else 0. */
+static int
+list_entry(struct inbox_watch *w, DIR *d, const struct dirent *de, size_t *cap,
+    time_t now)
+{
+	const char *why;
+	mode_t type;
+
+	if (de->d_name[0] == '.' || skip_holds(w, de->d_name, now))
+		return 0;
+	if ((type = inbox_entry_type(d, de)) == 0)
+		return 0; /* gone */
+	if ((why = inbox_entry_refusal(de->d_name, type)) == NULL) {
+		names_add(w, de->d_name, cap);
+		return 0;
+	}
+	return inbox_watch_refuse(w, de->d_name, why) == 0;
+}
+
 int
 inbox_watch_list(struct inbox_watch *w)
 {
 	DIR *d = opendir(w->ib->incoming);
+	time_t now = time(NULL);
 	struct dirent *de;
 	size_t cap = 0;
 	int rejected = 0;
@@ -82,16 +253,12 @@ inbox_watch_list(struct inbox_watch *w)
 		log_error("could not open \"%s\": %m", w->ib->incoming);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (strlen(de->d_name) <= INBOX_NAME_MAX)
-			names_add(w, de->d_name, &cap);
-		else if (inbox_reject(w->ib, de->d_name,
-		             "name longer than the limit of 200 bytes") == 0)
-			rejected++;
-	}
+	for (size_t i = 0; i < w->nskips; i++)
+		w->skips[i].seen = false;
+	while ((de = readdir(d)) != NULL)
+		rejected += list_entry(w, d, de, &cap, now);
 	closedir(d);
+	skips_prune(w);
 	if (w->n > 1) /* qsort(NULL, 0) is undefined */
 		qsort(w->names, w->n, sizeof(*w->names), cmp_names);
 	return rejected;

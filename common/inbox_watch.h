@@ -14,9 +14,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 struct inbox;
+
+/* How often a reader tries again to move an entry it had to skip. */
+#define INBOX_SKIP_RETRY_SECONDS 60
+
+/* An entry of incoming/ that was refused but could not be moved. */
+struct inbox_skip {
+	char *name;
+	ino_t ino; /* the entry it was; another under its name is new */
+	time_t retry; /* not tried again before */
+	bool seen; /* still there at the last listing */
+};
 
 struct inbox_watch {
 	struct inbox *ib;
@@ -26,6 +38,8 @@ struct inbox_watch {
 	char **names; /* incoming/ as last listed, oldest name first */
 	size_t n, next; /* how many were listed, and the next to take */
 	int settle_ms; /* > 0: a listed file settles in that many ms */
+	struct inbox_skip *skips; /* sorted by name */
+	size_t nskips, capskips;
 };
 
 /* inbox_watch_init - watch ib's incoming/; nothing listed or open yet */
@@ -36,11 +50,26 @@ void inbox_watch_init(
 void inbox_watch_free(struct inbox_watch *w);
 
 /*
- * inbox_watch_list - list incoming/ afresh, oldest name first, leaving
- * out hidden names and moving a name longer than INBOX_NAME_MAX to
- * corrupt/; how many were moved, or -1 (logged)
+ * inbox_watch_list - list incoming/ afresh, oldest name first, looking at
+ * each entry without opening it: hidden names are left out, and whatever
+ * a reader refuses (inbox_entry_refusal: a name outside the protocol, or
+ * not a regular file) is refused with inbox_watch_refuse; how many were
+ * moved to corrupt/, or -1 (logged)
  */
 int inbox_watch_list(struct inbox_watch *w);
+
+/*
+ * inbox_watch_refuse - move entry name of incoming/ to corrupt/ with why;
+ * if it cannot be moved, skip it: log that once, leave it out of the
+ * listings while it stays the same entry, try again every
+ * INBOX_SKIP_RETRY_SECONDS, and count it in inbox_watch_skipped. 0 moved,
+ * -1 skipped (or gone).
+ */
+int inbox_watch_refuse(
+    struct inbox_watch *w, const char *name, const char *why);
+
+/* inbox_watch_skipped - how many entries of incoming/ are skipped */
+size_t inbox_watch_skipped(const struct inbox_watch *w);
 
 /* inbox_watch_next - take the next listed name; NULL when all are taken */
 const char *inbox_watch_next(struct inbox_watch *w);

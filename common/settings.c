@@ -109,6 +109,9 @@ const struct conf_setting conf_settings[] = {
 	    "most state messages forwarded per throttle interval"),
 	INT("fsp", "throttle_seconds", "3600", 1, 86400,
 	    "the throttle interval"),
+	INT("fsp", "source_max_messages", "0", 0, 100000000,
+	    "most messages one client address may have waiting in fsp.box "
+	    "(0: throttle_messages)"),
 
 	STR("mp", "conninfo", "",
 	    "sitesys-mp's connection string; empty: [database] conninfo"),

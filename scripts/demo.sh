@@ -120,6 +120,8 @@ site_config() {
 		# the original's 10,000 per hour, shrunk so it can be watched
 		throttle_messages = 10
 		throttle_seconds = 10
+		# the demo's agents all post from 127.0.0.1, one client address
+		source_max_messages = 1000
 	CONF
 	local n
 	# what an agent is installed with: the site CA's certificate, which

@@ -1,5 +1,5 @@
 /*
- * apply.c - steps 3 to 5 of forwarding (see forward.c): the plan saved in
+ * apply.c - steps 3 and 4 of forwarding (see forward.c): the plan saved in
  * forward.state carried out, with the text and document the plan read, or
  * after a restart with each batch file read and parsed once again
  */
@@ -55,68 +55,62 @@ put_whole(struct fwd *fw, const struct fwd_entry *e, const char *name)
 }
 
 /*
- * Write the leading batches of e that hold its first k messages into
- * statsys.box, as a set marked as the FSP's, and the other batches, if
- * any, back into fsp.box; *rest_written says if there were; 0 or -1
- * (logged).
+ * Write the batches of e from e->from on that hold its k messages into
+ * statsys.box, as a set marked as the FSP's; the file itself stays as it
+ * is; 0 or -1 (logged).
  */
 static int
-put_parts(struct fwd *fw, const struct fwd_entry *e,
-    const struct split_names *sn, int *rest_written)
+put_part(
+    struct fwd *fw, const struct fwd_entry *e, const struct split_names *sn)
 {
-	char why[512] = "", *part = NULL, *rest = NULL;
-	size_t k, nb = split_batches(e->doc);
+	char why[512] = "", *part = NULL;
 	/* k falls between batches: the plan cut there */
-	size_t cut = split_take(e->doc, e->k, true, &k);
-	const char *name = cut == nb ? sn->whole : sn->part;
+	size_t cut = fwd_entry_cut(e);
+	const char *name = e->k == e->n ? sn->whole : sn->part;
 	int rc = -1;
 
-	if ((part = slice_text(e->doc, 0, cut, why, sizeof(why))) == NULL ||
-	    (cut < nb &&
-	        (rest = slice_text(e->doc, cut, nb, why, sizeof(why))) ==
-	            NULL)) {
+	if (cut == 0) {
+		log_error(
+		    "cannot split \"%s/%s\": no batches from batch %zu on "
+		    "hold %zu messages",
+		    fw->spool->name, e->name, e->from, e->k);
+		return -1;
+	}
+	if ((part = slice_text(
+	         e->doc, e->from, e->from + cut, why, sizeof(why))) == NULL) {
 		log_error("cannot split \"%s/%s\": %s", fw->spool->name,
 		    e->name, why);
-		goto out;
+		return -1;
 	}
-	if (put_again(fw->out, name, part, strlen(part)) == -1) {
+	if (put_again(fw->out, name, part, strlen(part)) == -1)
 		log_error("could not write \"%s/%s\": %m", fw->out->name, name);
-		goto out;
-	}
-	CRASH_POINT("fwd.part");
-	if (rest != NULL &&
-	    put_again(fw->spool, sn->rest, rest, strlen(rest)) == -1) {
-		log_error(
-		    "could not write \"%s/%s\": %m", fw->spool->name, sn->rest);
-		goto out;
-	}
-	*rest_written |= rest != NULL;
-	rc = 0;
-out:
+	else
+		rc = 0;
 	free(part);
-	free(rest);
+	if (rc == 0)
+		CRASH_POINT("fwd.part");
 	return rc;
 }
 
 /*
- * Write entry e's part into statsys.box and, for a split, its rest into
- * fsp.box (not yet flushed); 1 done, 0 the batch file is gone (done
- * before), -1 failure (logged). A file read again (after a restart) is
- * parsed again: it goes as it is only if whole and marked.
+ * Write entry e's part into statsys.box (not yet flushed); 1 done, 0 the
+ * batch file is gone (done before), -1 failure (logged). A file read
+ * again (after a restart) is parsed again: it goes as it is only if whole
+ * and marked.
  */
 static int
-forward_entry(struct fwd *fw, struct fwd_entry *e, int *rest_written)
+forward_entry(struct fwd *fw, struct fwd_entry *e)
 {
 	struct split_names sn;
 	char why[512];
 	time_t mtime;
 
 	if (e->data == NULL) {
-		if (fwd_entry_read(fw, e, &mtime) == -1) {
+		if (fwd_entry_read(fw, e, &mtime, why, sizeof(why)) == -1) {
 			if (errno == ENOENT)
 				return 0;
-			log_error("could not read \"%s/%s\": %m",
-			    fw->spool->name, e->name);
+			log_error("could not read \"%s/%s\": %s",
+			    fw->spool->name, e->name, why);
 			return -1;
 		}
 		if (fwd_entry_parse(e, why, sizeof(why)) == -1) {
@@ -125,14 +119,15 @@ forward_entry(struct fwd *fw, struct fwd_entry *e, int *rest_written)
 			return -1;
 		}
 	}
-	if (split_names(e->name, &sn) == -1) {
+	if (split_names_at(e->name, e->parts, &sn) == -1) {
 		log_error(
 		    "cannot forward \"%s/%s\": %m", fw->spool->name, e->name);
 		return -1;
 	}
-	if (e->k == e->n && (e->doc == NULL || split_marked(e->doc)))
+	if (e->from == 0 && e->k == e->n &&
+	    (e->doc == NULL || split_marked(e->doc)))
 		return put_whole(fw, e, sn.whole) == 0 ? 1 : -1;
-	return put_parts(fw, e, &sn, rest_written) == 0 ? 1 : -1;
+	return put_part(fw, e, &sn) == 0 ? 1 : -1;
 }
 
 /* Log one line for a batch forwarded by the plan. */
@@ -141,69 +136,81 @@ log_entry(const struct fwd *fw, const struct fwd_entry *e)
 {
 	struct split_names sn;
 
-	if (split_names(e->name, &sn) == -1)
+	if (split_names_at(e->name, e->parts, &sn) == -1)
 		return;
-	if (e->k == e->n)
+	if (e->k < e->n)
+		log_info("forwarded %s into %s as %s (messages: %zu of %zu; "
+		         "%zu wait in %s)",
+		    e->name, fw->out->name, sn.part, e->k, e->n, e->n - e->k,
+		    fw->spool->name);
+	else if (e->from > 0)
+		log_info("forwarded %s into %s as %s (messages: %zu, the last "
+		         "of the file)",
+		    e->name, fw->out->name, sn.whole, e->k);
+	else
 		log_info("forwarded %s into %s as %s (messages: %zu)", e->name,
 		    fw->out->name, sn.whole, e->n);
-	else
-		log_info("forwarded %s into %s as %s (messages: %zu of %zu; "
-		         "the rest waits in %s as %s)",
-		    e->name, fw->out->name, sn.part, e->k, e->n,
-		    fw->spool->name, sn.rest);
 }
 
-/* Flush what steps 3 and 4 wrote; 0 or -1 (logged). */
+/* Flush what step 3 wrote; 0 or -1 (logged). */
 static int
-flush_parts(struct fwd *fw, int rest)
+flush_parts(struct fwd *fw)
 {
 	if (inbox_sync(fw->out) == -1) {
 		log_error("could not flush \"%s\": %m", fw->out->incoming);
 		return -1;
 	}
 	CRASH_POINT("fwd.parts");
-	if (!rest)
-		return 0;
-	if (inbox_sync(fw->spool) == -1) {
-		log_error("could not flush \"%s\": %m", fw->spool->incoming);
-		return -1;
-	}
-	CRASH_POINT("fwd.rest");
 	return 0;
 }
 
-/* Step 5 for one forwarded batch: unlink it; 0 or -1 (logged). */
+/*
+ * Step 4 for one forwarded batch file: unlink it if all of it went, else
+ * remember how far it went; 0 or -1 (logged).
+ */
 static int
-unlink_entry(struct fwd *fw, const struct fwd_entry *e)
+finish_entry(struct fwd *fw, const struct fwd_entry *e)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], key[SOURCE_KEY_MAX + 1];
 
-	if (fsio_join(path, sizeof(path), fw->spool->incoming, e->name) == -1 ||
-	    (unlink(path) == -1 && errno != ENOENT)) {
-		log_error(
-		    "could not remove \"%s/%s\": %m", fw->spool->name, e->name);
-		return -1;
+	if (e->k < e->n) {
+		if (fwd_progress_set(fw, e->name, e->from + fwd_entry_cut(e),
+		        e->parts + 1) == -1)
+			return -1;
+	} else {
+		if (fsio_join(path, sizeof(path), fw->spool->incoming,
+		        e->name) == -1 ||
+		    (unlink(path) == -1 && errno != ENOENT)) {
+			log_error("could not remove \"%s/%s\": %m",
+			    fw->spool->name, e->name);
+			return -1;
+		}
+		CRASH_POINT("fwd.unlinked");
+		fwd_progress_set(fw, e->name, 0, 0);
+		fw->files++;
 	}
-	CRASH_POINT("fwd.unlinked");
-	fw->files++;
 	fw->messages += e->k;
+	if (fw->quota != NULL) {
+		source_of(e->name, key, sizeof(key));
+		quota_release(fw->quota, key, (long long)e->k);
+	}
 	log_entry(fw, e);
 	return 0;
 }
 
-/* Steps 3 to 5 of a step (see forward.c); 0 or -1 (logged). */
+/* Steps 3 and 4 of a step (see forward.c); 0 or -1 (logged). */
 static int
 apply_plan(struct fwd *fw)
 {
-	int done[FWD_MAX_FILES], rest = 0;
+	int done[FWD_MAX_FILES];
 
 	for (size_t i = 0; i < fw->nplan; i++)
-		if ((done[i] = forward_entry(fw, &fw->plan[i], &rest)) == -1)
+		if ((done[i] = forward_entry(fw, &fw->plan[i])) == -1)
 			return -1;
-	if (flush_parts(fw, rest) == -1)
+	if (flush_parts(fw) == -1)
 		return -1;
 	for (size_t i = 0; i < fw->nplan; i++)
-		if (done[i] && unlink_entry(fw, &fw->plan[i]) == -1)
+		if (done[i] && finish_entry(fw, &fw->plan[i]) == -1)
 			return -1;
 	if (fsio_sync_dir(fw->spool->incoming) == -1) {
 		log_error("could not flush \"%s\": %m", fw->spool->incoming);
@@ -217,11 +224,21 @@ int
 fwd_apply(struct fwd *fw)
 {
 	int rc = apply_plan(fw);
+	bool partial = false;
 
 	/* a redo reads again what is left: a batch gone is done */
-	for (size_t i = 0; i < fw->nplan; i++)
+	for (size_t i = 0; i < fw->nplan; i++) {
+		partial |= fw->plan[i].k < fw->plan[i].n;
 		fwd_entry_release(&fw->plan[i]);
-	if (rc == 0)
-		fw->nplan = 0;
-	return rc;
+	}
+	if (rc == -1)
+		return -1;
+	fw->nplan = 0;
+	/*
+	 * how far the files in part went; if this fails, a restart redoes
+	 * the step, which writes the same names
+	 */
+	if (partial)
+		fwd_state_save(fw);
+	return 0;
 }

@@ -3,40 +3,46 @@
  * the throttle, exactly once across crashes
  *
  * A step:
- *   1. plans: takes the oldest batch files of fsp.box/incoming while the
- *      throttle has room, the last one possibly split between its batches
- *      (those that fit go, the others stay), never inside one: a batch
- *      goes as its client signed it. A batch that does not fit waits for
- *      the next interval, and one larger than a whole interval goes alone
- *      in an interval of its own, so nothing waits for ever;
- *   2. writes forward.state (the throttle and the plan) by temp, fsync,
- *      rename, fsync: from here on a restart redoes the same plan;
- *   3. writes each batch (or its first part) into statsys.box by the inbox
+ *   1. plans: takes the batch files of fsp.box/incoming while the
+ *      throttle has room, the sources (client addresses, source.h) in
+ *      turn, each its oldest first, a file possibly split between its
+ *      batches (those that fit go, the others stay), never inside one: a
+ *      batch goes as its client signed it. A batch that does not fit
+ *      waits for the next interval, whose first turn is its source's, and
+ *      one larger than a whole interval goes alone in an interval of its
+ *      own, so nothing waits for ever (plan.c);
+ *   2. writes forward.state (the throttle, how far it got into the files
+ *      it forwarded in part, and the plan) by temp, fsync, rename, fsync:
+ *      from here on a restart redoes the same plan;
+ *   3. writes each batch (or its next part) into statsys.box by the inbox
  *      protocol under a name derived from its own (split.h), flushes
  *      statsys.box/incoming;
- *   4. writes the rest of a split batch into fsp.box under its derived
- *      name, flushes fsp.box/incoming;
- *   5. unlinks the planned batches, flushes fsp.box/incoming.
+ *   4. unlinks the files forwarded to their end, flushes
+ *      fsp.box/incoming, and remembers how far it got into the others,
+ *      which stay as they are: a file is never written again.
  *
  * Redoing a step writes the same names with the same contents, because
- * the plan fixes how many messages of which file go (and so after which
- * batch it is cut), and a batch file is never changed; a planned batch
- * that is gone was fully handled. The statesys ledger drops a name it has
- * seen, so a repeat is harmless.
+ * the plan fixes from which batch how many messages of which file go (and
+ * so after which batch it is cut), and a batch file is never changed; a
+ * planned batch that is gone was fully handled. The statesys ledger drops
+ * a name it has seen, so a repeat is harmless.
  *
  * What goes into statsys.box is a set marked "via": "fsp", so that
  * statesys checks its batches' signatures (sitesys-statemsg(5)): the
  * intake's sets are marked, and a file that is not (put into fsp.box by
  * other means) is marked as it goes.
  *
- * Step 1 is plan.c, steps 3 to 5 apply.c, step 2 state.c; a step reads
- * and parses each batch once.
+ * Step 1 is plan.c, steps 3 and 4 apply.c, step 2 state.c; a step reads
+ * and parses each batch file once.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fsp.h"
+#include "split.h"
 #include "util/clock.h"
 #include "util/conf.h"
 #include "util/fsio.h"
@@ -133,6 +139,8 @@ fwd_step(struct fwd *fw, int *wait_ms)
 		                       : 0;
 	sum = plan_sum(fw);
 	throttle_take(&fw->th, now, sum, fw->interval_ms);
+	if (fw->quota != NULL)
+		quota_interval(fw->quota, fw->th.start_ms + fw->interval_ms);
 	if (fwd_state_save(fw) == -1 || fwd_apply(fw) == -1) {
 		/* the plan stays; fwd_open redoes it after a restart */
 		*wait_ms = 5000;
@@ -150,30 +158,93 @@ fwd_configure(struct fwd *fw, const struct conf *cf)
 	fw->watch.settle_seconds = (int)conf_int(cf, "inbox", "settle_seconds");
 }
 
-/* Drop the entries of the loaded plan whose batch is gone (done). */
+/* 1 if the spool holds name, 0 if not, -1 (logged) if unknown. */
+static int
+spooled(const struct fwd *fw, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (fsio_join(path, sizeof(path), fw->spool->incoming, name) == -1) {
+		log_error(
+		    "could not check \"%s/%s\": %m", fw->spool->name, name);
+		return -1;
+	}
+	return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
+/*
+ * Drop the entries of the loaded plan whose batch is gone (done), and the
+ * progress of files gone; 0 or -1 (logged).
+ */
 static int
 pending_only(struct fwd *fw)
 {
-	char path[PATH_MAX];
 	size_t n = 0;
+	int rc;
 
 	for (size_t i = 0; i < fw->nplan; i++) {
-		if (fsio_join(path, sizeof(path), fw->spool->incoming,
-		        fw->plan[i].name) == -1) {
-			log_error("could not check \"%s/%s\": %m",
-			    fw->spool->name, fw->plan[i].name);
+		if ((rc = spooled(fw, fw->plan[i].name)) == -1)
 			return -1;
-		}
-		if (access(path, F_OK) == 0 || errno != ENOENT)
+		if (rc == 1)
 			fw->plan[n++] = fw->plan[i];
 	}
 	fw->nplan = n;
+	for (size_t i = 0; i < fw->nprog;) {
+		if ((rc = spooled(fw, fw->prog[i].name)) == -1)
+			return -1;
+		if (rc == 0)
+			fwd_progress_set(fw, fw->prog[i].name, 0, 0);
+		else
+			i++;
+	}
+	return 0;
+}
+
+/*
+ * Count into q the messages each source has waiting: each file of the
+ * spool with a source in its name, read and parsed, from where earlier
+ * steps got; 0 or -1 (logged). A file that cannot be read or parsed is
+ * left for the forwarder to deal with.
+ */
+static int
+count_sources(struct fwd *fw, struct source_quota *q)
+{
+	char key[SOURCE_KEY_MAX + 1], why[512];
+	struct fwd_entry e;
+	struct fwd_progress *pg;
+	const char *name;
+	time_t mtime;
+	long files = 0;
+
+	inbox_watch_forget(&fw->watch);
+	if (inbox_watch_list(&fw->watch) == -1)
+		return -1;
+	while ((name = inbox_watch_next(&fw->watch)) != NULL) {
+		source_of(name, key, sizeof(key));
+		if (key[0] == '\0')
+			continue;
+		memset(&e, 0, sizeof(e));
+		snprintf(e.name, sizeof(e.name), "%s", name);
+		if (fwd_entry_read(fw, &e, &mtime, why, sizeof(why)) == 0 &&
+		    fwd_entry_parse(&e, why, sizeof(why)) == 0) {
+			pg = fwd_progress_of(fw, name);
+			quota_add(q, key,
+			    (long long)split_count_from(
+			        e.doc, pg != NULL ? pg->batches : 0));
+			files++;
+		}
+		fwd_entry_release(&e);
+	}
+	inbox_watch_forget(&fw->watch);
+	if (files > 0)
+		log_info("counted the messages waiting in %ld files of %s",
+		    files, fw->spool->name);
 	return 0;
 }
 
 int
 fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
-    const struct conf *cf)
+    struct source_quota *quota, const struct conf *cf)
 {
 	memset(fw, 0, sizeof(*fw));
 	fw->spool = spool;
@@ -193,6 +264,12 @@ fwd_open(struct fwd *fw, struct inbox *spool, struct inbox *out,
 	/* if it fails now, fwd_step tries again */
 	if (fw->nplan > 0)
 		fwd_redo(fw);
+	if (quota != NULL) {
+		if (count_sources(fw, quota) == -1)
+			return -1;
+		quota_interval(quota, fw->th.start_ms + fw->interval_ms);
+		fw->quota = quota;
+	}
 	return 0;
 }
 
@@ -214,5 +291,8 @@ fwd_close(struct fwd *fw)
 {
 	for (size_t i = 0; i < fw->nplan; i++)
 		fwd_entry_release(&fw->plan[i]);
+	free(fw->prog);
+	fw->prog = NULL;
+	fw->nprog = fw->capprog = 0;
 	inbox_watch_free(&fw->watch);
 }

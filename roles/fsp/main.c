@@ -8,22 +8,55 @@
 #include "group_commit.h"
 #include "intake.h"
 #include "util/conf.h"
+#include "util/fcgi_server.h"
 #include "util/log.h"
 
 /* What the FSP's threads and its forwarder share. */
 static struct fsp {
 	struct group_commit *gc; /* into the spool */
 	struct inbox *spool, *out;
+	struct source_quota quota; /* what each client address has waiting */
 	struct fwd fw; /* the main thread's only */
 } fsp;
 
-/* POST /fsp/v1/statemsg: a batch into fsp.box, 202 once durable */
+static long
+fsp_admit(void *arg, const char *key, long long n)
+{
+	return quota_admit(arg, key, n);
+}
+
+static void
+fsp_done(void *arg, const char *key, long long n, bool stored)
+{
+	if (!stored)
+		quota_release(arg, key, n);
+}
+
+/*
+ * POST /fsp/v1/statemsg: a batch into fsp.box, in a file of its client
+ * address's, 202 once durable; 429 when that address has too much waiting
+ */
 static int
 fsp_statemsg(struct fcgi_req *req, void *arg)
 {
 	struct fsp *f = arg;
+	char key[SOURCE_KEY_MAX + 1];
+	struct intake_source src = { .key = key,
+		.admit = fsp_admit,
+		.done = fsp_done,
+		.arg = &f->quota };
 
-	return intake_statemsg(req, f->gc, f->spool, NULL);
+	source_key(fcgi_param(req, "REMOTE_ADDR"), key, sizeof(key));
+	return intake_statemsg_from(req, f->gc, f->spool, &src);
+}
+
+/* The cap and the throttle of cf into the quota. */
+static void
+fsp_quota_configure(const struct conf *cf)
+{
+	quota_configure(&fsp.quota, conf_int(cf, "fsp", "source_max_messages"),
+	    conf_int(cf, "fsp", "throttle_messages"),
+	    conf_int(cf, "fsp", "throttle_seconds") * 1000);
 }
 
 /* Open the forwarder (finishing a step a crash cut short); 0 or -1. */
@@ -37,12 +70,16 @@ fsp_start(struct fcgi_service *svc)
 	if (inbox_recover(fsp.spool,
 	        (int)conf_int(*svc->cfp, "inbox", "stale_tmp_seconds")) == -1)
 		log_error("could not recover \"%s\": %m", fsp.spool->tmp);
-	if (fwd_open(&fsp.fw, fsp.spool, fsp.out, *svc->cfp) == -1)
+	quota_init(&fsp.quota);
+	fsp_quota_configure(*svc->cfp);
+	if (fwd_open(&fsp.fw, fsp.spool, fsp.out, &fsp.quota, *svc->cfp) == -1)
 		return -1;
 	svc->arg = &fsp;
-	log_info("forwarding %s to \"%s\", at most %lld messages per %lld s",
+	log_info("forwarding %s to \"%s\", at most %lld messages per %lld s, "
+	         "the client addresses in turn, each with at most %lld "
+	         "waiting",
 	    fsp.spool->name, fsp.out->name, fsp.fw.limit,
-	    (long long)fsp.fw.interval_ms / 1000);
+	    (long long)fsp.fw.interval_ms / 1000, fsp.quota.max);
 	return 0;
 }
 
@@ -62,6 +99,7 @@ static void
 fsp_reload(struct fcgi_service *svc)
 {
 	fwd_configure(&fsp.fw, *svc->cfp);
+	fsp_quota_configure(*svc->cfp);
 }
 
 /* Log what was spooled and forwarded; close the forwarder. */
@@ -77,6 +115,7 @@ fsp_stop(struct fcgi_service *svc)
 	    st.items, st.files, st.groups, st.largest, st.failed,
 	    fsp.fw.messages, fsp.fw.files);
 	fwd_close(&fsp.fw);
+	quota_free(&fsp.quota);
 }
 
 int

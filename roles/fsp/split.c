@@ -27,6 +27,12 @@ rest_number(const char *base, size_t len, size_t *stemlen)
 int
 split_names(const char *name, struct split_names *out)
 {
+	return split_names_at(name, 0, out);
+}
+
+int
+split_names_at(const char *name, unsigned parts, struct split_names *out)
+{
 	const char *dot = strrchr(name, '.');
 	size_t baselen, stemlen;
 	int a, b;
@@ -37,7 +43,7 @@ split_names(const char *name, struct split_names *out)
 		return -1;
 	}
 	baselen = stemlen = (size_t)(dot - name);
-	out->done = rest_number(name, baselen, &stemlen);
+	out->done = rest_number(name, baselen, &stemlen) + parts;
 	a = snprintf(out->part, sizeof(out->part), "%.*s.p%u%s", (int)stemlen,
 	    name, out->done + 1, dot);
 	b = snprintf(out->rest, sizeof(out->rest), "%.*s.r%u%s", (int)stemlen,
@@ -82,9 +88,15 @@ split_batches(const json_t *doc)
 size_t
 split_count(const json_t *doc)
 {
+	return split_count_from(doc, 0);
+}
+
+size_t
+split_count_from(const json_t *doc, size_t from)
+{
 	size_t n = 0, nb = split_batches(doc);
 
-	for (size_t i = 0; i < nb; i++)
+	for (size_t i = from; i < nb; i++)
 		n += batch_messages(doc, i);
 	return n;
 }
@@ -92,16 +104,23 @@ split_count(const json_t *doc)
 size_t
 split_take(const json_t *doc, size_t room, bool alone, size_t *k)
 {
+	return split_take_from(doc, 0, room, alone, k);
+}
+
+size_t
+split_take_from(
+    const json_t *doc, size_t from, size_t room, bool alone, size_t *k)
+{
 	size_t i, sum = 0, nb = split_batches(doc);
 
-	for (i = 0; i < nb && sum + batch_messages(doc, i) <= room; i++)
+	for (i = from; i < nb && sum + batch_messages(doc, i) <= room; i++)
 		sum += batch_messages(doc, i);
-	if (i == 0 && nb > 0) {
-		*k = batch_messages(doc, 0);
+	if (i == from && from < nb) {
+		*k = batch_messages(doc, from);
 		return alone ? 1 : 0;
 	}
 	*k = sum;
-	return i;
+	return i - from;
 }
 
 bool

@@ -3,10 +3,11 @@
  * so that a forwarder repeating a step after a crash writes the same names
  * again (and the ledger drops the repeats)
  *
- * A batch file NAME = STEM.EXT is forwarded whole under NAME, or in parts:
- * STEM.p1.EXT goes on and the rest stays behind as STEM.r1.EXT, which is
- * in turn forwarded whole as STEM.p2.EXT or split into STEM.p2.EXT and
- * STEM.r2.EXT, and so on.
+ * A batch file NAME = STEM.EXT is forwarded whole under NAME, or in parts
+ * STEM.p1.EXT, STEM.p2.EXT and so on, while the file stays as it is in the
+ * spool: the forwarder remembers how many of its batches went (state.c).
+ * An older forwarder left the rest of a split file behind as STEM.rN.EXT,
+ * whose parts are numbered on from N + 1.
  */
 #ifndef SITESYS_SPLIT_H
 #define SITESYS_SPLIT_H
@@ -31,6 +32,12 @@ struct split_names {
 int split_names(const char *name, struct split_names *out);
 
 /*
+ * split_names_at - split_names of a file of which parts parts went on
+ * already: part is then the part after those, and whole the last part
+ */
+int split_names_at(const char *name, unsigned parts, struct split_names *out);
+
+/*
  * A batch file is a batch or a set of batches (sitesys-statemsg(5)); it is
  * cut only between batches, never inside one, so that each batch reaches
  * statsys.box as its client signed it. A lone batch counts as a set of
@@ -50,6 +57,13 @@ size_t split_batches(const json_t *doc);
  * must go some time), else 0 with the first one's messages in *k
  */
 size_t split_take(const json_t *doc, size_t room, bool alone, size_t *k);
+
+/* split_take_from - split_take of doc's batches from batch from on */
+size_t split_take_from(
+    const json_t *doc, size_t from, size_t room, bool alone, size_t *k);
+
+/* split_count_from - the messages of doc's batches from batch from on */
+size_t split_count_from(const json_t *doc, size_t from);
 
 /*
  * split_marked - true if doc is a set that says it came through a

@@ -25,12 +25,14 @@ teardown() {
 	site_teardown
 }
 
-# fsp_conf NAME MESSAGES SECONDS: a config with that throttle; prints its path
+# fsp_conf NAME MESSAGES SECONDS [CAP]: a config with that throttle (and
+# source_max_messages = CAP); prints its path
 fsp_conf() {
 	local conf=$SITE_DIR/$1.conf
 	cp "$SITESYS_CONF" "$conf"
 	printf '[fsp]\nfastcgi_socket = %s\nthreads = 4\nthrottle_messages = %s\nthrottle_seconds = %s\n' \
 		"$SITE_DIR/fsp.sock" "$2" "$3" >>"$conf"
+	[ -z "${4:-}" ] || printf 'source_max_messages = %s\n' "$4" >>"$conf"
 	echo "$conf"
 }
 
@@ -56,10 +58,11 @@ stop_fsp() {
 
 url() { echo "http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1/${1:-statemsg}"; }
 
-# post BODY: prints "STATUS BODY" (several may run at once)
+# post BODY: prints "STATUS BODY" (several may run at once); from the
+# loopback address $FROM if set, a source of its own to the FSP
 post() {
 	local answer=$SITE_DIR/answer.$BASHPID
-	curl -sS -m 30 -o "$answer" -w '%{http_code}' -X POST \
+	curl -sS -m 30 ${FROM:+--interface "$FROM"} -o "$answer" -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' --data-binary "$1" "$(url)"
 	printf ' %s' "$(cat "$answer")"
 	rm -f "$answer"
@@ -119,7 +122,8 @@ files_in() { ls -A "$1" | wc -l; }
 	[ "$(echo "$ack" | jq -r .format)" = sitesys.ack/1 ]
 	[ "$(echo "$ack" | jq -r .accepted)" = 3 ]
 	name=$(echo "$ack" | jq -r .file)
-	[[ "$name" =~ ^[0-9]{16}\.[^.]+\.$FSP_PID\.[0-9]+\.smx$ ]]
+	# named by the client address it came from, 127.0.0.1
+	[[ "$name" =~ ^[0-9]{16}\.[^.]+\.$FSP_PID\.[0-9]+\.s47f000001\.smx$ ]]
 	# forwarded at once (the throttle has room) under the same name
 	wait_for 10 test -f "$OUT/incoming/$name"
 	[ "$(serials "$(client 1)" | tr '\n' ' ')" = "1 2 3 " ]
@@ -234,8 +238,8 @@ windows() {
 	[ "$(jq -r .via "$OUT/incoming/$stem".p{1,2,3}.smx | sort -u)" = fsp ]
 	run windows "$OUT/incoming/$stem".p{1,2,3}.smx
 	[ "$status" -eq 0 ]
-	grep -q "forwarded $stem.smx into statsys.box as $stem.p1.smx (messages: 5 of 12; the rest waits in fsp.box as $stem.r1.smx)" "$SITE_DIR/fsp.log"
-	grep -q "forwarded $stem.r2.smx into statsys.box as $stem.p3.smx (messages: 3)" "$SITE_DIR/fsp.log"
+	grep -q "forwarded $stem.smx into statsys.box as $stem.p1.smx (messages: 5 of 12; 7 wait in fsp.box)" "$SITE_DIR/fsp.log"
+	grep -q "forwarded $stem.smx into statsys.box as $stem.p3.smx (messages: 3, the last of the file)" "$SITE_DIR/fsp.log"
 }
 
 @test "a batch larger than the whole limit goes alone, in an interval of its own" {
@@ -269,7 +273,7 @@ windows() {
 	conf=$(fsp_conf restart 5 30)
 	stem=$(spool_set restart "$(client 4)" 3 3 2)
 	start_fsp "$conf"
-	wait_for 10 test -f "$SPOOL/incoming/$stem.r1.smx"
+	wait_for 10 test -f "$OUT/incoming/$stem.p1.smx"
 	stop_fsp
 	# a batch of 1, spooled meanwhile, waits its turn behind the rest
 	batch "$(client 5)" 1 1 >"$SITE_DIR/five.smx"
@@ -392,17 +396,19 @@ crash_round() {
 }
 
 # A step forwards batch A whole (3, marked as it goes) and the first batch
-# of set B (2 of 12) as B.p1, leaving B.r1; the next step forwards the
-# first batch of B.r1 as B.p2 (4), leaving B.r2, and the last B.r2 (6,
-# more than a whole interval) alone as B.p3.
+# of set B (2 of 12) as B.p1, leaving B as it is; the next step forwards
+# B's second batch as B.p2 (4), and the last its third (6, more than a
+# whole interval) alone as B.p3, and removes B; after each of the first
+# two steps, forward.state records how far B went. Both were put by hand:
+# one source, taken oldest first.
 @test "killed at every step of forwarding, every message reaches statsys.box exactly once" {
 	fsp_conf crash 5 1 >/dev/null
 	local n=0
 	for point in fwd.state:1 put.created:1 put.written:1 put.synced:1 \
-		fwd.part:1 fwd.part:2 put.renamed:3 fwd.parts:1 fwd.rest:1 \
-		fwd.unlinked:1 fwd.unlinked:2 fwd.done:1 fwd.state:2 fwd.part:3 \
-		fwd.rest:2 fwd.unlinked:3 fwd.done:2 fwd.state:3 fwd.parts:3 \
-		fwd.unlinked:4; do
+		fwd.part:1 fwd.part:2 fwd.parts:1 fwd.unlinked:1 fwd.done:1 \
+		fwd.progress:1 fwd.state:2 put.renamed:3 fwd.part:3 fwd.parts:2 \
+		fwd.done:2 fwd.progress:2 fwd.state:3 fwd.part:4 fwd.parts:3 \
+		fwd.unlinked:2 fwd.done:3; do
 		n=$((n + 1))
 		crash_round $n $point
 	done
@@ -410,7 +416,7 @@ crash_round() {
 }
 
 @test "kill -9 from outside at random moments loses and repeats nothing" {
-	conf=$(fsp_conf random 7 1)
+	conf=$(fsp_conf random 7 1 60)
 	start_fsp "$conf"
 	# posted together, they are spooled as sets, which the throttle cuts
 	# between their batches: one batch of 6 goes per interval
@@ -434,7 +440,7 @@ crash_round() {
 	[ "$(serials "$(client 300)" | tr '\n' ' ')" = "$(seq -s ' ' 1 60) " ]
 }
 
-@test "the packaged nginx snippet passes /fsp/v1/ to sitesys-fsp and refuses a big body in JSON" {
+@test "the packaged nginx snippet passes /fsp/v1/ to sitesys-fsp, refuses a big body and a flood in JSON" {
 	local port dir=$SITE_DIR/snippet
 	port=$(site_free_port)
 	mkdir -p "$dir/tmp"
@@ -447,6 +453,7 @@ crash_round() {
 		[ "$(id -u)" != 0 ] || echo "user sitesys;"
 		echo "events {}"
 		echo "http { access_log off; client_body_temp_path $dir/tmp;"
+		echo "  include $TOP/packaging/nginx/sitesys-fsp-limit.conf;"
 		echo "  include $dir/fsp.conf; }"
 	} >"$dir/nginx.conf"
 	start_fsp "$(fsp_conf snippet 100000 3600)"
@@ -462,8 +469,102 @@ crash_round() {
  413' ]
 	run curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/elsewhere"
 	[ "$output" = 404 ]
+	# one address's flood: 120 requests at once on one connection, far
+	# beyond the rate and its burst; the rest is refused by nginx itself
+	run curl -sS -o /dev/null -w '%{http_code}\n' $(printf "$snippet_url %.0s" $(seq 120))
+	[ "$(echo "$output" | grep -c 429)" -ge 20 ]
+	[ "$(echo "$output" | grep -c 405)" -ge 1 ]
+	run curl -sS -i "$snippet_url"
+	[[ "$output" == *"HTTP/1.1 429 "* ]]
+	[[ "$output" == *"Retry-After: 1"* ]]
+	echo "$output" | tail -1 | jq -e '.code == "throttled"'
 	kill -QUIT "$NGINX_PID"
 	wait "$NGINX_PID" || true
 	NGINX_PID=
 	stop_fsp
+}
+
+# forwarded_at CLIENT: the modification time of the statsys.box file that
+# holds CLIENT's batch
+forwarded_at() {
+	mtime_of "$(grep -l "$1" "$OUT"/incoming/*)"
+}
+
+# The finding, scaled down: three posts of 10 messages from one address
+# fill three intervals of 10 per 2 s; a batch from another address goes
+# in the next interval, not behind all of them.
+@test "a flooder's backlog delays another address's batch by at most one interval" {
+	start_fsp "$(fsp_conf fair 10 2 100)"
+	local i t0
+	for i in 0 1 2; do
+		FROM=127.0.0.2 run post "$(batch "$(client 400)" 10 $((i * 10 + 1)))"
+		[ "${output%% *}" = 202 ]
+	done
+	t0=$(date +%s.%N)
+	FROM=127.0.0.3 run post "$(batch "$(client 401)" 2 1)"
+	[ "${output%% *}" = 202 ]
+	wait_for 10 has_serials "$(client 401)" 2
+	# within one interval of 2 s (and a second for a busy machine)
+	awk -v a="$t0" -v b="$(forwarded_at "$(client 401)")" \
+		'BEGIN { if (b - a >= 3) { print "forwarded " b - a " s after"; exit 1 } }'
+	wait_for 20 has_serials "$(client 400)" 30
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(serials "$(client 400)" | tr '\n' ' ')" = "$(seq -s ' ' 1 30) " ]
+	# each address's batches in files of its own, named by it
+	[ "$(cat "$OUT"/incoming/*.s47f000002.smx | jq -r '.batches[].client' | sort -u)" = "$(client 400)" ]
+	[ "$(cat "$OUT"/incoming/*.s47f000003.smx | jq -r '.batches[].client' | sort -u)" = "$(client 401)" ]
+}
+
+@test "an address over its spooled cap is answered 429 with Retry-After; nothing is written" {
+	conf=$(fsp_conf cap 5 3600 8)
+	start_fsp "$conf"
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 3 1)"
+	[ "${output%% *}" = 202 ]
+	wait_for 10 has_serials "$(client 410)" 3
+	# 2 left in this interval: these 3 wait, spooled
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 3 4)"
+	[ "${output%% *}" = 202 ]
+	local files
+	files=$(files_in "$SPOOL/incoming")
+	# 3 waiting and 6 more is over 8
+	run curl -sS -i --interface 127.0.0.4 --data-binary "$(batch "$(client 410)" 6 7)" "$(url)"
+	[[ "$output" == *"HTTP/1.1 429 "* ]]
+	[[ "$output" =~ Retry-After:\ ([0-9]+) ]]
+	[ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 3600 ]
+	echo "$output" | tail -1 | jq -e '.code == "throttled" and (.error | length > 0)'
+	[ "$(files_in "$SPOOL/incoming")" = "$files" ]
+	[ "$(files_in "$SPOOL/tmp")" = 0 ]
+	# another address is not held by it
+	FROM=127.0.0.5 run post "$(batch "$(client 411)" 6 1)"
+	[ "${output%% *}" = 202 ]
+	# the count is rebuilt from the spool at the start
+	stop_fsp
+	start_fsp "$conf"
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 6 7)"
+	[ "${output%% *}" = 429 ]
+	FROM=127.0.0.4 run post "$(batch "$(client 410)" 5 7)"
+	[ "${output%% *}" = 202 ]
+	stop_fsp
+	[ "$(serials "$(client 410)" | tr '\n' ' ')" = "1 2 3 " ]
+	rm -f "$SPOOL"/incoming/* "$SPOOL/forward.state"
+}
+
+# inode_mtime FILE: what changes when a file is written again
+inode_mtime() { stat -c '%i %.9Y' "$1"; }
+
+@test "what stays behind in fsp.box is never rewritten" {
+	local stem before
+	stem=$(spool_set norewrite "$(client 12)" 2 3 4 3)
+	before=$(inode_mtime "$SPOOL/incoming/$stem.smx")
+	start_fsp "$(fsp_conf norewrite 5 2)"
+	wait_for 10 test -f "$OUT/incoming/$stem.p1.smx"
+	[ "$(inode_mtime "$SPOOL/incoming/$stem.smx")" = "$before" ]
+	wait_for 10 test -f "$OUT/incoming/$stem.p2.smx"
+	[ "$(inode_mtime "$SPOOL/incoming/$stem.smx")" = "$before" ]
+	[ "$(ls "$SPOOL/incoming")" = "$stem.smx" ]
+	wait_for 10 spool_empty
+	stop_fsp
+	[ "$(sizes "$OUT/incoming/$stem".p{1,2,3}.smx | tr '\n' ,)" = "2 3,4,3," ]
+	as_put norewrite "$stem"
 }

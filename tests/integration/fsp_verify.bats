@@ -256,7 +256,8 @@ detail() {
 		"$C3 1 800 311,$C3 3 1000 2,$C4 9 1300 1" ]
 	[ "$(echo "$output" | jq -r '.[0] | "\(.time) \(.topic_id) \(.details) \(.params)"')" = "2026-11-22T09:00:00Z client-deployment d1 null" ]
 	f=$(echo "$output" | jq -r '.[0].file')
-	[[ "$f" =~ ^[0-9]{16}\.[^.]+\.[0-9]+\.[0-9]+\.smx$ ]]
+	# the FSP's spool file, named by the client address it came from
+	[[ "$f" =~ ^[0-9]{16}\.[^.]+\.[0-9]+\.[0-9]+\.s47f000001\.smx$ ]]
 	grep -q "forwarded .* into statsys.box as $f" "$SITE_DIR/fsp.log"
 	run "$SITECTL" report unverified
 	[[ "${lines[1]}" =~ ^20[0-9-]+T[0-9:]+Z\ +$C3\ +1\ +800\ +client-deployment\ +311\ +d1$ ]]

@@ -128,6 +128,7 @@ struct caller {
 	pthread_t thread;
 	struct inbox *ib;
 	const struct group_commit_set *set;
+	const char *key; /* group_commit_add_key's, or NULL */
 	char data[32];
 	char name[INBOX_NAME_MAX + 1];
 	int rc, err;
@@ -138,8 +139,8 @@ caller_add(void *p)
 {
 	struct caller *c = p;
 
-	c->rc = group_commit_add(gc, c->ib, c->set, c->data, strlen(c->data),
-	    c->name, sizeof(c->name));
+	c->rc = group_commit_add_key(gc, c->ib, c->set, c->key, c->data,
+	    strlen(c->data), c->name, sizeof(c->name));
 	c->err = errno;
 	return NULL;
 }
@@ -534,6 +535,53 @@ test_wrap_one_makes_a_set_of_one(void **state)
 	json_decref(doc);
 }
 
+/* Items of one key share files; never with another key's, or none. */
+static void
+test_keyed_items_share_files_of_their_key_only(void **state)
+{
+	static const char *keys[] = { "s4a", "s4b", NULL };
+	struct caller holder, c[6];
+	char name[INBOX_NAME_MAX + 1];
+	size_t items;
+
+	(void)state;
+	gate_hold(&holder, &nums);
+	for (int i = 0; i < 6; i++) {
+		c[i] = (struct caller){
+			.ib = &box_a, .set = &nums, .key = keys[i % 3]
+		};
+		snprintf(c[i].data, sizeof(c[i].data), "%d", 700 + i);
+		assert_int_equal(
+		    pthread_create(&c[i].thread, NULL, caller_run, &c[i]), 0);
+	}
+	gate_release(&holder, 6);
+	for (int i = 0; i < 6; i++)
+		pthread_join(c[i].thread, NULL);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(c[i].rc, 0);
+		assert_true(holds(&box_a, c[i].name, 700 + i, &items));
+		assert_int_equal(items, 2); /* with the other of its key */
+		if (keys[i % 3] != NULL) {
+			char end[16];
+
+			snprintf(end, sizeof(end), ".%s.json", keys[i % 3]);
+			assert_string_equal(
+			    c[i].name + strlen(c[i].name) - strlen(end), end);
+		}
+		assert_string_equal(c[i].name, c[(i + 3) % 6].name);
+	}
+	assert_string_not_equal(c[0].name, c[1].name);
+	assert_string_not_equal(c[0].name, c[2].name);
+	/* a key that cannot go into a name */
+	assert_int_equal(group_commit_add_key(gc, &box_a, &nums, "a.b", "1", 1,
+	                     name, sizeof(name)),
+	    -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(group_commit_add_key(
+	                     gc, &box_a, &nums, "", "1", 1, name, sizeof(name)),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -544,6 +592,8 @@ main(void)
 		cmocka_unit_test(test_failed_step_fails_the_caller),
 		cmocka_unit_test(test_failed_syncfs_fails_its_inbox_only),
 		cmocka_unit_test(test_wrap_one_makes_a_set_of_one),
+		cmocka_unit_test(
+		    test_keyed_items_share_files_of_their_key_only),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

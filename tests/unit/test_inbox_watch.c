@@ -1,15 +1,21 @@
 /*
  * test_inbox_watch.c - the watcher every inbox reader shares: incoming/
  * listed oldest first without hidden or overlong names, names taken one
- * by one and forgotten, a fresh file left to settle, and a wait that sets
- * inotify up at once and is woken by a file.
+ * by one and forgotten, a fresh file left to settle, a wait that sets
+ * inotify up at once and is woken by a file; hostile entries (FIFO, link,
+ * directory, names outside the protocol) refused without being opened,
+ * and one that cannot be moved skipped and counted.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,6 +130,159 @@ test_wait_starts_inotify_then_wakes_on_a_file(void **state)
 	assert_int_equal(w.fd, -1);
 }
 
+/* path of sub/name in the inbox, in a static buffer */
+static const char *
+at(const char *sub, const char *name)
+{
+	static char path[1024];
+	char dir[512];
+
+	assert_int_equal(fsio_join(dir, sizeof(dir), ib.path, sub), 0);
+	assert_int_equal(fsio_join(path, sizeof(path), dir, name), 0);
+	return path;
+}
+
+/* corrupt/name.why gives reason why */
+static void
+assert_why(const char *name, const char *why)
+{
+	char whyname[300], *text;
+	size_t len;
+
+	snprintf(whyname, sizeof(whyname), "%s.why", name);
+	assert_int_equal(
+	    fsio_read_file(at("corrupt", whyname), 4096, &text, &len), 0);
+	if (strstr(text, why) == NULL)
+		fail_msg("%s: no \"%s\" in:\n%s", whyname, why, text);
+	free(text);
+}
+
+static void
+test_hostile_entries_refused_unopened(void **state)
+{
+	struct inbox_watch w;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(mkfifo(at("incoming", "1-fifo.smx"), 0644), 0);
+	assert_int_equal(
+	    symlink("/etc/passwd", at("incoming", "2-link.smx")), 0);
+	assert_int_equal(mkdir(at("incoming", "3-dir.smx"), 0755), 0);
+	touch("4 space.smx");
+	touch("5-\xc3\xa9.smx");
+	touch("6.smx");
+	inbox_watch_init(&w, &ib, 5);
+	assert_int_equal(inbox_watch_list(&w), 5);
+	assert_string_equal(inbox_watch_next(&w), "6.smx");
+	assert_null(inbox_watch_next(&w));
+	assert_int_equal(inbox_watch_skipped(&w), 0);
+	assert_why("1-fifo.smx", "reason: not a regular file but a FIFO");
+	assert_why(
+	    "2-link.smx", "reason: not a regular file but a symbolic link");
+	assert_why("3-dir.smx", "reason: not a regular file but a directory");
+	assert_why("4 space.smx", "reason: a name outside the protocol");
+	assert_why("5-\xc3\xa9.smx", "reason: a name outside the protocol");
+	assert_int_equal(lstat(at("corrupt", "1-fifo.smx"), &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	inbox_watch_free(&w);
+}
+
+static void
+test_unmovable_entry_skipped_and_counted(void **state)
+{
+	struct inbox_watch w;
+
+	(void)state;
+	assert_int_equal(mkfifo(at("incoming", "1.smx"), 0644), 0);
+	/* corrupt/1.smx is a directory with contents: the move fails */
+	assert_int_equal(mkdir(at("corrupt", "1.smx"), 0755), 0);
+	assert_int_equal(mkdir(at("corrupt", "1.smx/x"), 0755), 0);
+	touch("2.smx");
+	inbox_watch_init(&w, &ib, 5);
+	assert_int_equal(inbox_watch_list(&w), 0);
+	assert_int_equal(inbox_watch_skipped(&w), 1);
+	assert_string_equal(inbox_watch_next(&w), "2.smx");
+	assert_null(inbox_watch_next(&w));
+	assert_int_equal(access(at("corrupt", "1.smx.why"), F_OK), -1);
+	/* listed again: still skipped, not tried before its time */
+	assert_int_equal(inbox_watch_list(&w), 0);
+	assert_int_equal(inbox_watch_skipped(&w), 1);
+	assert_string_equal(inbox_watch_next(&w), "2.smx");
+	/* due again and movable now: moved, no longer skipped */
+	w.skips[0].retry = 0;
+	assert_int_equal(rmdir(at("corrupt", "1.smx/x")), 0);
+	assert_int_equal(rmdir(at("corrupt", "1.smx")), 0);
+	assert_int_equal(inbox_watch_list(&w), 1);
+	assert_int_equal(inbox_watch_skipped(&w), 0);
+	assert_why("1.smx", "reason: not a regular file but a FIFO");
+	inbox_watch_free(&w);
+}
+
+static void
+test_skipped_entry_gone_is_forgotten(void **state)
+{
+	struct inbox_watch w;
+
+	(void)state;
+	assert_int_equal(mkfifo(at("incoming", "1.smx"), 0644), 0);
+	assert_int_equal(mkdir(at("corrupt", "1.smx"), 0755), 0);
+	assert_int_equal(mkdir(at("corrupt", "1.smx/x"), 0755), 0);
+	inbox_watch_init(&w, &ib, 5);
+	assert_int_equal(inbox_watch_list(&w), 0);
+	assert_int_equal(inbox_watch_skipped(&w), 1);
+	assert_int_equal(unlink(at("incoming", "1.smx")), 0);
+	assert_int_equal(inbox_watch_list(&w), 0);
+	assert_int_equal(inbox_watch_skipped(&w), 0);
+	inbox_watch_free(&w);
+}
+
+static void
+test_entry_read_never_blocks_nor_follows(void **state)
+{
+	char why[256], *data;
+	struct stat st;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mkfifo(at("incoming", "f.smx"), 0644), 0);
+	assert_int_equal(symlink("/etc/passwd", at("incoming", "l.smx")), 0);
+	assert_int_equal(inbox_entry_read(AT_FDCWD, at("incoming", "f.smx"),
+	                     &data, &len, &st, why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "not a regular file but a FIFO");
+	assert_int_equal(inbox_entry_read(AT_FDCWD, at("incoming", "l.smx"),
+	                     &data, &len, &st, why, sizeof(why)),
+	    -1);
+	assert_string_equal(why, "not a regular file but a symbolic link");
+	assert_false(inbox_transient(errno));
+	assert_int_equal(inbox_entry_read(AT_FDCWD, at("incoming", "none"),
+	                     &data, &len, &st, why, sizeof(why)),
+	    -1);
+	assert_int_equal(errno, ENOENT);
+	touch("r.smx");
+	assert_int_equal(inbox_entry_read(AT_FDCWD, at("incoming", "r.smx"),
+	                     &data, &len, &st, why, sizeof(why)),
+	    0);
+	assert_int_equal(len, 0);
+	assert_true(S_ISREG(st.st_mode));
+	free(data);
+}
+
+static void
+test_why_of_a_name_too_long_for_it(void **state)
+{
+	char name[NAME_MAX + 1], whyname[NAME_MAX + 1];
+
+	(void)state;
+	memset(name, 'x', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	touch(name);
+	assert_int_equal(inbox_reject(&ib, name, "too long"), 0);
+	snprintf(whyname, sizeof(whyname), "%.*s.why", NAME_MAX - 4, name);
+	assert_int_equal(access(at("corrupt", name), F_OK), 0);
+	assert_int_equal(access(at("corrupt", whyname), F_OK), 0);
+}
+
 int
 main(void)
 {
@@ -135,6 +294,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_wait_starts_inotify_then_wakes_on_a_file, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hostile_entries_refused_unopened, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unmovable_entry_skipped_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_skipped_entry_gone_is_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_entry_read_never_blocks_nor_follows, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_why_of_a_name_too_long_for_it, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("inbox_watch", tests, NULL, NULL);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fsp/source.h"
 #include "fsp/split.h"
 #include "fsp/throttle.h"
 
@@ -265,6 +266,116 @@ test_an_unmarked_set_is_marked(void **state)
 	json_decref(set);
 }
 
+static void
+test_a_set_is_taken_from_where_the_last_step_got(void **state)
+{
+	json_t *set = json_loads("{\"format\":\"s/1\",\"via\":\"fsp\","
+	                         "\"batches\":["
+	                         "{\"client\":\"a\",\"messages\":[1,2]},"
+	                         "{\"client\":\"b\",\"messages\":[3]},"
+	                         "{\"client\":\"c\",\"messages\":[4,5,6]}]}",
+	    0, NULL);
+	struct split_names sn;
+	size_t k;
+
+	(void)state;
+	assert_int_equal(split_count_from(set, 1), 4);
+	assert_int_equal(split_count_from(set, 3), 0);
+	/* from b: b fits in 2, c does not */
+	assert_int_equal(split_take_from(set, 1, 2, false, &k), 1);
+	assert_int_equal(k, 1);
+	assert_int_equal(split_take_from(set, 1, 4, false, &k), 2);
+	assert_int_equal(k, 4);
+	assert_int_equal(split_take_from(set, 2, 2, false, &k), 0);
+	assert_int_equal(k, 3);
+	assert_int_equal(split_take_from(set, 2, 2, true, &k), 1);
+	assert_int_equal(k, 3);
+	/* the parts are numbered on; a rest's on from its own number */
+	assert_int_equal(split_names_at("1.h.2.3.s4c0a80001.smx", 2, &sn), 0);
+	assert_string_equal(sn.part, "1.h.2.3.s4c0a80001.p3.smx");
+	assert_string_equal(sn.whole, "1.h.2.3.s4c0a80001.p3.smx");
+	assert_int_equal(split_names_at("1.h.2.3.r2.smx", 1, &sn), 0);
+	assert_string_equal(sn.part, "1.h.2.3.p4.smx");
+	assert_int_equal(split_names_at("1.h.2.3.smx", 0, &sn), 0);
+	assert_string_equal(sn.whole, "1.h.2.3.smx");
+	json_decref(set);
+}
+
+static void
+test_a_source_is_a_client_address(void **state)
+{
+	char key[SOURCE_KEY_MAX + 1];
+
+	(void)state;
+	source_key("192.168.0.23", key, sizeof(key));
+	assert_string_equal(key, "s4c0a80017");
+	/* one end site, one /64 */
+	source_key("2001:db8:1:2:3:4:5:6", key, sizeof(key));
+	assert_string_equal(key,
+	    "s6"
+	    "20010db800010002");
+	source_key("2001:db8:1:2::ffff", key, sizeof(key));
+	assert_string_equal(key,
+	    "s6"
+	    "20010db800010002");
+	source_key("unix:", key, sizeof(key));
+	assert_string_equal(key, "s0");
+	source_key(NULL, key, sizeof(key));
+	assert_string_equal(key, "s0");
+	/* and back from a spool file's name */
+	source_of("1795.h.902.0.s4c0a80017.smx", key, sizeof(key));
+	assert_string_equal(key, "s4c0a80017");
+	source_of("1795.h.902.0.s6"
+	          "20010db800010002.r3.smx",
+	    key, sizeof(key));
+	assert_string_equal(key,
+	    "s6"
+	    "20010db800010002");
+	source_of("1795.h.902.0.s0.smx", key, sizeof(key));
+	assert_string_equal(key, "s0");
+	source_of("1795.h.902.0.smx", key, sizeof(key));
+	assert_string_equal(key, "");
+	source_of("1795.h.902.0.s4c0a8001.smx", key, sizeof(key));
+	assert_string_equal(key, "");
+	source_of("1795.h.902.0.s4C0A80017.smx", key, sizeof(key));
+	assert_string_equal(key, "");
+	source_of("s4c0a80017.smx", key, sizeof(key));
+	assert_string_equal(key, "s4c0a80017");
+	source_of("noext", key, sizeof(key));
+	assert_string_equal(key, "");
+}
+
+static void
+test_the_quota_caps_what_one_source_has_waiting(void **state)
+{
+	struct source_quota q;
+
+	(void)state;
+	quota_init(&q);
+	quota_configure(&q, 8, 5, 2000);
+	/* nothing waiting: taken, however large */
+	assert_int_equal(quota_admit(&q, "s4a", 20), 0);
+	assert_int_equal(quota_waiting(&q, "s4a"), 20);
+	assert_true(quota_admit(&q, "s4a", 1) >= 1);
+	assert_int_equal(quota_waiting(&q, "s4a"), 20);
+	/* another source is not held by it */
+	assert_int_equal(quota_admit(&q, "s4b", 3), 0);
+	assert_int_equal(quota_admit(&q, "s4b", 5), 0);
+	assert_true(quota_admit(&q, "s4b", 1) >= 1);
+	/* 11 over the cap: what is left of the interval, and 2 more */
+	quota_interval(&q, 0);
+	assert_int_equal(quota_admit(&q, "s4b", 11), 2 + 2 * 2);
+	quota_release(&q, "s4b", 8);
+	assert_int_equal(quota_waiting(&q, "s4b"), 0);
+	quota_release(&q, "s4b", 1);
+	assert_int_equal(quota_waiting(&q, "s4b"), 0);
+	assert_int_equal(quota_admit(&q, "s4b", 8), 0);
+	/* 0: the cap is the throttle's limit */
+	quota_configure(&q, 0, 5, 2000);
+	assert_int_equal(q.max, 5);
+	quota_free(&q);
+}
+
 int
 main(void)
 {
@@ -281,6 +392,11 @@ main(void)
 		cmocka_unit_test(test_a_lone_batch_is_wrapped_and_marked),
 		cmocka_unit_test(test_a_set_is_cut_between_its_batches),
 		cmocka_unit_test(test_an_unmarked_set_is_marked),
+		cmocka_unit_test(
+		    test_a_set_is_taken_from_where_the_last_step_got),
+		cmocka_unit_test(test_a_source_is_a_client_address),
+		cmocka_unit_test(
+		    test_the_quota_caps_what_one_source_has_waiting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,6 +88,7 @@ ctl_inboxes(struct ctl *ctl, char *err, size_t errlen)
 			    json_integer((json_int_t)bl.oldest_age));
 			sjson_set(o, "corrupt", json_integer(bl.corrupt));
 			sjson_set(o, "tmp", json_integer(bl.tmp));
+			sjson_set(o, "skipped", json_integer(bl.skipped));
 			sjson_append(list, o);
 		}
 		free(names[i]);
@@ -113,8 +114,8 @@ fmt_age(long long s, char *out, size_t len)
 void
 ctl_print_inboxes(const json_t *list)
 {
-	printf("%-16s %9s %9s %8s %5s\n", "INBOX", "BACKLOG", "OLDEST",
-	    "CORRUPT", "TMP");
+	printf("%-16s %9s %9s %8s %5s %7s\n", "INBOX", "BACKLOG", "OLDEST",
+	    "CORRUPT", "TMP", "SKIPPED");
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		json_t *o = json_array_get(list, i);
 		long long files =
@@ -125,11 +126,12 @@ ctl_print_inboxes(const json_t *list)
 			fmt_age(json_integer_value(
 			            json_object_get(o, "oldest_age_seconds")),
 			    age, sizeof(age));
-		printf("%-16s %9lld %9s %8lld %5lld\n",
+		printf("%-16s %9lld %9s %8lld %5lld %7lld\n",
 		    ctl_text(json_string_value(json_object_get(o, "name"))),
 		    files, age,
 		    json_integer_value(json_object_get(o, "corrupt")),
-		    json_integer_value(json_object_get(o, "tmp")));
+		    json_integer_value(json_object_get(o, "tmp")),
+		    json_integer_value(json_object_get(o, "skipped")));
 	}
 	if (json_array_size(list) == 0)
 		printf("(no inboxes: run \"sitectl inbox init\")\n");
