@@ -169,7 +169,7 @@ $(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
 $(BUILD)/fuzz_fsp_split: $(BUILD)/roles/fsp/split.o
 $(BUILD)/fuzz_sitectl: $(BUILD)/tools/sitectl/main-nomain.o \
     $(BUILD)/gen/schema_sql.o \
-    $(filter-out %/main.o %/cmd_boundary.o,$(SITECTL_SRC:%.c=$(BUILD)/%.o))
+    $(filter-out %/main.o,$(SITECTL_SRC:%.c=$(BUILD)/%.o))
 endif
 
 deps:

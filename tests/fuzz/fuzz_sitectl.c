@@ -6,11 +6,12 @@
  *
  * The input is up to four NUL-separated strings: TYPE, VALUE, MATCH,
  * FIELD for a boundary; each of them is also given to every other check.
- * cmd_boundary.c is included whole to reach its static checks, so the
- * target links sitectl's other objects but not cmd_boundary.o.
+ * The target links sitectl's objects, its main() renamed.
  */
+#include "boundary_value.h"
 #include "fuzz.h"
-#include "../../tools/sitectl/cmd_boundary.c"
+#include "model.h"
+#include "sitectl.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,17 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boundary_value.h"
 #include "model.h"
 #include "sitectl.h"
 #include "util/db.h"
 #include "util/ipaddr.h"
-
-/* A boundary's value as the database stores it (NULL: not this type). */
-struct bvalue {
-	const char *type;
-	char prefix[IPNET_STRLEN], start[IPADDR_STRLEN], end[IPADDR_STRLEN];
-	const char *text, *vpn_match, *vpn_field;
-};
 
 /* How a boundary's value reads, whatever its type. */
 #define VALUE_SQL                                                              \
@@ -71,8 +65,7 @@ parse_range(const char *v, struct bvalue *b)
 	return 0;
 }
 
-/* Check a boundary's type, value and VPN options; 0, or -1 with why. */
-static int
+int
 bvalue_parse(const char *type, const char *v, const char *match,
     const char *field, struct bvalue *b)
 {
@@ -193,9 +186,6 @@ boundary_add(PGconn *db, const char *name, const struct bvalue *b)
 	return EXIT_OK;
 }
 
-/* Options of boundary set, in spec order. */
-enum { O_NAME, O_TYPE, O_VALUE, O_MATCH, O_FIELD };
-
 static int
 boundary_set(PGconn *db, const char *name, const char **vals)
 {
@@ -269,8 +259,7 @@ boundary_remove(PGconn *db, const char *name)
 	return EXIT_OK;
 }
 
-/* The checks of each subcommand that need no database; an exit status. */
-static int
+int
 boundary_args(const char *sub, int npos, const char **pos, const char **vals,
     struct bvalue *b)
 {
