@@ -101,6 +101,14 @@ const struct conf_setting conf_settings[] = {
 	INT("statesys", "future_minutes", "1440", 1, 525600,
 	    "a message dated more than this ahead goes to the history only"),
 
+	STR("notifyd", "conninfo", "",
+	    "sitesys-notifyd's connection string; empty: [database] "
+	    "conninfo"),
+
+	STR("notifymgr", "conninfo", "",
+	    "sitesys-notifymgr's connection string; empty: [database] "
+	    "conninfo"),
+
 	STR("fsp", "fastcgi_socket", "/run/sitesys/fsp.sock",
 	    "unix socket on which nginx reaches sitesys-fsp"),
 	INT("fsp", "threads", "16", 1, 1024,

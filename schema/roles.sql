@@ -20,6 +20,8 @@ CREATE TEMP TABLE sitesys_role (
 INSERT INTO sitesys_role VALUES
     ('sitesys_mp', 'sitesys-mp'),
     ('sitesys_statesys', 'sitesys-statesys'),
+    ('sitesys_notifyd', 'sitesys-notifyd'),
+    ('sitesys_notifymgr', 'sitesys-notifymgr'),
     ('sitesys_console', 'sitectl');
 
 -- What every user has by default goes too: the site's tables are granted
@@ -119,6 +121,36 @@ GRANT UPDATE (forged_batches, last_forged) ON client TO sitesys_statesys;
 -- with the history.
 GRANT SELECT, INSERT, DELETE ON statemsg_unverified TO sitesys_statesys;
 
+-- sitesys-notifyd: accepts the clients whose certificates are registered,
+-- approved and not blocked (client; NOTIFY sitesys_client); reads the
+-- pushes released to them with their tasks and approved scripts (NOTIFY
+-- sitesys_push); reports its status. What it saw happen goes to bgb.box,
+-- never to the database.
+GRANT SELECT (guid, fingerprint, approved, blocked) ON client
+    TO sitesys_notifyd;
+GRANT SELECT ON notify_task, notify_push, script TO sitesys_notifyd;
+GRANT SELECT, INSERT, UPDATE ON component TO sitesys_notifyd;
+
+-- sitesys-notifymgr: expands new tasks into their pushes (collections,
+-- their rules and the clients and boundary model they match), releases
+-- them at the task's rate, stops and expires tasks; loads bgb.box (.bts
+-- into notify_push, .bos into client_online) through its inbox ledger;
+-- reports its status. It never changes a client or the model.
+GRANT SELECT ON client, collection, collection_rule, notify_task_client,
+    boundary_group, boundary, boundary_group_member, site
+    TO sitesys_notifymgr;
+GRANT SELECT, UPDATE ON notify_task TO sitesys_notifymgr;
+GRANT SELECT, INSERT, UPDATE ON notify_push, client_online
+    TO sitesys_notifymgr;
+GRANT USAGE ON SEQUENCE notify_release_seq TO sitesys_notifymgr;
+GRANT SELECT, INSERT, DELETE ON inbox_ledger TO sitesys_notifymgr;
+GRANT SELECT, INSERT, UPDATE ON component TO sitesys_notifymgr;
+DO $$
+BEGIN
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO sitesys_notifymgr',
+        current_database());
+END $$;
+
 -- sitectl, the console: everything but sitectl db. Changes the boundary
 -- model and the hierarchy's settings; approves, blocks and resets
 -- clients' identities; reads what the daemons record (clients, their
@@ -141,3 +173,11 @@ GRANT SELECT ON client, client_state, client_message_stats,
     TO sitesys_console;
 GRANT UPDATE (approved, blocked, fingerprint, certificate, bound_at)
     ON client TO sitesys_console;
+-- Client notification: collections and scripts are the console's; it
+-- starts tasks (notifymgr expands them) and reads what became of them.
+GRANT SELECT, INSERT, UPDATE, DELETE ON collection, collection_rule,
+    script TO sitesys_console;
+GRANT SELECT, INSERT ON notify_task, notify_task_client TO sitesys_console;
+GRANT UPDATE (state, finished_at) ON notify_task TO sitesys_console;
+GRANT USAGE ON SEQUENCE notify_task_id_seq TO sitesys_console;
+GRANT SELECT ON notify_push, client_online TO sitesys_console;

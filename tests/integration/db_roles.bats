@@ -16,7 +16,7 @@ teardown() {
 	site_teardown
 }
 
-PASSFILE_ROLES="sitesys_console sitesys_mp sitesys_statesys"
+PASSFILE_ROLES="sitesys_console sitesys_mp sitesys_notifyd sitesys_notifymgr sitesys_statesys"
 GUID=GUID:6f9619ff-8b86-d011-b42d-00c04fc964ff
 
 # psql_as ROLE [PASSFILE] ARGS...: psql as psql_site runs it, as ROLE, with
@@ -44,7 +44,7 @@ allowed() {
 }
 
 @test "db init makes a role per program, each with its password in a 0600 passfile" {
-	grep -qx "roles $(echo $PASSFILE_ROLES | sed 's/ /, /g'): passwords in $SITE_DIR/pgpass (3 new)" "$SITE_DIR/init.out"
+	grep -qx "roles $(echo $PASSFILE_ROLES | sed 's/ /, /g'): passwords in $SITE_DIR/pgpass (5 new)" "$SITE_DIR/init.out"
 	[ "$(stat -c %a "$SITE_DIR/pgpass")" = 600 ]
 	local owner=$(id -un)
 	[ "$owner" != root ] || owner=sitesys
@@ -56,10 +56,10 @@ allowed() {
 	# no program's role may do more than log in
 	[ "$(psql_site -c "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'sitesys\_%'
 		AND NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication
-		OR rolbypassrls)")" = 3 ]
+		OR rolbypassrls)")" = 5 ]
 	# the server keeps SCRAM verifiers
 	[ "$(psql_site -c "SELECT count(*) FROM pg_authid WHERE rolname LIKE 'sitesys\_%'
-		AND rolpassword LIKE 'SCRAM-SHA-256\$%'")" = 3 ]
+		AND rolpassword LIKE 'SCRAM-SHA-256\$%'")" = 5 ]
 }
 
 @test "db init again keeps the passwords and the other lines of the file, and restores one changed" {

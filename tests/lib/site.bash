@@ -307,6 +307,10 @@ site_conf() {
 		conninfo = $db user=sitesys_mp passfile=$dir/pgpass
 		[statesys]
 		conninfo = $db user=sitesys_statesys passfile=$dir/pgpass
+		[notifyd]
+		conninfo = $db user=sitesys_notifyd passfile=$dir/pgpass
+		[notifymgr]
+		conninfo = $db user=sitesys_notifymgr passfile=$dir/pgpass
 		[inbox]
 		settle_seconds = 2
 		[ca]
