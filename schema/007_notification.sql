@@ -11,13 +11,13 @@
 -- pattern (* ? [..]) on the name, without regard to case; boundary-group:
 -- the clients whose addresses fall in one of the group's boundaries; site:
 -- the clients assigned to the site code.
-CREATE TABLE collection (
+CREATE TABLE IF NOT EXISTS collection (
     name        text PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 256),
     description text NOT NULL DEFAULT '',
     created     timestamptz NOT NULL DEFAULT now()
 );
 
-CREATE TABLE collection_rule (
+CREATE TABLE IF NOT EXISTS collection_rule (
     collection  text NOT NULL REFERENCES collection ON DELETE CASCADE,
     kind        text NOT NULL
                 CHECK (kind IN ('name', 'pattern', 'boundary-group', 'site')),
@@ -27,7 +27,7 @@ CREATE TABLE collection_rule (
 
 -- A script the run-script action may run: known by the SHA-256 of its
 -- body, run only once approved.
-CREATE TABLE script (
+CREATE TABLE IF NOT EXISTS script (
     sha256      text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 256),
     body        text NOT NULL,
@@ -41,7 +41,7 @@ CREATE TABLE script (
 -- set) and pushed; stopped: stop_after_failures results failed, no more
 -- released; done: every push has its result; expired: valid_until passed
 -- first. The numbers are those of the expansion.
-CREATE TABLE notify_task (
+CREATE TABLE IF NOT EXISTS notify_task (
     id                  bigserial PRIMARY KEY,
     action              text NOT NULL,
     script              text REFERENCES script (sha256),
@@ -61,12 +61,12 @@ CREATE TABLE notify_task (
     CONSTRAINT notify_task_script CHECK
         ((action = 'run-script') = (script IS NOT NULL))
 );
-CREATE INDEX notify_task_open ON notify_task (state)
+CREATE INDEX IF NOT EXISTS notify_task_open ON notify_task (state)
     WHERE state IN ('new', 'pushing');
 
 -- The named clients of a task that targets clients rather than a
 -- collection; sitectl writes them with the task.
-CREATE TABLE notify_task_client (
+CREATE TABLE IF NOT EXISTS notify_task_client (
     task        bigint NOT NULL REFERENCES notify_task ON DELETE CASCADE,
     guid        text NOT NULL CHECK (guid ~ '^GUID:[0-9A-Fa-f-]{36}$'),
     PRIMARY KEY (task, guid)
@@ -75,8 +75,8 @@ CREATE TABLE notify_task_client (
 -- The push queue: one row per task and client. release_seq orders the
 -- releases (NOTIFY sitesys_push); notifyd reads the rows released since
 -- the last one it saw. status 'expired': no result by valid_until.
-CREATE SEQUENCE notify_release_seq;
-CREATE TABLE notify_push (
+CREATE SEQUENCE IF NOT EXISTS notify_release_seq;
+CREATE TABLE IF NOT EXISTS notify_push (
     task        bigint NOT NULL REFERENCES notify_task ON DELETE CASCADE,
     guid        text NOT NULL,
     online      boolean NOT NULL DEFAULT false,
@@ -92,13 +92,13 @@ CREATE TABLE notify_push (
     output      text,
     PRIMARY KEY (task, guid)
 );
-CREATE INDEX notify_push_unreleased ON notify_push (task)
+CREATE INDEX IF NOT EXISTS notify_push_unreleased ON notify_push (task)
     WHERE release_seq IS NULL;
 
 -- Who is online, by the last .bos of the notification server a client is
 -- connected to. A client absent from its server's latest snapshot is
 -- offline.
-CREATE TABLE client_online (
+CREATE TABLE IF NOT EXISTS client_online (
     guid        text PRIMARY KEY,
     server      text NOT NULL,
     online      boolean NOT NULL,
@@ -106,10 +106,10 @@ CREATE TABLE client_online (
     since       timestamptz,
     reported    timestamptz NOT NULL
 );
-CREATE INDEX client_online_server ON client_online (server) WHERE online;
+CREATE INDEX IF NOT EXISTS client_online_server ON client_online (server) WHERE online;
 
 -- Pushes released: every notifyd reads them now.
-CREATE FUNCTION notify_push_released() RETURNS trigger
+CREATE OR REPLACE FUNCTION notify_push_released() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
 BEGIN
@@ -118,12 +118,12 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER notify_push_released
+CREATE OR REPLACE TRIGGER notify_push_released
     AFTER UPDATE OF release_seq ON notify_push
     FOR EACH STATEMENT EXECUTE FUNCTION notify_push_released();
 
 -- A new task: notifymgr expands it now.
-CREATE FUNCTION notify_task_new() RETURNS trigger
+CREATE OR REPLACE FUNCTION notify_task_new() RETURNS trigger
     LANGUAGE plpgsql AS
 $$
 BEGIN
@@ -132,6 +132,6 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER notify_task_new
+CREATE OR REPLACE TRIGGER notify_task_new
     AFTER INSERT ON notify_task
     FOR EACH STATEMENT EXECUTE FUNCTION notify_task_new();
