@@ -180,7 +180,7 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 {
 	struct inbox ib;
 	time_t last_report = 0; /* report at once, then every minute */
-	int backoff = 1, max_wait, rescan, more;
+	int backoff = 1, max_wait, rescan, more, wait_ms;
 
 	if (svc_open(svc, *cfp, &ib) == -1)
 		return 1;
@@ -222,8 +222,11 @@ inbox_serve(struct conf **cfp, struct inbox_service *svc)
 		if (more)
 			continue; /* a backlog: straight back to it */
 		rescan = (int)conf_int(*cfp, "inbox", "rescan_seconds");
-		inbox_reader_wait(&svc->reader,
-		    (rescan < REPORT_SECONDS ? rescan : REPORT_SECONDS) * 1000);
+		wait_ms =
+		    (rescan < REPORT_SECONDS ? rescan : REPORT_SECONDS) * 1000;
+		if (svc->tick_ms > 0 && svc->tick_ms < wait_ms)
+			wait_ms = svc->tick_ms;
+		inbox_reader_wait(&svc->reader, wait_ms);
 	}
 	if (svc->db != NULL) {
 		char detail[512];

@@ -22,6 +22,9 @@ struct inbox_service {
 	/* between batches, for the role's periodic work: 0, or -1 if the
 	 * database failed (the service reconnects) */
 	int (*tick)(PGconn *db, void *arg, const struct conf *cf);
+	/* the longest wait between two ticks, in ms; 0: the rescan
+	 * interval (at most a minute) */
+	int tick_ms;
 	/* add to the status line reported to the database */
 	void (*describe)(void *arg, char *buf, size_t len);
 	void *arg;

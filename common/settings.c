@@ -59,6 +59,9 @@ const struct conf_setting conf_settings[] = {
 	STR("console", "conninfo", "",
 	    "sitectl's connection string (all but db); empty: [database] "
 	    "conninfo"),
+	INT("console", "notify_valid_minutes", "60", 1, 10080,
+	    "a client notification task reaches clients that come online "
+	    "this long after it starts (sitectl notify --valid)"),
 
 	STR("ca", "dir", "/etc/sitesys/ca",
 	    "the site CA's directory: its key, certificate, CRL and what it "

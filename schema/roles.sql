@@ -133,11 +133,17 @@ GRANT SELECT, INSERT, UPDATE ON component TO sitesys_notifyd;
 
 -- sitesys-notifymgr: expands new tasks into their pushes (collections,
 -- their rules and the clients and boundary model they match), releases
--- them at the task's rate, stops and expires tasks; loads bgb.box (.bts
+-- them at the task's rate, stops and expires tasks (the boundary model
+-- answers which clients a boundary group holds); loads bgb.box (.bts
 -- into notify_push, .bos into client_online) through its inbox ledger;
 -- reports its status. It never changes a client or the model.
-GRANT SELECT ON client, collection, collection_rule, notify_task_client,
-    boundary_group, boundary, boundary_group_member, site
+GRANT SELECT ON client, collection, collection_rule, notify_task_client
+    TO sitesys_notifymgr;
+GRANT SELECT ON site, boundary_group, boundary, boundary_group_member,
+    site_server, site_server_role, boundary_group_server, dp_content,
+    content_on_demand, boundary_group_link, boundary_group_link_fallback,
+    site_default_fallback, hierarchy_setting, peer_cache_source,
+    peer_content
     TO sitesys_notifymgr;
 GRANT SELECT, UPDATE ON notify_task TO sitesys_notifymgr;
 GRANT SELECT, INSERT, UPDATE ON notify_push, client_online
@@ -181,3 +187,9 @@ GRANT SELECT, INSERT ON notify_task, notify_task_client TO sitesys_console;
 GRANT UPDATE (state, finished_at) ON notify_task TO sitesys_console;
 GRANT USAGE ON SEQUENCE notify_task_id_seq TO sitesys_console;
 GRANT SELECT ON notify_push, client_online TO sitesys_console;
+-- the members of a collection are staged in a temporary table
+DO $$
+BEGIN
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO sitesys_console',
+        current_database());
+END $$;

@@ -432,6 +432,17 @@ x509_fingerprint(X509 *cert, char out[X509_FINGERPRINT_LEN])
 		x509_hex(md, n, out);
 }
 
+void
+x509_sha256_hex(const void *data, size_t len, char out[X509_FINGERPRINT_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	out[0] = '\0';
+	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
+		x509_hex(md, n, out);
+}
+
 /*
  * The base64 text from s to e, whitespace left out, decoded into out,
  * which holds 2 * (e - s) bytes (the text, then what it decodes to); the

@@ -96,6 +96,14 @@ void x509_serial(X509 *cert, char out[X509_SERIAL_HEX_LEN]);
 void x509_fingerprint(X509 *cert, char out[X509_FINGERPRINT_LEN]);
 
 /*
+ * x509_sha256_hex - the SHA-256 of len bytes of data in lower-case hex
+ * (what a certificate's fingerprint is of its DER form); "" if OpenSSL
+ * fails
+ */
+void x509_sha256_hex(
+    const void *data, size_t len, char out[X509_FINGERPRINT_LEN]);
+
+/*
  * x509_pem_fingerprint - the SHA-256 in lower-case hex of the DER in the
  * first PEM CERTIFICATE of pem (n bytes), without parsing it: for a
  * certificate as OpenSSL writes it, what x509_fingerprint gives, at a

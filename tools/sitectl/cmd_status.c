@@ -9,9 +9,62 @@
 #include "util/db.h"
 #include "util/sjson.h"
 
-/* The components that have reported, or NULL with the reason in err. */
+/* The notification servers and their clients online, by the latest
+ * presence snapshots; NULL on a database error (then so is the rest). */
 static json_t *
-components(struct ctl *ctl, char *err, size_t errlen)
+notify_servers(PGconn *db)
+{
+	PGresult *res = db_exec(db,
+	    "SELECT server, count(*) FILTER (WHERE online), "
+	    "count(*) FILTER (WHERE online AND via = 'tcp'), "
+	    "count(*) FILTER (WHERE online AND via = 'http'), "
+	    "" CTL_UTC("max(reported)") " FROM client_online "
+	                                "GROUP BY server ORDER BY server",
+	    0, NULL);
+	json_t *list;
+
+	if (res == NULL)
+		return NULL;
+	list = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *o = json_object();
+
+		sjson_set(o, "server", json_string(PQgetvalue(res, i, 0)));
+		sjson_set(
+		    o, "online", json_integer(atoll(PQgetvalue(res, i, 1))));
+		sjson_set(o, "tcp", json_integer(atoll(PQgetvalue(res, i, 2))));
+		sjson_set(
+		    o, "http", json_integer(atoll(PQgetvalue(res, i, 3))));
+		sjson_set(o, "reported", json_string(PQgetvalue(res, i, 4)));
+		sjson_append(list, o);
+	}
+	PQclear(res);
+	return list;
+}
+
+static void
+print_servers(const json_t *list)
+{
+	printf("\n%-32s %8s %8s %8s  %s\n", "NOTIFICATION SERVER", "ONLINE",
+	    "TCP", "HTTP", "REPORTED");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *o = json_array_get(list, i);
+
+		printf("%-32s %8lld %8lld %8lld  %s\n",
+		    ctl_text(json_string_value(json_object_get(o, "server"))),
+		    json_integer_value(json_object_get(o, "online")),
+		    json_integer_value(json_object_get(o, "tcp")),
+		    json_integer_value(json_object_get(o, "http")),
+		    json_string_value(json_object_get(o, "reported")));
+	}
+	if (json_array_size(list) == 0)
+		printf("(no notification server has reported its clients)\n");
+}
+
+/* The components that have reported, or NULL with the reason in err;
+ * the notification servers into *servers. */
+static json_t *
+components(struct ctl *ctl, json_t **servers, char *err, size_t errlen)
 {
 	PGconn *db = db_connect(site_conninfo(ctl->cf, "console"), err, errlen);
 	PGresult *res;
@@ -19,6 +72,12 @@ components(struct ctl *ctl, char *err, size_t errlen)
 
 	if (db == NULL)
 		return NULL;
+	if ((*servers = notify_servers(db)) == NULL) {
+		snprintf(err, errlen, "could not read the online clients: %s",
+		    db_error());
+		PQfinish(db);
+		return NULL;
+	}
 	res = db_exec(db,
 	    "SELECT name, host, pid, state, detail, "
 	    "extract(epoch FROM now() - last_report)::bigint, "
@@ -29,6 +88,8 @@ components(struct ctl *ctl, char *err, size_t errlen)
 	if (res == NULL) {
 		snprintf(
 		    err, errlen, "could not read components: %s", db_error());
+		json_decref(*servers);
+		*servers = NULL;
 		PQfinish(db);
 		return NULL;
 	}
@@ -77,13 +138,13 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	char ierr[4200], cerr[1600];
 	const char *vals[1], *pos[1];
-	json_t *doc, *boxes, *comps;
+	json_t *doc, *boxes, *comps, *servers = NULL;
 	int npos;
 
 	if (ctl_parse(ctl, argc, argv, NULL, vals, pos, 0, &npos) == -1)
 		return ctl_usage("status");
 	boxes = ctl_inboxes(ctl, ierr, sizeof(ierr));
-	comps = components(ctl, cerr, sizeof(cerr));
+	comps = components(ctl, &servers, cerr, sizeof(cerr));
 	if (ctl->json) {
 		doc = json_object();
 		sjson_set(doc, "inbox_dir",
@@ -96,6 +157,8 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		    comps ? json_incref(comps) : json_null());
 		if (comps == NULL)
 			sjson_set(doc, "database_error", json_string(cerr));
+		sjson_set(doc, "notification_servers",
+		    servers ? json_incref(servers) : json_null());
 		ctl_json(doc);
 		json_decref(doc);
 	} else {
@@ -106,13 +169,15 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		else
 			printf("  %s\n", ctl_text(ierr));
 		printf("\n");
-		if (comps != NULL)
+		if (comps != NULL) {
 			print_components(comps);
-		else
+			print_servers(servers);
+		} else
 			printf("components: %s\n", ctl_text(cerr));
 	}
 	json_decref(boxes);
 	json_decref(comps);
+	json_decref(servers);
 	if (boxes == NULL)
 		ctl_err("%s", ierr);
 	if (comps == NULL)

@@ -100,6 +100,25 @@ static const struct command {
 	    "       sitectl [-c file] ca issue --server FQDN --role ROLE\n"
 	    "       sitectl [-c file] ca list [--json]\n"
 	    "       sitectl [-c file] ca revoke FQDN|SERIAL" },
+	{ "collection", cmd_collection,
+	    "collection add NAME [--description TEXT] [RULE ...]\n"
+	    "       sitectl [-c file] collection add-rule|remove-rule NAME "
+	    "RULE ...\n"
+	    "       sitectl [-c file] collection list|show NAME|remove NAME "
+	    "[--json]\n"
+	    "           RULE: --name CLIENT_NAME | --pattern 'lab-*' | "
+	    "--boundary-group BG | --site CODE" },
+	{ "script", cmd_script,
+	    "script add FILE [--name NAME]\n"
+	    "       sitectl [-c file] script approve|unapprove SHA256|NAME\n"
+	    "       sitectl [-c file] script list [--json]" },
+	{ "notify", cmd_notify,
+	    "notify ACTION --collection NAME | --client GUID[,GUID...] ...\n"
+	    "           [--script SHA256|NAME] [--rate N/min] "
+	    "[--stop-after-failures N]\n"
+	    "           [--valid MINUTES]" },
+	{ "operations", cmd_operations,
+	    "operations [TASK] [--watch] [--json]" },
 	{ "report", cmd_report,
 	    "report resync-outstanding [--json]\n"
 	    "       sitectl [-c file] report state --topic-type T "

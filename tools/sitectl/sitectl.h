@@ -106,6 +106,17 @@ int cmd_peer(struct ctl *ctl, int argc, char **argv);
 int cmd_setting(struct ctl *ctl, int argc, char **argv);
 int cmd_location(struct ctl *ctl, int argc, char **argv);
 int cmd_ca(struct ctl *ctl, int argc, char **argv);
+int cmd_collection(struct ctl *ctl, int argc, char **argv);
+int cmd_script(struct ctl *ctl, int argc, char **argv);
+int cmd_notify(struct ctl *ctl, int argc, char **argv);
+int cmd_operations(struct ctl *ctl, int argc, char **argv);
+
+/*
+ * collection_members - put the members of collection name into the
+ * temporary table member_stage (collection_stage, with the boundary model
+ * loaded first); 0, or -1 with why printed
+ */
+int collection_members(PGconn *db, const char *name);
 
 /*
  * db_roles_apply - inside the caller's transaction, as the administrator:

@@ -1,0 +1,84 @@
+/*
+ * expand.c - a new task into its pushes: one per client it targets, its
+ * named clients or its collection's members (collection_stage), each
+ * marked online as the last presence snapshots say
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "location/collection.h"
+#include "notifymgr.h"
+#include "util/db.h"
+#include "util/log.h"
+
+static const char COLLECTION_SQL[] =
+    "SELECT collection FROM notify_task WHERE id = $1 "
+    "AND collection IS NOT NULL";
+
+static const char NAMED_SQL[] =
+    "CREATE TEMP TABLE IF NOT EXISTS member_stage (guid text);"
+    "TRUNCATE member_stage";
+
+static const char NAMED_STAGE_SQL[] =
+    "INSERT INTO member_stage SELECT guid FROM notify_task_client "
+    "WHERE task = $1";
+
+static const char PUSH_SQL[] =
+    "INSERT INTO notify_push (task, guid, online) "
+    "SELECT $1, s.guid, coalesce(o.online, false) "
+    "FROM (SELECT DISTINCT guid FROM member_stage) s "
+    "LEFT JOIN client_online o ON o.guid = s.guid "
+    "ON CONFLICT DO NOTHING";
+
+static const char TASK_SQL[] =
+    "UPDATE notify_task t SET state = 'pushing', expanded_at = now(), "
+    "targeted = n.targeted, online_at_start = n.online FROM "
+    "(SELECT count(*) AS targeted, count(*) FILTER (WHERE online) AS online "
+    "FROM notify_push WHERE task = $1) n WHERE t.id = $1 "
+    "RETURNING t.targeted, t.online_at_start";
+
+/* The task's clients into member_stage; 0, or -1 with why. */
+static int
+stage(PGconn *db, const struct loc_model *m, const char *id, char *why,
+    size_t len)
+{
+	PGresult *res = db_exec(db, COLLECTION_SQL, 1, &id);
+	int rc;
+
+	if (res == NULL) {
+		snprintf(why, len, "%s", db_error());
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		rc = collection_stage(db, m, PQgetvalue(res, 0, 0), why, len);
+	else if ((rc = db_script(db, NAMED_SQL)) == 0)
+		rc = db_cmd(db, NAMED_STAGE_SQL, 1, &id);
+	if (rc == -1 && PQntuples(res) != 1)
+		snprintf(why, len, "%s", db_error());
+	PQclear(res);
+	return rc;
+}
+
+long
+expand_task(PGconn *db, const struct loc_model *m, const char *id)
+{
+	const char *params[1] = { id };
+	char why[512];
+	PGresult *res;
+	long n;
+
+	if (stage(db, m, id, why, sizeof(why)) == -1) {
+		log_error("could not expand task %s: %s", id, why);
+		return -1;
+	}
+	if (db_cmd(db, PUSH_SQL, 1, params) == -1 ||
+	    (res = db_exec(db, TASK_SQL, 1, params)) == NULL) {
+		log_error("could not expand task %s: %s", id, db_error());
+		return -1;
+	}
+	n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	log_info("task %s: %ld clients targeted, %s of them online", id, n,
+	    PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return n;
+}
