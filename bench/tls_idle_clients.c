@@ -3,14 +3,21 @@
  * measuring what each costs the server (notify_bench): the baselines'
  * clients, a bare TLS server's and mosquitto's.
  *
- *   usage: tls_idle_clients HOST:PORT N none|mqtt [FIRST_SOURCE]
+ *   usage: tls_idle_clients HOST:PORT N MODE [FIRST_SOURCE]
  *
  * Connections come from the loopback source addresses FIRST_SOURCE
  * (default 127.0.0.2) and the next ones, 20,000 from each, at most 256
- * handshakes at a time, with TCP_NODELAY. "mqtt" sends an MQTT 3.1.1
- * CONNECT (a client id of its own per connection, keep-alive off) and
- * waits for the CONNACK. When all are up (or failed), it prints
- * "ready N failed F" and holds them until SIGTERM or stdin closes. One
+ * handshakes at a time, with TCP_NODELAY. MODE:
+ *   none      TLS, nothing more
+ *   mqtt      TLS, then an MQTT 3.1.1 CONNECT (a client id of its own per
+ *             connection, keep-alive off), up once the CONNACK is back
+ *   mqtt-sub  the same, then SUBSCRIBE to "bench/all", up at the SUBACK
+ *   plain     plain TCP, up once connected
+ * When all are up (or failed), it prints "ready N failed F" and holds
+ * them until SIGTERM. In mqtt-sub and plain, the first
+ * bytes that come to a connection after it is up are a message: once each
+ * connection has had one, it prints "received N at US", the wall-clock
+ * time in microseconds when the last came. One
  * process holds at most 19,000 (the open files here are capped at
  * 20,000); run several for more.
  */
@@ -20,8 +27,8 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +48,17 @@ struct conn {
 	SSL *ssl;
 	int fd;
 	enum phase phase;
-	int got; /* CONNACK bytes read */
+	int got; /* bytes read before it was up: CONNACK, SUBACK */
+	bool subscribed; /* SUBSCRIBE sent */
+	bool message; /* a message came after it was up */
 };
 
 static struct conn conns[MAX_CONNS];
 static volatile sig_atomic_t stopping;
-static int ep, mqtt, ready, failed, started, total;
+enum mode { M_NONE, M_MQTT, M_SUB, M_PLAIN };
+static const char *const modes[] = { "none", "mqtt", "mqtt-sub", "plain" };
+static enum mode mode;
+static int ep, ready, failed, started, total, received;
 static struct sockaddr_in server, source;
 static SSL_CTX *ctx;
 
@@ -115,6 +127,63 @@ send_connect(struct conn *c, int i)
 	return SSL_write(c->ssl, p, 2 + len) == 2 + len ? 0 : -1;
 }
 
+/* SUBSCRIBE to "bench/all" at QoS 0, packet id 1. */
+static int
+send_subscribe(struct conn *c)
+{
+	static const unsigned char p[] = { 0x82, 14, 0, 1, 0, 9, 'b', 'e', 'n',
+		'c', 'h', '/', 'a', 'l', 'l', 0 };
+
+	return SSL_write(c->ssl, p, sizeof(p)) == (int)sizeof(p) ? 0 : -1;
+}
+
+/* A message came to an up connection; the last one prints the time. */
+static void
+message(struct conn *c)
+{
+	struct timespec ts;
+
+	if (c->message)
+		return;
+	c->message = true;
+	if (++received < ready)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	printf("received %d at %lld\n", received,
+	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	fflush(stdout);
+}
+
+/* What the bytes read so far make of a connection that is not up. */
+static void
+mqtt_progress(struct conn *c)
+{
+	if (c->got >= 4 && mode == M_MQTT) {
+		done(c, READY);
+	} else if (c->got >= 4 && !c->subscribed) {
+		c->subscribed = true;
+		if (send_subscribe(c) == -1)
+			done(c, FAILED);
+	}
+	if (c->phase == MQTT_WAIT && c->got >= 9)
+		done(c, READY);
+}
+
+/* Plain TCP: read what comes; a message once up. */
+static void
+plain_read(struct conn *c)
+{
+	char buf[256];
+	ssize_t n;
+
+	while ((n = read(c->fd, buf, sizeof(buf))) > 0)
+		message(c);
+	if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		ready--;
+		done(c, FAILED);
+	}
+}
+
 static void
 want(struct conn *c, int i, int err)
 {
@@ -141,10 +210,19 @@ step(int i)
 			done(c, FAILED);
 			return;
 		}
+		if (mode == M_PLAIN) {
+			want(c, i, SSL_ERROR_WANT_READ);
+			done(c, READY);
+			return;
+		}
 		c->ssl = SSL_new(ctx);
 		SSL_set_fd(c->ssl, c->fd);
 		SSL_set_connect_state(c->ssl);
 		c->phase = HANDSHAKE;
+	}
+	if (mode == M_PLAIN) {
+		plain_read(c);
+		return;
 	}
 	if (c->phase == HANDSHAKE) {
 		if ((rc = SSL_do_handshake(c->ssl)) != 1) {
@@ -155,17 +233,13 @@ step(int i)
 				return;
 			}
 			ERR_clear_error();
-			{
-				done(c, FAILED);
-				return;
-			}
+			done(c, FAILED);
+			return;
 		}
-		if (!mqtt) {
+		if (mode == M_NONE) {
 			want(c, i, SSL_ERROR_WANT_READ);
-			{
-				done(c, READY);
-				return;
-			}
+			done(c, READY);
+			return;
 		}
 		if (send_connect(c, i) == -1) {
 			done(c, FAILED);
@@ -185,13 +259,15 @@ step(int i)
 			ERR_clear_error();
 			if (c->phase == READY)
 				ready--;
-			{
-				done(c, FAILED);
-				return;
-			}
+			done(c, FAILED);
+			return;
 		}
-		if (c->phase == MQTT_WAIT && (c->got += rc) >= 4)
-			done(c, READY);
+		if (c->phase == READY) {
+			message(c);
+			continue;
+		}
+		c->got += rc;
+		mqtt_progress(c);
 	}
 }
 
@@ -227,13 +303,8 @@ run(void)
 	}
 	printf("ready %d failed %d\n", ready, total - ready);
 	fflush(stdout);
-	/* hold until told to stop; answer what the servers send */
+	/* hold until told to stop; read what the servers send */
 	while (!stopping) {
-		struct pollfd in = { .fd = 0, .events = POLLIN };
-		char b;
-
-		if (poll(&in, 1, 0) == 1 && read(0, &b, 1) <= 0)
-			break;
 		n = epoll_wait(ep, evs, 256, 500);
 		for (int i = 0; i < n; i++)
 			step((int)evs[i].data.u32);
@@ -243,16 +314,20 @@ run(void)
 int
 main(int argc, char **argv)
 {
+	int m = 0;
+
+	while (argc > 3 && m < 4 && strcmp(argv[3], modes[m]) != 0)
+		m++;
 	if (argc < 4 || (total = atoi(argv[2])) < 1 || total > MAX_CONNS ||
 	    parse_addr(argv[1], &server, 0) == -1 ||
 	    parse_addr(argc > 4 ? argv[4] : "127.0.0.2", &source, 0) == -1 ||
-	    (strcmp(argv[3], "none") != 0 && strcmp(argv[3], "mqtt") != 0)) {
+	    m == 4) {
 		fprintf(stderr,
 		    "usage: tls_idle_clients HOST:PORT N "
-		    "none|mqtt [FIRST_SOURCE]  (N <= 19000)\n");
+		    "none|mqtt|mqtt-sub|plain [FIRST_SOURCE]  (N <= 19000)\n");
 		return 2;
 	}
-	mqtt = strcmp(argv[3], "mqtt") == 0;
+	mode = (enum mode)m;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	ctx = SSL_CTX_new(TLS_client_method());
