@@ -180,6 +180,7 @@ int
 bgb_parse(const json_t *doc, struct bgb_file *f, char *why, size_t len)
 {
 	const char *format, *bad;
+	long long worker = 0;
 
 	memset(f, 0, sizeof(*f));
 	if (sjson_str(doc, "format", 64, true, &format, why, len) == -1)
@@ -200,6 +201,10 @@ bgb_parse(const json_t *doc, struct bgb_file *f, char *why, size_t len)
 	}
 	if (f->presence && get_time(doc, "at", &f->at_us, why, len) == -1)
 		return -1;
+	if (f->presence && sjson_int(doc, "worker", 0, BGB_MAX_WORKER, false,
+	                       &worker, why, len) == -1)
+		return -1;
+	f->worker = (int)worker;
 	if (get_items(doc, f, why, len) == -1) {
 		bgb_free(f);
 		return -1;

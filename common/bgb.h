@@ -18,6 +18,7 @@
 #define BGB_MAX_OUTPUT 4096 /* bytes of a result's output */
 #define BGB_MAX_SERVER 255 /* bytes of a server's name */
 #define BGB_MAX_TASK 9007199254740991LL /* 2^53 - 1 */
+#define BGB_MAX_WORKER 1023 /* a server's worker processes are 0 to this */
 
 enum bgb_event_kind { BGB_PUSHED, BGB_RECEIVED, BGB_RESULT };
 
@@ -47,6 +48,7 @@ struct bgb_presence {
 struct bgb_file {
 	bool presence; /* a .bos; else a .bts */
 	const char *server;
+	int worker; /* .bos: the server's worker process it is of (0) */
 	int64_t at_us; /* .bos: when the snapshot was taken */
 	struct bgb_event *events; /* .bts */
 	struct bgb_presence *online; /* .bos */

@@ -95,12 +95,13 @@ CREATE TABLE IF NOT EXISTS notify_push (
 CREATE INDEX IF NOT EXISTS notify_push_unreleased ON notify_push (task)
     WHERE release_seq IS NULL;
 
--- Who is online, by the last .bos of the notification server a client is
--- connected to. A client absent from its server's latest snapshot is
--- offline.
+-- Who is online, by the last .bos of the notification server (and the
+-- worker process of it) a client is connected to. A client absent from
+-- its worker's latest snapshot is offline.
 CREATE TABLE IF NOT EXISTS client_online (
     guid        text PRIMARY KEY,
     server      text NOT NULL,
+    worker      integer NOT NULL DEFAULT 0,
     online      boolean NOT NULL,
     via         text CHECK (via IN ('tcp', 'http')),
     since       timestamptz,

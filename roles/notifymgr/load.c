@@ -51,17 +51,19 @@ static const char UNMATCHED_SQL[] =
     "SELECT count(*) FROM bts_stage s WHERE NOT EXISTS (SELECT 1 FROM "
     "notify_push p WHERE p.task = s.task AND p.guid = s.guid)";
 
-/* A snapshot: its clients online on its server (unless a later snapshot
- * of another server has them), the rest of that server's offline. */
+/* A snapshot: its clients online on its server's worker (unless a later
+ * snapshot of another has them), the rest of that worker's offline. */
 static const char BOS_ONLINE_SQL[] =
-    "INSERT INTO client_online AS c (guid, server, online, via, since, "
-    "reported) SELECT guid, $1, true, via, since, $2 FROM bos_stage "
-    "ON CONFLICT (guid) DO UPDATE SET server = EXCLUDED.server, "
-    "online = true, via = EXCLUDED.via, since = EXCLUDED.since, "
+    "INSERT INTO client_online AS c (guid, server, worker, online, via, "
+    "since, reported) SELECT guid, $1, $3, true, via, since, $2 "
+    "FROM bos_stage ON CONFLICT (guid) DO UPDATE SET "
+    "server = EXCLUDED.server, worker = EXCLUDED.worker, online = true, "
+    "via = EXCLUDED.via, since = EXCLUDED.since, "
     "reported = EXCLUDED.reported WHERE c.reported <= EXCLUDED.reported";
 static const char BOS_OFFLINE_SQL[] =
     "UPDATE client_online c SET online = false, reported = $2 "
-    "WHERE c.server = $1 AND c.online AND c.reported <= $2 "
+    "WHERE c.server = $1 AND c.worker = $3 AND c.online "
+    "AND c.reported <= $2 "
     "AND NOT EXISTS (SELECT 1 FROM bos_stage s WHERE s.guid = c.guid)";
 
 int
@@ -170,11 +172,12 @@ static int
 load_snapshot(PGconn *db, const struct bgb_file *f)
 {
 	struct buf b = { 0 };
-	char at[CLOCK_RFC3339_LEN];
-	const char *params[2] = { f->server,
-		clock_rfc3339(at, sizeof(at), f->at_us, 6) };
+	char at[CLOCK_RFC3339_LEN], worker[16];
+	const char *params[3] = { f->server,
+		clock_rfc3339(at, sizeof(at), f->at_us, 6), worker };
 	int rc;
 
+	snprintf(worker, sizeof(worker), "%d", f->worker);
 	for (size_t i = 0; i < f->n; i++) {
 		add_guid(&b, f->online[i].client);
 		buf_addf(&b, "\t%s\t", f->online[i].via);
@@ -183,9 +186,9 @@ load_snapshot(PGconn *db, const struct bgb_file *f)
 	}
 	rc = copy_rows(db, "COPY bos_stage FROM STDIN", &b);
 	if (rc == 0)
-		rc = db_cmd(db, BOS_ONLINE_SQL, 2, params);
+		rc = db_cmd(db, BOS_ONLINE_SQL, 3, params);
 	if (rc == 0)
-		rc = db_cmd(db, BOS_OFFLINE_SQL, 2, params);
+		rc = db_cmd(db, BOS_OFFLINE_SQL, 3, params);
 	if (rc == 0)
 		rc = db_cmd(db, "TRUNCATE bos_stage", 0, NULL);
 	if (rc == -1)

@@ -290,6 +290,11 @@ task_id() { sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$1"; }
 	[[ "$output" =~ mp1\.example\ +1\ +1\ +0 ]]
 	[[ "$output" =~ mp2\.example\ +2\ +2\ +0 ]]
 	[ "$(psql_site -c "SELECT online FROM client_online WHERE guid = '$(lower $C2)'")" = f ]
+	# a server's workers each report their own clients
+	put w1.bos "{\"format\":\"sitesys.bos/1\",\"server\":\"mp2.example\",\"worker\":1,\"at\":\"$(date -u +%Y-%m-%dT%H:%M:%S.%NZ | cut -c1-23)Z\",\"online\":[{\"client\":\"$(lower $C5)\",\"since\":\"2026-11-29T10:00:00Z\",\"via\":\"http\"}]}"
+	wait_for 15 backlog_zero
+	run "$SITECTL" status --json
+	[ "$(jq -r '.notification_servers[] | select(.server == "mp2.example") | [.online, .tcp, .http] | map(tostring) | join(" ")' <<<"$output")" = "3 2 1" ]
 }
 
 @test "a bad .bts or .bos goes to corrupt/ with its reason; the rest is loaded" {
