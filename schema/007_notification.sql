@@ -123,6 +123,12 @@ CREATE OR REPLACE TRIGGER notify_push_released
     AFTER UPDATE OF release_seq ON notify_push
     FOR EACH STATEMENT EXECUTE FUNCTION notify_push_released();
 
+-- Pushes inserted already released (notifymgr inserts them unreleased
+-- and releases them by UPDATE, but nothing requires that).
+CREATE OR REPLACE TRIGGER notify_push_inserted
+    AFTER INSERT ON notify_push
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_push_released();
+
 -- A new task: notifymgr expands it now.
 CREATE OR REPLACE FUNCTION notify_task_new() RETURNS trigger
     LANGUAGE plpgsql AS
