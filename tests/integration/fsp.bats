@@ -531,7 +531,8 @@ forwarded_at() {
 	run curl -sS -i --interface 127.0.0.4 --data-binary "$(batch "$(client 410)" 6 7)" "$(url)"
 	[[ "$output" == *"HTTP/1.1 429 "* ]]
 	[[ "$output" =~ Retry-After:\ ([0-9]+) ]]
-	[ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 3600 ]
+	[ "${BASH_REMATCH[1]}" -ge 1 ]
+	[ "${BASH_REMATCH[1]}" -le 3600 ]
 	echo "$output" | tail -1 | jq -e '.code == "throttled" and (.error | length > 0)'
 	[ "$(files_in "$SPOOL/incoming")" = "$files" ]
 	[ "$(files_in "$SPOOL/tmp")" = 0 ]

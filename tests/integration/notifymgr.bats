@@ -102,7 +102,8 @@ task_id() { sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$1"; }
 
 @test "a collection's members by name, pattern, site and boundary group" {
 	run "$SITECTL" collection add lab --pattern 'pc*' --site S01
-	[ "$status" -eq 0 ] && [ "$output" = "added collection lab" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "added collection lab" ]
 	run "$SITECTL" collection show lab --json
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '[.members[].name] | join(" ")' <<<"$output")" = "pc1 pc2 pc3 pc4" ]
@@ -121,24 +122,31 @@ task_id() { sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$1"; }
 	run "$SITECTL" collection list --json
 	[ "$(jq -r '[.[] | .name + ":" + (.rules | tostring)] | join(" ")' <<<"$output")" = "by-group:1 lab:2 literal:1" ]
 	run "$SITECTL" collection remove literal
-	[ "$status" -eq 0 ] && [ "$output" = "removed collection literal" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "removed collection literal" ]
 }
 
 @test "collection refuses what it cannot keep, with the reason, changing nothing" {
 	run "$SITECTL" collection add lab --boundary-group Nowhere
-	[ "$status" -eq 1 ] && [[ "$output" == *'no boundary group "Nowhere"'* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'no boundary group "Nowhere"'* ]]
 	run "$SITECTL" collection add lab --site S99
-	[ "$status" -eq 1 ] && [[ "$output" == *'no site "S99"'* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'no site "S99"'* ]]
 	[ "$(psql_site -c 'SELECT count(*) FROM collection')" = 0 ]
 	run "$SITECTL" collection add $'bad\ename'
-	[ "$status" -eq 2 ] && [[ "$output" == *"may not hold control characters"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"may not hold control characters"* ]]
 	run "$SITECTL" collection add '   '
-	[ "$status" -eq 2 ] && [[ "$output" == *"may not be only blanks"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"may not be only blanks"* ]]
 	"$SITECTL" collection add lab >/dev/null
 	run "$SITECTL" collection add lab
-	[ "$status" -eq 1 ] && [[ "$output" == *'collection "lab" already exists'* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'collection "lab" already exists'* ]]
 	run "$SITECTL" collection show nope
-	[ "$status" -eq 1 ] && [[ "$output" == *'no collection "nope"'* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'no collection "nope"'* ]]
 	run "$SITECTL" collection add-rule lab
 	[ "$status" -eq 2 ]
 }
@@ -148,41 +156,54 @@ task_id() { sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$1"; }
 	local sha
 	sha=$(sha256sum "$SITE_DIR/clean.sh" | cut -d' ' -f1)
 	run "$SITECTL" script add "$SITE_DIR/clean.sh"
-	[ "$status" -eq 0 ] && [ "$output" = "added script $sha clean.sh (not approved)" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "added script $sha clean.sh (not approved)" ]
 	"$SITECTL" collection add lab --site S01 >/dev/null
 	run "$SITECTL" notify run-script --collection lab --script clean.sh
-	[ "$status" -eq 1 ] && [[ "$output" == *"script $sha is not approved (sitectl script approve)"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"script $sha is not approved (sitectl script approve)"* ]]
 	run "$SITECTL" script approve clean.sh
-	[ "$status" -eq 0 ] && [ "$output" = "approved script $sha" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "approved script $sha" ]
 	run "$SITECTL" notify run-script --collection lab --script "$sha"
-	[ "$status" -eq 0 ] && [[ "$output" == "task "*": run-script to collection lab: 3 clients"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == "task "*": run-script to collection lab: 3 clients"* ]]
 	[ "$(psql_site -c "SELECT script FROM notify_task")" = "$sha" ]
 	printf 'a\0b' >"$SITE_DIR/nul.sh"
 	run "$SITECTL" script add "$SITE_DIR/nul.sh"
-	[ "$status" -eq 1 ] && [[ "$output" == *"holds a NUL byte"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"holds a NUL byte"* ]]
 	head -c 50000 /dev/zero | tr '\0' x >"$SITE_DIR/big.sh"
 	run "$SITECTL" script add "$SITE_DIR/big.sh"
-	[ "$status" -eq 1 ] && [[ "$output" == *"is larger than 48 KiB"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is larger than 48 KiB"* ]]
 	run "$SITECTL" script list --json
 	[ "$(jq -r '[.[] | .name + ":" + (.approved | tostring)] | join(" ")' <<<"$output")" = "clean.sh:true" ]
 }
 
 @test "notify refuses an unknown action, collection or client, with the reason" {
 	run "$SITECTL" notify scan-everything --client $C1
-	[ "$status" -eq 2 ] && [[ "$output" == *'unknown action "scan-everything"'* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'unknown action "scan-everything"'* ]]
 	[[ "$output" == *"quick-scan"*"endpoint protection quick scan"* ]]
 	run "$SITECTL" notify quick-scan --collection nope
-	[ "$status" -eq 1 ] && [[ "$output" == *'no collection "nope"'* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'no collection "nope"'* ]]
 	run "$SITECTL" notify quick-scan --client GUID:b0000000-0000-4000-8000-000000000000
-	[ "$status" -eq 1 ] && [[ "$output" == *"no client GUID:b0000000-0000-4000-8000-000000000000"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no client GUID:b0000000-0000-4000-8000-000000000000"* ]]
 	run "$SITECTL" notify quick-scan --client pc1
-	[ "$status" -eq 2 ] && [[ "$output" == *'"pc1" is not a client id'* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'"pc1" is not a client id'* ]]
 	run "$SITECTL" notify quick-scan --client $C1 --rate fast
-	[ "$status" -eq 2 ] && [[ "$output" == *'--rate: "fast" is not a number'* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'--rate: "fast" is not a number'* ]]
 	run "$SITECTL" notify quick-scan --client $C1 --script x
-	[ "$status" -eq 2 ] && [[ "$output" == *"--script goes with the run-script action only"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--script goes with the run-script action only"* ]]
 	run "$SITECTL" notify quick-scan
-	[ "$status" -eq 2 ] && [[ "$output" == *"give either --collection or --client"* ]]
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"give either --collection or --client"* ]]
 	[ "$(psql_site -c 'SELECT count(*) FROM notify_task')" = 0 ]
 }
 
@@ -216,7 +237,8 @@ task_id() { sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$1"; }
 @test "notify on named clients pushes to them alone; the first answer of each kind wins" {
 	start_notifymgr
 	run "$SITECTL" notify policy --client $C4 --client "$(lower $C5)"
-	[ "$status" -eq 0 ] && [[ "$output" == *": policy to named clients: 2 clients, about 0 online"* ]]
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": policy to named clients: 2 clients, about 0 online"* ]]
 	local t
 	t=$(task_id "$output")
 	wait_for 15 task_state_is "$t" pushing

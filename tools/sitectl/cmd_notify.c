@@ -41,6 +41,29 @@ parse_count(const char *opt, const char *s, bool per_min, long *out)
 	return 0;
 }
 
+/* Each of the named clients a client id, at most MAX_CLIENTS of them;
+ * 0, or -1 with why printed. */
+static int
+check_clients(const char *list)
+{
+	char *copy = strdup(list), *one, *save = NULL;
+	char guid[STATEMSG_GUID_LEN + 1];
+	int n = 0, rc = 0;
+
+	if (copy == NULL)
+		abort();
+	for (one = strtok_r(copy, ",", &save); rc == 0 && one;
+	     one = strtok_r(NULL, ",", &save))
+		if (++n > MAX_CLIENTS) {
+			ctl_err("more than %d clients; make a collection",
+			    MAX_CLIENTS);
+			rc = -1;
+		} else
+			rc = model_client(one, guid);
+	free(copy);
+	return rc;
+}
+
 /* Check what needs no database; an exit status. */
 static int
 notify_args(struct notify_req *r, const char *const *vals)
@@ -65,6 +88,8 @@ notify_args(struct notify_req *r, const char *const *vals)
 	}
 	if (r->collection &&
 	    model_name("a collection name", r->collection) == -1)
+		return EXIT_USAGE;
+	if (r->clients && check_clients(r->clients) == -1)
 		return EXIT_USAGE;
 	if ((vals[3] && parse_count("rate", vals[3], true, &r->rate) == -1) ||
 	    (vals[4] &&
@@ -111,7 +136,7 @@ stage_clients(PGconn *db, const char *list)
 {
 	char *copy = strdup(list), *one, *save = NULL;
 	char guid[STATEMSG_GUID_LEN + 1];
-	int n = 0, rc = 0;
+	int rc = 0;
 
 	if (copy == NULL)
 		abort();
@@ -124,17 +149,11 @@ stage_clients(PGconn *db, const char *list)
 		const char *p[1] = { guid };
 		PGresult *res;
 
-		if (++n > MAX_CLIENTS) {
-			ctl_err("more than %d clients; make a collection",
-			    MAX_CLIENTS);
-			rc = -1;
-		} else if (model_client(one, guid) == -1)
-			rc = -1;
-		else if ((res = db_exec(db,
-		              "INSERT INTO member_stage SELECT guid FROM "
-		              "client "
-		              "WHERE guid = $1 RETURNING 1",
-		              1, p)) == NULL)
+		statemsg_guid_lower(one, guid); /* checked by check_clients */
+		if ((res = db_exec(db,
+		         "INSERT INTO member_stage SELECT guid FROM client "
+		         "WHERE guid = $1 RETURNING 1",
+		         1, p)) == NULL)
 			rc = model_dberr("stage the clients");
 		else {
 			if (PQntuples(res) == 0) {
