@@ -201,8 +201,9 @@ bgb_parse(const json_t *doc, struct bgb_file *f, char *why, size_t len)
 	}
 	if (f->presence && get_time(doc, "at", &f->at_us, why, len) == -1)
 		return -1;
-	if (f->presence && sjson_int(doc, "worker", 0, BGB_MAX_WORKER, false,
-	                       &worker, why, len) == -1)
+	if (f->presence &&
+	    sjson_int(doc, "worker", 0, BGB_MAX_WORKER, false, &worker, why,
+	        len) == -1)
 		return -1;
 	f->worker = (int)worker;
 	if (get_items(doc, f, why, len) == -1) {
