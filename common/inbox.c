@@ -18,6 +18,7 @@
 #include "util/crash.h"
 #include "util/fsio.h"
 #include "util/log.h"
+#include "util/text.h"
 
 /* Per process, so two handles on one box never make the same name. */
 static unsigned name_seq;
@@ -254,14 +255,20 @@ static int
 write_why(struct inbox *ib, const char *name, const char *why)
 {
 	char whyname[NAME_MAX + 1], text[2048], when[CLOCK_RFC3339_LEN];
+	struct buf ename = { 0 }, ewhy = { 0 };
 	char *tmp, *dst;
 	int rc = -1;
 
 	clock_rfc3339(when, sizeof(when), clock_now_us(), 0);
 	why_name(name, whyname, sizeof(whyname));
+	/* one line each, whatever the name and the reason quote */
+	text_escape_line(&ename, name);
+	text_escape_line(&ewhy, why);
 	snprintf(text, sizeof(text),
-	    "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n", name, why, when,
-	    log_progname(), (long)getpid());
+	    "file: %s\nreason: %s\ntime: %s\nby: %s[%ld]\n", ename.p, ewhy.p,
+	    when, log_progname(), (long)getpid());
+	buf_free(&ename);
+	buf_free(&ewhy);
 	tmp = fsio_join_alloc(ib->tmp, whyname);
 	dst = fsio_join_alloc(ib->corrupt, whyname);
 	if (tmp != NULL && dst != NULL) {

@@ -8,8 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "text.h"
 
 static const char *log_name = "sitesys";
 static enum log_level log_max = LOG_LVL_INFO;
@@ -137,17 +139,25 @@ log_emit(enum log_level level, const char *fmt, va_list ap)
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	int saved = errno;
 	char msg[2048], when[CLOCK_RFC3339_LEN];
+	struct buf esc = { 0 };
+	const char *line = msg;
 
 	if (level > log_max)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* what a message quotes from outside never breaks its line */
+	if (!text_plain(msg)) {
+		text_escape_line(&esc, msg);
+		line = esc.p;
+	}
 	if (log_syslog && log_fp == NULL) {
-		syslog(prio[level], "%s: %s", level_names[level], msg);
+		syslog(prio[level], "%s: %s", level_names[level], line);
 	} else {
 		clock_rfc3339(when, sizeof(when), clock_now_us(), 3);
 		fprintf(log_fp ? log_fp : stderr, "%s %s[%ld]: %s: %s\n", when,
-		    log_name, (long)getpid(), level_names[level], msg);
+		    log_name, (long)getpid(), level_names[level], line);
 	}
+	buf_free(&esc);
 	errno = saved;
 }
 

@@ -59,8 +59,9 @@ is_blank(uint32_t c)
 	    c == 0x3000;
 }
 
-void
-text_escape(struct buf *b, const char *s)
+/* Escape s into b; a backslash doubled only when keep_backslash is not. */
+static void
+escape(struct buf *b, const char *s, bool keep_backslash)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
@@ -77,12 +78,33 @@ text_escape(struct buf *b, const char *s)
 			p++;
 			continue;
 		}
-		if (c == '\\')
+		if (c == '\\' && !keep_backslash)
 			buf_adds(b, "\\\\");
 		else
 			buf_add(b, p, n);
 		p += n;
 	}
+}
+
+void
+text_escape(struct buf *b, const char *s)
+{
+	escape(b, s, false);
+}
+
+bool
+text_plain(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+void
+text_escape_line(struct buf *b, const char *s)
+{
+	escape(b, s, true);
 }
 
 const char *

@@ -5,6 +5,7 @@
 #ifndef SITESYS_TEXT_H
 #define SITESYS_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -19,6 +20,16 @@
  * is accepted; it never fails (b aborts if memory runs out).
  */
 void text_escape(struct buf *b, const char *s);
+
+/*
+ * text_escape_line - as text_escape, but a backslash is copied as it is:
+ * for a line of a log, which must never be broken nor act on a terminal,
+ * while its messages keep their look
+ */
+void text_escape_line(struct buf *b, const char *s);
+
+/* text_plain - whether s is printable ASCII only (nothing to escape) */
+bool text_plain(const char *s);
 
 /*
  * text_check - whether s may be kept as text: well-formed UTF-8 with no

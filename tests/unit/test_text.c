@@ -4,10 +4,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/text.h"
 
 /* in, escaped, as a string compare of text_escape's output */
@@ -148,6 +151,38 @@ test_check(void **state)
 	assert_string_equal(text_check("\xed\xa0\x80"), "is not valid UTF-8");
 }
 
+/* A log line quotes what came from outside on one line, its backslashes
+ * as they are: text_escape_line, and the logger that uses it. */
+static void
+test_log_line(void **state)
+{
+	char path[] = "/tmp/test_text.XXXXXX", line[512];
+	struct buf b = { 0 };
+	FILE *fp;
+	int fd, lines = 0;
+
+	(void)state;
+	buf_adds(&b, "");
+	text_escape_line(&b, "C:\\x \n\x1b]0;t\x07 \xc3\xa9");
+	assert_string_equal(b.p, "C:\\x \\x0a\\x1b]0;t\\x07 \xc3\xa9");
+	buf_free(&b);
+	assert_true(text_plain("a plain line, \\ and all"));
+	assert_false(text_plain("tab\there"));
+	assert_false(text_plain("caf\xc3\xa9"));
+
+	assert_int_not_equal(fd = mkstemp(path), -1);
+	close(fd);
+	log_init("test_text");
+	assert_int_equal(log_to_file(path), 0);
+	log_error("refused \"%s\": no", "GUID:x\n2026-01-01 fake: line");
+	assert_non_null(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		lines++;
+	fclose(fp);
+	unlink(path);
+	assert_int_equal(lines, 1);
+}
+
 int
 main(void)
 {
@@ -158,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_escape_every_byte),
 		cmocka_unit_test(test_name_check),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_log_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
