@@ -46,8 +46,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bgb_parse(doc, &f, why, sizeof(why)) == 0) {
 		check(&f);
 		bgb_free(&f);
-	} else
-		FUZZ_ASSERT(fuzz_why_ok(why) && strchr(why, '\n') == NULL);
+	} else /* a reason may quote the input: the log and the .why keep
+		* it on one line (text_escape_line) */
+		FUZZ_ASSERT(fuzz_why_ok(why));
 	json_decref(doc);
 	return 0;
 }
