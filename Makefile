@@ -42,6 +42,7 @@ SITECTL_SRC := $(wildcard tools/sitectl/*.c)
 FSP_SRC     := $(wildcard roles/fsp/*.c)
 MP_SRC      := $(wildcard roles/mp/*.c)
 STATESYS_SRC := $(wildcard roles/statesys/*.c)
+NOTIFYD_SRC := $(wildcard roles/notifyd/*.c)
 AGENT_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -59,8 +60,9 @@ BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FSP      := $(if $(FSP_SRC),$(BUILD)/sitesys-fsp)
 MP       := $(if $(MP_SRC),$(BUILD)/sitesys-mp)
 STATESYS := $(if $(STATESYS_SRC),$(BUILD)/sitesys-statesys)
+NOTIFYD  := $(if $(NOTIFYD_SRC),$(BUILD)/sitesys-notifyd)
 AGENT    := $(if $(AGENT_SRC),$(BUILD)/sitesys-agent)
-PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(AGENT)
+PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(NOTIFYD) $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
         bench clean format fuzz fuzz-build fuzz-targets fuzz-merge
@@ -98,6 +100,11 @@ $(BUILD)/sitesys-mp: $(MP_SRC:%.c=$(BUILD)/%.o) $(LIB)
 
 $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# libevent and its OpenSSL bufferevents (Debian's libevent-dev)
+$(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_core \
+	    -lssl -lfcgi -lpthread
 
 # the agent is a library and a main, so that tests link what they test
 $(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
