@@ -110,8 +110,10 @@ $(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
+# the notification client (agent/notify.c) speaks TLS with libssl in a
+# thread of its own
 $(BUILD)/sitesys-agent: $(BUILD)/agent/main.o $(AGENT_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lssl -lpthread
 
 # unit tests include a role's header as "agent/agent.h" or "fsp/throttle.h"
 # and link the role's objects they test
@@ -120,11 +122,11 @@ FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o \
     $(BUILD)/roles/fsp/source.o
 $(BUILD)/tests/test_throttle: $(FSP_PARTS)
 $(BUILD)/tests/test_agent $(BUILD)/tests/test_agent_location \
-$(BUILD)/tests/test_agent_identity \
+$(BUILD)/tests/test_agent_identity $(BUILD)/tests/test_notify_agent \
 $(BUILD)/tests/test_fallback $(BUILD)/tests/test_mp_route: $(AGENT_LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIB) \
-	    $(LDLIBS) -lcmocka -lcurl -lfcgi -lpthread
+	    $(LDLIBS) -lcmocka -lcurl -lssl -lfcgi -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
@@ -170,7 +172,7 @@ $(BUILD)/tests/fuzz/%.o: CFLAGS += -I. -Iroles -Iagent -Itools/sitectl
 fuzz-targets: $(FUZZERS)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(AGENT_LIB) $(LIB)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) \
-	    $(AGENT_LIB) $(LIB) $(LDLIBS) -lcurl -lfcgi -lpthread
+	    $(AGENT_LIB) $(LIB) $(LDLIBS) -lcurl -lssl -lfcgi -lpthread
 # what a target links besides the libraries
 $(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
 $(BUILD)/fuzz_fsp_split: $(BUILD)/roles/fsp/split.o

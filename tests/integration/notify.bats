@@ -50,6 +50,10 @@ teardown_file() {
 }
 
 teardown() {
+	local p
+	for p in "$SITE_DIR"/agent-*.pid; do
+		stop_pid "$p"
+	done
 	site_teardown
 }
 
@@ -143,6 +147,12 @@ bts_event() {
 		'.events[] | select(.task == $t and .client == $g and .event == $e)' | tail -1
 }
 bts_has() { [ -n "$(bts_event "$@")" ]; }
+# bts_at_least N TASK GUID EVENT: the .bts files hold N such events or more
+bts_at_least() {
+	local n=$1
+	shift
+	[ "$(bts_count "$@")" -ge "$n" ]
+}
 bts_count() {
 	cat "$BOX"/*.bts 2>/dev/null | jq -c --argjson t "$1" --arg g "$2" --arg e "$3" \
 		'.events[] | select(.task == $t and .client == $g and .event == $e)' | wc -l
@@ -249,4 +259,198 @@ bts_count() {
 	[ "$(jq -r --arg g "$g" '.online[] | select(.client == $g) | .via' "$last")" = tcp ]
 	[ "$(jq -r '.since | test("^20..-..-..T..:..:..\\.[0-9]{3}Z$")' <<<"$(jq -c --arg g "$g" '.online[] | select(.client == $g)' "$last")")" = true ]
 	raw_close six
+}
+
+# agent_conf N [LINES...]: the configuration of agent N (state in
+# agent-N/), registered with the MP (a policy poll registers it); AGENT_N
+# holds its GUID
+agent_conf() {
+	local n=$1
+	shift
+	cat >"$SITE_DIR/agent-$n.conf" <<-CONF
+		[agent]
+		state_dir = $SITE_DIR/agent-$n
+		mp_url = https://127.0.0.1:$SITE_HTTPS_PORT/mp/v1
+		site_ca = $SITE_DIR/site-ca.crt
+		timeout_seconds = 5
+		notify_port = $NPORT
+		notify_retry_max_seconds = 1
+	CONF
+	printf '%s\n' "$@" >>"$SITE_DIR/agent-$n.conf"
+	"$AGENT" -c "$SITE_DIR/agent-$n.conf" policy >/dev/null 2>&1 || true
+	AGENT_GUID=$("$AGENT" -c "$SITE_DIR/agent-$n.conf" show --json | jq -r .client)
+}
+# agent_start N: run agent N's daemon; its log agent-N.log
+agent_start() {
+	"$AGENT" -c "$SITE_DIR/agent-$1.conf" -f run 2>>"$SITE_DIR/agent-$1.log" &
+	echo $! >"$SITE_DIR/agent-$1.pid"
+}
+# agent_online N GUID: agent N is connected (its log says so, as many
+# times as given by COUNT, default 1)
+agent_connected() {
+	[ "$(grep -c 'notification server "mp1.test" .*: connected' "$SITE_DIR/agent-$1.log" 2>/dev/null)" -ge "${2:-1}" ]
+}
+agent_stop() { stop_pid "$SITE_DIR/agent-$1.pid"; }
+# ran N: how many times agent N's test command ran (its commands write
+# into ran/, which the agent may write to as [site] user)
+ran() { cat "$SITE_DIR/ran/$1" 2>/dev/null | wc -l; }
+ran_dir() { mkdir -p "$SITE_DIR/ran" && chmod 777 "$SITE_DIR/ran"; }
+
+@test "the agent receives a task over TCP; its receipt and the command's result land in a .bts" {
+	cat >"$SITE_DIR/scan.sh" <<-'SH'
+		#!/bin/sh
+		echo "scanned 42 files ($*)"
+		exit 3
+	SH
+	chmod 755 "$SITE_DIR/scan.sh"
+	agent_conf 10 "action_quick_scan = $SITE_DIR/scan.sh --quick now"
+	g=$AGENT_GUID
+	agent_start 10
+	wait_for 20 agent_connected 10
+	t=$(new_task quick-scan)
+	release "$t" "$g"
+	wait_for 10 bts_has "$t" "$g" result
+	bts_has "$t" "$g" pushed
+	bts_has "$t" "$g" received
+	e=$(bts_event "$t" "$g" result)
+	[ "$(jq -r .status <<<"$e")" = failed ]
+	[ "$(jq -r .exit <<<"$e")" = 3 ]
+	[ "$(jq -r .output <<<"$e")" = "scanned 42 files (--quick now)" ]
+	# an action without a command is unsupported, without an exit
+	t2=$(new_task full-scan)
+	release "$t2" "$g"
+	wait_for 10 bts_has "$t2" "$g" result
+	e=$(bts_event "$t2" "$g" result)
+	[ "$(jq -r '.status + " " + (.exit | tostring)' <<<"$e")" = "unsupported null" ]
+	# policy polls now: the daemon's policy poll counter moves
+	t3=$(new_task policy)
+	release "$t3" "$g"
+	wait_for 10 bts_has "$t3" "$g" result
+	[ "$(jq -r .status <<<"$(bts_event "$t3" "$g" result)")" = succeeded ]
+	agent_stop 10
+}
+
+@test "the same task released twice runs once, across a restart too" {
+	ran_dir
+	cat >"$SITE_DIR/once.sh" <<-SH
+		#!/bin/sh
+		echo ran >>"$SITE_DIR/ran/11"
+		echo ok
+	SH
+	chmod 755 "$SITE_DIR/once.sh"
+	agent_conf 11 "action_hardware_inventory = $SITE_DIR/once.sh"
+	g=$AGENT_GUID
+	agent_start 11
+	wait_for 20 agent_connected 11
+	t=$(new_task hardware-inventory)
+	release "$t" "$g"
+	wait_for 10 bts_has "$t" "$g" result
+	[ "$(ran 11)" = 1 ]
+	release "$t" "$g"
+	wait_for 10 bash -c "[ \$(grep -c 'notification task $t was pushed again' '$SITE_DIR/agent-11.log') -ge 1 ]"
+	wait_for 10 bts_at_least 2 "$t" "$g" received
+	# and after a restart of the agent
+	agent_stop 11
+	agent_start 11
+	wait_for 20 agent_connected 11 2
+	release "$t" "$g"
+	wait_for 10 bash -c "[ \$(grep -c 'notification task $t was pushed again' '$SITE_DIR/agent-11.log') -ge 2 ]"
+	[ "$(ran 11)" = 1 ]
+	agent_stop 11
+}
+
+@test "a task released while the agent is down is pushed when it connects within validity, not after" {
+	ran_dir
+	cat >"$SITE_DIR/late.sh" <<-SH
+		#!/bin/sh
+		echo "late \$1" >>"$SITE_DIR/ran/12"
+	SH
+	chmod 755 "$SITE_DIR/late.sh"
+	agent_conf 12 "action_collect_logs = $SITE_DIR/late.sh valid" \
+		"action_restart = $SITE_DIR/late.sh expired"
+	g=$AGENT_GUID
+	t=$(new_task collect-logs)
+	release "$t" "$g"
+	t2=$(new_task restart '4 seconds')
+	release "$t2" "$g"
+	# notifyd holds both; the second expires before the agent comes
+	wait_for 10 bash -c "[ \"\$(psql -X -A -t -h '$SITE_PGHOST' -p '$SITE_PGPORT' -U postgres -d sitesys -c 'SELECT valid_until < now() FROM notify_task WHERE id = $t2')\" = t ]"
+	agent_start 12
+	wait_for 20 agent_connected 12
+	wait_for 10 bts_has "$t" "$g" result
+	! bts_has "$t2" "$g" pushed
+	grep -q "late valid" "$SITE_DIR/ran/12"
+	! grep -q "late expired" "$SITE_DIR/ran/12"
+	agent_stop 12
+}
+
+@test "a bad frame on one connection leaves the agent's connection working" {
+	agent_conf 13 "action_wake_up = /bin/echo awake"
+	g=$AGENT_GUID
+	agent_start 13
+	wait_for 20 agent_connected 13
+	registered 7
+	r=$(guid 7)
+	raw_open seven "$(client_crt "$r")" "$(client_key "$r")"
+	wait_for 10 raw_has seven '"type":"hello"'
+	raw_send seven printf '\x00\x00\x00\x00'
+	wait_for 10 gone "$SITE_DIR/raw-seven.pid"
+	grep -q "closing the connection of $r from .*: frame length 0" "$SITE_DIR/notifyd.log"
+	t=$(new_task wake-up)
+	release "$t" "$g"
+	wait_for 10 bts_has "$t" "$g" result
+	[ "$(jq -r '.status + " " + .output' <<<"$(bts_event "$t" "$g" result)")" = "succeeded awake" ]
+	raw_close seven
+	agent_stop 13
+}
+
+# script NAME BODY [SHA]: an approved script (its SHA-256 SHA, else the
+# body's); prints its sha256
+script() {
+	local sha=${3:-$(printf '%s' "$2" | sha256sum | cut -d' ' -f1)}
+	psql_site -v name="$1" -v body="$2" -v sha="$sha" >/dev/null <<-'SQL'
+		INSERT INTO script (sha256, name, body, approved)
+		VALUES (:'sha', :'name', :'body', true);
+	SQL
+	echo "$sha"
+}
+# script_task SHA: a run-script task of that script, pushing; its id
+script_task() {
+	psql_site -c "INSERT INTO notify_task (action, script, valid_until, state) VALUES ('run-script', '$1', now() + interval '1 hour', 'pushing') RETURNING id" | head -1
+}
+
+@test "run-script runs an approved script whose SHA-256 matches, and refuses one that does not" {
+	agent_conf 15
+	g=$AGENT_GUID
+	agent_start 15
+	wait_for 20 agent_connected 15
+	sha=$(script hello.sh "$(printf '#!/bin/sh\necho "hello from $(id -un)"\nexit 0\n')")
+	t=$(script_task "$sha")
+	release "$t" "$g"
+	wait_for 10 bts_has "$t" "$g" result
+	[[ "$(jq -r '.status + " " + .output' <<<"$(bts_event "$t" "$g" result)")" == "succeeded hello from "* ]]
+	# a body that is not the one approved (the row was tampered with)
+	bad=$(script evil.sh 'echo evil' "$(printf 'x' | sha256sum | cut -d' ' -f1)")
+	t2=$(script_task "$bad")
+	release "$t2" "$g"
+	wait_for 10 bts_has "$t2" "$g" result
+	e=$(bts_event "$t2" "$g" result)
+	[ "$(jq -r .status <<<"$e")" = failed ]
+	[[ "$(jq -r .output <<<"$e")" == *"the script \"evil.sh\" has SHA-256 "*", not the approved $bad"* ]]
+	agent_stop 15
+}
+
+@test "a stopping server sends its clients away; they come back within the window" {
+	agent_conf 14
+	agent_start 14
+	wait_for 20 agent_connected 14
+	n=$(ls "$BOX"/*.bos | wc -l)
+	stop_pid "$SITE_DIR/notifyd.pid"
+	grep -q "the notification server is going away: connecting again in [0-9]* ms" "$SITE_DIR/agent-14.log"
+	# the clean stop wrote an empty presence file
+	last=$(ls "$BOX"/*.bos | tail -1)
+	[ "$(jq -c .online "$last")" = "[]" ]
+	notifyd_start
+	wait_for 20 agent_connected 14 2
+	agent_stop 14
 }
