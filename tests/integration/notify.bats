@@ -120,6 +120,13 @@ raw_close() {
 	exec {fd}>&-
 	stop_pid "$SITE_DIR/raw-$1.pid"
 }
+# refute COMMAND...: COMMAND fails (a bare "! COMMAND" never fails a test)
+refute() {
+	if "$@"; then
+		echo "unexpectedly true: $*" >&2
+		return 1
+	fi
+}
 raw_has() { grep -aq "$2" "$SITE_DIR/raw-$1.out"; }
 raw_count() { grep -ao "$2" "$SITE_DIR/raw-$1.out" | wc -l; }
 gone() { ! kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -179,7 +186,7 @@ bts_count() {
 	fp=$(openssl x509 -in "$SITE_DIR/stranger/s.crt" -outform DER | sha256sum | cut -d' ' -f1)
 	raw_open stranger "$SITE_DIR/stranger/s.crt" "$SITE_DIR/stranger/s.key"
 	wait_for 10 gone "$SITE_DIR/raw-stranger.pid"
-	! raw_has stranger '"type"'
+	refute raw_has stranger '"type"'
 	grep -q "refused a connection from 127.0.0.1:[0-9]*: certificate $fp is not that of a registered, approved, unblocked client" "$SITE_DIR/notifyd.log"
 	raw_close stranger
 }
@@ -195,7 +202,7 @@ bts_count() {
 	raw_close two
 	raw_open two "$(client_crt "$g")" "$(client_key "$g")"
 	wait_for 10 gone "$SITE_DIR/raw-two.pid"
-	! raw_has two '"type"'
+	refute raw_has two '"type"'
 	fp=$(openssl x509 -in "$(client_crt "$g")" -outform DER | sha256sum | cut -d' ' -f1)
 	grep -q "refused a connection from .*: certificate $fp is not that of a registered" "$SITE_DIR/notifyd.log"
 	raw_close two
@@ -378,9 +385,9 @@ ran_dir() { mkdir -p "$SITE_DIR/ran" && chmod 777 "$SITE_DIR/ran"; }
 	agent_start 12
 	wait_for 20 agent_connected 12
 	wait_for 10 bts_has "$t" "$g" result
-	! bts_has "$t2" "$g" pushed
+	refute bts_has "$t2" "$g" pushed
 	grep -q "late valid" "$SITE_DIR/ran/12"
-	! grep -q "late expired" "$SITE_DIR/ran/12"
+	refute grep -q "late expired" "$SITE_DIR/ran/12"
 	agent_stop 12
 }
 
@@ -438,6 +445,32 @@ script_task() {
 	[ "$(jq -r .status <<<"$e")" = failed ]
 	[[ "$(jq -r .output <<<"$e")" == *"the script \"evil.sh\" has SHA-256 "*", not the approved $bad"* ]]
 	agent_stop 15
+}
+
+@test "a silent client is counted gone after keepalive and grace; the agent's keepalives keep it" {
+	# 10 s and 1 s for the connections made after the reload
+	n=$(grep -c "configuration reloaded" "$SITE_DIR/notifyd.log") || true
+	sed -i 's/^keepalive_seconds = 30$/keepalive_seconds = 10/; s/^grace_seconds = 5$/grace_seconds = 1/' "$SITESYS_CONF"
+	kill -HUP "$(cat "$SITE_DIR/notifyd.pid")"
+	wait_for 10 bash -c "[ \$(grep -c 'configuration reloaded' '$SITE_DIR/notifyd.log') -gt $n ]"
+	registered 8
+	r=$(guid 8)
+	agent_conf 16
+	g=$AGENT_GUID
+	agent_start 16
+	wait_for 20 agent_connected 16
+	raw_open eight "$(client_crt "$r")" "$(client_key "$r")"
+	wait_for 10 raw_has eight '"keepalive":10,"grace":1'
+	wait_for 20 grep -q "closed the connection of $r from .*: no keepalive within the interval and its grace: counted gone" "$SITE_DIR/notifyd.log"
+	# the agent, connected before the silent one, has outlived 11 s
+	refute grep -q "closed the connection of $g" "$SITE_DIR/notifyd.log"
+	t=$(new_task wake-up)
+	release "$t" "$g"
+	wait_for 10 bts_has "$t" "$g" result
+	raw_close eight
+	agent_stop 16
+	sed -i 's/^keepalive_seconds = 10$/keepalive_seconds = 30/; s/^grace_seconds = 1$/grace_seconds = 5/' "$SITESYS_CONF"
+	kill -HUP "$(cat "$SITE_DIR/notifyd.pid")"
 }
 
 @test "a stopping server sends its clients away; they come back within the window" {
