@@ -34,6 +34,8 @@ setup_file() {
 		status_seconds = 1
 		presence_minutes = 1
 		reconnect_window_seconds = 2
+		[database]
+		retry_max_seconds = 2
 	CONF
 	cp "$SITE_CA" "$SITE_DIR/site-ca.crt"
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -471,6 +473,28 @@ script_task() {
 	agent_stop 16
 	sed -i 's/^keepalive_seconds = 10$/keepalive_seconds = 30/; s/^grace_seconds = 1$/grace_seconds = 5/' "$SITESYS_CONF"
 	kill -HUP "$(cat "$SITE_DIR/notifyd.pid")"
+}
+
+@test "while the database is down, pushes in memory are still delivered; notifyd connects again" {
+	registered 9
+	r=$(guid 9)
+	raw_open nine "$(client_crt "$r")" "$(client_key "$r")"
+	wait_for 10 raw_has nine '"type":"hello"'
+	agent_conf 17 "action_wake_up = /bin/echo up"
+	g=$AGENT_GUID
+	t=$(new_task wake-up)
+	release "$t" "$r" "$g"
+	# the raw client got it: notifyd holds the agent's push too
+	wait_for 10 raw_has nine "\"task\":$t,"
+	site_pg_stop "$SITE_DIR"
+	wait_for 20 grep -q "lost the database connection: .*; the pushes already loaded are still delivered" "$SITE_DIR/notifyd.log"
+	agent_start 17
+	wait_for 30 agent_connected 17
+	wait_for 10 bts_has "$t" "$g" result
+	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$SITE_DIR/pg/data" -l "$SITE_DIR/pg/server.log" -w -t 60 start >/dev/null
+	wait_for 30 grep -q "connected to the database again" "$SITE_DIR/notifyd.log"
+	raw_close nine
+	agent_stop 17
 }
 
 @test "a stopping server sends its clients away; they come back within the window" {
