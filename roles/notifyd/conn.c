@@ -349,8 +349,11 @@ nd_conn_accept(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	SSL_set_app_data(ssl, c);
+	/* deferred callbacks: a write (a pong, a push, the goodbye) never
+	 * runs the event callback, which may free c, under its caller */
 	c->bev = bufferevent_openssl_socket_new(nd->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->bev == NULL) {
 		log_error("could not accept a connection from %s: out of "
 		          "memory",
