@@ -43,6 +43,7 @@ FSP_SRC     := $(wildcard roles/fsp/*.c)
 MP_SRC      := $(wildcard roles/mp/*.c)
 STATESYS_SRC := $(wildcard roles/statesys/*.c)
 NOTIFYMGR_SRC := $(wildcard roles/notifymgr/*.c)
+NOTIFYD_SRC := $(wildcard roles/notifyd/*.c)
 AGENT_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -61,8 +62,10 @@ FSP      := $(if $(FSP_SRC),$(BUILD)/sitesys-fsp)
 MP       := $(if $(MP_SRC),$(BUILD)/sitesys-mp)
 STATESYS := $(if $(STATESYS_SRC),$(BUILD)/sitesys-statesys)
 NOTIFYMGR := $(if $(NOTIFYMGR_SRC),$(BUILD)/sitesys-notifymgr)
+NOTIFYD  := $(if $(NOTIFYD_SRC),$(BUILD)/sitesys-notifyd)
 AGENT    := $(if $(AGENT_SRC),$(BUILD)/sitesys-agent)
-PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(NOTIFYMGR) $(AGENT)
+PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(NOTIFYMGR) $(NOTIFYD) \
+    $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
         bench clean format fuzz fuzz-build fuzz-targets fuzz-merge
@@ -104,12 +107,19 @@ $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-notifymgr: $(NOTIFYMGR_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
+# libevent and its OpenSSL bufferevents (Debian's libevent-dev)
+$(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_core \
+	    -lssl -lfcgi -lpthread
+
 # the agent is a library and a main, so that tests link what they test
 $(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
+# the notification client (agent/notify.c) speaks TLS with libssl in a
+# thread of its own
 $(BUILD)/sitesys-agent: $(BUILD)/agent/main.o $(AGENT_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lssl -lpthread
 
 # unit tests include a role's header as "agent/agent.h" or "fsp/throttle.h"
 # and link the role's objects they test
@@ -118,11 +128,11 @@ FSP_PARTS := $(BUILD)/roles/fsp/split.o $(BUILD)/roles/fsp/throttle.o \
     $(BUILD)/roles/fsp/source.o
 $(BUILD)/tests/test_throttle: $(FSP_PARTS)
 $(BUILD)/tests/test_agent $(BUILD)/tests/test_agent_location \
-$(BUILD)/tests/test_agent_identity \
+$(BUILD)/tests/test_agent_identity $(BUILD)/tests/test_notify_agent \
 $(BUILD)/tests/test_fallback $(BUILD)/tests/test_mp_route: $(AGENT_LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIB) \
-	    $(LDLIBS) -lcmocka -lcurl -lfcgi -lpthread
+	    $(LDLIBS) -lcmocka -lcurl -lssl -lfcgi -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
@@ -168,7 +178,7 @@ $(BUILD)/tests/fuzz/%.o: CFLAGS += -I. -Iroles -Iagent -Itools/sitectl
 fuzz-targets: $(FUZZERS)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(AGENT_LIB) $(LIB)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) \
-	    $(AGENT_LIB) $(LIB) $(LDLIBS) -lcurl -lfcgi -lpthread
+	    $(AGENT_LIB) $(LIB) $(LDLIBS) -lcurl -lssl -lfcgi -lpthread
 # what a target links besides the libraries
 $(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
 $(BUILD)/fuzz_fsp_split: $(BUILD)/roles/fsp/split.o

@@ -16,6 +16,7 @@ struct daemon_opts;
 
 #include "inbox.h"
 #include "location/location.h"
+#include "notify_frame.h"
 #include "statemsg.h"
 #include "util/x509.h"
 
@@ -600,5 +601,126 @@ void http_curl_ops(struct http_ops *ops, struct http_conf *conf);
 
 /* http_global_init - curl_global_init once; 0 or -1 logged */
 int http_global_init(void);
+
+/*
+ * notify_done.c, notify_run.c, notify.c - the notification client
+ * (sitesys-notify(7)): a thread of the daemon with its own poll loop, so
+ * that a receipt or a keepalive never waits for an HTTP request of the
+ * main loop
+ */
+#define NOTIFY_DONE_FILE "notify-done.json"
+#define NOTIFY_DONE_FORMAT "sitesys.agent-notify/1"
+#define NOTIFY_DONE_MAX 100000 /* task ids remembered at most */
+#define NOTIFY_QUEUE_MAX 64 /* tasks waiting for the one running */
+#define NOTIFY_RETRY_BASE_MS 1000 /* the first bound of the back-off */
+
+/* One task run (or being run): remembered until it expires. */
+struct notify_done_entry {
+	long long task;
+	int64_t expires; /* seconds since the epoch */
+	json_t *result; /* its result frame once done, else NULL */
+	bool sent; /* the result was written to a connection */
+};
+
+/* The tasks run, by id. */
+struct notify_done {
+	struct notify_done_entry *v;
+	size_t n, cap;
+};
+
+/* notify_time - "YYYY-MM-DDTHH:MM:SS[.f]Z" as seconds since the epoch
+ * into *out; 0, or -1 when s is not such a time */
+int notify_time(const char *s, int64_t *out);
+
+/*
+ * notify_done_load - dir's remembered tasks, those expired before now left
+ * out; none when the file does not exist. 0, or -1 with why (an
+ * unreadable or malformed file: *d is then empty)
+ */
+int notify_done_load(
+    const char *dir, struct notify_done *d, int64_t now, char *why, size_t len);
+
+/* notify_done_save - replace dir's file durably and atomically; 0 or -1
+ * logged */
+int notify_done_save(const char *dir, const struct notify_done *d);
+
+/* notify_done_find - the entry of task, or NULL */
+struct notify_done_entry *notify_done_find(
+    struct notify_done *d, long long task);
+
+/*
+ * notify_done_add - remember task (expiring at expires) as run, dropping
+ * the expired ones first and, when NOTIFY_DONE_MAX are kept, the one that
+ * expires first; the new entry
+ */
+struct notify_done_entry *notify_done_add(
+    struct notify_done *d, long long task, int64_t expires, int64_t now);
+
+/* notify_done_free - release every entry */
+void notify_done_free(struct notify_done *d);
+
+/*
+ * notify_backoff_ms - the wait before connecting again after failures
+ * failures in a row (0: the first retry): a random number of ms in
+ * [0, min(cap_ms, NOTIFY_RETRY_BASE_MS * 2^failures)], from rnd
+ */
+uint32_t notify_backoff_ms(
+    unsigned failures, uint32_t cap_ms, fb_rnd_fn rnd, void *ctx);
+
+/*
+ * notify_result - a result frame for task: status, with exit unless
+ * has_exit is false, and output (len bytes, at most NOTIFY_MAX_OUTPUT
+ * kept, bytes that are not UTF-8 made "?")
+ */
+json_t *notify_result(long long task, const char *status, bool has_exit,
+    int exit, const char *output, size_t len);
+
+/* notify_sha256_hex - the SHA-256 of data (len bytes) in lower-case hex */
+void notify_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* One action's process: its output so far and how it ends. */
+struct notify_job {
+	pid_t pid; /* 0: none running */
+	int fd; /* its standard output and error; -1 once at their end */
+	long long task;
+	char out[NOTIFY_MAX_OUTPUT];
+	size_t len;
+	char script[PATH_MAX]; /* the script file to remove after, or "" */
+};
+
+/*
+ * notify_job_command - start cmd ("/abs/path arg ...", split at blanks,
+ * no shell) for task; 0 started, or -1 with why (it could not be)
+ */
+int notify_job_command(struct notify_job *j, long long task, const char *cmd,
+    char *why, size_t len);
+
+/*
+ * notify_job_script - write body as dir/notify-script-TASK (0700) and run
+ * it (through /bin/sh unless it starts with "#!"); 0 or -1 with why
+ */
+int notify_job_script(struct notify_job *j, long long task, const char *dir,
+    const char *body, char *why, size_t len);
+
+/*
+ * notify_job_poll - read what the job wrote; 1 when it has ended, with
+ * its result frame in *result, else 0 (call again when j->fd is readable,
+ * or soon when it is -1)
+ */
+int notify_job_poll(struct notify_job *j, json_t **result);
+
+/* notify_job_kill - end a job still running (at a stop) */
+void notify_job_kill(struct notify_job *j);
+
+/*
+ * notify_start - start the notification client of ag (nothing when
+ * [agent] notify_port is 0 or there is no mp_url), with what it needs
+ * copied from ag's configuration: a reload does not change it; 0, or -1
+ * logged
+ */
+int notify_start(struct agent *ag);
+
+/* notify_stop - stop the client (if started) and wait for its thread */
+void notify_stop(void);
 
 #endif

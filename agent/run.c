@@ -1,7 +1,9 @@
 /*
  * run.c - the daemon: register with the management point, poll the policy
  * (answering resync requests), and send the outbox every send interval or
- * at once on SIGUSR1 (SIGUSR2: poll the policy at once)
+ * at once on SIGUSR1 (SIGUSR2: poll the policy at once); the notification
+ * client (notify.c) runs beside it in a thread, and asks for a policy poll
+ * by SIGUSR2 too
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -211,6 +213,9 @@ run_loop(struct conf **cfp)
 	run_fallback_restart(&ag.st);
 	mp_route_refresh(&ag);
 	mp_route_register(&ag);
+	/* after the registration, which the notification server needs; a
+	 * client that cannot start it still polls and sends */
+	(void)notify_start(&ag);
 	s.want_poll = s.want_send = true;
 	while (!signals_stopping()) {
 		if (signals_take(SIGHUP))
@@ -220,6 +225,7 @@ run_loop(struct conf **cfp)
 		run_wait(&s);
 	}
 	status = 0;
+	notify_stop();
 	run_pidfile_remove(&ag.st, pidfd);
 out:
 	store_close(&ag.st);

@@ -53,11 +53,10 @@ refusal_log_flush(void)
 	pthread_mutex_unlock(&mu);
 }
 
-void
-refusal_log(
-    struct fcgi_req *req, int status, const char *code, const char *reason)
+/* Whether the refusal of now may be logged: counted either way. */
+static bool
+take_one(void)
 {
-	char method[32], addr[64], path[256], why[1024];
 	bool take;
 
 	pthread_mutex_lock(&mu);
@@ -67,7 +66,27 @@ refusal_log(
 	else
 		suppressed++;
 	pthread_mutex_unlock(&mu);
-	if (!take)
+	return take;
+}
+
+void
+refusal_log_peer(const char *addr, const char *reason)
+{
+	char a[64], why[1024];
+
+	if (!take_one())
+		return;
+	log_info("refused a connection from %s: %s", escape(a, sizeof(a), addr),
+	    escape(why, sizeof(why), reason));
+}
+
+void
+refusal_log(
+    struct fcgi_req *req, int status, const char *code, const char *reason)
+{
+	char method[32], addr[64], path[256], why[1024];
+
+	if (!take_one())
 		return;
 	escape(method, sizeof(method), fcgi_method(req));
 	escape(addr, sizeof(addr), fcgi_param(req, "REMOTE_ADDR"));

@@ -21,6 +21,14 @@ void refusal_log(
     struct fcgi_req *req, int status, const char *code, const char *reason);
 
 /*
+ * refusal_log_peer - log a refused connection of a role that is not behind
+ * nginx: "refused a connection from ADDRESS: REASON", control characters
+ * escaped, at info, within the same limit of REFUSAL_LOG_PER_SECOND lines
+ * a second as refusal_log; safe from any thread
+ */
+void refusal_log_peer(const char *addr, const char *reason);
+
+/*
  * refusal_log_flush - log the count of the refusals left out in a second
  * that has ended, if any; called now and then by the main loop so that
  * the last second of a flood is counted without another refusal

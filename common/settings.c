@@ -36,6 +36,12 @@
 		s, n, CONF_BOOL, d, 0, 0, NULL, doc, NULL, NULL                \
 	}
 
+/* the command of a notification action (notify_action.h), unset */
+#define ACTION(a)                                                              \
+	STR("agent", "action_" a, "",                                          \
+	    "the command run for the notification action of this name; "       \
+	    "empty: unsupported")
+
 const struct conf_setting conf_settings[] = {
 	STR("site", "inbox_dir", "/var/spool/sitesys",
 	    "directory holding statsys.box, bgb.box and the other inboxes"),
@@ -107,6 +113,27 @@ const struct conf_setting conf_settings[] = {
 	STR("notifyd", "conninfo", "",
 	    "sitesys-notifyd's connection string; empty: [database] "
 	    "conninfo"),
+	STR("notifyd", "listen", "0.0.0.0:10123",
+	    "address and port of the clients' TLS connections, ADDR:PORT or "
+	    "[ADDR6]:PORT"),
+	NEEDS("notifyd", "cert", "", conf_check_absolute, "key",
+	    "the management point's site certificate (PEM), its chain after "
+	    "it"),
+	NEEDS("notifyd", "key", "", conf_check_absolute, "cert",
+	    "the key of that certificate (PEM, mode 0600)"),
+	STR("notifyd", "server_name", "",
+	    "the server's name in hello and in bgb.box files; empty: the "
+	    "host name"),
+	INT("notifyd", "keepalive_seconds", "900", 10, 86400,
+	    "clients send a keepalive this often"),
+	INT("notifyd", "grace_seconds", "120", 1, 86400,
+	    "a client whose keepalive is this late is counted gone"),
+	INT("notifyd", "presence_minutes", "5", 1, 1440,
+	    "a presence file (.bos) is written this often"),
+	INT("notifyd", "status_seconds", "5", 1, 3600,
+	    "task events are written (.bts) this often, when there are any"),
+	INT("notifyd", "reconnect_window_seconds", "60", 1, 3600,
+	    "at a stop, clients are told to come back within this window"),
 
 	STR("notifymgr", "conninfo", "",
 	    "sitesys-notifymgr's connection string; empty: [database] "
@@ -166,6 +193,17 @@ const struct conf_setting conf_settings[] = {
 	    "the name of the client's VPN connection; empty: none"),
 	STR("agent", "vpn_description", "",
 	    "the description of the client's VPN connection; empty: none"),
+	INT("agent", "notify_port", "10123", 0, 65535,
+	    "the notification server's port on the management point's host "
+	    "(0: no notification connection)"),
+	INT("agent", "notify_retry_max_seconds", "300", 1, 86400,
+	    "longest wait before connecting again to the notification "
+	    "server"),
+	ACTION("quick_scan"), ACTION("full_scan"), ACTION("definition_update"),
+	ACTION("hardware_inventory"), ACTION("software_inventory"),
+	ACTION("evaluate_deployments"), ACTION("restart"), ACTION("wake_up"),
+	ACTION("verbose_logging_on"), ACTION("verbose_logging_off"),
+	ACTION("collect_logs"), ACTION("next_sup"),
 
 	{ 0 }
 };

@@ -9,7 +9,7 @@ set -eu
 PACKAGES="make gcc libc6-dev pkg-config libpq-dev libjansson-dev libfcgi-dev
 libssl-dev libcurl4-openssl-dev libcmocka-dev postgresql postgresql-client
 nginx curl jq bats mandoc groff-base cppcheck clang-format openssl clang
-libclang-rt-dev"
+libclang-rt-dev libevent-dev"
 
 missing=""
 for p in $PACKAGES; do

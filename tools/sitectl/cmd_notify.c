@@ -73,7 +73,7 @@ notify_args(struct notify_req *r, const char *const *vals)
 		    "unknown action \"%s\"; the actions:", ctl_text(r->action));
 		for (const struct notify_action *a = notify_actions; a->name;
 		     a++)
-			fprintf(stderr, "  %-22s %s\n", a->name, a->summary);
+			fprintf(stderr, "  %-22s %s\n", a->name, a->doc);
 		return EXIT_USAGE;
 	}
 	if ((r->collection == NULL) == (r->clients == NULL)) {

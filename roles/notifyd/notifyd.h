@@ -1,0 +1,236 @@
+/*
+ * notifyd.h - sitesys-notifyd, the notification server of a management
+ * point host: prototypes grouped by file
+ *
+ * One process, one libevent loop: the clients' TLS connections, the
+ * site database's connection (LISTEN), and the timers that write bgb.box.
+ */
+#ifndef SITESYS_NOTIFYD_H
+#define SITESYS_NOTIFYD_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "inbox.h"
+#include "notify_frame.h"
+#include "statemsg.h"
+#include "util/buf.h"
+#include "util/strmap.h"
+#include "util/x509.h"
+
+#define ND_NAME "sitesys-notifyd"
+#define ND_BOX "bgb.box"
+#define ND_BTS_FORMAT "sitesys.bts/1"
+#define ND_BOS_FORMAT "sitesys.bos/1"
+#define ND_HANDSHAKE_SECONDS 30 /* from accept to the end of the handshake */
+#define ND_STOP_SECONDS 5 /* a stop waits this long for the last frames */
+#define ND_EVENTS_MAX                                                          \
+	1000000 /* events held while bgb.box cannot be
+				 written; more are dropped and counted */
+#define ND_GUID_LEN (STATEMSG_GUID_LEN + 1)
+
+struct notifyd;
+struct nd_conn;
+
+/* One task, shared by its pushes to every client. */
+struct nd_task {
+	long long id;
+	int64_t expires_us; /* valid_until, microseconds since the epoch */
+	struct buf frame; /* its task frame, encoded */
+	size_t refs; /* pushes that hold it */
+	struct nd_task *next;
+};
+
+/* One client ever named by the accepted set or a push. */
+struct nd_slot {
+	char guid[ND_GUID_LEN];
+	struct nd_conn *conn; /* its connection with the handshake done */
+	struct nd_task **pend; /* released, not yet received */
+	size_t npend, cap;
+};
+
+/* One client connection. */
+struct nd_conn {
+	struct notifyd *nd;
+	struct bufferevent *bev;
+	char addr[64]; /* the peer, "ADDR:PORT" */
+	char guid[ND_GUID_LEN]; /* from the verified certificate */
+	char fp[X509_FINGERPRINT_LEN];
+	struct nd_slot *slot; /* once ready */
+	struct notify_decoder dec;
+	int64_t since_us; /* when the handshake ended */
+	bool refused; /* the verify callback refused it (and logged) */
+	bool ready; /* the handshake is done, hello sent */
+	bool closing; /* the last frames are being written */
+	struct nd_conn *prev, *next;
+};
+
+/* The certificates accepted: fingerprint -> guid, from one query. */
+struct nd_accept {
+	PGresult *res; /* the rows: fingerprint, guid; the map's keys */
+	struct strmap map; /* fingerprint -> row */
+	bool loaded;
+};
+
+/* The site database, in the loop. */
+struct nd_pg {
+	PGconn *conn;
+	struct event *ev; /* its socket: connecting, or notifications */
+	struct event *retry; /* the next attempt */
+	int backoff; /* seconds before the next attempt */
+	bool up; /* connected, listening, loaded */
+	bool lost_logged; /* the failure of the current outage was logged */
+};
+
+/* What the server has seen, for its status line. */
+struct nd_counts {
+	unsigned long accepted, refused, closed_bad, gone, pushed, received,
+	    results, dropped_events;
+};
+
+struct notifyd {
+	struct conf **cfp;
+	struct event_base *base;
+	SSL_CTX *ctx;
+	struct evconnlistener *listener;
+	char server[256];
+	struct nd_accept acc;
+	struct nd_pg pg;
+	long long max_seq; /* the highest release_seq loaded */
+	struct strmap slot_map; /* guid -> index in slots */
+	struct nd_slot **slots;
+	size_t nslots, capslots;
+	struct nd_task *tasks;
+	struct nd_conn *conns; /* every connection, the handshake done or not */
+	size_t nconns, nready;
+	struct inbox box; /* bgb.box */
+	json_t *events; /* the .bts events not yet written */
+	bool write_failed; /* the last write into bgb.box failed (logged) */
+	struct nd_counts n;
+	struct event *tick;
+	double next_status, next_presence, next_report, next_sweep;
+	bool stopping;
+	bool fatal; /* a fault that stops the server with status 1 */
+	double stop_deadline;
+};
+
+/* tls.c - the server's TLS context */
+
+/*
+ * nd_tls_new - a TLS 1.3 server context with cf's [notifyd] cert (and
+ * chain) and key, asking each client for its certificate and checking it
+ * with nd_tls_verify against nd's accepted set; NULL, logged
+ */
+SSL_CTX *nd_tls_new(const struct conf *cf, struct notifyd *nd);
+
+/* accept.c - the set of accepted certificates */
+
+/*
+ * nd_accept_load - replace the set by the clients registered, approved and
+ * not blocked; 0, or -1 (logged; the old set kept)
+ */
+int nd_accept_load(struct notifyd *nd, PGconn *db);
+
+/*
+ * nd_accept_guid - the GUID of the accepted certificate of fingerprint
+ * fp, or NULL if it is not accepted
+ */
+const char *nd_accept_guid(const struct notifyd *nd, const char *fp);
+
+/* nd_accept_free - release the set */
+void nd_accept_free(struct nd_accept *acc);
+
+/* conn.c - the client connections */
+
+/* nd_conn_accept - take a new TCP connection fd from addr (a listener
+ * callback) */
+void nd_conn_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int socklen, void *arg);
+
+/* nd_conn_send - encode doc as a frame to c (doc is kept); 0 or -1 logged */
+int nd_conn_send(struct nd_conn *c, const json_t *doc);
+
+/* nd_conn_send_raw - queue an encoded frame to c */
+void nd_conn_send_raw(struct nd_conn *c, const struct buf *frame);
+
+/*
+ * nd_conn_close - close c now: its slot goes offline, its memory is freed;
+ * why (may be NULL) is logged at level info when given
+ */
+void nd_conn_close(struct nd_conn *c, const char *why);
+
+/*
+ * nd_conn_goodbye - tell c to come back after a random delay within the
+ * window, then close it once that frame is written
+ */
+void nd_conn_goodbye(struct nd_conn *c, int window_seconds);
+
+/* push.c - the released pushes, by client */
+
+/* nd_slot_get - the slot of guid, made if create; NULL if absent */
+struct nd_slot *nd_slot_get(struct notifyd *nd, const char *guid, bool create);
+
+/*
+ * nd_push_load - read the pushes released since the highest release_seq
+ * seen and push each at once to its client if it is online; 0, or -1
+ * (logged)
+ */
+int nd_push_load(struct notifyd *nd, PGconn *db);
+
+/* nd_push_connected - push to c (just ready) what its client has not
+ * received and is still valid */
+void nd_push_connected(struct notifyd *nd, struct nd_conn *c);
+
+/* nd_push_received - the client of slot received task: drop its push */
+void nd_push_received(struct notifyd *nd, struct nd_slot *slot, long long task);
+
+/* nd_push_sweep - drop the pushes expired at now_us, and their tasks */
+void nd_push_sweep(struct notifyd *nd, int64_t now_us);
+
+/* nd_push_free - release every slot and task */
+void nd_push_free(struct notifyd *nd);
+
+/* pg.c - the site database in the event loop */
+
+/*
+ * nd_pg_start - begin connecting (without blocking the loop); once
+ * connected: LISTEN, load the accepted set and the pushes. A failure or a
+ * lost connection is logged and tried again with back-off, while the
+ * pushes in memory are still delivered.
+ */
+void nd_pg_start(struct notifyd *nd);
+
+/* nd_pg_report - the component status row, if connected */
+void nd_pg_report(struct notifyd *nd, const char *state);
+
+/* nd_pg_stop - close the connection */
+void nd_pg_stop(struct notifyd *nd);
+
+/* bgbfile.c - .bts and .bos files into bgb.box */
+
+/*
+ * nd_bgb_event - remember one task event ("pushed", "received", "result";
+ * status, exit and output only for a result, has_exit when it has one)
+ * for the next .bts file
+ */
+void nd_bgb_event(struct notifyd *nd, long long task, const char *guid,
+    const char *event, const struct notify_frame *result);
+
+/*
+ * nd_bgb_flush - write the events remembered as .bts files (at most
+ * NOTIFY_BTS_MAX_EVENTS each); 0, or -1 (logged once until a write
+ * succeeds; the events are kept for the next attempt)
+ */
+int nd_bgb_flush(struct notifyd *nd);
+
+/*
+ * nd_bgb_presence - write a .bos file of the clients online, or of none
+ * when empty; 0, or -1 (logged)
+ */
+int nd_bgb_presence(struct notifyd *nd, bool empty);
+
+#endif
