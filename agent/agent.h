@@ -675,8 +675,6 @@ uint32_t notify_backoff_ms(
 json_t *notify_result(long long task, const char *status, bool has_exit,
     int exit, const char *output, size_t len);
 
-/* notify_sha256_hex - the SHA-256 of data (len bytes) in lower-case hex */
-void notify_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* One action's process: its output so far and how it ends. */
 struct notify_job {

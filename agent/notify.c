@@ -132,7 +132,7 @@ nc_run(struct nc *nc, const struct notify_frame *f)
 {
 	const struct notify_action *a = notify_action_find(f->action);
 	const char *cmd = NULL;
-	char why[512], sha[65];
+	char why[512], sha[X509_FINGERPRINT_LEN];
 	int rc;
 
 	if (a == NULL) {
@@ -159,7 +159,7 @@ nc_run(struct nc *nc, const struct notify_frame *f)
 		return;
 	}
 	if (a->run == NOTIFY_RUN_SCRIPT) {
-		notify_sha256_hex(f->body, strlen(f->body), sha);
+		x509_sha256_hex(f->body, strlen(f->body), sha);
 		if (strcmp(sha, f->sha256) != 0) {
 			snprintf(why, sizeof(why),
 			    "the script \"%s\" has SHA-256 %s, not the "

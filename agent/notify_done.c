@@ -241,19 +241,3 @@ notify_result(long long task, const char *status, bool has_exit, int exit,
 		sjson_set(r, "output", json_string(clean));
 	return r;
 }
-
-void
-notify_sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != 32) {
-		/* cannot be computed: matches no sha256 */
-		snprintf(out, 65, "%s", "?");
-		return;
-	}
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}

@@ -11,11 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "notify_frame.h"
+
 #define BGB_BTS_FORMAT "sitesys.bts/1"
 #define BGB_BOS_FORMAT "sitesys.bos/1"
 #define BGB_MAX_EVENTS 10000 /* events in one .bts */
 #define BGB_MAX_ONLINE 1000000 /* clients in one .bos */
-#define BGB_MAX_OUTPUT 4096 /* bytes of a result's output */
+#define BGB_MAX_OUTPUT NOTIFY_MAX_OUTPUT /* bytes of a result's output */
 #define BGB_MAX_SERVER 255 /* bytes of a server's name */
 #define BGB_MAX_TASK 9007199254740991LL /* 2^53 - 1 */
 #define BGB_MAX_WORKER 1023 /* a server's worker processes are 0 to this */

@@ -20,7 +20,6 @@ struct buf;
 #define NOTIFY_MAX_OUTPUT 4096 /* bytes of a result's output */
 #define NOTIFY_MAX_SCRIPT (48 * 1024) /* bytes of a run-script body */
 #define NOTIFY_MAX_AFTER_MS 86400000 /* a reconnect delay: one day */
-#define NOTIFY_BTS_MAX_EVENTS 10000 /* events in one .bts file */
 
 /* The frame types, server to client first. */
 enum notify_type {

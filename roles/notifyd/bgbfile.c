@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bgb.h"
 #include "notifyd.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -77,11 +78,10 @@ nd_bgb_flush(struct notifyd *nd)
 		    nd->n.dropped_events);
 		nd->n.dropped_events = 0;
 	}
-	/* bounded: each turn writes up to NOTIFY_BTS_MAX_EVENTS of n */
+	/* bounded: each turn writes up to BGB_MAX_EVENTS of n */
 	while (done < n) {
-		size_t k = n - done < NOTIFY_BTS_MAX_EVENTS
-		    ? n - done
-		    : NOTIFY_BTS_MAX_EVENTS;
+		size_t k =
+		    n - done < BGB_MAX_EVENTS ? n - done : BGB_MAX_EVENTS;
 		json_t *part = json_array(), *doc;
 		int rc;
 
@@ -90,7 +90,7 @@ nd_bgb_flush(struct notifyd *nd)
 		for (size_t i = 0; i < k; i++)
 			sjson_append(part,
 			    json_incref(json_array_get(nd->events, done + i)));
-		doc = json_pack("{s:s,s:s,s:o}", "format", ND_BTS_FORMAT,
+		doc = json_pack("{s:s,s:s,s:o}", "format", BGB_BTS_FORMAT,
 		    "server", nd->server, "events", part);
 		if (doc == NULL)
 			abort();
@@ -149,7 +149,7 @@ nd_bgb_presence(struct notifyd *nd, bool empty)
 		sjson_append(online, e);
 	}
 	clock_rfc3339(at, sizeof(at), clock_now_us(), 3);
-	doc = json_pack("{s:s,s:s,s:s,s:o}", "format", ND_BOS_FORMAT, "server",
+	doc = json_pack("{s:s,s:s,s:s,s:o}", "format", BGB_BOS_FORMAT, "server",
 	    nd->server, "at", at, "online", online);
 	if (doc == NULL)
 		abort();

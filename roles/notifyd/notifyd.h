@@ -24,8 +24,6 @@
 
 #define ND_NAME "sitesys-notifyd"
 #define ND_BOX "bgb.box"
-#define ND_BTS_FORMAT "sitesys.bts/1"
-#define ND_BOS_FORMAT "sitesys.bos/1"
 #define ND_HANDSHAKE_SECONDS 30 /* from accept to the end of the handshake */
 #define ND_STOP_SECONDS 5 /* a stop waits this long for the last frames */
 #define ND_EVENTS_MAX                                                          \
@@ -222,7 +220,7 @@ void nd_bgb_event(struct notifyd *nd, long long task, const char *guid,
 
 /*
  * nd_bgb_flush - write the events remembered as .bts files (at most
- * NOTIFY_BTS_MAX_EVENTS each); 0, or -1 (logged once until a write
+ * BGB_MAX_EVENTS each); 0, or -1 (logged once until a write
  * succeeds; the events are kept for the next attempt)
  */
 int nd_bgb_flush(struct notifyd *nd);
