@@ -17,6 +17,7 @@
 
 #include "fcgi_service.h"
 #include "notifyd.h"
+#include "poll_doc.h"
 #include "refusal_log.h"
 #include "statemsg.h"
 #include "util/clock.h"
@@ -25,9 +26,6 @@
 #include "util/sjson.h"
 
 #define POLL_PATH "/notify/v1/poll"
-#define POLL_FORMAT "sitesys.notify-poll/1"
-#define POLL_MAX_BODY (NOTIFY_MAX_FRAME + 4096)
-#define POLL_MAX_FRAMES 64 /* a client's frames in one poll */
 
 /* A poll held until a task comes or its time is up. */
 struct nd_poll {
@@ -178,40 +176,22 @@ poll_closed(struct evhttp_connection *con, void *arg)
 	poll_free(p);
 }
 
-/* The client's frames of a poll, as its TCP connection would send them;
- * 0, or -1 with why. */
-static int
-take_frames(struct notifyd *nd, struct nd_slot *s, json_t *frames, char *why,
-    size_t len)
+/* The client's frames of a poll, as its TCP connection would send them. */
+static void
+take_frames(struct notifyd *nd, struct nd_slot *s, const struct poll_doc *p)
 {
-	struct notify_frame f;
-	json_t *v;
-	size_t i;
+	for (size_t i = 0; i < p->nframes; i++) {
+		const struct notify_frame *f = &p->frames[i];
 
-	json_array_foreach(frames, i, v)
-	{
-		char inner[256];
-
-		if (notify_frame_check(v, &f, inner, sizeof(inner)) == -1) {
-			snprintf(why, len, "frames[%zu]: %s", i, inner);
-			return -1;
-		}
-		if (f.type == NOTIFY_RECEIVED || f.type == NOTIFY_RESULT) {
-			nd->n.received += f.type == NOTIFY_RECEIVED;
-			nd->n.results += f.type == NOTIFY_RESULT;
-			nd_bgb_event(nd, f.task, s->guid,
-			    f.type == NOTIFY_RECEIVED ? "received" : "result",
-			    f.type == NOTIFY_RESULT ? &f : NULL);
-			nd_push_received(nd, s, f.task);
-		} else if (f.type != NOTIFY_KEEPALIVE) {
-			snprintf(why, len,
-			    "frames[%zu]: a client sends no "
-			    "\"%s\" frame",
-			    i, notify_type_name(f.type));
-			return -1;
-		}
+		if (f->type == NOTIFY_KEEPALIVE)
+			continue;
+		nd->n.received += f->type == NOTIFY_RECEIVED;
+		nd->n.results += f->type == NOTIFY_RESULT;
+		nd_bgb_event(nd, f->task, s->guid,
+		    f->type == NOTIFY_RECEIVED ? "received" : "result",
+		    f->type == NOTIFY_RESULT ? f : NULL);
+		nd_push_received(nd, s, f->task);
 	}
-	return 0;
 }
 
 /* Who the certificate nginx passed is; the GUID, or NULL refused. */
@@ -242,37 +222,26 @@ caller(struct notifyd *nd, struct evhttp_request *req)
 	return guid;
 }
 
-/* The poll's body: its frames, checked; NULL refused. */
-static json_t *
-poll_body(struct evhttp_request *req, const char *guid, json_t **frames)
+/* The poll's body, checked, in the caller's name; -1 refused. */
+static int
+poll_body(struct evhttp_request *req, const char *guid, struct poll_doc *p)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	char why[512], low[STATEMSG_GUID_LEN + 1];
-	const char *client;
-	json_t *doc;
+	char why[512];
 
-	doc = sjson_parse(
-	    (const char *)evbuffer_pullup(in, -1), len, why, sizeof(why));
-	if (doc == NULL || sjson_format(doc, POLL_FORMAT, why, sizeof(why)) ||
-	    sjson_str(doc, "client", STATEMSG_GUID_LEN, true, &client, why,
-	        sizeof(why)) ||
-	    sjson_array(doc, "frames", POLL_MAX_FRAMES, true, frames, why,
-	        sizeof(why))) {
-		json_decref(doc);
+	if (poll_doc_parse((const char *)evbuffer_pullup(in, -1), len, p, why,
+	        sizeof(why)) == -1) {
 		refuse(req, 400, "bad-request", why);
-		return NULL;
+		return -1;
 	}
-	low[0] = '\0';
-	if (statemsg_valid_guid(client))
-		statemsg_guid_lower(client, low);
-	if (strcmp(low, guid) != 0) {
-		json_decref(doc);
+	if (strcmp(p->client, guid) != 0) {
+		poll_doc_free(p);
 		refuse(req, 403, "not-yours",
 		    "the poll is not in the certificate's client's name");
-		return NULL;
+		return -1;
 	}
-	return doc;
+	return 0;
 }
 
 /* Hold req as slot's poll until a task comes or poll_seconds pass. */
@@ -306,10 +275,9 @@ on_request(struct evhttp_request *req, void *arg)
 	struct notifyd *nd = arg;
 	const char *path =
 	    evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct poll_doc p;
 	const char *guid;
 	struct nd_slot *s;
-	json_t *doc, *frames;
-	char why[512];
 
 	if (path == NULL || strcmp(path, POLL_PATH) != 0) {
 		refuse(req, 404, "not-found", "no such endpoint");
@@ -323,16 +291,11 @@ on_request(struct evhttp_request *req, void *arg)
 		reply(req, 503, answer(nd, json_array()));
 		return;
 	}
-	if ((guid = caller(nd, req)) == NULL ||
-	    (doc = poll_body(req, guid, &frames)) == NULL)
+	if ((guid = caller(nd, req)) == NULL || poll_body(req, guid, &p) == -1)
 		return;
 	s = nd_slot_get(nd, guid, true);
-	if (take_frames(nd, s, frames, why, sizeof(why)) == -1) {
-		json_decref(doc);
-		refuse(req, 400, "bad-frame", why);
-		return;
-	}
-	json_decref(doc);
+	take_frames(nd, s, &p);
+	poll_doc_free(&p);
 	if (s->http_since_us == 0 || s->http_until < clock_mono())
 		s->http_since_us = clock_now_us();
 	s->http_until = clock_mono() +
