@@ -107,10 +107,10 @@ $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-notifymgr: $(NOTIFYMGR_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
-# libevent and its OpenSSL bufferevents (Debian's libevent-dev)
+# libevent, its HTTP server and OpenSSL bufferevents (Debian's libevent-dev)
 $(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_core \
-	    -lssl -lfcgi -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_extra \
+	    -levent_core -lssl -lfcgi -lpthread
 
 # the agent is a library and a main, so that tests link what they test
 $(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
@@ -182,6 +182,7 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(AGENT_LIB) $(LIB)
 # what a target links besides the libraries
 $(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
 $(BUILD)/fuzz_fsp_split: $(BUILD)/roles/fsp/split.o
+$(BUILD)/fuzz_notify_poll: $(BUILD)/roles/notifyd/poll_doc.o
 $(BUILD)/fuzz_sitectl: $(BUILD)/tools/sitectl/main-nomain.o \
     $(BUILD)/gen/schema_sql.o \
     $(filter-out %/main.o,$(SITECTL_SRC:%.c=$(BUILD)/%.o))

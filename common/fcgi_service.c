@@ -55,15 +55,8 @@ service_dispatch(struct fcgi_req *req, void *arg)
 	return fcgi_error(req, 404, "no such endpoint: %s", path);
 }
 
-/*
- * Listen on sock for nginx alone: what nginx vouches for (the client's
- * certificate) must not be claimed by someone speaking FastCGI around it.
- * The socket is mode 0660 with [site] fastcgi_group, nginx's workers'
- * group, or 0600 without one (nginx runs as [site] user then); as root,
- * it belongs to [site] user. 0, or -1 logged.
- */
-static int
-service_listen(const struct conf *cf, const char *sock)
+int
+fcgi_service_socket(const struct conf *cf, const char *sock)
 {
 	const char *group = conf_str(cf, "site", "fastcgi_group");
 	const char *user = conf_str(cf, "site", "user");
@@ -87,9 +80,7 @@ service_listen(const struct conf *cf, const char *sock)
 		}
 		gid = gr->gr_gid;
 	}
-	listen_fd =
-	    fcgi_listen(sock, *group != '\0' ? 0660 : 0600, uid, gid, 1024);
-	return listen_fd == -1 ? -1 : 0;
+	return fcgi_listen(sock, *group != '\0' ? 0660 : 0600, uid, gid, 1024);
 }
 
 /* Before privileges are dropped: the inboxes and the socket; 0 or -1. */
@@ -105,7 +96,7 @@ service_init(struct conf *cf)
 		if (inbox_open_owned(
 		        &service.inbox[i], root, role->inboxes[i], user) == -1)
 			return -1;
-	if (service_listen(cf, sock) == -1)
+	if ((listen_fd = fcgi_service_socket(cf, sock)) == -1)
 		return -1;
 	log_info("listening on %s", sock);
 	return 0;

@@ -77,4 +77,14 @@ struct fcgi_service {
  */
 int fcgi_service_main(int argc, char **argv, const struct fcgi_role *role);
 
+/*
+ * fcgi_service_socket - listen on the unix socket sock for nginx alone:
+ * what nginx vouches for (the client's certificate) must not be claimed by
+ * someone speaking around it. The socket is mode 0660 with [site]
+ * fastcgi_group, nginx's workers' group, or 0600 without one (nginx runs
+ * as [site] user then); as root, it belongs to [site] user. The
+ * descriptor, or -1 logged
+ */
+int fcgi_service_socket(const struct conf *cf, const char *sock);
+
 #endif

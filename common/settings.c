@@ -132,6 +132,11 @@ const struct conf_setting conf_settings[] = {
 	    "a presence file (.bos) is written this often"),
 	INT("notifyd", "status_seconds", "5", 1, 3600,
 	    "task events are written (.bts) this often, when there are any"),
+	STR("notifyd", "http_socket", "/run/sitesys/notifyd.sock",
+	    "unix socket on which nginx passes the HTTP fallback's polls to "
+	    "sitesys-notifyd (empty: no HTTP fallback)"),
+	INT("notifyd", "poll_seconds", "50", 1, 3600,
+	    "a client's HTTP poll is held this long when no task waits"),
 	INT("notifyd", "reconnect_window_seconds", "60", 1, 3600,
 	    "at a stop, clients are told to come back within this window"),
 

@@ -259,22 +259,31 @@ nd_conn_drained(struct bufferevent *bev, void *arg)
 		nd_conn_close(c, NULL);
 }
 
-void
-nd_conn_goodbye(struct nd_conn *c, int window_seconds)
+json_t *
+nd_reconnect_frame(int window_seconds)
 {
 	uint32_t r = 0;
 	json_t *bye;
 
-	if (!c->ready) {
-		nd_conn_close(c, NULL);
-		return;
-	}
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (uint32_t)clock_now_us();
 	bye = json_pack("{s:s,s:I}", "type", "reconnect", "after_ms",
 	    (json_int_t)(r % ((uint32_t)window_seconds * 1000u)));
 	if (bye == NULL)
 		abort();
+	return bye;
+}
+
+void
+nd_conn_goodbye(struct nd_conn *c, int window_seconds)
+{
+	json_t *bye;
+
+	if (!c->ready) {
+		nd_conn_close(c, NULL);
+		return;
+	}
+	bye = nd_reconnect_frame(window_seconds);
 	nd_conn_send(c, bye);
 	json_decref(bye);
 	c->closing = true;

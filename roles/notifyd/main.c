@@ -37,6 +37,7 @@ nd_finish(struct notifyd *nd)
 		next = c->next;
 		nd_conn_close(c, NULL);
 	}
+	nd_http_free(nd);
 	nd_bgb_flush(nd);
 	nd_bgb_presence(nd, true);
 	nd_pg_report(nd, "stopped");
@@ -53,6 +54,7 @@ nd_stop(struct notifyd *nd)
 	nd->stopping = true;
 	nd->stop_deadline = clock_mono() + ND_STOP_SECONDS;
 	evconnlistener_disable(nd->listener);
+	nd_http_goodbye(nd, window);
 	log_info("stopping: telling %zu clients to come back within %d "
 	         "seconds",
 	    nd->nready, window);
@@ -153,6 +155,8 @@ nd_init(struct conf *cf)
 		return -1;
 	}
 	evconnlistener_set_error_cb(nd->listener, nd_listen_error);
+	if ((nd->http_fd = nd_http_listen(cf)) == -1)
+		return -1;
 	return 0;
 }
 
@@ -192,6 +196,8 @@ nd_run(struct conf **cfp)
 	nd_bgb_presence(nd, true);
 	nd->next_presence = clock_mono() +
 	    60.0 * (double)conf_int(*cfp, "notifyd", "presence_minutes");
+	if (nd_http_start(nd, nd->http_fd) == -1)
+		return 1;
 	nd_pg_start(nd);
 	if (event_base_dispatch(nd->base) == -1) {
 		log_error("the event loop failed");
@@ -200,6 +206,7 @@ nd_run(struct conf **cfp)
 	if (nd->fatal)
 		status = 1;
 	nd_pg_stop(nd);
+	nd_http_free(nd);
 	for (struct nd_conn *c = nd->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		nd_conn_close(c, NULL);

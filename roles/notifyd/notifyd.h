@@ -33,6 +33,7 @@
 
 struct notifyd;
 struct nd_conn;
+struct nd_poll;
 
 /* One task, shared by its pushes to every client. */
 struct nd_task {
@@ -49,6 +50,9 @@ struct nd_slot {
 	struct nd_conn *conn; /* its connection with the handshake done */
 	struct nd_task **pend; /* released, not yet received */
 	size_t npend, cap;
+	struct nd_poll *poll; /* its HTTP poll held, or NULL */
+	double http_until; /* online over HTTP until then (monotonic) */
+	int64_t http_since_us; /* when it began polling */
 };
 
 /* One client connection. */
@@ -95,6 +99,9 @@ struct notifyd {
 	struct event_base *base;
 	SSL_CTX *ctx;
 	struct evconnlistener *listener;
+	struct evhttp *http; /* the HTTP fallback, or NULL */
+	int http_fd; /* its socket, from init; -1 without one */
+	size_t npolls; /* HTTP polls held */
 	char server[256];
 	struct nd_accept acc;
 	struct nd_pg pg;
@@ -166,6 +173,34 @@ void nd_conn_close(struct nd_conn *c, const char *why);
  * window, then close it once that frame is written
  */
 void nd_conn_goodbye(struct nd_conn *c, int window_seconds);
+
+/*
+ * nd_reconnect_frame - a reconnect frame with a delay drawn at random
+ * within window_seconds, so that the clients come back spread
+ */
+json_t *nd_reconnect_frame(int window_seconds);
+
+/* http.c - the HTTP fallback: long polls through nginx */
+
+/*
+ * nd_http_listen - the unix socket of [notifyd] http_socket, for nginx
+ * alone (as the FastCGI sockets are); the descriptor, -2 when the setting
+ * is empty (no HTTP fallback), or -1 (logged)
+ */
+int nd_http_listen(const struct conf *cf);
+
+/* nd_http_start - serve the polls arriving on fd (nothing if fd < 0);
+ * 0, or -1 (logged) */
+int nd_http_start(struct notifyd *nd, int fd);
+
+/* nd_http_push - answer slot's held poll, if any, with its pending tasks */
+void nd_http_push(struct notifyd *nd, struct nd_slot *s);
+
+/* nd_http_goodbye - answer every held poll with a reconnect frame */
+void nd_http_goodbye(struct notifyd *nd, int window_seconds);
+
+/* nd_http_free - forget the held polls and stop serving */
+void nd_http_free(struct notifyd *nd);
 
 /* push.c - the released pushes, by client */
 

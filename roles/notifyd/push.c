@@ -118,8 +118,10 @@ nd_task_get(struct notifyd *nd, PGresult *res, int i)
 static void
 nd_push_one(struct notifyd *nd, struct nd_slot *s, struct nd_task *t)
 {
-	if (s->conn == NULL || s->conn->closing)
+	if (s->conn == NULL || s->conn->closing) {
+		nd_http_push(nd, s); /* a poll held, if any */
 		return;
+	}
 	nd_conn_send_raw(s->conn, &t->frame);
 	nd->n.pushed++;
 	nd_bgb_event(nd, t->id, s->guid, "pushed", NULL);

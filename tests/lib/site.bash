@@ -265,6 +265,39 @@ site_nginx_fcgi() {
 	return 1
 }
 
+# site_nginx_poll DIR SOCKET: pass /notify/v1/ over HTTPS to notifyd's
+# HTTP fallback on the unix SOCKET, as packaging/nginx/sitesys-mp.conf
+# does: the client's certificate (URL-encoded PEM) in X-Client-Cert, its
+# address in X-Real-IP, polls held up to two minutes; reload nginx.
+site_nginx_poll() {
+	local dir=$1 sock=$2 i old
+	cat >"$dir/nginx/conf.d/notify.loc" <<-LOC
+		location /notify/v1/ {
+		    client_max_body_size 80k;
+		    proxy_pass http://unix:$sock;
+		    proxy_http_version 1.1;
+		    proxy_set_header Connection "";
+		    proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
+		    proxy_set_header X-Real-IP \$remote_addr;
+		    proxy_read_timeout 120s;
+		    proxy_buffering off;
+		}
+		location = /ready/notify { return 204; }
+	LOC
+	old=$(pgrep -P "$(cat "$dir/nginx/nginx.pid")" | paste -sd, -)
+	nginx -c "$dir/nginx/nginx.conf" -e "$dir/nginx/logs/error.log" -s reload ||
+		return 1
+	for i in $(seq 1 100); do
+		if [ "$(curl -s --cacert "$dir/ca/ca.crt" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$SITE_HTTPS_PORT/ready/notify")" = 204 ] &&
+			! ps -o pid= -p "${old:-0}" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "nginx did not take the location /notify/v1/" >&2
+	return 1
+}
+
 # site_nginx_quit PIDFILE: ask the nginx whose master wrote PIDFILE to
 # finish (SIGQUIT), and kill it if it has not within 10 s.
 site_nginx_quit() {
