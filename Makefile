@@ -119,7 +119,8 @@ $(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
 # the notification client (agent/notify.c) speaks TLS with libssl in a
 # thread of its own
 $(BUILD)/sitesys-agent: $(BUILD)/agent/main.o $(AGENT_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl -lssl -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl -levent_openssl -levent_core \
+	    -lssl -lpthread
 
 # unit tests include a role's header as "agent/agent.h" or "fsp/throttle.h"
 # and link the role's objects they test

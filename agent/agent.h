@@ -721,4 +721,13 @@ int notify_start(struct agent *ag);
 /* notify_stop - stop the client (if started) and wait for its thread */
 void notify_stop(void);
 
+/* simulate.c - many notification clients in one process, for load */
+
+/*
+ * simulate_main - sitesys-agent simulate make|run ...: identities for
+ * many clients, or their connections to a notification server (the
+ * usage at the top of simulate.c); an exit status
+ */
+int simulate_main(int argc, char **argv);
+
 #endif

@@ -81,6 +81,8 @@ main(int argc, char **argv)
 		return agent_usage(stderr, 2);
 	if (strcmp(argv[optind], "run") == 0)
 		return run_main(&o, argc - optind, argv + optind);
+	if (strcmp(argv[optind], "simulate") == 0)
+		return simulate_main(argc - optind, argv + optind);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0 &&
 		    !o.foreground && !o.check_only)

@@ -1,0 +1,218 @@
+#!/bin/bash
+# notify.sh - client notification at scale, each figure beside its
+# baselines from the same run:
+#   1. memory per idle TLS connection: sitesys-notifyd holding NOTIFY_CLIENTS
+#      clients (sitesys-agent simulate), a bare OpenSSL 3 server
+#      (bench/tls_idle_server) and mosquitto holding as many idle TLS 1.3
+#      MQTT connections (mosquitto, one process, at most 19,000 here);
+#   2. a push to all: from the release of a task to the last client's
+#      receipt, beside the same number of bytes written to as many plain
+#      TCP sockets, and beside mosquitto fanning one message out to as many
+#      subscribers;
+#   3. notifyd stopped and started under all its clients: the time until
+#      every one is back, and how many resumed their TLS session.
+# Everything runs on loopback addresses, the clients from 127.0.0.2 on.
+# Memory is the servers' resident set before and after the connections,
+# divided by their number. NOTIFY_WORKERS notifyd processes share the port.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+. tests/lib/site.bash
+N=${NOTIFY_CLIENTS:-10000}
+PER=${NOTIFY_PER_PROCESS:-18000} # simulated clients per process
+WORKERS=${NOTIFY_WORKERS:-$(((N + 17999) / 18000))}
+MQ=$((N < 19000 ? N : 19000))
+SOURCES=$(((N + 19999) / 20000 + 1))
+
+SITECTL=$BUILD/sitectl
+site_bench_db
+dir=$SITE_BENCH_DIR
+pids=()
+stop_all() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+}
+trap 'stop_all; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+psql() { command psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d sitesys "$@"; }
+now_us() { date +%s%6N; }
+# rss PID...: the resident set of the processes, in KB
+rss() { local k=0 p; for p in "$@"; do k=$((k + $(awk '/VmRSS/ {print $2}' /proc/$p/status))); done; echo $k; }
+# wait_line FILE... PATTERN SECONDS: until each FILE has a line matching
+wait_lines() {
+	local pattern=$1 limit=$(($2 * 10)) i f ok
+	shift 2
+	for i in $(seq $limit); do
+		ok=1
+		for f in "$@"; do grep -q "$pattern" "$f" 2>/dev/null || ok=0; done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	echo "notify.sh: timed out waiting for \"$pattern\" in $*" >&2
+	return 1
+}
+
+site_ca_init "$dir" >/dev/null
+site_issue "$dir" 127.0.0.1 >/dev/null
+crt=$dir/ca/issued/127.0.0.1.crt key=$dir/ca/issued/127.0.0.1.key
+echo "notify: $N clients ($WORKERS notifyd workers, simulators of $PER clients, $SOURCES source addresses)"
+
+# identities, registered and approved
+"$BUILD/sitesys-agent" simulate make "$dir/ids" "$N" >/dev/null 2>&1 ||
+	{ mkdir -p "$dir/ids"; "$BUILD/sitesys-agent" simulate make "$dir/ids" "$N" >/dev/null; }
+psql -c "\\copy client (guid, name, fingerprint, certificate, approved) FROM '$dir/ids/clients.copy'"
+
+# simulate PORT: the simulators against 127.0.0.1:PORT, outputs sim.K
+simulate() {
+	local k=0 first=0 n
+	while [ $first -lt "$N" ]; do
+		n=$((N - first < PER ? N - first : PER))
+		"$BUILD/sitesys-agent" simulate run "$dir/ids" "127.0.0.1:$1" "$dir/ca/ca.crt" \
+			$first $n 127.0.0.2 $((SOURCES - 1)) >"$dir/sim.$k" 2>>"$dir/sim.log" &
+		pids+=($!)
+		first=$((first + n)) k=$((k + 1))
+	done
+	SIMS=$k
+}
+sim_files() { local k; for k in $(seq 0 $((SIMS - 1))); do echo "$dir/sim.$k"; done; }
+# the latest time US of PATTERN's lines across the simulators
+latest() { cat $(sim_files) | awk -v p="$1" '$0 ~ p { if ($NF > m) m = $NF } END { print m }'; }
+
+# ---- 1. notifyd ----
+port=$(site_free_port)
+cat >>"$SITESYS_CONF" <<-CONF
+	[notifyd]
+	listen = 127.0.0.1:$port
+	cert = $crt
+	key = $key
+	server_name = bench
+	http_socket =
+	status_seconds = 1
+	reconnect_window_seconds = ${NOTIFY_WINDOW:-60}
+	workers = $WORKERS
+	[log]
+	level = info
+CONF
+# nd_start: notifyd, once it has reported to the database (connected,
+# the clients it accepts loaded)
+nd_start() {
+	local i
+	"$BUILD/sitesys-notifyd" -f 2>>"$dir/notifyd.log" &
+	nd=$!
+	pids+=($nd)
+	for i in $(seq 300); do
+		[ "$(psql -c "SELECT count(*) FROM component WHERE name = 'sitesys-notifyd' AND pid = $nd AND state = 'running'")" -ge 1 ] && return 0
+		kill -0 $nd 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "notify.sh: notifyd did not start" >&2
+	cat "$dir/notifyd.log" >&2
+	exit 1
+}
+nd_start
+ndpids() { echo $nd $(pgrep -P $nd || true); }
+r0=$(rss $(ndpids))
+t0=$(now_us)
+simulate "$port"
+wait_lines "^connected" $((N / 200 + 60)) $(sim_files)
+t1=$(latest "^connected")
+sleep 2
+r1=$(rss $(ndpids))
+nd_kb=$(echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l)
+printf 'notifyd: %d clients connected (full handshakes) in %.1f s\n' "$N" "$(echo "($t1 - $t0) / 1000000" | bc -l)"
+
+# ---- 2. a push to all ----
+task=$(psql -c "WITH t AS (INSERT INTO notify_task (action, valid_until, state, targeted)
+	VALUES ('policy', now() + interval '1 hour', 'pushing', $N) RETURNING id)
+	INSERT INTO notify_push (task, guid) SELECT t.id, c.guid FROM t, client c RETURNING task" | head -1)
+t0=$(now_us)
+psql -c "UPDATE notify_push SET release_seq = nextval('notify_release_seq'), released_at = now() WHERE task = $task"
+wait_lines "^task $task received" 120 $(sim_files)
+push_ms=$(echo "($(latest "^task $task received") - $t0) / 1000" | bc -l)
+
+# ---- 3. restart under all clients ----
+kill -TERM $nd
+wait $nd || true
+t0=$(now_us)
+marks=()
+for f in $(sim_files); do marks+=($(grep -c '^connected' "$f")); done
+nd_start
+back_all() {
+	local k=0 f
+	for f in $(sim_files); do
+		[ "$(grep -c '^connected' "$f")" -gt "${marks[$k]}" ] || return 1
+		k=$((k + 1))
+	done
+}
+for i in $(seq 1800); do back_all && break; sleep 0.1; done
+back_all || { echo "notify.sh: not every client came back" >&2; exit 1; }
+back_s=$(echo "($(latest "^connected") - $t0) / 1000000" | bc -l)
+resumed=$(cat $(sim_files) | awk '/^connected/ { last[FILENAME] = $4 } END { }' ; for f in $(sim_files); do grep '^connected' "$f" | tail -1 | awk '{print $4}'; done | awk '{s += $1} END {print s}')
+refused=$(grep -c "refused" "$dir/notifyd.log" || true)
+stop_all
+
+# ---- baselines: a bare OpenSSL server, mosquitto, plain TCP ----
+bport=$(site_free_port)
+"$BUILD/bench/tls_idle_server" "127.0.0.1:$bport" "$crt" "$key" "$WORKERS" >"$dir/bare.out" &
+bare=$!
+pids+=($bare)
+wait_lines listening 10 "$dir/bare.out"
+sleep 0.5
+bpids() { echo $bare $(pgrep -P $bare || true); }
+r0=$(rss $(bpids))
+k=0
+for first in $(seq 0 $PER $((N - 1))); do
+	n=$((N - first < PER ? N - first : PER))
+	"$BUILD/bench/tls_idle_clients" "127.0.0.1:$bport" $n none "127.0.0.$((2 + k))" >"$dir/bare.$k" &
+	pids+=($!)
+	k=$((k + 1))
+done
+wait_lines "^ready" 300 $(for i in $(seq 0 $((k - 1))); do echo "$dir/bare.$i"; done)
+sleep 2
+r1=$(rss $(bpids))
+bare_kb=$(echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l)
+stop_all
+
+mport=$(site_free_port)
+cat >"$dir/mosquitto.conf" <<-CONF
+	per_listener_settings false
+	allow_anonymous true
+	listener $mport 127.0.0.1
+	certfile $crt
+	keyfile $key
+	tls_version tlsv1.3
+	max_connections -1
+	persistence false
+	log_dest stderr
+	log_type error
+	user $(id -un)
+CONF
+mosquitto -c "$dir/mosquitto.conf" 2>>"$dir/mosquitto.log" &
+mq=$!
+pids+=($mq)
+for i in $(seq 100); do ss -ltn | grep -q ":$mport " && break; sleep 0.1; done
+r0=$(rss $mq)
+"$BUILD/bench/tls_idle_clients" "127.0.0.1:$mport" $MQ mqtt-sub 127.0.0.2 >"$dir/mq.out" &
+pids+=($!)
+wait_lines "^ready" 300 "$dir/mq.out"
+sleep 2
+r1=$(rss $mq)
+mq_kb=$(echo "($r1 - $r0) * 1024 / $MQ / 1000" | bc -l)
+# one publish: mosquitto_pub's own start and TLS handshake are measured
+# alone first (no subscriber on that topic) and taken off
+t0=$(now_us)
+mosquitto_pub -h 127.0.0.1 -p $mport --cafile "$dir/ca/ca.crt" -t bench/none -m x
+pub_us=$(($(now_us) - t0))
+t0=$(now_us)
+mosquitto_pub -h 127.0.0.1 -p $mport --cafile "$dir/ca/ca.crt" -t bench/all -m "$(printf '%0100d' 0)"
+wait_lines "^received" 60 "$dir/mq.out"
+mq_ms=$(echo "($(awk '/^received/ {print $4}' "$dir/mq.out") - $t0 - $pub_us) / 1000" | bc -l)
+stop_all
+
+printf '%-48s %6.1f KB   bare OpenSSL %6.1f KB   mosquitto (%d) %6.1f KB   %.2fx of mosquitto\n' \
+	"memory per idle TLS connection, notifyd" "$nd_kb" "$bare_kb" "$MQ" "$mq_kb" "$(echo "$nd_kb / $mq_kb" | bc -l)"
+printf '%-48s %6.0f ms   mosquitto to %d subscribers %6.0f ms\n' \
+	"a push to $N clients, until every receipt" "$push_ms" "$MQ" "$mq_ms"
+printf '%-48s %6.1f s    %d of %d TLS sessions resumed, %d refusals logged\n' \
+	"notifyd restarted: until every client is back" "$back_s" "$resumed" "$N" "$refused"
