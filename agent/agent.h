@@ -675,7 +675,6 @@ uint32_t notify_backoff_ms(
 json_t *notify_result(long long task, const char *status, bool has_exit,
     int exit, const char *output, size_t len);
 
-
 /* One action's process: its output so far and how it ends. */
 struct notify_job {
 	pid_t pid; /* 0: none running */
