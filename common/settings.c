@@ -132,6 +132,18 @@ const struct conf_setting conf_settings[] = {
 	    "a presence file (.bos) is written this often"),
 	INT("notifyd", "status_seconds", "5", 1, 3600,
 	    "task events are written (.bts) this often, when there are any"),
+	INT("notifyd", "workers", "1", 0, 64,
+	    "processes sharing the port, each holding its own clients (0: "
+	    "one per core)"),
+	INT("notifyd", "handshakes", "256", 1, 100000,
+	    "TLS handshakes a worker makes at once; more connections wait "
+	    "in the kernel's queue (delayed, never refused)"),
+	STR("notifyd", "ticket_file", "",
+	    "the session-ticket keys the workers share and keep across "
+	    "restarts, so that clients resume their TLS sessions (empty: "
+	    "no resumption)"),
+	INT("notifyd", "ticket_rotate_hours", "24", 1, 720,
+	    "a new ticket key is made when the newest is this old"),
 	STR("notifyd", "http_socket", "/run/sitesys/notifyd.sock",
 	    "unix socket on which nginx passes the HTTP fallback's polls to "
 	    "sitesys-notifyd (empty: no HTTP fallback)"),

@@ -24,9 +24,7 @@ static const char *const level_names[] = { "error", "warning", "info",
 void
 log_init(const char *progname)
 {
-	const char *slash = strrchr(progname, '/');
-
-	log_name = slash ? slash + 1 : progname;
+	log_name = progname;
 }
 
 const char *

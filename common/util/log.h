@@ -6,7 +6,10 @@
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* log_init - name the program; logging goes to stderr until redirected */
+/*
+ * log_init - name the program (as given: "sitesys-notifyd/1" names a
+ * worker); logging goes to stderr until redirected
+ */
 void log_init(const char *progname);
 
 /* log_set_level - drop messages less important than level */

@@ -162,8 +162,10 @@ nd_bgb_presence(struct notifyd *nd, bool empty)
 		sjson_append(online, e);
 	}
 	clock_rfc3339(at, sizeof(at), clock_now_us(), 3);
-	doc = json_pack("{s:s,s:s,s:s,s:o}", "format", BGB_BOS_FORMAT, "server",
-	    nd->server, "at", at, "online", online);
+	/* each worker reports its own clients (sitesys-bgb(5)) */
+	doc = json_pack("{s:s,s:s,s:i,s:s,s:o}", "format", BGB_BOS_FORMAT,
+	    "server", nd->server, "worker", nd->worker, "at", at, "online",
+	    online);
 	if (doc == NULL)
 		abort();
 	rc = nd_bgb_put(nd, "bos", doc);

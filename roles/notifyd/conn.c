@@ -38,6 +38,27 @@ nd_conn_unlink(struct notifyd *nd, struct nd_conn *c)
 	nd->nconns--;
 }
 
+/*
+ * Pace the accepts: with [notifyd] handshakes under way, take no more
+ * until one ends; the kernel keeps the rest queued (delayed, never
+ * refused), so a reconnect storm settles instead of starving the
+ * handshakes already begun.
+ */
+static void
+nd_conn_pace(struct notifyd *nd)
+{
+	size_t limit = (size_t)conf_int(*nd->cfp, "notifyd", "handshakes");
+	bool full = nd->nconns - nd->nready >= limit;
+
+	if (nd->stopping || full == nd->paced)
+		return;
+	nd->paced = full;
+	if (full)
+		evconnlistener_disable(nd->listener);
+	else
+		evconnlistener_enable(nd->listener);
+}
+
 void
 nd_conn_close(struct nd_conn *c, const char *why)
 {
@@ -51,6 +72,7 @@ nd_conn_close(struct nd_conn *c, const char *why)
 	if (c->ready)
 		nd->nready--;
 	nd_conn_unlink(nd, c);
+	nd_conn_pace(nd);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	notify_decoder_free(&c->dec);
@@ -177,6 +199,7 @@ nd_conn_ready(struct nd_conn *c)
 	c->ready = true;
 	c->since_us = clock_now_us();
 	nd->nready++;
+	nd_conn_pace(nd);
 	nd->n.accepted++;
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	hello = json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", "hello", "format",
@@ -216,8 +239,12 @@ nd_conn_event(struct bufferevent *bev, short what, void *arg)
 	struct nd_conn *c = arg;
 	char why[512];
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		if (c->guid[0] == '\0' &&
+		    nd_tls_resumed(c, bufferevent_openssl_get_ssl(bev)) == -1) {
+			nd_conn_close(c, NULL);
+			return;
+		}
 		nd_conn_ready(c);
 		return;
 	}
@@ -378,6 +405,7 @@ nd_conn_accept(struct evconnlistener *l, evutil_socket_t fd,
 		nd->conns->prev = c;
 	nd->conns = c;
 	nd->nconns++;
+	nd_conn_pace(nd);
 	bufferevent_setcb(c->bev, nd_conn_read, NULL, nd_conn_event, c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "notifyd.h"
+#include "tickets.h"
 #include "util/clock.h"
 #include "util/conf.h"
 #include "util/log.h"
@@ -24,6 +25,7 @@
 #define ND_TICK_MS 200 /* how soon a signal is seen */
 #define ND_REPORT_SECONDS 60 /* the component status row */
 #define ND_SWEEP_SECONDS 30 /* expired pushes are dropped */
+#define ND_TICKETS_SECONDS 3600 /* the ticket keys are read again */
 
 /* The server: made by init (as root, before the privileges go), run by
  * run. */
@@ -65,6 +67,23 @@ nd_stop(struct notifyd *nd)
 	}
 }
 
+/* Session tickets from [notifyd] ticket_file, if set; 0 or -1. */
+static int
+nd_tickets(const struct conf *cf, struct notifyd *nd)
+{
+	const char *path = conf_str(cf, "notifyd", "ticket_file");
+	long rotate = 3600L * conf_int(cf, "notifyd", "ticket_rotate_hours");
+
+	if (*path == '\0')
+		return 0;
+	if (nd_tickets_load(path, rotate) == -1 ||
+	    nd_tickets_install(nd->ctx, 2 * rotate) == -1) {
+		log_error("could not set up session tickets from \"%s\"", path);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 nd_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -100,6 +119,10 @@ nd_tick(evutil_socket_t fd, short what, void *arg)
 		nd_push_sweep(nd, clock_now_us());
 		nd->next_sweep = now + ND_SWEEP_SECONDS;
 	}
+	if (now >= nd->next_tickets) {
+		nd_tickets(cf, nd);
+		nd->next_tickets = now + ND_TICKETS_SECONDS;
+	}
 	if (now >= nd->next_report) {
 		nd_pg_report(nd, "running");
 		nd->next_report = now + ND_REPORT_SECONDS;
@@ -115,6 +138,9 @@ nd_listen_error(struct evconnlistener *l, void *arg)
 	log_error("could not accept a connection: %s",
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
+
+/* The sockets of the workers, bound by init; worker i takes fds[i]. */
+static int nd_fds[ND_MAX_WORKERS];
 
 /* Before privileges drop: the certificate, the inbox, the port. */
 static int
@@ -143,18 +169,13 @@ nd_init(struct conf *cf)
 	if (inbox_open_owned(&nd->box, conf_str(cf, "site", "inbox_dir"),
 	        ND_BOX, conf_str(cf, "site", "user")) == -1)
 		return -1;
-	if ((nd->base = event_base_new()) == NULL) {
-		log_error("could not make the event loop: out of memory");
+	nd_raise_nofile();
+	nd->nworkers = nd_workers_count(conf_int(cf, "notifyd", "workers"));
+	if (nd_workers_listen(
+	        (struct sockaddr *)&ss, sslen, nd->nworkers, nd_fds) == -1) {
+		log_error("could not listen on %s", listen);
 		return -1;
 	}
-	nd->listener = evconnlistener_new_bind(nd->base, nd_conn_accept, nd,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, sslen);
-	if (nd->listener == NULL) {
-		log_error("could not listen on %s: %m", listen);
-		return -1;
-	}
-	evconnlistener_set_error_cb(nd->listener, nd_listen_error);
 	if ((nd->http_fd = nd_http_listen(cf)) == -1)
 		return -1;
 	return 0;
@@ -173,8 +194,9 @@ nd_unblock_signals(void)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* One worker's loop until it stops; its exit status. */
 static int
-nd_run(struct conf **cfp)
+nd_loop(struct conf **cfp)
 {
 	struct notifyd *nd = &nd_server;
 	struct timeval tv = { .tv_usec = ND_TICK_MS * 1000 };
@@ -192,6 +214,7 @@ nd_run(struct conf **cfp)
 	nd_unblock_signals();
 	log_info("listening on %s as \"%s\"",
 	    conf_str(*cfp, "notifyd", "listen"), nd->server);
+	nd->next_tickets = clock_mono() + ND_TICKETS_SECONDS;
 	/* an empty snapshot first: nobody is online here yet */
 	nd_bgb_presence(nd, true);
 	nd->next_presence = clock_mono() +
@@ -220,6 +243,50 @@ nd_run(struct conf **cfp)
 	SSL_CTX_free(nd->ctx);
 	inbox_close(&nd->box);
 	return status;
+}
+
+/* Worker i: its socket, its loop. */
+static int
+nd_worker(int i, void *arg)
+{
+	static char name[64];
+	struct conf **cfp = arg;
+	struct notifyd *nd = &nd_server;
+
+	nd->worker = i;
+	if (nd->nworkers > 1) {
+		snprintf(name, sizeof(name), "%s/%d", ND_NAME, i);
+		log_init(name);
+		for (int k = 0; k < nd->nworkers; k++)
+			if (k != i)
+				close(nd_fds[k]);
+		/* the HTTP fallback's polls are the first worker's */
+		if (i != 0 && nd->http_fd >= 0) {
+			close(nd->http_fd);
+			nd->http_fd = -1;
+		}
+	}
+	if (nd_tickets(*cfp, nd) == -1)
+		return 1;
+	if ((nd->base = event_base_new()) == NULL ||
+	    (nd->listener = evconnlistener_new(nd->base, nd_conn_accept, nd,
+	         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+	         nd_fds[i])) == NULL) {
+		log_error("could not make the event loop: out of memory");
+		return 1;
+	}
+	evconnlistener_set_error_cb(nd->listener, nd_listen_error);
+	return nd_loop(cfp);
+}
+
+static int
+nd_run(struct conf **cfp)
+{
+	struct notifyd *nd = &nd_server;
+
+	if (nd->nworkers == 1)
+		return nd_worker(0, cfp);
+	return nd_workers_run(nd->nworkers, nd_worker, cfp);
 }
 
 int

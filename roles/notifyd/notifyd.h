@@ -30,6 +30,7 @@
 	1000000 /* events held while bgb.box cannot be
 				 written; more are dropped and counted */
 #define ND_GUID_LEN (STATEMSG_GUID_LEN + 1)
+#define ND_MAX_WORKERS 64
 
 struct notifyd;
 struct nd_conn;
@@ -118,7 +119,10 @@ struct notifyd {
 	struct nd_counts n;
 	struct event *tick;
 	double next_status, next_presence, next_report, next_sweep;
+	double next_tickets;
+	int worker, nworkers; /* this process is worker worker of nworkers */
 	bool stopping;
+	bool paced; /* the listener is off: handshakes enough under way */
 	bool fatal; /* a fault that stops the server with status 1 */
 	double stop_deadline;
 };
@@ -131,6 +135,13 @@ struct notifyd {
  * with nd_tls_verify against nd's accepted set; NULL, logged
  */
 SSL_CTX *nd_tls_new(const struct conf *cf, struct notifyd *nd);
+
+/*
+ * nd_tls_resumed - the client of c's resumed session (whose certificate
+ * was not verified in this handshake) checked as nd_tls_verify checks a
+ * new one: 0 with c's GUID set, or -1 refused (logged)
+ */
+int nd_tls_resumed(struct nd_conn *c, SSL *ssl);
 
 /* accept.c - the set of accepted certificates */
 
@@ -179,6 +190,28 @@ void nd_conn_goodbye(struct nd_conn *c, int window_seconds);
  * within window_seconds, so that the clients come back spread
  */
 json_t *nd_reconnect_frame(int window_seconds);
+
+/* workers.c - several processes on one port */
+
+/*
+ * nd_workers_listen - n sockets bound to sa (salen bytes) with
+ * SO_REUSEPORT, listening, into fds; 0, or -1 (logged; none left open)
+ */
+int nd_workers_listen(const struct sockaddr *sa, int salen, int n, int *fds);
+
+/* nd_workers_count - [notifyd] workers: setting, or 0 for one per core */
+int nd_workers_count(long long setting);
+
+/* nd_raise_nofile - the open files limit up to its hard limit */
+void nd_raise_nofile(void);
+
+/*
+ * nd_workers_run - fork n workers, each running work(i, arg) and exiting
+ * with its status; pass SIGHUP and SIGUSR1 on to them, start again one
+ * that dies, and at SIGTERM or SIGINT stop them all (killed if they take
+ * too long); 0 once all have stopped, 1 if they could not be started
+ */
+int nd_workers_run(int n, int (*work)(int i, void *arg), void *arg);
 
 /* http.c - the HTTP fallback: long polls through nginx */
 

@@ -224,7 +224,12 @@ ticket_cb(SSL *s, unsigned char name[16], unsigned char *iv,
 int
 nd_tickets_install(SSL_CTX *ctx, long lifetime_seconds)
 {
+	static const unsigned char sid[] = "sitesys-notifyd";
+
 	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+	/* resumption with client certificates needs a session context */
+	if (SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1) != 1)
+		return -1;
 	if (SSL_CTX_set_num_tickets(ctx, 1) != 1 ||
 	    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1)
 		return -1;

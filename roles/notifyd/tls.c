@@ -14,23 +14,17 @@
 #include "util/log.h"
 #include "util/x509.h"
 
-/* Decide on the client's certificate (depth 0) by the accepted set only:
- * a client's certificate is self-signed, its registration the trust. */
+/*
+ * Decide on the client's certificate by the accepted set only: a client's
+ * certificate is self-signed, its registration the trust. 0 with c's GUID
+ * set, or -1 refused (logged, rate-limited).
+ */
 static int
-nd_tls_verify(int preverify, X509_STORE_CTX *xs)
+nd_tls_admit(struct nd_conn *c, X509 *cert)
 {
-	SSL *ssl = X509_STORE_CTX_get_ex_data(
-	    xs, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct nd_conn *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-	X509 *cert = X509_STORE_CTX_get_current_cert(xs);
 	char why[512], cn[128];
 	const char *guid;
 
-	(void)preverify;
-	if (c == NULL || cert == NULL)
-		return 0;
-	if (X509_STORE_CTX_get_error_depth(xs) > 0)
-		return 1; /* the leaf decides, below */
 	x509_fingerprint(cert, c->fp);
 	x509_cn(cert, cn, sizeof(cn));
 	if (!c->nd->acc.loaded)
@@ -48,12 +42,45 @@ nd_tls_verify(int preverify, X509_STORE_CTX *xs)
 		    cn, guid);
 	else {
 		snprintf(c->guid, sizeof(c->guid), "%s", guid);
-		return 1;
+		return 0;
 	}
 	c->refused = true;
 	c->nd->n.refused++;
 	refusal_log_peer(c->addr, why);
-	return 0;
+	return -1;
+}
+
+/* The verify callback: the leaf certificate decides, by nd_tls_admit. */
+static int
+nd_tls_verify(int preverify, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(
+	    xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct nd_conn *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(xs);
+
+	(void)preverify;
+	if (c == NULL || cert == NULL)
+		return 0;
+	if (X509_STORE_CTX_get_error_depth(xs) > 0)
+		return 1; /* the leaf decides */
+	return nd_tls_admit(c, cert) == 0;
+}
+
+int
+nd_tls_resumed(struct nd_conn *c, SSL *ssl)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+
+	if (cert == NULL) {
+		c->refused = true;
+		refusal_log_peer(c->addr, "a resumed session without a client "
+		                          "certificate");
+		return -1;
+	}
+	/* a session resumed is not verified again: ask the set now, which
+	 * may have lost the client since (blocked, reset) */
+	return nd_tls_admit(c, cert);
 }
 
 /* Log OpenSSL's queue of errors after what. */

@@ -269,8 +269,8 @@ outbox_empty() { [ "$(show .outbox.messages)" = 0 ]; }
 	[ "$(jq -r .name <<<"$reg")" = "pc-$BATS_TEST_NUMBER" ]
 	# every address has its prefix length, none is loopback
 	jq -r '.addresses | type' <<<"$reg" | grep -qx array
-	! jq -r '.addresses[]' <<<"$reg" | grep -Ev '^[0-9a-f:.]+/[0-9]+$'
-	! jq -r '.addresses[]' <<<"$reg" | grep -E '^(127\.|::1/)'
+	! jq -r '.addresses[]' <<<"$reg" | grep -Ev '^[0-9a-f:.]+/[0-9]+$' || false
+	! jq -r '.addresses[]' <<<"$reg" | grep -E '^(127\.|::1/)' || false
 	# at start it sends what was waiting
 	wait_for 10 outbox_empty
 	[ "$(show .daemon.running)" = true ]

@@ -54,6 +54,25 @@ backlog_of() {
 	"$SITECTL" inbox list --json | jq -r ".[] | select(.name == \"$1\") | .files"
 }
 
+# refute COMMAND...: COMMAND fails ("! COMMAND" alone never fails a test:
+# errexit ignores it; "! PIPELINE || false" does the same for a pipeline)
+refute() {
+	if "$@"; then
+		echo "unexpectedly true: $*" >&2
+		return 1
+	fi
+}
+
+# jq_true JQ-ARGS...: jq's last output is neither false nor null, and
+# there is one ("jq -e" alone succeeds on no input or no match at all)
+jq_true() {
+	local out
+	out=$(jq -c "$@") || return 1
+	[ -n "$out" ] || return 1
+	out=$(tail -1 <<<"$out")
+	[ "$out" != false ] && [ "$out" != null ]
+}
+
 # A test document for test.box (format sitesys.test/1).
 test_doc() {
 	printf '{"format":"sitesys.test/1","body":"%s"}\n' "$1"

@@ -126,7 +126,7 @@ json_keeps() {
 @test "an error that echoes a hostile name escapes it" {
 	run --separate-stderr "$SITECTL" bg show "${H}x"
 	[ "$status" -eq 1 ]
-	! raw "$stderr"
+	! raw "$stderr" || false
 	[[ "$stderr" == *"no boundary group \"${E}x\""* ]]
 }
 

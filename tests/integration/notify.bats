@@ -122,13 +122,6 @@ raw_close() {
 	exec {fd}>&-
 	stop_pid "$SITE_DIR/raw-$1.pid"
 }
-# refute COMMAND...: COMMAND fails (a bare "! COMMAND" never fails a test)
-refute() {
-	if "$@"; then
-		echo "unexpectedly true: $*" >&2
-		return 1
-	fi
-}
 raw_has() { grep -aq "$2" "$SITE_DIR/raw-$1.out"; }
 raw_count() { grep -ao "$2" "$SITE_DIR/raw-$1.out" | wc -l; }
 gone() { ! kill -0 "$(cat "$1")" 2>/dev/null; }

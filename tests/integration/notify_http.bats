@@ -89,7 +89,8 @@ release() {
 	echo "$task"
 }
 
-bts_has() { cat "$SITE_DIR"/inbox/bgb.box/incoming/*.bts 2>/dev/null | jq -e "$1" >/dev/null 2>&1; }
+bts_has() { cat "$SITE_DIR"/inbox/bgb.box/incoming/*.bts 2>/dev/null | jq_true "$1" >/dev/null 2>&1; }
+bos_has() { cat "$SITE_DIR"/inbox/bgb.box/incoming/*.bos 2>/dev/null | jq_true "$1" >/dev/null 2>&1; }
 
 @test "a held poll is answered at once by a task released for its client" {
 	poll $C1 >/dev/null # the first poll: nothing waits, answered after 2 s
@@ -131,7 +132,7 @@ bts_has() { cat "$SITE_DIR"/inbox/bgb.box/incoming/*.bts 2>/dev/null | jq -e "$1
 @test "a client polling counts online via http in the presence files" {
 	poll $C1 >/dev/null
 	kill -USR1 "$(cat "$SITE_DIR/notifyd.pid")"
-	wait_for 10 bash -c "cat '$SITE_DIR'/inbox/bgb.box/incoming/*.bos 2>/dev/null | jq -e '.online[] | select(.client == \"$C1\" and .via == \"http\")' >/dev/null"
+	wait_for 10 bos_has ".online[] | select(.client == \"$C1\" and .via == \"http\")"
 }
 
 @test "polls without a valid certificate, in another's name or malformed are refused with the reason" {

@@ -75,7 +75,7 @@ site_of() { psql_site -c "SELECT coalesce(site_code, '-') FROM client WHERE guid
 	[ "$output" = 503 ]
 	pg_start
 	[ "$(site_of $C2)" = - ]
-	! grep -q "$C2 assigned" "$SITE_DIR/mp.log"
+	! grep -q "$C2 assigned" "$SITE_DIR/mp.log" || false
 	[ "$(locate $C2)" = 200 ]
 	[ "$(jq -r .assigned_site "$SITE_DIR/answer")" = ABC ]
 	[ "$(site_of $C2)" = ABC ]
@@ -88,7 +88,7 @@ site_of() { psql_site -c "SELECT coalesce(site_code, '-') FROM client WHERE guid
 	psql_site -c "ALTER TABLE client DROP CONSTRAINT test_no_site"
 	[ "$output" = 503 ]
 	[ "$(site_of $C3)" = - ]
-	! grep -q "$C3 assigned" "$SITE_DIR/mp.log"
+	! grep -q "$C3 assigned" "$SITE_DIR/mp.log" || false
 	grep -q "could not record $C3's site ABC" "$SITE_DIR/mp.log"
 	[ "$(locate $C3)" = 200 ]
 	[ "$(site_of $C3)" = ABC ]
@@ -141,7 +141,7 @@ accounted_is() { [ "$(accounted)" = "$1" ]; }
 	mv "$dir/mp.log" "$dir/mp.log.1"
 	kill -HUP "$(cat "$SITE_DIR/mp2.pid")"
 	wait_for 10 grep -q 'SIGHUP' "$dir/mp.log"
-	! grep -q 'SIGHUP' "$dir/mp.log.1"
+	! grep -q 'SIGHUP' "$dir/mp.log.1" || false
 	stop_pid "$SITE_DIR/mp2.pid"
 	grep -q 'stopped' "$dir/mp.log"
 }

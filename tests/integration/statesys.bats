@@ -271,7 +271,7 @@ c1_resync_answer() {
 	start_statesys
 	wait_for 10 bash -c "'$SITECTL' status | grep -q 'sitesys-statesys .* running'"
 	stop_statesys
-	"$SITECTL" status --json | jq -e '.components[] | select(.name=="sitesys-statesys") | .detail | test("messages/s")'
+	"$SITECTL" status --json | jq_true '.components[] | select(.name=="sitesys-statesys") | .detail | test("messages/s")'
 }
 
 @test "a client whose tracking was deleted by hand still gets its state updated" {
