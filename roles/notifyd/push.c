@@ -12,7 +12,8 @@
 #include "util/db.h"
 #include "util/log.h"
 
-/* the contract's query (notify-contract section 3), valid_until also in
+/* the pushes released since the last one seen and not yet acknowledged
+ * (as far as notifymgr has loaded the receipts), valid_until also in
  * microseconds since the epoch */
 #define ND_PUSH_SQL                                                            \
 	"SELECT p.release_seq, p.task, p.guid, t.action, "                     \
@@ -21,6 +22,7 @@
 	"FROM notify_push p JOIN notify_task t ON t.id = p.task "              \
 	"LEFT JOIN script s ON s.sha256 = t.script "                           \
 	"WHERE p.release_seq > $1 AND t.valid_until > now() "                  \
+	"AND p.received_at IS NULL "                                           \
 	"AND t.state = 'pushing' ORDER BY p.release_seq"
 
 struct nd_slot *
