@@ -101,9 +101,10 @@ $(BUILD)/sitesys-mp: $(MP_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# libevent and its OpenSSL bufferevents (Debian's libevent-dev)
+# libevent, its OpenSSL bufferevents and evhttp (Debian's libevent-dev)
 $(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_core \
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_extra \
+	    -levent_core \
 	    -lssl -lfcgi -lpthread
 
 # the agent is a library and a main, so that tests link what they test
