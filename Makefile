@@ -101,10 +101,9 @@ $(BUILD)/sitesys-mp: $(MP_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# libevent, its OpenSSL bufferevents and evhttp (Debian's libevent-dev)
+# libevent and its OpenSSL bufferevents (Debian's libevent-dev)
 $(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_extra \
-	    -levent_core \
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_core \
 	    -lssl -lfcgi -lpthread
 
 # the agent is a library and a main, so that tests link what they test

@@ -131,11 +131,6 @@ const struct conf_setting conf_settings[] = {
 	    "task events are written (.bts) this often, when there are any"),
 	INT("notifyd", "reconnect_window_seconds", "60", 1, 3600,
 	    "at a stop, clients are told to come back within this window"),
-	STR("notifyd", "http_listen", "",
-	    "loopback ADDR:PORT where nginx passes the HTTP fallback's long "
-	    "polls; empty: no HTTP fallback"),
-	INT("notifyd", "poll_seconds", "50", 5, 600,
-	    "a long poll is held this long at most"),
 
 	STR("notifymgr", "conninfo", "",
 	    "sitesys-notifymgr's connection string; empty: [database] "

@@ -148,20 +148,6 @@ nd_bgb_presence(struct notifyd *nd, bool empty)
 			abort();
 		sjson_append(online, e);
 	}
-	/* the clients of the HTTP fallback without a TCP connection */
-	for (size_t i = 0; !empty && nd->http != NULL && i < nd->nslots; i++) {
-		struct nd_slot *s = nd->slots[i];
-		json_t *e;
-
-		if (s->conn != NULL || !nd_http_online(nd, s))
-			continue;
-		clock_rfc3339(since, sizeof(since), s->http_since_us, 3);
-		e = json_pack("{s:s,s:s,s:s}", "client", s->guid, "since",
-		    since, "via", "http");
-		if (e == NULL)
-			abort();
-		sjson_append(online, e);
-	}
 	clock_rfc3339(at, sizeof(at), clock_now_us(), 3);
 	doc = json_pack("{s:s,s:s,s:s,s:o}", "format", ND_BOS_FORMAT, "server",
 	    nd->server, "at", at, "online", online);

@@ -108,8 +108,15 @@ nd_conn_frame(struct nd_conn *c, struct notify_frame *f)
 		json_decref(pong);
 		return 0;
 	case NOTIFY_RECEIVED:
+		nd->n.received++;
+		nd_bgb_event(nd, f->task, c->guid, "received", NULL);
+		nd_push_received(nd, c->slot, f->task);
+		return 0;
 	case NOTIFY_RESULT:
-		nd_push_client_frame(nd, c->slot, f);
+		nd->n.results++;
+		nd_bgb_event(nd, f->task, c->guid, "result", f);
+		/* a result is a receipt too, if that was lost */
+		nd_push_received(nd, c->slot, f->task);
 		return 0;
 	default:
 		snprintf(why, sizeof(why), "a client sent a \"%s\" frame",

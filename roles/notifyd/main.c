@@ -7,7 +7,6 @@
  * stay flags (signals.h), read by a timer of the loop.
  */
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/listener.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,8 +53,6 @@ nd_stop(struct notifyd *nd)
 	nd->stopping = true;
 	nd->stop_deadline = clock_mono() + ND_STOP_SECONDS;
 	evconnlistener_disable(nd->listener);
-	/* the polls held end empty; a client polls again, elsewhere */
-	nd_http_stop(nd);
 	log_info("stopping: telling %zu clients to come back within %d "
 	         "seconds",
 	    nd->nready, window);
@@ -80,7 +77,6 @@ nd_tick(evutil_socket_t fd, short what, void *arg)
 			nd_finish(nd);
 		return;
 	}
-	nd_http_tick(nd);
 	if (signals_stopping()) {
 		nd_stop(nd);
 		return;
@@ -157,7 +153,7 @@ nd_init(struct conf *cf)
 		return -1;
 	}
 	evconnlistener_set_error_cb(nd->listener, nd_listen_error);
-	return nd_http_start(nd, cf);
+	return 0;
 }
 
 /* Let the flag handlers of signals.h run while the loop waits. */
@@ -213,8 +209,6 @@ nd_run(struct conf **cfp)
 	json_decref(nd->events);
 	event_free(nd->tick);
 	evconnlistener_free(nd->listener);
-	if (nd->http != NULL)
-		evhttp_free(nd->http);
 	event_base_free(nd->base);
 	SSL_CTX_free(nd->ctx);
 	inbox_close(&nd->box);

@@ -35,10 +35,6 @@
 
 struct notifyd;
 struct nd_conn;
-struct conf;
-struct evhttp;
-struct evhttp_request;
-struct evhttp_connection;
 
 /* One task, shared by its pushes to every client. */
 struct nd_task {
@@ -55,14 +51,6 @@ struct nd_slot {
 	struct nd_conn *conn; /* its connection with the handshake done */
 	struct nd_task **pend; /* released, not yet received */
 	size_t npend, cap;
-	/* the HTTP fallback (http.c): its poll held, if any */
-	struct evhttp_request *poll;
-	struct evhttp_connection *poll_conn;
-	double poll_deadline; /* when the held poll is answered empty */
-	struct nd_slot *poll_prev, *poll_next; /* the held polls */
-	struct notifyd *poll_nd; /* for the close callback */
-	double http_seen; /* the last poll (monotonic), 0: never */
-	int64_t http_since_us; /* when it came online over HTTP */
 };
 
 /* One client connection. */
@@ -123,8 +111,6 @@ struct notifyd {
 	json_t *events; /* the .bts events not yet written */
 	bool write_failed; /* the last write into bgb.box failed (logged) */
 	struct nd_counts n;
-	struct evhttp *http; /* the HTTP fallback behind nginx, or NULL */
-	struct nd_slot *polls; /* the slots whose poll is held */
 	struct event *tick;
 	double next_status, next_presence, next_report, next_sweep;
 	bool stopping;
@@ -195,18 +181,6 @@ struct nd_slot *nd_slot_get(struct notifyd *nd, const char *guid, bool create);
  */
 int nd_push_load(struct notifyd *nd, PGconn *db);
 
-/*
- * nd_push_frames - the task frames (objects) of what the client of s has
- * not received and is still valid, each counted and recorded as pushed;
- * a new array
- */
-json_t *nd_push_frames(struct notifyd *nd, struct nd_slot *s);
-
-/* nd_push_client_frame - a receipt or a result from the client of s
- * (over TCP or HTTP): recorded, and its push dropped */
-void nd_push_client_frame(
-    struct notifyd *nd, struct nd_slot *s, const struct notify_frame *f);
-
 /* nd_push_connected - push to c (just ready) what its client has not
  * received and is still valid */
 void nd_push_connected(struct notifyd *nd, struct nd_conn *c);
@@ -235,31 +209,6 @@ void nd_pg_report(struct notifyd *nd, const char *state);
 
 /* nd_pg_stop - close the connection */
 void nd_pg_stop(struct notifyd *nd);
-
-/* http.c - the HTTP fallback: long polls through nginx */
-
-#define ND_HTTP_PATH "/notify/v1/poll"
-#define ND_HTTP_CERT_HEADER "X-Client-Cert" /* nginx's escaped PEM */
-#define ND_HTTP_MAX_BODY (1024 * 1024)
-
-/*
- * nd_http_start - serve the long polls on [notifyd] http_listen (nothing
- * when it is empty); 0, or -1 logged
- */
-int nd_http_start(struct notifyd *nd, const struct conf *cf);
-
-/* nd_http_answer - answer the held poll of s with its pending tasks */
-void nd_http_answer(struct notifyd *nd, struct nd_slot *s);
-
-/* nd_http_tick - answer empty the held polls whose time is up */
-void nd_http_tick(struct notifyd *nd);
-
-/* nd_http_online - whether s is online over HTTP (a poll held, or one
- * within the poll time and the grace) */
-bool nd_http_online(const struct notifyd *nd, const struct nd_slot *s);
-
-/* nd_http_stop - answer every held poll and stop serving */
-void nd_http_stop(struct notifyd *nd);
 
 /* bgbfile.c - .bts and .bos files into bgb.box */
 

@@ -11,7 +11,6 @@
 #include "util/clock.h"
 #include "util/db.h"
 #include "util/log.h"
-#include "util/sjson.h"
 
 /* the contract's query (notify-contract section 3), valid_until also in
  * microseconds since the epoch */
@@ -115,15 +114,10 @@ nd_task_get(struct notifyd *nd, PGresult *res, int i)
 	return t;
 }
 
-/* Push t to the client of s if it is online (over HTTP: answer its
- * held poll with all it has not received). */
+/* Push t to the client of s if it is online. */
 static void
 nd_push_one(struct notifyd *nd, struct nd_slot *s, struct nd_task *t)
 {
-	if ((s->conn == NULL || s->conn->closing) && s->poll != NULL) {
-		nd_http_answer(nd, s);
-		return;
-	}
 	if (s->conn == NULL || s->conn->closing)
 		return;
 	nd_conn_send_raw(s->conn, &t->frame);
@@ -200,47 +194,6 @@ nd_push_connected(struct notifyd *nd, struct nd_conn *c)
 	for (size_t k = 0; k < c->slot->npend; k++)
 		if (c->slot->pend[k]->expires_us > now)
 			nd_push_one(nd, c->slot, c->slot->pend[k]);
-}
-
-json_t *
-nd_push_frames(struct notifyd *nd, struct nd_slot *s)
-{
-	json_t *frames = json_array();
-	int64_t now = clock_now_us();
-
-	if (frames == NULL)
-		abort();
-	for (size_t k = 0; k < s->npend; k++) {
-		struct nd_task *t = s->pend[k];
-		json_t *doc;
-
-		if (t->expires_us <= now)
-			continue;
-		/* the frame was encoded from a valid document: it parses */
-		doc = json_loadb(t->frame.p + NOTIFY_HEADER,
-		    t->frame.len - NOTIFY_HEADER, 0, NULL);
-		if (doc == NULL)
-			abort();
-		sjson_append(frames, doc);
-		nd->n.pushed++;
-		nd_bgb_event(nd, t->id, s->guid, "pushed", NULL);
-	}
-	return frames;
-}
-
-void
-nd_push_client_frame(
-    struct notifyd *nd, struct nd_slot *s, const struct notify_frame *f)
-{
-	if (f->type == NOTIFY_RECEIVED) {
-		nd->n.received++;
-		nd_bgb_event(nd, f->task, s->guid, "received", NULL);
-	} else {
-		nd->n.results++;
-		nd_bgb_event(nd, f->task, s->guid, "result", f);
-	}
-	/* a result is a receipt too, if that was lost */
-	nd_push_received(nd, s, f->task);
 }
 
 /* Drop the k-th push of s. */

@@ -22,8 +22,7 @@ setup_file() {
 	"$SITECTL" inbox init >/dev/null
 	mp_start 2
 	NPORT=$(site_free_port)
-	HPORT=$(site_free_port)
-	export NPORT HPORT
+	export NPORT
 	cat >>"$SITESYS_CONF" <<-CONF
 		[notifyd]
 		listen = 127.0.0.1:$NPORT
@@ -35,31 +34,12 @@ setup_file() {
 		status_seconds = 1
 		presence_minutes = 1
 		reconnect_window_seconds = 2
-		http_listen = 127.0.0.1:$HPORT
-		poll_seconds = 5
 		[database]
 		retry_max_seconds = 2
 	CONF
 	cp "$SITE_CA" "$SITE_DIR/site-ca.crt"
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 	notifyd_start
-	nginx_notify_location
-}
-
-# nginx_notify_location: the HTTP fallback's path on the site's HTTPS
-# server, proxied to notifyd's HTTP port with the client's certificate
-nginx_notify_location() {
-	cat >"$SITE_DIR/nginx/conf.d/notify.loc" <<-LOC
-		location /notify/v1/ {
-		    client_max_body_size 1m;
-		    proxy_pass http://127.0.0.1:$HPORT;
-		    proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
-		    proxy_read_timeout 120s;
-		}
-		location = /ready/notify { return 204; }
-	LOC
-	nginx -c "$SITE_DIR/nginx/nginx.conf" -e "$SITE_DIR/nginx/logs/error.log" -s reload
-	wait_for 10 bash -c "[ \$(curl -s --cacert '$SITE_CA' -o /dev/null -w '%{http_code}' https://127.0.0.1:$SITE_HTTPS_PORT/ready/notify) = 204 ]"
 }
 
 teardown_file() {
@@ -515,39 +495,6 @@ script_task() {
 	wait_for 30 grep -q "connected to the database again" "$SITE_DIR/notifyd.log"
 	raw_close nine
 	agent_stop 17
-}
-
-@test "with TCP to the notification port blocked, the agent polls over HTTPS through nginx" {
-	agent_conf 18 "action_wake_up = /bin/echo polled"
-	g=$AGENT_GUID
-	# nothing listens on this port: TCP fails at once
-	sed -i "s/^notify_port = .*/notify_port = $(site_free_port)/" "$SITE_DIR/agent-18.conf"
-	agent_start 18
-	wait_for 20 grep -q "polling over HTTPS while TCP fails" "$SITE_DIR/agent-18.log"
-	t=$(new_task wake-up)
-	release "$t" "$g"
-	wait_for 15 bts_has "$t" "$g" result
-	bts_has "$t" "$g" received
-	[ "$(jq -r '.status + " " + .output' <<<"$(bts_event "$t" "$g" result)")" = "succeeded polled" ]
-	# presence says how it is connected
-	n=$(ls "$BOX"/*.bos | wc -l)
-	kill -USR1 "$(cat "$SITE_DIR/notifyd.pid")"
-	wait_for 10 bash -c "[ \$(ls '$BOX'/*.bos | wc -l) -gt $n ]"
-	[ "$(jq -r --arg g "$g" '.online[] | select(.client == $g) | .via' "$(ls "$BOX"/*.bos | tail -1)")" = http ]
-	agent_stop 18
-	# a poll without a certificate, or with one not registered, is refused
-	url=https://127.0.0.1:$SITE_HTTPS_PORT/notify/v1/poll
-	[ "$(curl -s --cacert "$SITE_CA" -o /dev/null -w '%{http_code}' -d '{}' "$url")" = 401 ]
-	# nor does a client's own X-Client-Cert header get through nginx
-	registered 1
-	forged=$(jq -sRr @uri "$(client_crt "$(guid 1)")")
-	[ "$(curl -s --cacert "$SITE_CA" -H "X-Client-Cert: $forged" -o /dev/null -w '%{http_code}' -d '{}' "$url")" = 401 ]
-	mkdir -p "$SITE_DIR/stranger2"
-	(umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out "$SITE_DIR/stranger2/s.key")
-	openssl req -x509 -new -key "$SITE_DIR/stranger2/s.key" -subj "/CN=$(guid 98)" \
-		-days 1 -out "$SITE_DIR/stranger2/s.crt" 2>/dev/null
-	[ "$(curl -s --cacert "$SITE_CA" --cert "$SITE_DIR/stranger2/s.crt" --key "$SITE_DIR/stranger2/s.key" -o /dev/null -w '%{http_code}' -d '{}' "$url")" = 403 ]
-	grep -q "refused a connection from 127.0.0.1:[0-9]* (HTTP): certificate [0-9a-f]* is not that of a registered" "$SITE_DIR/notifyd.log"
 }
 
 @test "a stopping server sends its clients away; they come back within the window" {
