@@ -31,12 +31,18 @@
 #include "util/conf.h"
 #include "util/ipaddr.h"
 #include "util/log.h"
+#include "util/sjson.h"
 
 #define NC_ACTIONS 32 /* room for the table of notify_action.h */
+#define NC_HTTP_POLLS 10 /* polls over HTTP before TCP is tried again */
+#define NC_HTTP_PATH "/notify/v1/poll"
+#define NC_HTTP_MAX (1024 * 1024) /* bytes of a poll's answer */
+#define NC_POLL_FORMAT "sitesys.notify-poll/1" /* sitesys-notify(7) */
 
 /* The client: what it copied from the configuration, and its state. */
 struct nc {
 	char host[256], port[8], dir[PATH_MAX];
+	char guid[STATEMSG_GUID_LEN + 1]; /* the client's, for its polls */
 	int timeout; /* seconds to connect and shake hands */
 	uint32_t cap_ms; /* the back-off's cap */
 	char *cmds[NC_ACTIONS]; /* by index of notify_actions; NULL: unset */
@@ -54,6 +60,11 @@ struct nc {
 	double last_in, next_keepalive;
 	long long reconnect_ms; /* the server's "after_ms", or -1 */
 	bool failing; /* connecting failed since the last hello */
+	/* the HTTP fallback: long polls to the MP's HTTPS port */
+	char https_port[8];
+	bool http; /* polling over HTTP now */
+	json_t *http_out; /* the frames for the next poll */
+	size_t http_sent; /* how many of them the poll under way carries */
 	/* the tasks */
 	struct notify_done done;
 	json_t *queue; /* task frames waiting for the job */
@@ -77,6 +88,11 @@ nc_send(struct nc *nc, const json_t *doc)
 {
 	char why[256];
 
+	if (nc->http) {
+		/* a copy: the caller keeps doc */
+		sjson_append(nc->http_out, json_deep_copy(doc));
+		return 0;
+	}
 	if (nc->ssl == NULL)
 		return -1;
 	if (notify_frame_encode(doc, &nc->out, why, sizeof(why)) == -1) {
@@ -355,8 +371,12 @@ nc_wait_fd(struct nc *nc, int fd, short events, double deadline)
 		}
 		if (rc > 0 && p[0].revents != 0)
 			return 1;
-		/* a result to write: back to the connection's loop */
-		if (nc->hello && nc->out.len > nc->out_off)
+		/* a result to write: back to the connection's loop (over
+		 * HTTP: to a new poll, which carries it) */
+		if (nc->hello &&
+		    (nc->out.len > nc->out_off ||
+		        (nc->http &&
+		            json_array_size(nc->http_out) > nc->http_sent)))
 			return 0;
 		if (clock_mono() >= deadline)
 			return 0;
@@ -365,7 +385,7 @@ nc_wait_fd(struct nc *nc, int fd, short events, double deadline)
 
 /* Connect and shake hands; 0, or -1 with why (logged by the caller). */
 static int
-nc_connect(struct nc *nc, char *why, size_t len)
+nc_connect(struct nc *nc, const char *port, char *why, size_t len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	double deadline = clock_mono() + nc->timeout;
@@ -374,7 +394,7 @@ nc_connect(struct nc *nc, char *why, size_t len)
 	struct ipaddr ip;
 	char dummy[64];
 
-	if ((rc = getaddrinfo(nc->host, nc->port, &hints, &ai)) != 0) {
+	if ((rc = getaddrinfo(nc->host, port, &hints, &ai)) != 0) {
 		snprintf(why, len, "could not resolve \"%s\": %s", nc->host,
 		    gai_strerror(rc));
 		return -1;
@@ -521,7 +541,7 @@ nc_session(struct nc *nc)
 
 	nc->reconnect_ms = -1;
 	notify_decoder_init(&nc->dec);
-	if (nc_connect(nc, why, sizeof(why)) == -1) {
+	if (nc_connect(nc, nc->port, why, sizeof(why)) == -1) {
 		/* the first failure of an outage is a warning, the rest
 		 * (one per retry) debug */
 		if (!nc_stopping(nc) && !nc->failing)
@@ -585,6 +605,175 @@ nc_session(struct nc *nc)
 	return hello;
 }
 
+/* Read the whole answer (the server closes); 1 done, 0 interrupted (a
+ * stop, or frames to send), -1 with why. */
+static int
+nc_http_read(
+    struct nc *nc, struct buf *in, double deadline, char *why, size_t len)
+{
+	char chunk[16384];
+
+	/* bounded by the deadline and NC_HTTP_MAX */
+	for (;;) {
+		int n = SSL_read(nc->ssl, chunk, sizeof(chunk)), e, rc;
+
+		if (n > 0) {
+			if (in->len + (size_t)n > NC_HTTP_MAX) {
+				snprintf(why, len,
+				    "the answer exceeds %d bytes", NC_HTTP_MAX);
+				return -1;
+			}
+			buf_add(in, chunk, (size_t)n);
+			continue;
+		}
+		e = SSL_get_error(nc->ssl, n);
+		if (e == SSL_ERROR_ZERO_RETURN ||
+		    (e == SSL_ERROR_SYSCALL && in->len > 0))
+			return 1;
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			nc_ssl_why(nc->ssl, n, why, len);
+			return -1;
+		}
+		rc = nc_wait_fd(nc, nc->fd,
+		    e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+		if (rc == -1 || (rc == 0 && clock_mono() >= deadline)) {
+			snprintf(why, len, "no answer in time");
+			return -1;
+		}
+		if (rc == 0)
+			return 0;
+	}
+}
+
+/* The frames of an answer: handled as over TCP; 0, or -1 with why. */
+static int
+nc_http_answer(struct nc *nc, struct buf *in, char *why, size_t len)
+{
+	const char *body = in->len > 0 ? strstr(in->p, "\r\n\r\n") : NULL;
+	int status = 0;
+	json_t *doc, *frames;
+	struct notify_frame f;
+
+	if (sscanf(in->p != NULL ? in->p : "", "HTTP/1.%*d %d", &status) != 1 ||
+	    body == NULL) {
+		snprintf(why, len, "the answer is not HTTP");
+		return -1;
+	}
+	body += 4;
+	if (status != 200) {
+		snprintf(why, len, "the server answered HTTP %d: %.200s",
+		    status, body);
+		return -1;
+	}
+	if ((doc = sjson_parse(body, strlen(body), why, len)) == NULL)
+		return -1;
+	if (sjson_format(doc, NC_POLL_FORMAT, why, len) == -1 ||
+	    sjson_array(doc, "frames", NOTIFY_QUEUE_MAX, true, &frames, why,
+	        len) == -1) {
+		json_decref(doc);
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(frames); i++) {
+		f.doc = NULL;
+		if (notify_frame_check(
+		        json_array_get(frames, i), &f, why, len) == -1 ||
+		    (f.type != NOTIFY_TASK && f.type != NOTIFY_RECONNECT)) {
+			if (f.doc != NULL)
+				snprintf(why, len, "a poll answered a \"%s\"",
+				    notify_type_name(f.type));
+			json_decref(doc);
+			return -1;
+		}
+		if (f.type == NOTIFY_RECONNECT) /* the server is going away */
+			nc->reconnect_ms = f.after_ms;
+		else
+			nc_task(nc, &f);
+	}
+	json_decref(doc);
+	return 0;
+}
+
+/* One long poll: the frames waiting go, the tasks come; 0 or -1 why. */
+static int
+nc_http_poll(struct nc *nc, char *why, size_t len)
+{
+	size_t sent = json_array_size(nc->http_out);
+	json_t *doc = json_pack("{s:s,s:s,s:O}", "format", NC_POLL_FORMAT,
+	    "client", nc->guid, "frames", nc->http_out);
+	struct buf in = { 0 };
+	char *body;
+	double deadline = clock_mono() + nc->timeout;
+	int rc = -1;
+
+	if (doc == NULL || (body = json_dumps(doc, JSON_COMPACT)) == NULL)
+		abort();
+	json_decref(doc);
+	buf_addf(&nc->out,
+	    /* HTTP/1.0: the answer ends where the connection does, never
+	     * chunked */
+	    "POST %s HTTP/1.0\r\nHost: %s:%s\r\nUser-Agent: %s\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "\r\n%s",
+	    NC_HTTP_PATH, nc->host, nc->https_port, AGENT_NAME, strlen(body),
+	    body);
+	free(body);
+	nc->http_sent = sent;
+	if (nc_connect(nc, nc->https_port, why, len) == -1)
+		goto out;
+	/* bounded by the deadline */
+	while (nc->out_off < nc->out.len) {
+		if (nc_write(nc, why, len) == -1)
+			goto out;
+		if (nc->out_off < nc->out.len &&
+		    nc_wait_fd(nc, nc->fd, POLLOUT, deadline) != 1) {
+			snprintf(why, len, "could not send the poll in time");
+			goto out;
+		}
+	}
+	/* held by the server up to its poll time, then some */
+	rc = nc_http_read(nc, &in, clock_mono() + 600 + nc->timeout, why, len);
+	if (rc == 1) {
+		buf_add(&in, "", 0);
+		rc = nc_http_answer(nc, &in, why, len);
+		/* taken: the frames it carried are done with */
+		for (size_t i = 0; rc == 0 && i < sent; i++)
+			json_array_remove(nc->http_out, 0);
+	}
+	if (rc == 1 || (rc == 0 && in.len == 0))
+		rc = 0; /* interrupted: the next poll carries what waits */
+out:
+	nc->http_sent = 0;
+	buf_free(&in);
+	nc_close(nc);
+	return rc;
+}
+
+/* Poll over HTTP while TCP fails; how many polls were answered. */
+static int
+nc_http_round(struct nc *nc)
+{
+	char why[512] = "";
+	int polls = 0;
+
+	nc->http = true;
+	for (int i = 0; i < NC_HTTP_POLLS && !nc_stopping(nc); i++) {
+		nc->hello = true; /* results may go */
+		nc_send_results(nc);
+		if (nc_http_poll(nc, why, sizeof(why)) == -1)
+			break;
+		if (polls++ == 0)
+			log_info("notification server at %s port %s: polling "
+			         "over HTTPS while TCP fails",
+			    nc->host, nc->https_port);
+	}
+	if (polls == 0 && !nc_stopping(nc))
+		log_debug("notification server at %s port %s (HTTPS): %s",
+		    nc->host, nc->https_port, why);
+	nc->hello = false;
+	nc->http = false;
+	return polls;
+}
+
 /* Wait ms, serving the job, unless stopping; false once stopping. */
 static bool
 nc_pause(struct nc *nc, uint32_t ms)
@@ -609,6 +798,12 @@ nc_main(void *arg)
 
 		if (nc_session(nc))
 			failures = 0;
+		else if (nc->reconnect_ms < 0 && !nc_stopping(nc) &&
+		    nc->https_port[0] != '\0' && nc_http_round(nc) > 0) {
+			/* the fallback worked: TCP again, at once */
+			failures = 0;
+			continue;
+		}
 		if (nc->reconnect_ms >= 0)
 			ms = (uint32_t)nc->reconnect_ms;
 		else {
@@ -627,11 +822,13 @@ nc_main(void *arg)
 	return NULL;
 }
 
-/* The host of an https:// URL, without brackets; 0 or -1. */
+/* The host of an https:// URL, without brackets, and its port (443 when
+ * it names none); 0 or -1. */
 static int
-nc_url_host(const char *url, char *out, size_t len)
+nc_url_host(const char *url, char *out, size_t len, char port[8])
 {
 	const char *p = strstr(url, "://"), *end;
+	size_t n;
 
 	if (p == NULL)
 		return -1;
@@ -644,6 +841,10 @@ nc_url_host(const char *url, char *out, size_t len)
 	if (end == NULL || end == p || (size_t)(end - p) >= len)
 		return -1;
 	snprintf(out, len, "%.*s", (int)(end - p), p);
+	end += *end == ']';
+	snprintf(port, 8, "443");
+	if (*end == ':' && (n = strspn(end + 1, "0123456789")) > 0 && n < 6)
+		snprintf(port, 8, "%.*s", (int)n, end + 1);
 	return 0;
 }
 
@@ -688,6 +889,7 @@ nc_free(struct nc *nc)
 	}
 	notify_done_free(&nc->done);
 	json_decref(nc->queue);
+	json_decref(nc->http_out);
 	free(nc);
 }
 
@@ -707,9 +909,11 @@ notify_start(struct agent *ag)
 	nc->fd = -1;
 	nc->job.fd = -1;
 	nc->stop[0] = nc->stop[1] = -1;
-	if ((nc->queue = json_array()) == NULL)
+	if ((nc->queue = json_array()) == NULL ||
+	    (nc->http_out = json_array()) == NULL)
 		abort();
-	if (nc_url_host(url, nc->host, sizeof(nc->host)) == -1) {
+	if (nc_url_host(url, nc->host, sizeof(nc->host), nc->https_port) ==
+	    -1) {
 		log_error("cannot connect to a notification server: no host "
 		          "in [agent] mp_url \"%s\"",
 		    url);
@@ -718,6 +922,7 @@ notify_start(struct agent *ag)
 	}
 	snprintf(nc->port, sizeof(nc->port), "%lld", port);
 	snprintf(nc->dir, sizeof(nc->dir), "%s", ag->st.dir);
+	snprintf(nc->guid, sizeof(nc->guid), "%s", ag->st.guid);
 	nc->timeout = (int)conf_int(cf, "agent", "timeout_seconds");
 	nc->cap_ms =
 	    (uint32_t)conf_int(cf, "agent", "notify_retry_max_seconds") * 1000u;

@@ -34,12 +34,15 @@ setup_file() {
 		status_seconds = 1
 		presence_minutes = 1
 		reconnect_window_seconds = 2
+		http_socket = $SITE_DIR/notifyd-http.sock
+		poll_seconds = 5
 		[database]
 		retry_max_seconds = 2
 	CONF
 	cp "$SITE_CA" "$SITE_DIR/site-ca.crt"
 	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 	notifyd_start
+	site_nginx_poll "$SITE_DIR" "$SITE_DIR/notifyd-http.sock"
 }
 
 teardown_file() {
@@ -503,4 +506,24 @@ script_task() {
 	notifyd_start
 	wait_for 20 agent_connected 14 2
 	agent_stop 14
+}
+
+@test "with TCP to the notification port blocked, the agent polls over HTTPS through nginx" {
+	agent_conf 18 "action_wake_up = /bin/echo polled"
+	g=$AGENT_GUID
+	# nothing listens on this port: TCP fails at once
+	sed -i "s/^notify_port = .*/notify_port = $(site_free_port)/" "$SITE_DIR/agent-18.conf"
+	agent_start 18
+	wait_for 20 grep -q "polling over HTTPS while TCP fails" "$SITE_DIR/agent-18.log"
+	t=$(new_task wake-up)
+	release "$t" "$g"
+	wait_for 15 bts_has "$t" "$g" result
+	bts_has "$t" "$g" received
+	[ "$(jq -r '.status + " " + .output' <<<"$(bts_event "$t" "$g" result)")" = "succeeded polled" ]
+	# presence says how it is connected
+	n=$(ls "$BOX"/*.bos | wc -l)
+	kill -USR1 "$(cat "$SITE_DIR/notifyd.pid")"
+	wait_for 10 bash -c "[ \$(ls '$BOX'/*.bos | wc -l) -gt $n ]"
+	[ "$(jq -r --arg g "$g" '.online[] | select(.client == $g) | .via' "$(ls "$BOX"/*.bos | tail -1)")" = http ]
+	agent_stop 18
 }
