@@ -39,6 +39,8 @@ stop() {
 	stop_daemon sitesys-fsp
 	stop_daemon sitesys-mp
 	stop_daemon sitesys-statesys
+	stop_daemon sitesys-notifyd
+	stop_daemon sitesys-notifymgr
 	site_nginx_stop "$dir"
 	site_pg_stop "$dir"
 	echo "demo: stopped (its files stay in $dir until the next make demo)"
@@ -122,6 +124,16 @@ site_config() {
 		throttle_seconds = 10
 		# the demo's agents all post from 127.0.0.1, one client address
 		source_max_messages = 1000
+		[notifyd]
+		listen = 127.0.0.1:$NOTIFY_PORT
+		cert = $RUN/ca/issued/127.0.0.1.crt
+		key = $RUN/ca/issued/127.0.0.1.key
+		server_name = mp1.demo
+		workers = 2
+		ticket_file = $RUN/state/notifyd.tickets
+		http_socket = $RUN/notifyd.sock
+		poll_seconds = 20
+		status_seconds = 1
 	CONF
 	local n
 	# what an agent is installed with: the site CA's certificate, which
@@ -140,9 +152,14 @@ site_config() {
 			site_crl = $RUN/site-ca.crl
 			fsp_url = http://127.0.0.1:$SITE_HTTP_PORT/fsp/v1
 			timeout_seconds = 5
+			notify_port = $NOTIFY_PORT
+			action_quick_scan = /bin/echo quick scan of pc$n: no threat found
+			action_hardware_inventory = /usr/bin/uname -srm
 		CONF
 	done
 	echo "ad_site = Branch-A" >>"$RUN/agent1.conf"
+	# pc3's firewall blocks the notification port: it falls back to HTTPS
+	sed -i "s/^notify_port = .*/notify_port = $(site_free_port)/" "$RUN/agent3.conf"
 }
 
 start_site() {
@@ -162,6 +179,7 @@ start_site() {
 	echo "nginx:      https://127.0.0.1:$SITE_HTTPS_PORT/ (management point: HTTPS, client"
 	echo "            certificates), http://127.0.0.1:$SITE_HTTP_PORT/ (fallback status point)"
 	site_conf "$RUN"
+	NOTIFY_PORT=$(site_free_port)
 	site_config
 	cd "$RUN"
 	echo "config:     $SITESYS_CONF; logs in run/logs/"
@@ -170,16 +188,24 @@ start_site() {
 	show "$SITECTL" inbox init
 	[ "$(id -u)" != 0 ] || chown sitesys: "$RUN/logs" "$RUN"
 
-	step "the roles: state message processor, management point, fallback status point"
+	step "the roles: state message processor, management point with its notification server, fallback status point, notification manager"
+	mkdir -p "$RUN/state"
+	[ "$(id -u)" != 0 ] || chown sitesys: "$RUN/state"
 	daemon sitesys-statesys
 	daemon sitesys-mp
 	daemon sitesys-fsp
+	daemon sitesys-notifymgr
+	daemon sitesys-notifyd
 	wait_until 10 "the MP's socket" test -S "$RUN/mp.sock"
 	wait_until 10 "the FSP's socket" test -S "$RUN/fsp.sock"
+	wait_until 10 "notifyd's HTTP socket" test -S "$RUN/notifyd.sock"
 	site_nginx_fcgi "$RUN" /mp/v1/ "$RUN/mp.sock"
 	site_nginx_fcgi "$RUN" /fsp/v1/ "$RUN/fsp.sock"
-	echo "sitesys-statesys, sitesys-mp and sitesys-fsp are running; nginx passes"
-	echo "/mp/v1/ (HTTPS) and /fsp/v1/ (plain HTTP) to them"
+	site_nginx_poll "$RUN" "$RUN/notifyd.sock"
+	echo "sitesys-statesys, sitesys-mp, sitesys-fsp and sitesys-notifymgr are running;"
+	echo "nginx passes /mp/v1/ (HTTPS) and /fsp/v1/ (plain HTTP) to them;"
+	echo "sitesys-notifyd (two workers) listens on 127.0.0.1:$NOTIFY_PORT, and its HTTP"
+	echo "fallback behind nginx's /notify/v1/"
 
 	step "three managed computers: sitesys-agent pc1, pc2, pc3"
 	local n
@@ -350,6 +376,26 @@ flow_identity() {
 	sql "SELECT count(*) AS serial_999999_applied FROM statemsg_history WHERE serial = 999999"
 }
 
+flow_notify() {
+	step "6. client notification: a quick scan pushed to every online client now"
+	echo "The agents keep a TLS connection to the notification server (pc3, whose"
+	echo "port 10123 is blocked, long-polls over HTTPS instead); each reports:"
+	wait_until 30 "pc3 to poll" grep -q "polling over HTTPS" "$RUN/logs/agent3.log"
+	kill -USR1 "$(cat "$RUN/sitesys-notifyd.pid")" # presence now, not in 5 minutes
+	wait_until 30 "the presence files" sh -c \
+		"[ \"\$(psql -X -A -t -h '$RUN/pgsock' -p '$SITE_PGPORT' -U postgres sitesys -c 'select count(*) from client_online where online')\" = 3 ]"
+	show "$SITECTL" collection add demo-clients --site DEM
+	show "$SITECTL" collection show demo-clients
+	show "$SITECTL" notify quick-scan --collection demo-clients
+	show "$SITECTL" operations --watch
+	echo "Each agent answered its receipt at once and ran [agent] action_quick_scan:"
+	sql "SELECT c.name, p.status, p.exit_code, p.output FROM notify_push p JOIN client c USING (guid) ORDER BY c.name"
+	echo "A rollout at a chosen rate, stopping after its failures:"
+	show "$SITECTL" notify hardware-inventory --collection demo-clients --rate 60/min --stop-after-failures 2
+	show "$SITECTL" operations --watch
+	show "$SITECTL" status
+}
+
 start() {
 	RUN=$(run_dir)
 	start_site
@@ -358,11 +404,11 @@ start() {
 	flow_resync
 	flow_location
 	flow_identity
-	step "sitectl status"
-	show "$SITECTL" status
+	flow_notify
 	cat <<-EOF
 
-		The site keeps running (statesys, MP, FSP, PostgreSQL, nginx). Look around:
+		The site keeps running (statesys, MP, FSP, notifyd, notifymgr, PostgreSQL,
+		nginx). Look around:
 		  export SITESYS_CONF=$SITESYS_CONF
 		  $BUILD/sitectl status; $BUILD/sitectl client list
 		  $BUILD/sitesys-agent -c run/agent1.conf show
