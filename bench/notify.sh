@@ -6,9 +6,10 @@
 #      (bench/tls_idle_server) and mosquitto holding as many idle TLS 1.3
 #      MQTT connections (mosquitto, one process, at most 19,000 here);
 #   2. a push to all: from the release of a task to the last client's
-#      receipt, beside the same number of bytes written to as many plain
-#      TCP sockets, and beside mosquitto fanning one message out to as many
-#      subscribers;
+#      receipt, beside 100 bytes written to as many plain TCP sockets
+#      until the last has read them, and beside mosquitto fanning one
+#      message out to as many subscribers (libmosquitto's protocol,
+#      spoken by bench/tls_idle_clients);
 #   3. notifyd stopped and started under all its clients: the time until
 #      every one is back, and how many resumed their TLS session.
 # Everything runs on loopback addresses, the clients from 127.0.0.2 on.
@@ -91,18 +92,20 @@ cat >>"$SITESYS_CONF" <<-CONF
 	status_seconds = 1
 	reconnect_window_seconds = ${NOTIFY_WINDOW:-60}
 	workers = $WORKERS
+	ticket_file = $dir/notifyd.tickets
 	[log]
 	level = info
 CONF
-# nd_start: notifyd, once it has reported to the database (connected,
-# the clients it accepts loaded)
+# nd_start: notifyd, once each of its workers has reported to the
+# database (connected, the clients it accepts loaded)
 nd_start() {
-	local i
+	local i since
+	since=$(psql -c "SELECT now()")
 	"$BUILD/sitesys-notifyd" -f 2>>"$dir/notifyd.log" &
 	nd=$!
 	pids+=($nd)
-	for i in $(seq 300); do
-		[ "$(psql -c "SELECT count(*) FROM component WHERE name = 'sitesys-notifyd' AND pid = $nd AND state = 'running'")" -ge 1 ] && return 0
+	for i in $(seq 600); do
+		[ "$(psql -c "SELECT count(*) FROM component WHERE name LIKE 'sitesys-notifyd%' AND state = 'running' AND started >= '$since'")" -ge "$WORKERS" ] && return 0
 		kill -0 $nd 2>/dev/null || break
 		sleep 0.1
 	done
@@ -148,7 +151,8 @@ back_all() {
 for i in $(seq 1800); do back_all && break; sleep 0.1; done
 back_all || { echo "notify.sh: not every client came back" >&2; exit 1; }
 back_s=$(echo "($(latest "^connected") - $t0) / 1000000" | bc -l)
-resumed=$(cat $(sim_files) | awk '/^connected/ { last[FILENAME] = $4 } END { }' ; for f in $(sim_files); do grep '^connected' "$f" | tail -1 | awk '{print $4}'; done | awk '{s += $1} END {print s}')
+# "connected N resumed R at US": the R of each simulator's last line
+resumed=$(for f in $(sim_files); do grep '^connected' "$f" | tail -1; done | awk '{ s += $4 } END { print s }')
 refused=$(grep -c "refused" "$dir/notifyd.log" || true)
 stop_all
 
@@ -172,6 +176,29 @@ wait_lines "^ready" 300 $(for i in $(seq 0 $((k - 1))); do echo "$dir/bare.$i"; 
 sleep 2
 r1=$(rss $(bpids))
 bare_kb=$(echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l)
+stop_all
+
+# the same bytes to as many plain TCP sockets: the floor of a push
+pport=$(site_free_port)
+"$BUILD/bench/tls_idle_server" "127.0.0.1:$pport" "$crt" "$key" "$WORKERS" plain >"$dir/plain.out" &
+plain=$!
+pids+=($plain)
+wait_lines listening 10 "$dir/plain.out"
+sleep 0.5
+k=0
+for first in $(seq 0 $PER $((N - 1))); do
+	n=$((N - first < PER ? N - first : PER))
+	"$BUILD/bench/tls_idle_clients" "127.0.0.1:$pport" $n plain "127.0.0.$((2 + k))" >"$dir/plain.$k" &
+	pids+=($!)
+	k=$((k + 1))
+done
+plain_files=$(for i in $(seq 0 $((k - 1))); do echo "$dir/plain.$i"; done)
+wait_lines "^ready" 300 $plain_files
+sleep 1
+t0=$(now_us)
+kill -USR1 $plain
+wait_lines "^received" 60 $plain_files
+plain_ms=$(echo "($(cat $plain_files | awk '/^received/ { if ($4 > m) m = $4 } END { print m }') - $t0) / 1000" | bc -l)
 stop_all
 
 mport=$(site_free_port)
@@ -212,7 +239,7 @@ stop_all
 
 printf '%-48s %6.1f KB   bare OpenSSL %6.1f KB   mosquitto (%d) %6.1f KB   %.2fx of mosquitto\n' \
 	"memory per idle TLS connection, notifyd" "$nd_kb" "$bare_kb" "$MQ" "$mq_kb" "$(echo "$nd_kb / $mq_kb" | bc -l)"
-printf '%-48s %6.0f ms   mosquitto to %d subscribers %6.0f ms\n' \
-	"a push to $N clients, until every receipt" "$push_ms" "$MQ" "$mq_ms"
+printf '%-48s %6.0f ms   plain TCP, same bytes %6.0f ms   mosquitto to %d subscribers %6.0f ms\n' \
+	"a push to $N clients, until every receipt" "$push_ms" "$plain_ms" "$MQ" "$mq_ms"
 printf '%-48s %6.1f s    %d of %d TLS sessions resumed, %d refusals logged\n' \
 	"notifyd restarted: until every client is back" "$back_s" "$resumed" "$N" "$refused"

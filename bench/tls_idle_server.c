@@ -5,7 +5,11 @@
  * nothing but handshakes and reads that are thrown away. notify_bench
  * measures its memory per connection beside notifyd's and mosquitto's.
  *
- *   usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS]
+ *   usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS [plain]]
+ *
+ * "plain": plain TCP, no TLS (CERT and KEY unused), the floor of a push:
+ * on SIGUSR1 every worker writes one 100-byte message to each of its
+ * connections.
  *
  * WORKERS processes (default 1) share the port with SO_REUSEPORT, as
  * notifyd's workers do, each under the 20,000 open files a process may
@@ -19,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +36,33 @@
 #define MAX_WORKERS 64
 
 static SSL *conns[MAX_FDS];
-static volatile sig_atomic_t stopping;
+static bool open_fd[MAX_FDS]; /* plain: the connections */
+static bool plain;
+static volatile sig_atomic_t stopping, pushing;
 
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	pushing = 1;
+}
+
+/* plain: the message to every connection */
+static void
+push_all(void)
+{
+	static const char msg[100] = "push";
+
+	for (int fd = 0; fd < MAX_FDS; fd++)
+		if (open_fd[fd] && write(fd, msg, sizeof(msg)) != sizeof(msg))
+			open_fd[fd] = false;
 }
 
 static int
@@ -87,6 +112,10 @@ accept_all(int ep, int lfd, SSL_CTX *ctx)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (plain) {
+			open_fd[fd] = true;
+			continue;
+		}
 		conns[fd] = SSL_new(ctx);
 		SSL_set_fd(conns[fd], fd);
 		SSL_set_accept_state(conns[fd]);
@@ -132,6 +161,10 @@ worker(int lfd, SSL_CTX *ctx)
 	if (ep == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) == -1)
 		return 1;
 	while (!stopping) {
+		if (pushing) {
+			pushing = 0;
+			push_all();
+		}
 		if ((n = epoll_wait(ep, evs, 256, 1000)) == -1 &&
 		    errno != EINTR)
 			return 1;
@@ -164,16 +197,19 @@ main(int argc, char **argv)
 {
 	int workers = argc > 4 ? atoi(argv[4]) : 1, lfd, st;
 	pid_t pids[MAX_WORKERS];
-	SSL_CTX *ctx;
+	SSL_CTX *ctx = NULL;
 
 	if (argc < 4 || workers < 1 || workers > MAX_WORKERS) {
 		fprintf(stderr,
-		    "usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS]\n");
+		    "usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS "
+		    "[plain]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
-	if ((ctx = make_ctx(argv[2], argv[3])) == NULL) {
+	signal(SIGUSR1, on_usr1);
+	plain = argc > 5 && strcmp(argv[5], "plain") == 0;
+	if (!plain && (ctx = make_ctx(argv[2], argv[3])) == NULL) {
 		ERR_print_errors_fp(stderr);
 		return 1;
 	}
@@ -202,8 +238,14 @@ main(int argc, char **argv)
 	close(lfd);
 	printf("listening\n");
 	fflush(stdout);
-	while (!stopping)
+	while (!stopping) {
 		pause();
+		if (pushing) { /* to the workers */
+			pushing = 0;
+			for (int i = 0; i < workers; i++)
+				kill(pids[i], SIGUSR1);
+		}
+	}
 	for (int i = 0; i < workers; i++)
 		kill(pids[i], SIGTERM);
 	for (int i = 0; i < workers; i++)
