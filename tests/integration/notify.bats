@@ -527,3 +527,39 @@ script_task() {
 	[ "$(jq -r --arg g "$g" '.online[] | select(.client == $g) | .via' "$(ls "$BOX"/*.bos | tail -1)")" = http ]
 	agent_stop 18
 }
+
+# online_is N: N clients online by the presence files notifymgr loaded
+online_is() { [ "$(psql_site -c "SELECT count(*) FROM client_online WHERE online")" = "$1" ]; }
+ops_of() {
+	"$SITECTL" operations "$1" --json | jq -r '.[0] | [.state, .targeted, .online,
+		.pushed, .received, .succeeded, .failed, .unsupported, .expired] | join(" ")'
+}
+
+@test "end to end: sitectl notify through notifymgr and notifyd to agents; sitectl operations counts what they did" {
+	psql_site -c "TRUNCATE client_online"
+	agent_conf 21 "action_quick_scan = /bin/echo clean"
+	g1=$AGENT_GUID
+	agent_conf 22 "action_quick_scan = /bin/false"
+	g2=$AGENT_GUID
+	agent_conf 23 # no command for a quick scan: unsupported
+	g3=$AGENT_GUID
+	for n in 21 22 23; do agent_start $n; done
+	for n in 21 22 23; do wait_for 20 agent_connected $n; done
+	"$BUILD/sitesys-notifymgr" -f 2>>"$SITE_DIR/notifymgr.log" &
+	echo $! >"$SITE_DIR/notifymgr.pid"
+	# presence now, rather than at the next minute
+	kill -USR1 "$(cat "$SITE_DIR/notifyd.pid")"
+	wait_for 20 online_is 3
+	run "$SITECTL" notify quick-scan --client "$g1,$g2,$g3"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *": quick-scan to named clients: 3 clients, about 3 online; valid 60 minutes" ]]
+	t=$(sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$output")
+	# --watch prints each change and returns once the task is done
+	run timeout 60 "$SITECTL" operations "$t" --watch
+	[ "$status" -eq 0 ]
+	[[ "${lines[-1]}" == *quick-scan*done* ]]
+	[ "$(ops_of "$t")" = "done 3 3 3 3 1 1 1 0" ]
+	[ "$(psql_site -c "SELECT output FROM notify_push WHERE task = $t AND guid = '$g1'")" = clean ]
+	stop_pid "$SITE_DIR/notifymgr.pid"
+	for n in 21 22 23; do agent_stop $n; done
+}
