@@ -74,8 +74,9 @@ nd_tls_resumed(struct nd_conn *c, SSL *ssl)
 
 	if (cert == NULL) {
 		c->refused = true;
-		refusal_log_peer(c->addr, "a resumed session without a client "
-		                          "certificate");
+		refusal_log_peer(c->addr,
+		    "a resumed session without a client "
+		    "certificate");
 		return -1;
 	}
 	/* a session resumed is not verified again: ask the set now, which
