@@ -131,6 +131,16 @@ as_client() {
 	curl --cacert "$SITE_CA" --cert "$f.crt" --key "$f.key" "$@"
 }
 
+# register_direct GUID: a client row bound to GUID's certificate,
+# approved, written as the administrator (for tests without an MP)
+register_direct() {
+	local f=$SITE_DIR/clients/${1#GUID:} fp
+	client_identity "$1"
+	fp=$(openssl x509 -in "$f.crt" -outform DER | sha256sum | cut -d' ' -f1)
+	psql_site -c "INSERT INTO client (guid, name, fingerprint, certificate, approved)
+		VALUES ('$1', 'pc', '$fp', \$\$$(cat "$f.crt")\$\$, true)"
+}
+
 # register_client GUID [NAME]: register GUID with the MP as its agent
 # would; prints the HTTP status and the answer
 register_client() {

@@ -20,7 +20,7 @@ setup_file() {
 	"$SITECTL" db init >/dev/null
 	"$SITECTL" inbox init >/dev/null
 	local c
-	for c in $C1 $C2; do register $c; done
+	for c in $C1 $C2; do register_direct $c; done
 	client_identity $C3 # never registered
 	NPORT=$(site_free_port)
 	export NPORT
@@ -59,14 +59,6 @@ teardown() {
 	site_teardown
 }
 
-# register GUID: a client row bound to GUID's certificate, approved
-register() {
-	local f=$SITE_DIR/clients/${1#GUID:} fp
-	client_identity "$1"
-	fp=$(openssl x509 -in "$f.crt" -outform DER | sha256sum | cut -d' ' -f1)
-	psql_site -c "INSERT INTO client (guid, name, fingerprint, certificate, approved)
-		VALUES ('$1', 'pc', '$fp', \$\$$(cat "$f.crt")\$\$, true)"
-}
 accepted() { grep -q "accepting 2 client certificates\|2 clients accepted\|accept" "$SITE_DIR/notifyd.log"; }
 
 # poll GUID [FRAMES] [NAME]: one poll as GUID, in its own name (or NAME's);

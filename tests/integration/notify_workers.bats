@@ -16,8 +16,8 @@ setup_file() {
 	chmod 755 "$SITE_DIR" # the daemons run as [site] user when root
 	"$SITECTL" db init >/dev/null
 	"$SITECTL" inbox init >/dev/null
-	register $C1
-	register $C2
+	register_direct $C1
+	register_direct $C2
 	NPORT=$(site_free_port)
 	export NPORT
 	mkdir -p "$SITE_DIR/state"
@@ -46,14 +46,6 @@ teardown() {
 	site_teardown
 }
 
-# register GUID: a client row bound to GUID's certificate, approved
-register() {
-	local f=$SITE_DIR/clients/${1#GUID:} fp
-	client_identity "$1"
-	fp=$(openssl x509 -in "$f.crt" -outform DER | sha256sum | cut -d' ' -f1)
-	psql_site -c "INSERT INTO client (guid, name, fingerprint, certificate, approved)
-		VALUES ('$1', 'pc', '$fp', \$\$$(cat "$f.crt")\$\$, true)"
-}
 
 # workers_running N: N workers of the notifyd started last have reported
 workers_running() {
