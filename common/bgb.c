@@ -69,6 +69,7 @@ get_client(const json_t *obj, const char **out, char *why, size_t len)
 static int
 get_result(const json_t *ev, struct bgb_event *e, char *why, size_t len)
 {
+	const json_t *out;
 	const char *s;
 	long long code;
 	int i;
@@ -86,8 +87,17 @@ get_result(const json_t *ev, struct bgb_event *e, char *why, size_t len)
 		return -1;
 	e->has_exit = json_object_get(ev, "exit") != NULL;
 	e->exit_code = e->has_exit ? (int)code : 0;
-	return sjson_str(
-	    ev, "output", BGB_MAX_OUTPUT, false, &e->output, why, len);
+	/* a command that wrote nothing has an empty output */
+	out = json_object_get(ev, "output");
+	if (out == NULL)
+		return 0;
+	if (!json_is_string(out) || json_string_length(out) > BGB_MAX_OUTPUT) {
+		snprintf(why, len, "output: not a string of at most %d bytes",
+		    BGB_MAX_OUTPUT);
+		return -1;
+	}
+	e->output = json_string_value(out);
+	return 0;
 }
 
 static int

@@ -46,7 +46,7 @@ setup_file() {
 }
 
 teardown_file() {
-	for p in "$SITE_DIR"/raw-*.pid "$SITE_DIR"/agent-*.pid; do
+	for p in "$SITE_DIR"/raw-*.pid "$SITE_DIR"/agent-*.pid "$SITE_DIR"/notifymgr.pid; do
 		[ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null
 	done
 	stop_pid "$SITE_DIR/notifyd.pid"
@@ -545,7 +545,7 @@ ops_of() {
 	g3=$AGENT_GUID
 	for n in 21 22 23; do agent_start $n; done
 	for n in 21 22 23; do wait_for 20 agent_connected $n; done
-	"$BUILD/sitesys-notifymgr" -f 2>>"$SITE_DIR/notifymgr.log" &
+	"$BUILD/sitesys-notifymgr" -f >/dev/null 2>>"$SITE_DIR/notifymgr.log" &
 	echo $! >"$SITE_DIR/notifymgr.pid"
 	# presence now, rather than at the next minute
 	kill -USR1 "$(cat "$SITE_DIR/notifyd.pid")"
