@@ -60,6 +60,7 @@ struct nc {
 	double last_in, next_keepalive;
 	long long reconnect_ms; /* the server's "after_ms", or -1 */
 	bool failing; /* connecting failed since the last hello */
+	SSL_SESSION *sess; /* the notification server's last ticket */
 	/* the HTTP fallback: long polls to the MP's HTTPS port */
 	char https_port[8];
 	bool http; /* polling over HTTP now */
@@ -432,6 +433,13 @@ nc_connect(struct nc *nc, const char *port, char *why, size_t len)
 	    SSL_set_fd(nc->ssl, nc->fd) != 1) {
 		snprintf(why, len, "could not start TLS: out of memory");
 		return -1;
+	}
+	/* the notification server's session resumed (its tickets outlive
+	 * its restarts); nginx's port keeps its own sessions */
+	if (strcmp(port, nc->port) == 0) {
+		SSL_set_app_data(nc->ssl, nc);
+		if (nc->sess != NULL)
+			(void)SSL_set_session(nc->ssl, nc->sess);
 	}
 	/* the server's certificate names the host: a DNS name or an IP */
 	if (ipaddr_parse(nc->host, &ip, dummy, sizeof(dummy)) == 0)
@@ -849,6 +857,20 @@ nc_url_host(const char *url, char *out, size_t len, char port[8])
 }
 
 /* The client's TLS context: TLS 1.3, the site CA alone, the identity. */
+/* A ticket of the notification server: kept to resume with. */
+static int
+nc_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct nc *nc = SSL_get_app_data(ssl);
+
+	if (nc == NULL)
+		return 0;
+	if (nc->sess != NULL)
+		SSL_SESSION_free(nc->sess);
+	nc->sess = sess;
+	return 1; /* kept */
+}
+
 static SSL_CTX *
 nc_ctx(const struct agent *ag, const char *ca)
 {
@@ -874,6 +896,9 @@ nc_ctx(const struct agent *ag, const char *ca)
 	    SSL_MODE_ENABLE_PARTIAL_WRITE |
 	        SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_session_cache_mode(
+	    ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, nc_new_session);
 	return ctx;
 }
 
@@ -883,6 +908,8 @@ nc_free(struct nc *nc)
 	for (size_t i = 0; i < NC_ACTIONS; i++)
 		free(nc->cmds[i]);
 	SSL_CTX_free(nc->ctx);
+	if (nc->sess != NULL)
+		SSL_SESSION_free(nc->sess);
 	if (nc->stop[0] != -1) {
 		close(nc->stop[0]);
 		close(nc->stop[1]);

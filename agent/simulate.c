@@ -60,6 +60,7 @@ struct sim_client {
 	struct bufferevent *bev;
 	struct notify_decoder dec;
 	struct event *retry;
+	struct event *retry_io; /* the TCP connection under way */
 	unsigned failures;
 	bool up, waiting; /* hello seen; waiting to connect */
 	long long last_task;
@@ -302,6 +303,11 @@ sim_drop(struct sim_client *c, uint32_t ms)
 	struct sim *s = c->sim;
 
 	if (c->bev != NULL) {
+		/* as if shut down: OpenSSL makes the session of a connection
+		 * freed without close_notify not resumable, and a connection
+		 * the server ended is no reason to lose it */
+		SSL_set_shutdown(bufferevent_openssl_get_ssl(c->bev),
+		    SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
@@ -453,13 +459,60 @@ sim_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 1; /* kept */
 }
 
+/* A failure before the TLS connection exists: back off and retry. */
+static void
+sim_failed(struct sim_client *c, int fd)
+{
+	if (fd != -1)
+		close(fd);
+	c->failures++;
+	sim_drop(
+	    c, notify_backoff_ms(c->failures - 1, SIM_CAP_MS, sim_rnd, NULL));
+}
+
+/* The TCP connection is made: TLS over it, resuming c's session. */
+static void
+sim_tcp_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_client *c = arg;
+	struct sim *s = c->sim;
+	socklen_t len = sizeof(int);
+	int err = 0;
+	SSL *ssl;
+
+	(void)what;
+	event_free(c->retry_io);
+	c->retry_io = NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1 ||
+	    err != 0 || (ssl = SSL_new(s->ctx)) == NULL) {
+		sim_failed(c, fd);
+		return;
+	}
+	SSL_set_app_data(ssl, c);
+	SSL_use_certificate(ssl, c->cert);
+	SSL_use_PrivateKey(ssl, c->key);
+	if (c->sess != NULL && SSL_set_session(ssl, c->sess) != 1)
+		log_debug("%s: the session cannot be offered", c->guid);
+	notify_decoder_init(&c->dec);
+	c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		sim_failed(c, fd);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, sim_read, NULL, sim_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
 static void
 sim_connect(struct sim_client *c)
 {
 	struct sim *s = c->sim;
 	struct sockaddr_in from = { .sin_family = AF_INET };
 	int fd, one = 1, i = (int)(c - s->c);
-	SSL *ssl;
 
 	s->connecting++;
 	from.sin_addr.s_addr =
@@ -470,31 +523,19 @@ sim_connect(struct sim_client *c)
 	    setsockopt(
 	        fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&from, sizeof(from)) == -1 ||
-	    (ssl = SSL_new(s->ctx)) == NULL) {
-		log_warn("could not make a socket: %m");
-		if (fd != -1)
-			close(fd);
-		c->failures++;
-		sim_drop(c,
-		    notify_backoff_ms(
-		        c->failures - 1, SIM_CAP_MS, sim_rnd, NULL));
-		return;
+	    (connect(fd, (struct sockaddr *)&s->server, sizeof(s->server)) ==
+	            -1 &&
+	        errno != EINPROGRESS) ||
+	    (c->retry_io = event_new(s->base, fd, EV_WRITE, sim_tcp_done, c)) ==
+	        NULL ||
+	    event_add(c->retry_io, NULL) == -1) {
+		log_debug("could not connect: %m");
+		if (c->retry_io != NULL) {
+			event_free(c->retry_io);
+			c->retry_io = NULL;
+		}
+		sim_failed(c, fd);
 	}
-	SSL_set_app_data(ssl, c);
-	SSL_use_certificate(ssl, c->cert);
-	SSL_use_PrivateKey(ssl, c->key);
-	if (c->sess != NULL)
-		SSL_set_session(ssl, c->sess);
-	notify_decoder_init(&c->dec);
-	c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, sim_read, NULL, sim_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(
-	        c->bev, (struct sockaddr *)&s->server, sizeof(s->server)) == -1)
-		sim_event(c->bev, BEV_EVENT_ERROR, c);
 }
 
 static void

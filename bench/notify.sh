@@ -82,6 +82,8 @@ latest() { cat $(sim_files) | awk -v p="$1" '$0 ~ p { if ($NF > m) m = $NF } END
 
 # ---- 1. notifyd ----
 port=$(site_free_port)
+mkdir -p "$dir/state"
+[ "$(id -u)" != 0 ] || chown sitesys: "$dir/state"
 cat >>"$SITESYS_CONF" <<-CONF
 	[notifyd]
 	listen = 127.0.0.1:$port
@@ -92,7 +94,7 @@ cat >>"$SITESYS_CONF" <<-CONF
 	status_seconds = 1
 	reconnect_window_seconds = ${NOTIFY_WINDOW:-60}
 	workers = $WORKERS
-	ticket_file = $dir/notifyd.tickets
+	ticket_file = $dir/state/notifyd.tickets
 	[log]
 	level = info
 CONF

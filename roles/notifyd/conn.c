@@ -209,7 +209,10 @@ nd_conn_ready(struct nd_conn *c)
 		abort();
 	nd_conn_send(c, hello);
 	json_decref(hello);
-	log_debug("client %s connected from %s", c->guid, c->addr);
+	log_debug("client %s connected from %s%s", c->guid, c->addr,
+	    SSL_session_reused(bufferevent_openssl_get_ssl(c->bev))
+	        ? " (session resumed)"
+	        : "");
 	nd_push_connected(nd, c);
 }
 

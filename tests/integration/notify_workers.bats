@@ -38,6 +38,7 @@ setup_file() {
 }
 
 teardown_file() {
+	stop_pid "$SITE_DIR/agent.pid"
 	stop_pid "$SITE_DIR/notifyd.pid"
 	site_teardown_file
 }
@@ -114,6 +115,40 @@ reused() { grep -q '^Reused, TLSv1.3' "$SITE_DIR/s_client.out"; }
 	wait_for 10 grep -q "worker [01] (pid $victim) was killed by signal 9; starting it again" "$SITE_DIR/notifyd.log"
 	wait_for 10 bash -c "[ \$(pgrep -P $(cat "$SITE_DIR/notifyd.pid") | wc -l) = 2 ]"
 	for _ in 1 2 3 4; do hello $C2; done
+}
+
+@test "an agent resumes its TLS session with the notification server after a restart" {
+	local conf=$SITE_DIR/agent.conf g crt fp
+	cat >"$conf" <<-CONF
+		[agent]
+		state_dir = $SITE_DIR/agent
+		mp_url = https://127.0.0.1:$(site_free_port)/mp/v1
+		site_ca = $SITE_DIR/site-ca.crt
+		timeout_seconds = 2
+		notify_port = $NPORT
+		notify_retry_max_seconds = 2
+		[log]
+		level = debug
+	CONF
+	cp "$SITE_CA" "$SITE_DIR/site-ca.crt" # readable by the agent's user
+	g=$("$BUILD/sitesys-agent" -c "$conf" show --json | jq -r .client)
+	crt=$SITE_DIR/agent/identity.crt
+	fp=$(openssl x509 -in "$crt" -outform DER | sha256sum | cut -d' ' -f1)
+	psql_site -c "INSERT INTO client (guid, name, fingerprint, certificate, approved)
+		VALUES ('$g', 'agent', '$fp', \$\$$(cat "$crt")\$\$, true)"
+	sed -i 's/^level = info$/level = debug/' "$SITESYS_CONF"
+	grep -q '^\[log\]' "$SITESYS_CONF" || printf '[log]\nlevel = debug\n' >>"$SITESYS_CONF"
+	stop_pid "$SITE_DIR/notifyd.pid"
+	notifyd_start
+	"$BUILD/sitesys-agent" -c "$conf" -f run >/dev/null 2>>"$SITE_DIR/agent.log" &
+	echo $! >"$SITE_DIR/agent.pid"
+	wait_for 20 grep -q "client $g connected from" "$SITE_DIR/notifyd.log"
+	refute grep -q "client $g connected from .* (session resumed)" "$SITE_DIR/notifyd.log"
+	stop_pid "$SITE_DIR/notifyd.pid"
+	notifyd_start
+	# told to come back within a second, it does, resuming
+	wait_for 20 grep -q "client $g connected from .* (session resumed)" "$SITE_DIR/notifyd.log"
+	stop_pid "$SITE_DIR/agent.pid"
 }
 
 @test "with its handshakes under way, a worker takes no more until one ends" {
