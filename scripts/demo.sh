@@ -384,7 +384,7 @@ flow_notify() {
 	kill -USR1 "$(cat "$RUN/sitesys-notifyd.pid")" # presence now, not in 5 minutes
 	wait_until 30 "the presence files" sh -c \
 		"[ \"\$(psql -X -A -t -h '$RUN/pgsock' -p '$SITE_PGPORT' -U postgres sitesys -c 'select count(*) from client_online where online')\" = 3 ]"
-	show "$SITECTL" collection add demo-clients --site DEM
+	show "$SITECTL" collection add demo-clients --pattern 'pc*'
 	show "$SITECTL" collection show demo-clients
 	show "$SITECTL" notify quick-scan --collection demo-clients
 	show "$SITECTL" operations --watch
