@@ -318,7 +318,10 @@ take_length(struct notify_decoder *d, char *why, size_t whylen)
 		    (unsigned long)n, NOTIFY_MAX_FRAME);
 		return -1;
 	}
-	if (d->body == NULL && (d->body = malloc(NOTIFY_MAX_FRAME)) == NULL) {
+	/* the frame's own size, freed once it is whole: an idle
+	 * connection (a million of them) holds no buffer */
+	free(d->body);
+	if ((d->body = malloc(n)) == NULL) {
 		snprintf(why, whylen,
 		    "could not decode a frame: out of "
 		    "memory");
@@ -340,6 +343,8 @@ take_body(
 
 	d->hlen = 0;
 	doc = json_loadb(d->body, d->need, JSON_REJECT_DUPLICATES, &je);
+	free(d->body);
+	d->body = NULL;
 	if (doc == NULL || !json_is_object(doc)) {
 		if (doc == NULL)
 			snprintf(perr, sizeof(perr),

@@ -78,7 +78,8 @@ struct notify_decoder {
 	size_t hlen; /* bytes of hdr read */
 	size_t need; /* the body's length, once the header is whole */
 	size_t have; /* bytes of the body read */
-	char *body; /* NOTIFY_MAX_FRAME bytes, allocated at the first body */
+	char *body; /* the frame under way's body, of its own size; NULL
+		       between frames */
 	bool failed; /* after an error nothing more is decoded */
 };
 
