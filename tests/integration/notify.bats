@@ -528,8 +528,14 @@ script_task() {
 	agent_stop 18
 }
 
-# online_is N: N clients online by the presence files notifymgr loaded
-online_is() { [ "$(psql_site -c "SELECT count(*) FROM client_online WHERE online")" = "$1" ]; }
+# online_are GUID...: each GUID online by the presence files notifymgr
+# loaded (other tests' clients may be too)
+online_are() {
+	local g
+	for g in "$@"; do
+		[ "$(psql_site -c "SELECT online FROM client_online WHERE guid = '$g'")" = t ] || return 1
+	done
+}
 ops_of() {
 	"$SITECTL" operations "$1" --json | jq -r '.[0] | [.state, .targeted, .online,
 		.pushed, .received, .succeeded, .failed, .unsupported, .expired] | join(" ")'
@@ -549,7 +555,7 @@ ops_of() {
 	echo $! >"$SITE_DIR/notifymgr.pid"
 	# presence now, rather than at the next minute
 	kill -USR1 "$(cat "$SITE_DIR/notifyd.pid")"
-	wait_for 20 online_is 3
+	wait_for 20 online_are "$g1" "$g2" "$g3"
 	run "$SITECTL" notify quick-scan --client "$g1,$g2,$g3"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *": quick-scan to named clients: 3 clients, about 3 online; valid 60 minutes" ]]
