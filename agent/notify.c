@@ -66,6 +66,9 @@ struct nc {
 	bool http; /* polling over HTTP now */
 	json_t *http_out; /* the frames for the next poll */
 	size_t http_sent; /* how many of them the poll under way carries */
+	/* the poll is sent and held by the server: frames to send cut it
+	 * short (connecting, shaking hands or writing, they wait) */
+	bool http_holding;
 	/* the tasks */
 	struct notify_done done;
 	json_t *queue; /* task frames waiting for the job */
@@ -376,7 +379,7 @@ nc_wait_fd(struct nc *nc, int fd, short events, double deadline)
 		 * HTTP: to a new poll, which carries it) */
 		if (nc->hello &&
 		    (nc->out.len > nc->out_off ||
-		        (nc->http &&
+		        (nc->http_holding &&
 		            json_array_size(nc->http_out) > nc->http_sent)))
 			return 0;
 		if (clock_mono() >= deadline)
@@ -739,7 +742,9 @@ nc_http_poll(struct nc *nc, char *why, size_t len)
 		}
 	}
 	/* held by the server up to its poll time, then some */
+	nc->http_holding = true;
 	rc = nc_http_read(nc, &in, clock_mono() + 600 + nc->timeout, why, len);
+	nc->http_holding = false;
 	if (rc == 1) {
 		buf_add(&in, "", 0);
 		rc = nc_http_answer(nc, &in, why, len);
