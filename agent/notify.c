@@ -362,6 +362,11 @@ nc_wait_fd(struct nc *nc, int fd, short events, double deadline)
 		int ms = left <= 0 ? 0 : (int)(left * 1000) + 1, rc;
 		json_t *res;
 
+		/* over HTTP, a held poll is cut short by a frame to send,
+		 * however it came (a new poll carries it) */
+		if (nc->http_holding &&
+		    json_array_size(nc->http_out) > nc->http_sent)
+			return 0;
 		if (nc->job.pid != 0 && nc->job.fd == -1 && ms > 100)
 			ms = 100;
 		rc = poll(p, nc->job.pid != 0 && nc->job.fd != -1 ? 3 : 2, ms);
@@ -375,8 +380,7 @@ nc_wait_fd(struct nc *nc, int fd, short events, double deadline)
 		}
 		if (rc > 0 && p[0].revents != 0)
 			return 1;
-		/* a result to write: back to the connection's loop (over
-		 * HTTP: to a new poll, which carries it) */
+		/* a result to write: back to the connection's loop */
 		if (nc->hello &&
 		    (nc->out.len > nc->out_off ||
 		        (nc->http_holding &&
