@@ -19,7 +19,7 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 . tests/lib/site.bash
-N=${NOTIFY_CLIENTS:-10000}
+N=${NOTIFY_CLIENTS:-100000}
 PER=${NOTIFY_PER_PROCESS:-18000} # simulated clients per process
 WORKERS=${NOTIFY_WORKERS:-$(((N + 17999) / 18000))}
 MQ=$((N < 19000 ? N : 19000))
