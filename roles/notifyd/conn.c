@@ -38,17 +38,13 @@ nd_conn_unlink(struct notifyd *nd, struct nd_conn *c)
 	nd->nconns--;
 }
 
-/*
- * Pace the accepts: with [notifyd] handshakes under way, take no more
- * until one ends; the kernel keeps the rest queued (delayed, never
- * refused), so a reconnect storm settles instead of starving the
- * handshakes already begun.
- */
-static void
+void
 nd_conn_pace(struct notifyd *nd)
 {
 	size_t limit = (size_t)conf_int(*nd->cfp, "notifyd", "handshakes");
-	bool full = nd->nconns - nd->nready >= limit;
+	/* nor before the accepted clients are known: a client would be
+	 * refused that a second later is accepted */
+	bool full = !nd->acc.loaded || nd->nconns - nd->nready >= limit;
 
 	if (nd->stopping || full == nd->paced)
 		return;

@@ -253,6 +253,7 @@ nd_worker(int i, void *arg)
 	struct conf **cfp = arg;
 	struct notifyd *nd = &nd_server;
 
+	nd->cfp = cfp;
 	nd->worker = i;
 	if (nd->nworkers > 1) {
 		snprintf(name, sizeof(name), "%s/%d", ND_NAME, i);
@@ -276,6 +277,7 @@ nd_worker(int i, void *arg)
 		return 1;
 	}
 	evconnlistener_set_error_cb(nd->listener, nd_listen_error);
+	nd_conn_pace(nd); /* off until the accepted clients are loaded */
 	return nd_loop(cfp);
 }
 

@@ -167,6 +167,15 @@ void nd_accept_free(struct nd_accept *acc);
 void nd_conn_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg);
 
+/*
+ * nd_conn_pace - take connections, or stop taking them: with [notifyd]
+ * handshakes under way, or before the accepted clients are first loaded,
+ * the listener is off and the kernel keeps the rest queued (delayed,
+ * never refused), so a reconnect storm settles instead of starving the
+ * handshakes begun, and no client is refused for being early
+ */
+void nd_conn_pace(struct notifyd *nd);
+
 /* nd_conn_send - encode doc as a frame to c (doc is kept); 0 or -1 logged */
 int nd_conn_send(struct nd_conn *c, const json_t *doc);
 

@@ -152,6 +152,7 @@ nd_pg_ready(struct notifyd *nd)
 		return;
 	}
 	nd_pg_clients(nd);
+	nd_conn_pace(nd); /* the accepted clients are known: take them */
 	if (nd->pg.lost_logged)
 		log_info("connected to the database again");
 	nd->pg.lost_logged = false;
