@@ -11,7 +11,8 @@
 #define MAX_GROUPS 64 /* current groups of one client looked at */
 
 static const char STAGE_SQL[] =
-    "CREATE TEMP TABLE IF NOT EXISTS member_stage (guid text)";
+    "CREATE TEMP TABLE IF NOT EXISTS member_stage (guid text);"
+    "TRUNCATE member_stage";
 
 /* The rules that SQL can match; a pattern, kept as the administrator
  * wrote it, becomes a LIKE pattern: * any run, ? any one character. */
@@ -110,14 +111,19 @@ stage_groups(PGconn *db, const struct loc_model *m, PGresult *rules, char *why,
 }
 
 int
+collection_stage_reset(PGconn *db)
+{
+	return db_script(db, STAGE_SQL);
+}
+
+int
 collection_stage(PGconn *db, const struct loc_model *m, const char *collection,
     char *why, size_t len)
 {
 	PGresult *rules;
 	int rc = 0;
 
-	if (db_cmd(db, STAGE_SQL, 0, NULL) == -1 ||
-	    db_cmd(db, "TRUNCATE member_stage", 0, NULL) == -1 ||
+	if (collection_stage_reset(db) == -1 ||
 	    db_cmd(db, SQL_RULES, 1, &collection) == -1 ||
 	    (rules = db_exec(db, GROUP_RULES, 1, &collection)) == NULL) {
 		snprintf(why, len, "could not match the rules of \"%s\": %s",

@@ -14,6 +14,13 @@
 #include "location.h"
 
 /*
+ * collection_stage_reset - make the temporary table member_stage (guid
+ * text) if need be and empty it, for members staged by other means (named
+ * clients); 0, or -1 (the database's error in db_error)
+ */
+int collection_stage_reset(PGconn *db);
+
+/*
  * collection_stage - make the temporary table member_stage (guid text,
  * lower case; repeats possible) if need be, empty it, and put into it the
  * members of collection by its rules in collection_rule; m, the boundary

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "signals.h"
@@ -187,6 +188,14 @@ db_copy_end(PGconn *db)
 		PQclear(res);
 	}
 	return rc;
+}
+
+void
+db_copy_time(struct buf *b, int64_t us)
+{
+	char text[CLOCK_RFC3339_LEN];
+
+	buf_adds(b, clock_rfc3339(text, sizeof(text), us, 6));
 }
 
 void

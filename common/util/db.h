@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 struct buf;
@@ -54,6 +55,10 @@ int db_copy_put(PGconn *db, const char *data, size_t len);
 
 /* db_copy_end - finish the COPY and check its result; 0 or -1 */
 int db_copy_end(PGconn *db);
+
+/* db_copy_time - append us (µs since the epoch) as a UTC timestamp for
+ * COPY, "2026-11-22T10:00:00.123456Z" */
+void db_copy_time(struct buf *b, int64_t us);
 
 /* db_copy_field - append s escaped for the COPY text format */
 void db_copy_field(struct buf *b, const char *s);

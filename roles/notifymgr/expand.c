@@ -15,10 +15,6 @@ static const char COLLECTION_SQL[] =
     "SELECT collection FROM notify_task WHERE id = $1 "
     "AND collection IS NOT NULL";
 
-static const char NAMED_SQL[] =
-    "CREATE TEMP TABLE IF NOT EXISTS member_stage (guid text);"
-    "TRUNCATE member_stage";
-
 static const char NAMED_STAGE_SQL[] =
     "INSERT INTO member_stage SELECT guid FROM notify_task_client "
     "WHERE task = $1";
@@ -45,15 +41,17 @@ stage(PGconn *db, const struct loc_model *m, const char *id, char *why,
 	PGresult *res = db_exec(db, COLLECTION_SQL, 1, &id);
 	int rc;
 
-	if (res == NULL) {
-		snprintf(why, len, "%s", db_error());
-		return -1;
-	}
-	if (PQntuples(res) == 1)
+	if (res != NULL && PQntuples(res) == 1) {
 		rc = collection_stage(db, m, PQgetvalue(res, 0, 0), why, len);
-	else if ((rc = db_script(db, NAMED_SQL)) == 0)
-		rc = db_cmd(db, NAMED_STAGE_SQL, 1, &id);
-	if (rc == -1 && PQntuples(res) != 1)
+		PQclear(res);
+		return rc;
+	}
+	/* no collection: the task's named clients */
+	rc = res == NULL || collection_stage_reset(db) == -1 ||
+	        db_cmd(db, NAMED_STAGE_SQL, 1, &id) == -1
+	    ? -1
+	    : 0;
+	if (rc == -1)
 		snprintf(why, len, "%s", db_error());
 	PQclear(res);
 	return rc;

@@ -77,14 +77,6 @@ load_prepare(PGconn *db)
 }
 
 static void
-add_time(struct buf *b, int64_t us)
-{
-	char text[CLOCK_RFC3339_LEN];
-
-	buf_adds(b, clock_rfc3339(text, sizeof(text), us, 6));
-}
-
-static void
 add_guid(struct buf *b, const char *guid)
 {
 	char low[STATEMSG_GUID_LEN + 1];
@@ -100,7 +92,7 @@ add_event(struct buf *b, const char *server, const struct bgb_event *e)
 	buf_addf(b, "%lld\t", e->task);
 	add_guid(b, e->client);
 	buf_addf(b, "\t%s\t", bgb_event_name(e->kind));
-	add_time(b, e->at_us);
+	db_copy_time(b, e->at_us);
 	if (e->kind == BGB_RESULT) {
 		buf_addf(b, "\t%s\t", bgb_status_name(e->status));
 		if (e->has_exit)
@@ -181,7 +173,7 @@ load_snapshot(PGconn *db, const struct bgb_file *f)
 	for (size_t i = 0; i < f->n; i++) {
 		add_guid(&b, f->online[i].client);
 		buf_addf(&b, "\t%s\t", f->online[i].via);
-		add_time(&b, f->online[i].since_us);
+		db_copy_time(&b, f->online[i].since_us);
 		buf_addc(&b, '\n');
 	}
 	rc = copy_rows(db, "COPY bos_stage FROM STDIN", &b);

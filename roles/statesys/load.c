@@ -37,15 +37,6 @@ struct load {
 	double collect_ms, read_ms; /* for the debug log */
 };
 
-/* "2026-11-22T10:00:00.123456Z" for COPY. */
-static void
-add_time_us(struct buf *b, int64_t us)
-{
-	char text[CLOCK_RFC3339_LEN];
-
-	buf_adds(b, clock_rfc3339(text, sizeof(text), us, 6));
-}
-
 static int
 cmp_rows(const void *a, const void *b)
 {
@@ -522,12 +513,12 @@ add_stats_row(struct serial_track *t, void *arg)
 	buf_addi(b, t->duplicates);
 	buf_addc(b, '\t');
 	if (t->last_message_us != 0)
-		add_time_us(b, t->last_message_us);
+		db_copy_time(b, t->last_message_us);
 	else
 		buf_adds(b, "\\N");
 	buf_addc(b, '\t');
 	if (t->completed_us != 0)
-		add_time_us(b, t->completed_us);
+		db_copy_time(b, t->completed_us);
 	else
 		buf_adds(b, "\\N");
 	buf_addc(b, '\n');
@@ -540,7 +531,7 @@ add_stats_row(struct serial_track *t, void *arg)
 		buf_addc(&o->ranges, '\t');
 		buf_addi(&o->ranges, t->ranges[i].last);
 		buf_addc(&o->ranges, '\t');
-		add_time_us(&o->ranges, t->ranges[i].detected_us);
+		db_copy_time(&o->ranges, t->ranges[i].detected_us);
 		buf_addc(&o->ranges, '\n');
 	}
 }

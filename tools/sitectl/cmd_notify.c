@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "location/collection.h"
 #include "model.h"
 #include "notify_action.h"
 #include "sitectl.h"
@@ -140,9 +141,7 @@ stage_clients(PGconn *db, const char *list)
 
 	if (copy == NULL)
 		abort();
-	if (db_script(db,
-	        "CREATE TEMP TABLE IF NOT EXISTS member_stage "
-	        "(guid text); TRUNCATE member_stage") == -1)
+	if (collection_stage_reset(db) == -1)
 		rc = model_dberr("stage the clients");
 	for (one = strtok_r(copy, ",", &save); rc == 0 && one;
 	     one = strtok_r(NULL, ",", &save)) {
