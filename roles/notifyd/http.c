@@ -302,6 +302,7 @@ on_request(struct evhttp_request *req, void *arg)
 	    (double)conf_int(*nd->cfp, "notifyd", "poll_seconds") +
 	    (double)conf_int(*nd->cfp, "notifyd", "grace_seconds");
 	poll_hold(nd, s, req);
+	nd_push_claim(nd, s);
 	if (s->npend > 0)
 		nd_http_push(nd, s);
 }

@@ -36,12 +36,25 @@ struct notifyd;
 struct nd_conn;
 struct nd_poll;
 
-/* One task, shared by its pushes to every client. */
+/* A client a task waits for: not online here when its push was loaded. */
+struct nd_waiter {
+	char guid[ND_GUID_LEN];
+	bool claimed; /* it came online here and holds the push in its slot */
+};
+
+/*
+ * One task, shared by its pushes to every client. The clients online when
+ * a push is loaded hold it in their slot; the others wait in wait, sorted
+ * by GUID, until one connects here (nd_push_claim): a worker keeps no slot
+ * for the clients of the other workers.
+ */
 struct nd_task {
 	long long id;
 	int64_t expires_us; /* valid_until, microseconds since the epoch */
 	struct buf frame; /* its task frame, encoded */
-	size_t refs; /* pushes that hold it */
+	size_t refs; /* pushes that hold it, and one for wait while kept */
+	struct nd_waiter *wait; /* sorted up to nsorted, then appended */
+	size_t nwait, capwait, nsorted;
 	struct nd_task *next;
 };
 
@@ -255,6 +268,12 @@ struct nd_slot *nd_slot_get(struct notifyd *nd, const char *guid, bool create);
  * (logged)
  */
 int nd_push_load(struct notifyd *nd, PGconn *db);
+
+/*
+ * nd_push_claim - move into s the pushes that wait for its client (it
+ * has just come online here)
+ */
+void nd_push_claim(struct notifyd *nd, struct nd_slot *s);
 
 /* nd_push_connected - push to c (just ready) what its client has not
  * received and is still valid */
