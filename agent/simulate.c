@@ -42,6 +42,7 @@
 #include "notify_frame.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/evloop.h"
 #include "util/log.h"
 #include "util/x509.h"
 
@@ -613,7 +614,7 @@ sim_run(int argc, char **argv)
 	s.server.sin_port = htons((uint16_t)sport);
 	if (inet_pton(AF_INET, host, &s.server.sin_addr) != 1 ||
 	    (s.ctx = sim_ctx(argv[3])) == NULL ||
-	    (s.base = event_base_new()) == NULL) {
+	    (s.base = evloop_new()) == NULL) {
 		fprintf(stderr,
 		    "simulate: could not start (server %s, CA %s)\n", argv[2],
 		    argv[3]);

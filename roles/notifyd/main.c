@@ -19,6 +19,7 @@
 #include "tickets.h"
 #include "util/clock.h"
 #include "util/conf.h"
+#include "util/evloop.h"
 #include "util/log.h"
 #include "util/signals.h"
 
@@ -269,7 +270,7 @@ nd_worker(int i, void *arg)
 	}
 	if (nd_tickets(*cfp, nd) == -1)
 		return 1;
-	if ((nd->base = event_base_new()) == NULL ||
+	if ((nd->base = evloop_new()) == NULL ||
 	    (nd->listener = evconnlistener_new(nd->base, nd_conn_accept, nd,
 	         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
 	         nd_fds[i])) == NULL) {
