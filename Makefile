@@ -107,9 +107,9 @@ $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-notifymgr: $(NOTIFYMGR_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
-# libevent, its HTTP server and OpenSSL bufferevents (Debian's libevent-dev)
+# libevent and its HTTP server (Debian's libevent-dev)
 $(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_openssl -levent_extra \
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -levent_extra \
 	    -levent_core -lssl -lfcgi -lpthread
 
 # the agent is a library and a main, so that tests link what they test

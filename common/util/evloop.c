@@ -1,7 +1,7 @@
 /*
  * evloop.c - the libevent loop of notifyd and the agent's simulator
  */
-#include "util/evloop.h"
+#include "evloop.h"
 
 struct event_base *
 evloop_new(void)

@@ -1,12 +1,21 @@
 /*
  * conn.c - one client connection: the handshake, hello, the frames in,
  * keepalive and grace, and the close
+ *
+ * Each connection is its socket, its SSL and one libevent event, and
+ * nothing else while idle: no buffer is kept (SSL_MODE_RELEASE_BUFFERS,
+ * and out is freed once written). OpenSSL bufferevents cost 1.3 KB more
+ * per connection, as much as the whole of what mosquitto adds to a bare
+ * OpenSSL server (bench/notify.sh). Reads are level-triggered; a write
+ * that the socket cannot take at once waits in out, with the event asking
+ * for EV_WRITE until it is gone. Timeouts are checked by nd_conn_sweep
+ * once a second rather than by a timer per connection.
  */
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -14,6 +23,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "notifyd.h"
 #include "refusal_log.h"
@@ -25,6 +35,9 @@
 #define ND_TCP_IDLE 120
 #define ND_TCP_INTVL 30
 #define ND_TCP_CNT 4
+#define ND_READ_TURNS 16 /* records read per event: one client can't hog */
+
+static void nd_conn_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 nd_conn_unlink(struct notifyd *nd, struct nd_conn *c)
@@ -69,20 +82,100 @@ nd_conn_close(struct nd_conn *c, const char *why)
 		nd->nready--;
 	nd_conn_unlink(nd, c);
 	nd_conn_pace(nd);
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
+	if (c->ev != NULL)
+		event_free(c->ev);
+	SSL_free(c->ssl);
+	close(c->fd);
+	buf_free(&c->out);
+	free(c->failed);
 	notify_decoder_free(&c->dec);
 	free(c);
+}
+
+/* What OpenSSL says of a failed call, or the socket's error. */
+static void
+nd_conn_why(int err, char *why, size_t len)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(why, len, "TLS: %s", buf);
+		ERR_clear_error();
+	} else if (err == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(why, len, "%s", strerror(errno));
+	else if (err == SSL_ERROR_ZERO_RETURN || err == SSL_ERROR_SYSCALL)
+		snprintf(why, len, "the client closed it");
+	else
+		snprintf(why, len, "the connection failed");
+}
+
+/* Ask for EV_WRITE, or no longer; -1 (c failed) if the event can't. */
+static int
+nd_conn_want(struct nd_conn *c, bool write)
+{
+	short what = EV_READ | EV_PERSIST | (write ? EV_WRITE : 0);
+
+	if (c->writing == write)
+		return 0;
+	c->writing = write;
+	if (event_del(c->ev) == -1 ||
+	    event_assign(c->ev, c->nd->base, c->fd, what, nd_conn_cb, c) ==
+	        -1 ||
+	    event_add(c->ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/* A write failed (why): c is closed by its event callback, never under
+ * the caller, who may be walking the connections. */
+static void
+nd_conn_fail(struct nd_conn *c, const char *why)
+{
+	if (c->failed == NULL && (c->failed = strdup(why)) == NULL)
+		abort();
+	event_active(c->ev, EV_WRITE, 1);
+}
+
+/* Write what c->out holds; 0, or -1 with c failed. */
+static int
+nd_conn_flush(struct nd_conn *c)
+{
+	char why[512];
+	int n, err;
+
+	while (c->out.len > 0) {
+		ERR_clear_error();
+		n = SSL_write(c->ssl, c->out.p,
+		    c->out.len > INT_MAX ? INT_MAX : (int)c->out.len);
+		if (n > 0) {
+			/* with its NUL, as a buf always is */
+			memmove(
+			    c->out.p, c->out.p + n, c->out.len - (size_t)n + 1);
+			c->out.len -= (size_t)n;
+			continue;
+		}
+		err = SSL_get_error(c->ssl, n);
+		if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
+			return nd_conn_want(c, err == SSL_ERROR_WANT_WRITE);
+		nd_conn_why(err, why, sizeof(why));
+		nd_conn_fail(c, why);
+		return -1;
+	}
+	buf_free(&c->out); /* nothing kept while idle */
+	return nd_conn_want(c, false);
 }
 
 void
 nd_conn_send_raw(struct nd_conn *c, const struct buf *frame)
 {
-	if (c->closing)
+	if (c->closing || c->failed != NULL)
 		return;
-	if (bufferevent_write(c->bev, frame->p, frame->len) == -1)
-		log_error(
-		    "could not queue a frame to %s: out of memory", c->addr);
+	/* in order: after what waits; written now if nothing does */
+	buf_add(&c->out, frame->p, frame->len);
+	if (c->out.len == frame->len)
+		nd_conn_flush(c);
 }
 
 int
@@ -108,6 +201,23 @@ nd_conn_bad(struct nd_conn *c, const char *why)
 	log_warn("closing the connection of %s from %s: %s",
 	    c->ready ? c->guid : "a client", c->addr, why);
 	nd_conn_close(c, NULL);
+}
+
+/* The connection ended or failed (why): closed; -1. */
+static int
+nd_conn_lost(struct nd_conn *c, const char *why)
+{
+	if (c->closing)
+		nd_conn_close(c, NULL);
+	else if (c->ready)
+		nd_conn_close(c, why);
+	else {
+		/* a refused certificate was logged by the verify callback */
+		if (!c->refused)
+			refusal_log_peer(c->addr, why);
+		nd_conn_close(c, NULL);
+	}
+	return -1;
 }
 
 /* One frame from the client; 0, or -1 when c was closed. */
@@ -144,37 +254,64 @@ nd_conn_frame(struct nd_conn *c, struct notify_frame *f)
 	}
 }
 
-static void
-nd_conn_read(struct bufferevent *bev, void *arg)
+/* The frames in data (len bytes); 0, or -1 when c was closed. */
+static int
+nd_conn_decode(struct nd_conn *c, const unsigned char *data, size_t len)
 {
-	struct nd_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_iovec v;
 	struct notify_frame f;
 	char why[512];
 	size_t used;
 	int rc;
 
-	/* bounded: each turn takes at least one byte of what has come */
-	while (!c->closing && evbuffer_get_length(in) > 0) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-			break;
-		rc = notify_decode(&c->dec, v.iov_base, v.iov_len, &used, &f,
-		    why, sizeof(why));
-		evbuffer_drain(in, used);
+	/* bounded: each turn takes at least one byte */
+	while (len > 0 && !c->closing) {
+		rc = notify_decode(
+		    &c->dec, data, len, &used, &f, why, sizeof(why));
+		data += used;
+		len -= used;
 		if (rc == -1) {
 			nd_conn_bad(c, why);
-			return;
+			return -1;
 		}
 		if (rc == 1) {
 			rc = nd_conn_frame(c, &f);
 			notify_frame_clear(&f);
 			if (rc == -1)
-				return;
+				return -1;
 		}
 	}
-	if (c->closing)
-		evbuffer_drain(in, evbuffer_get_length(in));
+	return 0;
+}
+
+/* Read what has come (a bounded number of records: level-triggered, the
+ * rest is read at the next turn); 0, or -1 when c was closed. */
+static int
+nd_conn_input(struct nd_conn *c)
+{
+	unsigned char data[16384]; /* a whole TLS record: none left inside */
+	char why[512];
+	int n, err;
+
+	for (int turn = 0; turn < ND_READ_TURNS; turn++) {
+		ERR_clear_error();
+		errno = 0;
+		if ((n = SSL_read(c->ssl, data, sizeof(data))) > 0) {
+			c->last_in = clock_mono();
+			if (nd_conn_decode(c, data, (size_t)n) == -1)
+				return -1;
+			continue;
+		}
+		err = SSL_get_error(c->ssl, n);
+		if (err == SSL_ERROR_WANT_READ)
+			return 0;
+		if (err == SSL_ERROR_WANT_WRITE)
+			return nd_conn_want(c, true) == -1
+			    ? nd_conn_lost(c, "could not wait to write")
+			    : 0;
+		nd_conn_why(err, why, sizeof(why));
+		return nd_conn_lost(c, why);
+	}
+	return 0;
 }
 
 /* The handshake is done: the client is online. */
@@ -185,7 +322,6 @@ nd_conn_ready(struct nd_conn *c)
 	const struct conf *cf = *nd->cfp;
 	long long keepalive = conf_int(cf, "notifyd", "keepalive_seconds");
 	long long grace = conf_int(cf, "notifyd", "grace_seconds");
-	struct timeval tv = { .tv_sec = keepalive + grace };
 	json_t *hello;
 
 	c->slot = nd_slot_get(nd, c->guid, true);
@@ -197,7 +333,7 @@ nd_conn_ready(struct nd_conn *c)
 	nd->nready++;
 	nd_conn_pace(nd);
 	nd->n.accepted++;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	c->last_in = clock_mono();
 	hello = json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", "hello", "format",
 	    NOTIFY_FORMAT, "server", nd->server, "keepalive", keepalive,
 	    "grace", grace);
@@ -206,83 +342,62 @@ nd_conn_ready(struct nd_conn *c)
 	nd_conn_send(c, hello);
 	json_decref(hello);
 	log_debug("client %s connected from %s%s", c->guid, c->addr,
-	    SSL_session_reused(bufferevent_openssl_get_ssl(c->bev))
-	        ? " (session resumed)"
-	        : "");
+	    SSL_session_reused(c->ssl) ? " (session resumed)" : "");
 	nd_push_connected(nd, c);
 }
 
-/* What OpenSSL says of a failed handshake, or the socket's error. */
-static void
-nd_conn_why(struct nd_conn *c, char *why, size_t len)
+/* The handshake, a step; 1 done (c ready), 0 under way, -1 c closed. */
+static int
+nd_conn_handshake(struct nd_conn *c)
 {
-	unsigned long e = bufferevent_get_openssl_error(c->bev);
-	int err = EVUTIL_SOCKET_ERROR();
-
-	if (e != 0) {
-		char buf[256];
-
-		ERR_error_string_n(e, buf, sizeof(buf));
-		snprintf(why, len, "TLS: %s", buf);
-		while (bufferevent_get_openssl_error(c->bev) != 0)
-			continue;
-	} else if (err != 0)
-		snprintf(why, len, "%s", evutil_socket_error_to_string(err));
-	else
-		snprintf(why, len, "the connection failed");
-}
-
-static void
-nd_conn_event(struct bufferevent *bev, short what, void *arg)
-{
-	struct nd_conn *c = arg;
 	char why[512];
+	int rc, err;
 
-	if (what & BEV_EVENT_CONNECTED) {
-		if (c->guid[0] == '\0' &&
-		    nd_tls_resumed(c, bufferevent_openssl_get_ssl(bev)) == -1) {
+	ERR_clear_error();
+	errno = 0;
+	if ((rc = SSL_do_handshake(c->ssl)) == 1) {
+		if (c->guid[0] == '\0' && nd_tls_resumed(c, c->ssl) == -1) {
 			nd_conn_close(c, NULL);
-			return;
+			return -1;
 		}
 		nd_conn_ready(c);
-		return;
+		return 1;
 	}
-	if (c->closing) {
-		nd_conn_close(c, NULL);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (c->ready) {
-			c->nd->n.gone++;
-			nd_conn_close(c,
-			    "no keepalive within the interval "
-			    "and its grace: counted gone");
-		} else {
-			refusal_log_peer(
-			    c->addr, "the handshake took too long");
-			nd_conn_close(c, NULL);
-		}
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		nd_conn_close(c, c->ready ? "the client closed it" : NULL);
-		return;
-	}
-	/* an error: a refused certificate was logged by the callback */
-	nd_conn_why(c, why, sizeof(why));
-	if (!c->ready && !c->refused)
+	err = SSL_get_error(c->ssl, rc);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+		if (nd_conn_want(c, err == SSL_ERROR_WANT_WRITE) == 0)
+			return 0;
+		snprintf(why, sizeof(why), "could not wait for the handshake");
+	} else
+		nd_conn_why(err, why, sizeof(why));
+	/* a refused certificate was logged by the verify callback */
+	if (!c->refused)
 		refusal_log_peer(c->addr, why);
-	nd_conn_close(c, c->ready ? why : NULL);
+	nd_conn_close(c, NULL);
+	return -1;
 }
 
-/* Once the goodbye is written, close. */
+/* The socket is readable or writable (or c failed). */
 static void
-nd_conn_drained(struct bufferevent *bev, void *arg)
+nd_conn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct nd_conn *c = arg;
 
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	(void)fd;
+	(void)what;
+	if (c->failed != NULL) {
+		nd_conn_lost(c, c->failed);
+		return;
+	}
+	if (!c->ready && nd_conn_handshake(c) <= 0)
+		return;
+	if (c->out.len > 0 && nd_conn_flush(c) == -1)
+		return; /* failed: this callback again, at once */
+	if (c->closing && c->out.len == 0) {
 		nd_conn_close(c, NULL);
+		return;
+	}
+	nd_conn_input(c);
 }
 
 json_t *
@@ -313,10 +428,33 @@ nd_conn_goodbye(struct nd_conn *c, int window_seconds)
 	nd_conn_send(c, bye);
 	json_decref(bye);
 	c->closing = true;
-	bufferevent_setcb(
-	    c->bev, nd_conn_read, nd_conn_drained, nd_conn_event, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	nd_conn_drained(c->bev, c);
+	/* closed by its callback once the goodbye is written */
+	event_active(c->ev, EV_WRITE, 1);
+}
+
+void
+nd_conn_sweep(struct notifyd *nd)
+{
+	const struct conf *cf = *nd->cfp;
+	double now = clock_mono();
+	double idle = (double)(conf_int(cf, "notifyd", "keepalive_seconds") +
+	    conf_int(cf, "notifyd", "grace_seconds"));
+
+	for (struct nd_conn *c = nd->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->closing)
+			continue;
+		if (!c->ready && now - c->last_in > ND_HANDSHAKE_SECONDS) {
+			refusal_log_peer(
+			    c->addr, "the handshake took too long");
+			nd_conn_close(c, NULL);
+		} else if (c->ready && now - c->last_in > idle) {
+			nd->n.gone++;
+			nd_conn_close(c,
+			    "no keepalive within the interval and its grace: "
+			    "counted gone");
+		}
+	}
 }
 
 /* The peer's address as "ADDR:PORT", or "[ADDR6]:PORT". */
@@ -360,53 +498,43 @@ nd_conn_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg)
 {
 	struct notifyd *nd = arg;
-	struct timeval tv = { .tv_sec = ND_HANDSHAKE_SECONDS };
 	struct nd_conn *c;
-	SSL *ssl;
 
 	(void)l;
 	(void)socklen;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_error("could not accept a connection: out of memory");
-		evutil_closesocket(fd);
+		close(fd);
 		return;
 	}
 	c->nd = nd;
+	c->fd = fd;
+	c->last_in = clock_mono();
 	nd_conn_addr(sa, c->addr, sizeof(c->addr));
 	notify_decoder_init(&c->dec);
 	nd_conn_socket(fd, c->addr);
-	if ((ssl = SSL_new(nd->ctx)) == NULL) {
+	if ((c->ssl = SSL_new(nd->ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, fd) != 1 ||
+	    (c->ev = event_new(
+	         nd->base, fd, EV_READ | EV_PERSIST, nd_conn_cb, c)) == NULL ||
+	    event_add(c->ev, NULL) == -1) {
 		log_error("could not accept a connection from %s: out of "
 		          "memory",
 		    c->addr);
-		evutil_closesocket(fd);
+		if (c->ev != NULL)
+			event_free(c->ev);
+		SSL_free(c->ssl);
+		close(fd);
 		free(c);
+		ERR_clear_error();
 		return;
 	}
-	SSL_set_app_data(ssl, c);
-	/* deferred callbacks: a write (a pong, a push, the goodbye) never
-	 * runs the event callback, which may free c, under its caller */
-	c->bev = bufferevent_openssl_socket_new(nd->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (c->bev == NULL) {
-		log_error("could not accept a connection from %s: out of "
-		          "memory",
-		    c->addr);
-		SSL_free(ssl);
-		evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_accept_state(c->ssl);
 	c->next = nd->conns;
 	if (nd->conns != NULL)
 		nd->conns->prev = c;
 	nd->conns = c;
 	nd->nconns++;
 	nd_conn_pace(nd);
-	bufferevent_setcb(c->bev, nd_conn_read, NULL, nd_conn_event, c);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1)
-		nd_conn_close(c, "could not enable its events");
 }

@@ -3,7 +3,7 @@
  * holds a TLS connection from every online client, pushes the tasks the
  * site releases, and writes receipts, results and presence into bgb.box
  *
- * One process with one libevent loop (its OpenSSL bufferevents); signals
+ * One process with one libevent loop (an event per connection); signals
  * stay flags (signals.h), read by a timer of the loop.
  */
 #include <event2/event.h>
@@ -115,6 +115,10 @@ nd_tick(evutil_socket_t fd, short what, void *arg)
 		nd_bgb_presence(nd, false);
 		nd->next_presence = now +
 		    60.0 * (double)conf_int(cf, "notifyd", "presence_minutes");
+	}
+	if (now >= nd->next_conns) {
+		nd_conn_sweep(nd);
+		nd->next_conns = now + 1.0;
 	}
 	if (now >= nd->next_sweep) {
 		nd_push_sweep(nd, clock_now_us());

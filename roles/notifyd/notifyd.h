@@ -69,11 +69,17 @@ struct nd_slot {
 	int64_t http_since_us; /* when it began polling */
 };
 
-/* One client connection. */
+/* One client connection (conn.c). */
 struct nd_conn {
 	struct notifyd *nd;
-	struct bufferevent *bev;
-	char addr[64]; /* the peer, "ADDR:PORT" */
+	int fd;
+	SSL *ssl;
+	struct event *ev; /* EV_READ always, EV_WRITE while writing */
+	struct buf out; /* what the socket has not taken yet; freed when
+			   empty */
+	char *failed; /* why a write failed; closed by the callback */
+	double last_in; /* monotonic: the accept, then the last bytes in */
+	char addr[48]; /* the peer, "ADDR:PORT" or "[ADDR6]:PORT" */
 	char guid[ND_GUID_LEN]; /* from the verified certificate */
 	char fp[X509_FINGERPRINT_LEN];
 	struct nd_slot *slot; /* once ready */
@@ -82,6 +88,7 @@ struct nd_conn {
 	bool refused; /* the verify callback refused it (and logged) */
 	bool ready; /* the handshake is done, hello sent */
 	bool closing; /* the last frames are being written */
+	bool writing; /* the event asks for EV_WRITE */
 	struct nd_conn *prev, *next;
 };
 
@@ -132,7 +139,7 @@ struct notifyd {
 	struct nd_counts n;
 	struct event *tick;
 	double next_status, next_presence, next_report, next_sweep;
-	double next_tickets;
+	double next_tickets, next_conns;
 	int worker, nworkers; /* this process is worker worker of nworkers */
 	bool stopping;
 	bool paced; /* the listener is off: handshakes enough under way */
@@ -206,6 +213,13 @@ void nd_conn_close(struct nd_conn *c, const char *why);
  * window, then close it once that frame is written
  */
 void nd_conn_goodbye(struct nd_conn *c, int window_seconds);
+
+/*
+ * nd_conn_sweep - close the connections whose handshake took longer than
+ * ND_HANDSHAKE_SECONDS, and count gone those silent longer than the
+ * keepalive interval and its grace (called once a second)
+ */
+void nd_conn_sweep(struct notifyd *nd);
 
 /*
  * nd_reconnect_frame - a reconnect frame with a delay drawn at random

@@ -312,7 +312,7 @@ nd_push_load(struct notifyd *nd, PGconn *db)
 void
 nd_push_claim(struct notifyd *nd, struct nd_slot *s)
 {
-	struct nd_waiter key, *w;
+	struct nd_waiter key = { .claimed = false }, *w;
 	int64_t now = clock_now_us();
 
 	memcpy(key.guid, s->guid, ND_GUID_LEN);

@@ -130,7 +130,11 @@ nd_tls_new(const struct conf *cf, struct notifyd *nd)
 		return NULL;
 	}
 	EVP_PKEY_free(key);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* no buffer kept while idle; a write the socket takes in part is
+	 * carried on from the connection's own buffer (conn.c) */
+	SSL_CTX_set_mode(ctx,
+	    SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	        SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* no session tickets yet: a restart is met with full handshakes */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	/* a client that goes without close_notify has closed all the same */
