@@ -4,7 +4,12 @@
 #   1. memory per idle TLS connection: sitesys-notifyd holding NOTIFY_CLIENTS
 #      clients (sitesys-agent simulate), a bare OpenSSL 3 server
 #      (bench/tls_idle_server) and mosquitto holding as many idle TLS 1.3
-#      MQTT connections (mosquitto, one process, at most 19,000 here);
+#      MQTT connections (mosquitto, one process, at most 19,000 here).
+#      notifyd asks each client for its certificate and OpenSSL keeps it
+#      in the session, 5 KB of heap for a P-256 one: the baselines are
+#      measured both ways, asking for the client's certificate (the
+#      simulator's first, which bare OpenSSL and mosquitto check) and
+#      asking for none;
 #   2. a push to all: from the release of a task to the last client's
 #      receipt, beside 100 bytes written to as many plain TCP sockets
 #      until the last has read them, and beside mosquitto fanning one
@@ -159,26 +164,38 @@ refused=$(grep -c "refused" "$dir/notifyd.log" || true)
 stop_all
 
 # ---- baselines: a bare OpenSSL server, mosquitto, plain TCP ----
-bport=$(site_free_port)
-"$BUILD/bench/tls_idle_server" "127.0.0.1:$bport" "$crt" "$key" "$WORKERS" >"$dir/bare.out" &
-bare=$!
-pids+=($bare)
-wait_lines listening 10 "$dir/bare.out"
-sleep 0.5
-bpids() { echo $bare $(pgrep -P $bare || true); }
-r0=$(rss $(bpids))
-k=0
-for first in $(seq 0 $PER $((N - 1))); do
-	n=$((N - first < PER ? N - first : PER))
-	"$BUILD/bench/tls_idle_clients" "127.0.0.1:$bport" $n none "127.0.0.$((2 + k))" >"$dir/bare.$k" &
-	pids+=($!)
-	k=$((k + 1))
-done
-wait_lines "^ready" 300 $(for i in $(seq 0 $((k - 1))); do echo "$dir/bare.$i"; done)
-sleep 2
-r1=$(rss $(bpids))
-bare_kb=$(echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l)
-stop_all
+# the first simulated client's certificate and key, in PEM, for the
+# baselines' clients to present (self-signed: mosquitto's CA file too)
+head -1 "$dir/ids/clients.copy" | cut -f4 | sed 's/\\n/\n/g' >"$dir/client.crt"
+head -1 "$dir/ids/keys" | perl -pe 's/([0-9a-f]{2})/chr hex $1/gie; s/\n$//' |
+	openssl pkey -inform DER -out "$dir/client.key"
+
+# bare MODE: memory per connection of the bare server, asking for the
+# client's certificate (verify) or not (none)
+bare() {
+	local bport bare r0 r1 k=0 first n
+	bport=$(site_free_port)
+	"$BUILD/bench/tls_idle_server" "127.0.0.1:$bport" "$crt" "$key" "$WORKERS" $1 >"$dir/bare.out" &
+	bare=$!
+	pids+=($bare)
+	wait_lines listening 10 "$dir/bare.out"
+	sleep 0.5
+	r0=$(rss $bare $(pgrep -P $bare || true))
+	for first in $(seq 0 $PER $((N - 1))); do
+		n=$((N - first < PER ? N - first : PER))
+		CLIENT_CERT=$dir/client.crt CLIENT_KEY=$dir/client.key \
+			"$BUILD/bench/tls_idle_clients" "127.0.0.1:$bport" $n none "127.0.0.$((2 + k))" >"$dir/bare.$k" &
+		pids+=($!)
+		k=$((k + 1))
+	done
+	wait_lines "^ready" 300 $(for i in $(seq 0 $((k - 1))); do echo "$dir/bare.$i"; done)
+	sleep 2
+	r1=$(rss $bare $(pgrep -P $bare || true))
+	stop_all
+	echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l
+}
+bare_cert_kb=$(bare verify)
+bare_kb=$(bare none)
 
 # the same bytes to as many plain TCP sockets: the floor of a push
 pport=$(site_free_port)
@@ -203,44 +220,64 @@ wait_lines "^received" 60 $plain_files
 plain_ms=$(echo "($(cat $plain_files | awk '/^received/ { if ($4 > m) m = $4 } END { print m }') - $t0) / 1000" | bc -l)
 stop_all
 
-mport=$(site_free_port)
-cat >"$dir/mosquitto.conf" <<-CONF
-	per_listener_settings false
-	allow_anonymous true
-	listener $mport 127.0.0.1
-	certfile $crt
-	keyfile $key
-	tls_version tlsv1.3
-	max_connections -1
-	persistence false
-	log_dest stderr
-	log_type error
-	user $(id -un)
-CONF
-mosquitto -c "$dir/mosquitto.conf" 2>>"$dir/mosquitto.log" &
-mq=$!
-pids+=($mq)
-for i in $(seq 100); do ss -ltn | grep -q ":$mport " && break; sleep 0.1; done
-r0=$(rss $mq)
-"$BUILD/bench/tls_idle_clients" "127.0.0.1:$mport" $MQ mqtt-sub 127.0.0.2 >"$dir/mq.out" &
-pids+=($!)
-wait_lines "^ready" 300 "$dir/mq.out"
-sleep 2
-r1=$(rss $mq)
-mq_kb=$(echo "($r1 - $r0) * 1024 / $MQ / 1000" | bc -l)
-# one publish: mosquitto_pub's own start and TLS handshake are measured
-# alone first (no subscriber on that topic) and taken off
-t0=$(now_us)
-mosquitto_pub -h 127.0.0.1 -p $mport --cafile "$dir/ca/ca.crt" -t bench/none -m x
-pub_us=$(($(now_us) - t0))
-t0=$(now_us)
-mosquitto_pub -h 127.0.0.1 -p $mport --cafile "$dir/ca/ca.crt" -t bench/all -m "$(printf '%0100d' 0)"
-wait_lines "^received" 60 "$dir/mq.out"
-mq_ms=$(echo "($(awk '/^received/ {print $4}' "$dir/mq.out") - $t0 - $pub_us) / 1000" | bc -l)
-stop_all
+# mosquitto REQUIRE: memory per connection of mosquitto holding MQ
+# subscribers, asking for their certificate (true) or not (false); with
+# "push", also the time of one message to all of them (into mq_ms)
+mosquitto_run() {
+	local mport mq r0 r1 pub_us t0
+	mport=$(site_free_port)
+	cat >"$dir/mosquitto.conf" <<-CONF
+		per_listener_settings false
+		allow_anonymous true
+		listener $mport 127.0.0.1
+		certfile $crt
+		keyfile $key
+		cafile $dir/client.crt
+		require_certificate $1
+		tls_version tlsv1.3
+		max_connections -1
+		persistence false
+		log_dest stderr
+		log_type error
+		user $(id -un)
+	CONF
+	mosquitto -c "$dir/mosquitto.conf" 2>>"$dir/mosquitto.log" &
+	mq=$!
+	pids+=($mq)
+	for i in $(seq 100); do ss -ltn | grep -q ":$mport " && break; sleep 0.1; done
+	r0=$(rss $mq)
+	CLIENT_CERT=$dir/client.crt CLIENT_KEY=$dir/client.key \
+		"$BUILD/bench/tls_idle_clients" "127.0.0.1:$mport" $MQ mqtt-sub 127.0.0.2 >"$dir/mq.out" &
+	pids+=($!)
+	wait_lines "^ready" 300 "$dir/mq.out"
+	grep -q "^ready $MQ failed 0" "$dir/mq.out" ||
+		{ echo "notify.sh: mosquitto refused clients: $(cat "$dir/mq.out")" >&2; exit 1; }
+	sleep 2
+	r1=$(rss $mq)
+	if [ "${2:-}" = push ]; then
+		# one publish: mosquitto_pub's own start and TLS handshake are
+		# measured alone first (no subscriber on that topic) and taken off
+		t0=$(now_us)
+		mosquitto_pub -h 127.0.0.1 -p $mport --cafile "$dir/ca/ca.crt" \
+			--cert "$dir/client.crt" --key "$dir/client.key" -t bench/none -m x
+		pub_us=$(($(now_us) - t0))
+		t0=$(now_us)
+		mosquitto_pub -h 127.0.0.1 -p $mport --cafile "$dir/ca/ca.crt" \
+			--cert "$dir/client.crt" --key "$dir/client.key" -t bench/all -m "$(printf '%0100d' 0)"
+		wait_lines "^received" 60 "$dir/mq.out"
+		echo "($(awk '/^received/ {print $4}' "$dir/mq.out") - $t0 - $pub_us) / 1000" | bc -l >"$dir/mq.ms"
+	fi
+	stop_all
+	echo "($r1 - $r0) * 1024 / $MQ / 1000" | bc -l
+}
+mq_cert_kb=$(mosquitto_run true push)
+mq_ms=$(cat "$dir/mq.ms")
+mq_kb=$(mosquitto_run false)
 
 printf '%-48s %6.1f KB   bare OpenSSL %6.1f KB   mosquitto (%d) %6.1f KB   %.2fx of mosquitto\n' \
-	"memory per idle TLS connection, notifyd" "$nd_kb" "$bare_kb" "$MQ" "$mq_kb" "$(echo "$nd_kb / $mq_kb" | bc -l)"
+	"memory per idle TLS connection, notifyd" "$nd_kb" "$bare_cert_kb" "$MQ" "$mq_cert_kb" "$(echo "$nd_kb / $mq_cert_kb" | bc -l)"
+printf '%-48s %6s      bare OpenSSL %6.1f KB   mosquitto (%d) %6.1f KB   (no client certificate asked)\n' \
+	"" "" "$bare_kb" "$MQ" "$mq_kb"
 printf '%-48s %6.0f ms   plain TCP, same bytes %6.0f ms   mosquitto to %d subscribers %6.0f ms\n' \
 	"a push to $N clients, until every receipt" "$push_ms" "$plain_ms" "$MQ" "$mq_ms"
 printf '%-48s %6.1f s    %d of %d TLS sessions resumed, %d refusals logged\n' \

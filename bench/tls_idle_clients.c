@@ -20,6 +20,9 @@
  * time in microseconds when the last came. One
  * process holds at most 19,000 (the open files here are capped at
  * 20,000); run several for more.
+ *
+ * With CLIENT_CERT and CLIENT_KEY in the environment (PEM files), every
+ * connection presents that certificate, for a server that asks for one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -311,6 +314,20 @@ run(void)
 	}
 }
 
+/* The certificate of CLIENT_CERT and CLIENT_KEY, if set: 0, or -1 */
+static int
+use_client_cert(void)
+{
+	const char *cert = getenv("CLIENT_CERT"), *key = getenv("CLIENT_KEY");
+
+	if (cert == NULL || key == NULL)
+		return 0;
+	if (SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		return -1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -336,6 +353,10 @@ main(int argc, char **argv)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (use_client_cert() == -1) {
+		ERR_print_errors_fp(stderr);
+		return 1;
+	}
 	run();
 	return 0;
 }

@@ -5,7 +5,10 @@
  * nothing but handshakes and reads that are thrown away. notify_bench
  * measures its memory per connection beside notifyd's and mosquitto's.
  *
- *   usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS [plain]]
+ *   usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS [plain|verify]]
+ *
+ * "verify": each client must present a certificate (any is accepted), as
+ * notifyd asks; what holding it in the session costs.
  *
  * "plain": plain TCP, no TLS (CERT and KEY unused), the floor of a push:
  * on SIGUSR1 every worker writes one 100-byte message to each of its
@@ -38,6 +41,7 @@
 static SSL *conns[MAX_FDS];
 static bool open_fd[MAX_FDS]; /* plain: the connections */
 static bool plain;
+static bool verify; /* ask each client for its certificate */
 static volatile sig_atomic_t stopping, pushing;
 
 static void
@@ -178,6 +182,15 @@ worker(int lfd, SSL_CTX *ctx)
 	return 0;
 }
 
+/* verify: any certificate will do; what it costs to hold is measured */
+static int
+accept_any(int preverify, X509_STORE_CTX *xs)
+{
+	(void)preverify;
+	(void)xs;
+	return 1;
+}
+
 static SSL_CTX *
 make_ctx(const char *cert, const char *key)
 {
@@ -189,6 +202,10 @@ make_ctx(const char *cert, const char *key)
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 		return NULL;
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (verify)
+		SSL_CTX_set_verify(ctx,
+		    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+		    accept_any);
 	return ctx;
 }
 
@@ -202,13 +219,14 @@ main(int argc, char **argv)
 	if (argc < 4 || workers < 1 || workers > MAX_WORKERS) {
 		fprintf(stderr,
 		    "usage: tls_idle_server ADDR:PORT CERT KEY [WORKERS "
-		    "[plain]]\n");
+		    "[plain|verify]]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_term);
 	signal(SIGUSR1, on_usr1);
 	plain = argc > 5 && strcmp(argv[5], "plain") == 0;
+	verify = argc > 5 && strcmp(argv[5], "verify") == 0;
 	if (!plain && (ctx = make_ctx(argv[2], argv[3])) == NULL) {
 		ERR_print_errors_fp(stderr);
 		return 1;
