@@ -430,6 +430,14 @@ size_t fb_sup_pool(const struct fb_sup *w, const struct fb_list *l, int64_t now,
 const char *fb_sup_source(
     const struct fb_sup *w, const struct fb_list *l, int64_t now);
 
+/*
+ * fb_sup_next - the notification's switch (next-sup): the SUP after the
+ * one in use at now in l's order (fallback minute, then name), wrapping
+ * round, becomes the last known-good, without the 120-minute hold; its
+ * name, or NULL (nothing changed) when l has no other
+ */
+const char *fb_sup_next(struct fb_sup *w, const struct fb_list *l, int64_t now);
+
 /* Management points. */
 struct fb_mp {
 	char current[LOC_NAME_MAX + 1]; /* "" : the most local one */
@@ -683,6 +691,8 @@ struct notify_job {
 	char out[NOTIFY_MAX_OUTPUT];
 	size_t len;
 	char script[PATH_MAX]; /* the script file to remove after, or "" */
+	double until; /* monotonic: killed then if still running; 0 never */
+	long long limit; /* seconds it may run, for its result */
 };
 
 /*
@@ -691,6 +701,14 @@ struct notify_job {
  */
 int notify_job_command(struct notify_job *j, long long task, const char *cmd,
     char *why, size_t len);
+
+/*
+ * notify_job_agent - start this sitesys-agent (its /proc/self/exe) with
+ * -c conf (unless conf is "") and args (split at blanks) for task; 0
+ * started, or -1 with why
+ */
+int notify_job_agent(struct notify_job *j, long long task, const char *conf,
+    const char *args, char *why, size_t len);
 
 /*
  * notify_job_script - write body as dir/notify-script-TASK (0700) and run

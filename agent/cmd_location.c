@@ -3,6 +3,7 @@
  * answer from a file) where the client may go for a role, and show which
  * source the fallback walker uses at a given minute of fallback
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "util/log.h"
 #include "util/sjson.h"
 
-enum { OPT_CONTENT = 256, OPT_AT, OPT_JSON, OPT_ANSWER };
+enum { OPT_CONTENT = 256, OPT_AT, OPT_JSON, OPT_ANSWER, OPT_NEXT };
 
 /* The arguments of "location". */
 struct loc_args {
@@ -22,6 +23,7 @@ struct loc_args {
 	const char *content, *answer;
 	long minutes;
 	bool json;
+	bool next; /* sup: switch to the next one (next-sup) */
 };
 
 /* What the walker says at the asked minute. */
@@ -37,6 +39,7 @@ static const struct option location_opts[] = {
 	{ "at", required_argument, NULL, OPT_AT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "answer", required_argument, NULL, OPT_ANSWER },
+	{ "next", no_argument, NULL, OPT_NEXT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -75,6 +78,9 @@ location_option(struct loc_args *a, int ch, const char *arg)
 	case OPT_ANSWER:
 		a->answer = arg;
 		return 0;
+	case OPT_NEXT:
+		a->next = true;
+		return 0;
 	default:
 		return agent_usage(stderr, 2);
 	}
@@ -105,6 +111,10 @@ location_args(struct loc_args *a, int argc, char **argv)
 	if (loc_role_parse(argv[optind], &a->role) == -1) {
 		fprintf(stderr, "sitesys-agent: unknown role \"%s\" (%s)\n",
 		    argv[optind], roles);
+		return 2;
+	}
+	if (a->next && a->role != LOC_SUP) {
+		fprintf(stderr, "sitesys-agent: --next is for sup only\n");
 		return 2;
 	}
 	if (a->content != NULL && a->role != LOC_DP && a->role != LOC_CLOUDDP) {
@@ -324,6 +334,47 @@ location_get(struct agent *ag, const struct loc_args *a, struct fb_state *fs,
 	return 1;
 }
 
+/* next-sup: the SUP after the one in use becomes the one to use, kept in
+ * fallback.json; an exit status, what changed on standard output. */
+static int
+location_next_sup(struct agent *ag, const struct loc_answer *ans)
+{
+	struct fb_state fs;
+	struct fb_list l;
+	const char *next;
+	char why[512], was[LOC_NAME_MAX + 1];
+	int64_t now = clock_now_us() / 1000000;
+	int rc = 0;
+
+	if (fb_list_by_minute(ans, &l) == -1)
+		abort();
+	if (store_lock(&ag->st) == -1) {
+		fb_list_free(&l);
+		return 1;
+	}
+	/* the daemon may have changed the rest since it was read */
+	if (fb_state_load(ag->st.dir, &fs, why, sizeof(why)) == -1)
+		log_warn("%s; starting over", why);
+	next = fb_sup_source(&fs.sup, &l, now);
+	snprintf(was, sizeof(was), "%s", next != NULL ? next : "none");
+	if (l.n == 0) {
+		printf("no software update point in the management point's "
+		       "answer\n");
+		rc = 1;
+	} else if ((next = fb_sup_next(&fs.sup, &l, now)) == NULL) {
+		printf("%s is the only software update point: kept\n", was);
+		rc = 1;
+	} else if (fb_state_save(ag->st.dir, &fs) == -1) {
+		printf("could not keep the switch to %s: %s\n", next,
+		    strerror(errno));
+		rc = 1;
+	} else
+		printf("software update point: %s -> %s\n", was, next);
+	store_unlock(&ag->st);
+	fb_list_free(&l);
+	return rc;
+}
+
 int
 cmd_location(struct agent *ag, int argc, char **argv)
 {
@@ -342,6 +393,11 @@ cmd_location(struct agent *ag, int argc, char **argv)
 		log_warn("%s; using none", why);
 	if ((rc = location_get(ag, &a, &fs, &la)) != 0)
 		return rc;
+	if (a.next) {
+		rc = location_next_sup(ag, &la.a);
+		location_answer_free(&la);
+		return rc;
+	}
 	if (location_walk(&a, &fs, &la.a, &u) == -1)
 		abort();
 	if (a.json) {

@@ -46,6 +46,8 @@ struct nc {
 	int timeout; /* seconds to connect and shake hands */
 	uint32_t cap_ms; /* the back-off's cap */
 	char *cmds[NC_ACTIONS]; /* by index of notify_actions; NULL: unset */
+	char conf[PATH_MAX]; /* the agent's configuration file, or "" */
+	long long action_limit; /* [agent] action_timeout_seconds */
 	SSL_CTX *ctx;
 	int stop[2]; /* the pipe notify_stop writes to */
 	pthread_t thread;
@@ -194,7 +196,10 @@ nc_run(struct nc *nc, const struct notify_frame *f)
 		}
 		rc = notify_job_script(
 		    &nc->job, f->task, nc->dir, f->body, why, sizeof(why));
-	} else
+	} else if (a->run == NOTIFY_RUN_AGENT)
+		rc = notify_job_agent(
+		    &nc->job, f->task, nc->conf, a->args, why, sizeof(why));
+	else
 		rc = notify_job_command(
 		    &nc->job, f->task, cmd, why, sizeof(why));
 	if (rc == -1) {
@@ -205,6 +210,8 @@ nc_run(struct nc *nc, const struct notify_frame *f)
 		        f->task, "failed", false, 0, why, strlen(why)));
 		return;
 	}
+	nc->job.limit = nc->action_limit;
+	nc->job.until = clock_mono() + (double)nc->action_limit;
 	log_info("notification task %lld: running %s", f->task, f->action);
 }
 
@@ -369,6 +376,15 @@ nc_wait_fd(struct nc *nc, int fd, short events, double deadline)
 			return 0;
 		if (nc->job.pid != 0 && nc->job.fd == -1 && ms > 100)
 			ms = 100;
+		/* a job's time limit is a deadline too */
+		if (nc->job.pid != 0) {
+			double to_limit = nc->job.until - clock_mono();
+			int lms =
+			    to_limit <= 0 ? 0 : (int)(to_limit * 1000) + 1;
+
+			if (lms < ms)
+				ms = lms;
+		}
 		rc = poll(p, nc->job.pid != 0 && nc->job.fd != -1 ? 3 : 2, ms);
 		if (rc == -1 && errno != EINTR)
 			return -1;
@@ -959,7 +975,10 @@ notify_start(struct agent *ag)
 	snprintf(nc->port, sizeof(nc->port), "%lld", port);
 	snprintf(nc->dir, sizeof(nc->dir), "%s", ag->st.dir);
 	snprintf(nc->guid, sizeof(nc->guid), "%s", ag->st.guid);
+	snprintf(nc->conf, sizeof(nc->conf), "%s",
+	    conf_path(cf) != NULL ? conf_path(cf) : "");
 	nc->timeout = (int)conf_int(cf, "agent", "timeout_seconds");
+	nc->action_limit = conf_int(cf, "agent", "action_timeout_seconds");
 	nc->cap_ms =
 	    (uint32_t)conf_int(cf, "agent", "notify_retry_max_seconds") * 1000u;
 	for (size_t i = 0; i < NC_ACTIONS && notify_actions[i].name != NULL;

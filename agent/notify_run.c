@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "notify_frame.h"
+#include "util/clock.h"
 #include "util/fsio.h"
 #include "util/log.h"
 
@@ -28,6 +29,7 @@ job_spawn(struct notify_job *j, long long task, char *const argv[], char *why,
     size_t len)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	int p[2], rc;
 
 	memset(j->out, 0, sizeof(j->out));
@@ -38,13 +40,25 @@ job_spawn(struct notify_job *j, long long task, char *const argv[], char *why,
 		    why, len, "could not make a pipe: %s", strerror(errno));
 		return -1;
 	}
-	if ((rc = posix_spawn_file_actions_init(&fa)) == 0 &&
-	    (rc = posix_spawn_file_actions_addopen(
-	         &fa, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, p[1], 1)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, p[1], 2)) == 0)
-		rc = posix_spawn(&j->pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	if ((rc = posix_spawnattr_init(&attr)) == 0) {
+		if ((rc = posix_spawn_file_actions_init(&fa)) == 0) {
+			/* a group of its own, so that a time limit kills
+			 * what it started too */
+			if ((rc = posix_spawnattr_setflags(
+			         &attr, POSIX_SPAWN_SETPGROUP)) == 0 &&
+			    (rc = posix_spawnattr_setpgroup(&attr, 0)) == 0 &&
+			    (rc = posix_spawn_file_actions_addopen(
+			         &fa, 0, "/dev/null", O_RDONLY, 0)) == 0 &&
+			    (rc = posix_spawn_file_actions_adddup2(
+			         &fa, p[1], 1)) == 0 &&
+			    (rc = posix_spawn_file_actions_adddup2(
+			         &fa, p[1], 2)) == 0)
+				rc = posix_spawn(&j->pid, argv[0], &fa, &attr,
+				    argv, environ);
+			posix_spawn_file_actions_destroy(&fa);
+		}
+		posix_spawnattr_destroy(&attr);
+	}
 	close(p[1]);
 	if (rc != 0) {
 		snprintf(why, len, "could not run \"%s\": %s", argv[0],
@@ -83,6 +97,40 @@ notify_job_command(struct notify_job *j, long long task, const char *cmd,
 		free(copy);
 		return -1;
 	}
+	j->script[0] = '\0';
+	rc = job_spawn(j, task, argv, why, len);
+	free(copy);
+	return rc;
+}
+
+int
+notify_job_agent(struct notify_job *j, long long task, const char *conf,
+    const char *args, char *why, size_t len)
+{
+	char self[PATH_MAX], *copy = strdup(args), *argv[JOB_MAX_ARGS + 1];
+	char *save = NULL, *w;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	size_t k = 0;
+	int rc;
+
+	if (copy == NULL)
+		abort();
+	if (n <= 0) {
+		snprintf(why, len, "could not find this program: %s",
+		    strerror(errno));
+		free(copy);
+		return -1;
+	}
+	self[n] = '\0';
+	argv[k++] = self;
+	if (*conf != '\0') {
+		argv[k++] = (char *)"-c";
+		argv[k++] = (char *)conf;
+	}
+	for (w = strtok_r(copy, " ", &save); w != NULL && k < JOB_MAX_ARGS;
+	     w = strtok_r(NULL, " ", &save))
+		argv[k++] = w;
+	argv[k] = NULL;
 	j->script[0] = '\0';
 	rc = job_spawn(j, task, argv, why, len);
 	free(copy);
@@ -129,6 +177,41 @@ notify_job_script(struct notify_job *j, long long task, const char *dir,
 	return 0;
 }
 
+/* j ran past its time: killed with its group; its result, failed. */
+static json_t *
+job_timeout(struct notify_job *j)
+{
+	static const char note[] = "%s[killed: it ran longer than %lld "
+	                           "seconds]";
+	char tail[96];
+	int n, st;
+
+	if (kill(-j->pid, SIGKILL) == -1 && kill(j->pid, SIGKILL) == -1 &&
+	    errno != ESRCH)
+		log_warn("could not kill the action of task %lld: %m", j->task);
+	if (waitpid(j->pid, &st, 0) == -1)
+		log_warn(
+		    "could not wait for the action of task %lld: %m", j->task);
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	j->pid = 0;
+	if (j->script[0] != '\0' && unlink(j->script) == -1)
+		log_warn("could not remove \"%s\": %m", j->script);
+	j->script[0] = '\0';
+	log_warn("notification task %lld: killed after %lld seconds", j->task,
+	    j->limit);
+	/* on a line of its own */
+	n = snprintf(tail, sizeof(tail), note,
+	    j->len > 0 && j->out[j->len - 1] != '\n' ? "\n" : "", j->limit);
+	/* the reason is kept whole: the output gives way to it */
+	if (j->len + (size_t)n > sizeof(j->out))
+		j->len = sizeof(j->out) - (size_t)n;
+	memcpy(j->out + j->len, tail, (size_t)n);
+	j->len += (size_t)n;
+	return notify_result(j->task, "failed", true, -SIGKILL, j->out, j->len);
+}
+
 int
 notify_job_poll(struct notify_job *j, json_t **result)
 {
@@ -137,6 +220,10 @@ notify_job_poll(struct notify_job *j, json_t **result)
 	int st = 0, code;
 	pid_t w;
 
+	if (j->until > 0 && clock_mono() >= j->until) {
+		*result = job_timeout(j);
+		return 1;
+	}
 	/* bounded: the pipe holds at most 64 KiB; a job that writes more is
 	 * read again at the next poll */
 	for (int i = 0; j->fd != -1 && i < 64; i++) {

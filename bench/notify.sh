@@ -41,6 +41,10 @@ stop_all() {
 	pids=()
 }
 trap 'stop_all; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+# NOTIFY_KEEP=DIR: a copy of the run's directory (logs, outputs) kept there
+[ -z "${NOTIFY_KEEP:-}" ] ||
+	trap 'stop_all; cp -r "$dir" "$NOTIFY_KEEP"; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+[ -z "${NOTIFY_KEEP:-}" ] || trap 'stop_all; cp -r "$dir" /tmp/bench-kept; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 psql() { command psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d sitesys "$@"; }
 now_us() { date +%s%6N; }
 # rss PID...: the resident set of the processes, in KB
@@ -138,8 +142,15 @@ task=$(psql -c "WITH t AS (INSERT INTO notify_task (action, valid_until, state, 
 	INSERT INTO notify_push (task, guid) SELECT t.id, c.guid FROM t, client c RETURNING task" | head -1)
 t0=$(now_us)
 psql -c "UPDATE notify_push SET release_seq = nextval('notify_release_seq'), released_at = now() WHERE task = $task"
+release_ms=$((($(now_us) - t0) / 1000))
 wait_lines "^task $task received" 120 $(sim_files)
 push_ms=$(echo "($(latest "^task $task received") - $t0) / 1000" | bc -l)
+# when the last worker had written the task to all its clients (its log)
+written_ms=0
+while read -r at _; do
+	ms=$((($(date -d "$at" +%s%6N) - t0) / 1000))
+	[ $ms -le $written_ms ] || written_ms=$ms
+done < <(grep "loaded .* released pushes" "$dir/notifyd.log")
 
 # ---- 3. restart under all clients ----
 kill -TERM $nd
@@ -280,5 +291,7 @@ printf '%-48s %6s      bare OpenSSL %6.1f KB   mosquitto (%d) %6.1f KB   (no cli
 	"" "" "$bare_kb" "$MQ" "$mq_kb"
 printf '%-48s %6.0f ms   plain TCP, same bytes %6.0f ms   mosquitto to %d subscribers %6.0f ms\n' \
 	"a push to $N clients, until every receipt" "$push_ms" "$plain_ms" "$MQ" "$mq_ms"
+printf '%-48s %6d ms released (UPDATE committed), %d ms written by every worker\n' \
+	"  of which" "$release_ms" "$written_ms"
 printf '%-48s %6.1f s    %d of %d TLS sessions resumed, %d refusals logged\n' \
 	"notifyd restarted: until every client is back" "$back_s" "$resumed" "$N" "$refused"

@@ -83,7 +83,8 @@ get_result(const json_t *ev, struct bgb_event *e, char *why, size_t len)
 		return -1;
 	}
 	e->status = (enum bgb_status)i;
-	if (sjson_int(ev, "exit", 0, 255, false, &code, why, len) == -1)
+	/* as the result frame has it: a signal's number negated */
+	if (sjson_int(ev, "exit", -255, 255, false, &code, why, len) == -1)
 		return -1;
 	e->has_exit = json_object_get(ev, "exit") != NULL;
 	e->exit_code = e->has_exit ? (int)code : 0;

@@ -5,11 +5,12 @@
 
 #define CMD(n, s, d)                                                           \
 	{                                                                      \
-		n, NOTIFY_RUN_COMMAND, s, d                                    \
+		n, NOTIFY_RUN_COMMAND, s, d, NULL                              \
 	}
 
 const struct notify_action notify_actions[] = {
-	{ "policy", NOTIFY_RUN_POLICY, NULL, "download computer policy now" },
+	{ "policy", NOTIFY_RUN_POLICY, NULL, "download computer policy now",
+	    NULL },
 	CMD("quick-scan", "action_quick_scan",
 	    "endpoint protection quick scan"),
 	CMD("full-scan", "action_full_scan", "endpoint protection full scan"),
@@ -28,11 +29,11 @@ const struct notify_action notify_actions[] = {
 	CMD("verbose-logging-off", "action_verbose_logging_off",
 	    "disable verbose logging"),
 	CMD("collect-logs", "action_collect_logs", "collect the client's logs"),
-	CMD("next-sup", "action_next_sup",
-	    "switch to the next software update point"),
+	{ "next-sup", NOTIFY_RUN_AGENT, NULL,
+	    "switch to the next software update point", "location sup --next" },
 	{ "run-script", NOTIFY_RUN_SCRIPT, NULL,
-	    "run a script the site approved, checked by its SHA-256" },
-	{ NULL, NOTIFY_RUN_COMMAND, NULL, NULL },
+	    "run a script the site approved, checked by its SHA-256", NULL },
+	{ NULL, NOTIFY_RUN_COMMAND, NULL, NULL, NULL },
 };
 
 const struct notify_action *

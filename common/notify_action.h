@@ -13,7 +13,8 @@
 enum notify_run {
 	NOTIFY_RUN_POLICY, /* poll the policy now */
 	NOTIFY_RUN_COMMAND, /* the command its [agent] setting names */
-	NOTIFY_RUN_SCRIPT /* the task's approved script */
+	NOTIFY_RUN_SCRIPT, /* the task's approved script */
+	NOTIFY_RUN_AGENT /* sitesys-agent itself, with the entry's args */
 };
 
 /* One action: its name on the wire and on sitectl's command line. */
@@ -22,6 +23,7 @@ struct notify_action {
 	enum notify_run run;
 	const char *setting; /* [agent] setting of its command, or NULL */
 	const char *doc; /* one line, for sitectl and the man pages */
+	const char *args; /* NOTIFY_RUN_AGENT: the agent's command */
 };
 
 /* The table, ended by an entry whose name is NULL. */

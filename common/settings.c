@@ -216,11 +216,14 @@ const struct conf_setting conf_settings[] = {
 	INT("agent", "notify_retry_max_seconds", "300", 1, 86400,
 	    "longest wait before connecting again to the notification "
 	    "server"),
+	INT("agent", "action_timeout_seconds", "3600", 1, 604800,
+	    "longest a notification action may run before it is killed and "
+	    "counted failed"),
 	ACTION("quick_scan"), ACTION("full_scan"), ACTION("definition_update"),
 	ACTION("hardware_inventory"), ACTION("software_inventory"),
 	ACTION("evaluate_deployments"), ACTION("restart"), ACTION("wake_up"),
 	ACTION("verbose_logging_on"), ACTION("verbose_logging_off"),
-	ACTION("collect_logs"), ACTION("next_sup"),
+	ACTION("collect_logs"),
 
 	{ 0 }
 };

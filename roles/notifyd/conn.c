@@ -111,7 +111,17 @@ nd_conn_why(int err, char *why, size_t len)
 		snprintf(why, len, "the connection failed");
 }
 
-/* Ask for EV_WRITE, or no longer; -1 (c failed) if the event can't. */
+/* A write failed (why): c is closed by its event callback, never under
+ * the caller, who may be walking the connections. */
+static void
+nd_conn_fail(struct nd_conn *c, const char *why)
+{
+	if (c->failed == NULL && (c->failed = strdup(why)) == NULL)
+		abort();
+	event_active(c->ev, EV_WRITE, 1);
+}
+
+/* Ask for EV_WRITE, or no longer; 0, or -1 with c failed. */
 static int
 nd_conn_want(struct nd_conn *c, bool write)
 {
@@ -123,19 +133,11 @@ nd_conn_want(struct nd_conn *c, bool write)
 	if (event_del(c->ev) == -1 ||
 	    event_assign(c->ev, c->nd->base, c->fd, what, nd_conn_cb, c) ==
 	        -1 ||
-	    event_add(c->ev, NULL) == -1)
+	    event_add(c->ev, NULL) == -1) {
+		nd_conn_fail(c, "could not wait for its socket");
 		return -1;
+	}
 	return 0;
-}
-
-/* A write failed (why): c is closed by its event callback, never under
- * the caller, who may be walking the connections. */
-static void
-nd_conn_fail(struct nd_conn *c, const char *why)
-{
-	if (c->failed == NULL && (c->failed = strdup(why)) == NULL)
-		abort();
-	event_active(c->ev, EV_WRITE, 1);
 }
 
 /* Write what c->out holds; 0, or -1 with c failed. */
@@ -304,10 +306,10 @@ nd_conn_input(struct nd_conn *c)
 		err = SSL_get_error(c->ssl, n);
 		if (err == SSL_ERROR_WANT_READ)
 			return 0;
-		if (err == SSL_ERROR_WANT_WRITE)
-			return nd_conn_want(c, true) == -1
-			    ? nd_conn_lost(c, "could not wait to write")
-			    : 0;
+		if (err == SSL_ERROR_WANT_WRITE) {
+			nd_conn_want(c, true); /* failed: closed at once */
+			return 0;
+		}
 		nd_conn_why(err, why, sizeof(why));
 		return nd_conn_lost(c, why);
 	}

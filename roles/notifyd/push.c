@@ -284,6 +284,7 @@ nd_push_load(struct notifyd *nd, PGconn *db)
 	char seq[32];
 	const char *params[1] = { seq };
 	double now_mono = clock_mono();
+	unsigned long pushed = nd->n.pushed;
 	PGresult *res;
 	int rows;
 
@@ -303,8 +304,10 @@ nd_push_load(struct notifyd *nd, PGconn *db)
 	for (struct nd_task *t = nd->tasks; t != NULL; t = t->next)
 		nd_wait_sort(t);
 	if (rows > 0)
-		log_debug("loaded %d released pushes, up to release %lld", rows,
-		    nd->max_seq);
+		log_info("loaded %d released pushes up to release %lld in "
+		         "%.0f ms: %lu pushed to clients online here",
+		    rows, nd->max_seq, (clock_mono() - now_mono) * 1000.0,
+		    nd->n.pushed - pushed);
 	PQclear(res);
 	return 0;
 }

@@ -111,6 +111,21 @@ use() { agent location "$1" --at "$2" --json | jq -r .use; }
 	[[ "${lines[-1]}" == "at minute 119: sup-z.example.org (pool of 2; last known-good sup-z.example.org alone for 120 minutes)" ]]
 }
 
+@test "next-sup: the next software update point at once, kept, round the list" {
+	printf '{"format":"sitesys.agent-fallback/1","sup":{"known_good":"sup-z.example.org","good_at":1}}' >"$STATE/fallback.json"
+	run agent location sup --next
+	[ "$status" -eq 0 ]
+	[ "$output" = "software update point: sup-z.example.org -> sup-a.example.org" ]
+	# in use from now on, without the 120-minute hold, and kept
+	[ "$(use sup 0)" = sup-a.example.org ]
+	[ "$(jq -r .sup.known_good "$STATE/fallback.json")" = sup-a.example.org ]
+	[ "$(agent location sup --next)" = "software update point: sup-a.example.org -> sup-b.example.org" ]
+	[ "$(agent location sup --next)" = "software update point: sup-b.example.org -> sup-z.example.org" ]
+	run agent location dp --next
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--next is for sup only" ]]
+}
+
 @test "the site a management point assigns is remembered in fallback.json" {
 	sed -i '/^site = /d' "$CONF"
 	agent location dp >/dev/null

@@ -332,7 +332,47 @@ ran_dir() { mkdir -p "$SITE_DIR/ran" && chmod 777 "$SITE_DIR/ran"; }
 	release "$t3" "$g"
 	wait_for 10 bts_has "$t3" "$g" result
 	[ "$(jq -r .status <<<"$(bts_event "$t3" "$g" result)")" = succeeded ]
+	# next-sup runs the agent's own "location sup --next" with its
+	# configuration; no MP answers here: it fails and says why
+	t4=$(new_task next-sup)
+	release "$t4" "$g"
+	wait_for 10 bts_has "$t4" "$g" result
+	e=$(bts_event "$t4" "$g" result)
+	[ "$(jq -r '.status + " " + (.exit | tostring)' <<<"$e")" = "failed 1" ]
+	[[ "$(jq -r .output <<<"$e")" == "sitesys-agent: location: "* ]]
 	agent_stop 10
+}
+
+# gone PID: the process has ended (perhaps a zombie not yet reaped)
+gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
+@test "an action that runs past action_timeout_seconds is killed with what it started, and fails" {
+	ran_dir
+	cat >"$SITE_DIR/hang.sh" <<-SH
+		#!/bin/sh
+		echo "scanning"
+		sleep 300 &
+		echo \$! >"$SITE_DIR/ran/child"
+		wait
+	SH
+	chmod 755 "$SITE_DIR/hang.sh"
+	agent_conf 19 "action_full_scan = $SITE_DIR/hang.sh" "action_timeout_seconds = 2"
+	g=$AGENT_GUID
+	agent_start 19
+	wait_for 20 agent_connected 19
+	t=$(new_task full-scan)
+	release "$t" "$g"
+	wait_for 15 bts_has "$t" "$g" result
+	e=$(bts_event "$t" "$g" result)
+	[ "$(jq -r '.status + " " + (.exit | tostring)' <<<"$e")" = "failed -9" ]
+	[ "$(jq -r .output <<<"$e")" = "scanning
+[killed: it ran longer than 2 seconds]" ]
+	# what the action started went with it (dead, or dead and not yet
+	# reaped by init)
+	child=$(cat "$SITE_DIR/ran/child")
+	wait_for 5 gone "$child"
+	grep -q "notification task $t: killed after 2 seconds" "$SITE_DIR/agent-19.log"
+	agent_stop 19
 }
 
 @test "the same task released twice runs once, across a restart too" {

@@ -411,6 +411,37 @@ test_sup_new_client(void **state)
 	loc_answer_free(&a);
 }
 
+/* next-sup: the one after the one in use, at once, wrapping round; the
+ * hold is over; a list of one changes nothing. */
+static void
+test_sup_next(void **state)
+{
+	struct loc_answer a;
+	struct fb_list l;
+	struct fb_sup w = { 0 };
+
+	(void)state;
+	ask(sup_example(), "10.26.0.9/24", LOC_SUP, &a);
+	assert_int_equal(fb_list_by_minute(&a, &l), 0);
+	fb_sup_reached(&w, "sup_z", MIN(-300));
+	fb_sup_failed(&w, MIN(0)); /* the hold on sup_z begins */
+	assert_string_equal(fb_sup_next(&w, &l, MIN(1)), "sup_a");
+	assert_false(w.failing);
+	assert_string_equal(fb_sup_source(&w, &l, MIN(1)), "sup_a");
+	assert_string_equal(fb_sup_next(&w, &l, MIN(2)), "sup_b");
+	assert_string_equal(fb_sup_next(&w, &l, MIN(3)), "sup_z");
+	/* none known: the first of the list is in use, the next is taken */
+	memset(&w, 0, sizeof(w));
+	assert_string_equal(fb_sup_next(&w, &l, MIN(0)), "sup_a");
+	l.n = 1;
+	memset(&w, 0, sizeof(w));
+	assert_null(fb_sup_next(&w, &l, MIN(0)));
+	assert_string_equal(w.known_good, "");
+	l.n = 3;
+	fb_list_free(&l);
+	loc_answer_free(&a);
+}
+
 /* ---- management points ---- */
 
 static struct loc_builder *
@@ -661,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_sup_seed_example),
 		cmocka_unit_test(test_sup_hold_from_first_failure),
 		cmocka_unit_test(test_sup_new_client),
+		cmocka_unit_test(test_sup_next),
 		cmocka_unit_test(test_mp_locality_order),
 		cmocka_unit_test(test_mp_five_errors_in_ten_minutes),
 		cmocka_unit_test(test_mp_back_to_local_at_refresh),
