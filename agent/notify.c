@@ -341,8 +341,14 @@ nc_ssl_why(SSL *ssl, int rc, char *why, size_t len)
 {
 	unsigned long e = ERR_get_error();
 	int err = SSL_get_error(ssl, rc);
+	long v = SSL_get_verify_result(ssl);
+	char buf[256];
 
-	if (e != 0)
+	if (e != 0 && v != X509_V_OK) { /* say why it was not verified */
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(
+		    why, len, "%s: %s", buf, X509_verify_cert_error_string(v));
+	} else if (e != 0)
 		ERR_error_string_n(e, why, len);
 	else if (err == SSL_ERROR_SYSCALL && errno != 0)
 		snprintf(why, len, "%s", strerror(errno));
@@ -896,22 +902,40 @@ nc_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 1; /* kept */
 }
 
+/* The site's revocation list crl (PEM; "" none) checked for the
+ * server's certificate, as the agent's HTTPS clients check it; 0 or -1 */
+static int
+nc_ctx_crl(SSL_CTX *ctx, const char *crl)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+	X509_LOOKUP *lu;
+
+	if (*crl == '\0')
+		return 0;
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_file())) == NULL ||
+	    X509_load_crl_file(lu, crl, X509_FILETYPE_PEM) < 1 ||
+	    X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK) != 1)
+		return -1;
+	return 0;
+}
+
 static SSL_CTX *
-nc_ctx(const struct agent *ag, const char *ca)
+nc_ctx(const struct agent *ag, const char *ca, const char *crl)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
 	    SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1 ||
+	    nc_ctx_crl(ctx, crl) == -1 ||
 	    SSL_CTX_use_certificate(ctx, ag->st.cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(ctx, ag->st.key) != 1) {
 		char buf[256];
 
 		ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
 		log_error("could not set up the notification client's TLS "
-		          "(\"%s\"): %s",
-		    ca, buf);
+		          "(\"%s\", \"%s\"): %s",
+		    ca, crl, buf);
 		ERR_clear_error();
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -991,7 +1015,8 @@ notify_start(struct agent *ag)
 		if (*cmd != '\0' && (nc->cmds[i] = strdup(cmd)) == NULL)
 			abort();
 	}
-	if ((nc->ctx = nc_ctx(ag, conf_str(cf, "agent", "site_ca"))) == NULL) {
+	if ((nc->ctx = nc_ctx(ag, conf_str(cf, "agent", "site_ca"),
+	         conf_str(cf, "agent", "site_crl"))) == NULL) {
 		nc_free(nc);
 		return -1;
 	}

@@ -343,8 +343,30 @@ ran_dir() { mkdir -p "$SITE_DIR/ran" && chmod 777 "$SITE_DIR/ran"; }
 	agent_stop 10
 }
 
-# gone PID: the process has ended (perhaps a zombie not yet reaped)
-gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+@test "a notification server whose certificate the site revoked is refused once [agent] site_crl lists it" {
+	local d=$SITE_DIR/certs port
+	# a server for 127.0.0.2 with a certificate of the site, then revoked
+	mkdir -p "$d"
+	site_issue "$SITE_DIR" 127.0.0.2 >/dev/null
+	cp "$SITE_DIR/ca/issued/127.0.0.2.crt" "$SITE_DIR/ca/issued/127.0.0.2.key" "$d/"
+	"$SITECTL" -c "$SITE_DIR/ca.conf" ca revoke 127.0.0.2 >/dev/null
+	cp "$SITE_DIR/ca/ca.crl" "$SITE_DIR/site-ca.crl"
+	port=$(site_free_port)
+	openssl s_server -quiet -tls1_3 -accept "127.0.0.2:$port" \
+		-cert "$d/127.0.0.2.crt" -key "$d/127.0.0.2.key" </dev/null >/dev/null 2>&1 &
+	echo $! >"$SITE_DIR/raw-crl.pid"
+	agent_conf 24 "site_crl = $SITE_DIR/site-ca.crl"
+	sed -i "s|^mp_url = .*|mp_url = https://127.0.0.2:$SITE_HTTPS_PORT/mp/v1|; s|^notify_port = .*|notify_port = $port|" \
+		"$SITE_DIR/agent-24.conf"
+	agent_start 24
+	wait_for 10 grep -q "notification server.*certificate verify failed: certificate revoked" "$SITE_DIR/agent-24.log"
+	refute agent_connected 24
+	agent_stop 24
+	stop_pid "$SITE_DIR/raw-crl.pid"
+}
+
+# ended PID: the process has ended (perhaps a zombie not yet reaped)
+ended() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
 @test "an action that runs past action_timeout_seconds is killed with what it started, and fails" {
 	ran_dir
@@ -370,7 +392,7 @@ gone() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/n
 	# what the action started went with it (dead, or dead and not yet
 	# reaped by init)
 	child=$(cat "$SITE_DIR/ran/child")
-	wait_for 5 gone "$child"
+	wait_for 5 ended "$child"
 	grep -q "notification task $t: killed after 2 seconds" "$SITE_DIR/agent-19.log"
 	agent_stop 19
 }
