@@ -91,15 +91,14 @@ const char *
 fb_sup_next(struct fb_sup *w, const struct fb_list *l, int64_t now)
 {
 	const char *cur = fb_sup_source(w, l, now);
-	size_t i = 0;
+	long at = cur != NULL ? fb_find(l, cur) : -1;
+	size_t i;
 
 	if (l->n == 0)
 		return NULL;
-	while (cur != NULL && i < l->n && strcmp(l->v[i]->name, cur) != 0)
-		i++;
 	/* the one after the current, or the first when it is not listed */
-	i = cur != NULL && i < l->n ? (i + 1) % l->n : 0;
-	if (cur != NULL && strcmp(l->v[i]->name, cur) == 0)
+	i = at >= 0 ? ((size_t)at + 1) % l->n : 0;
+	if (at >= 0 && (size_t)at == i)
 		return NULL; /* it is the only one */
 	fb_sup_reached(w, l->v[i]->name, now);
 	return w->known_good;

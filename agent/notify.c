@@ -887,7 +887,6 @@ nc_url_host(const char *url, char *out, size_t len, char port[8])
 	return 0;
 }
 
-/* The client's TLS context: TLS 1.3, the site CA alone, the identity. */
 /* A ticket of the notification server: kept to resume with. */
 static int
 nc_new_session(SSL *ssl, SSL_SESSION *sess)
@@ -919,6 +918,8 @@ nc_ctx_crl(SSL_CTX *ctx, const char *crl)
 	return 0;
 }
 
+/* The client's TLS context: TLS 1.3, the site CA alone (and its
+ * revocation list), the identity. */
 static SSL_CTX *
 nc_ctx(const struct agent *ag, const char *ca, const char *crl)
 {

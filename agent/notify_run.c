@@ -75,21 +75,44 @@ job_spawn(struct notify_job *j, long long task, char *const argv[], char *why,
 	return 0;
 }
 
+/* The words of s (split in place at blanks) into argv from index k, up
+ * to JOB_MAX_ARGS, NULL after them; how many argv holds. */
+static size_t
+job_words(char *s, char *argv[], size_t k)
+{
+	char *save = NULL;
+
+	for (char *w = strtok_r(s, " \t", &save); w != NULL && k < JOB_MAX_ARGS;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[k++] = w;
+	argv[k] = NULL;
+	return k;
+}
+
+/* The job is over (its process reaped or let go): no pipe, no process,
+ * no script file left. */
+static void
+job_ended(struct notify_job *j)
+{
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	j->pid = 0;
+	if (j->script[0] != '\0' && unlink(j->script) == -1)
+		log_warn("could not remove \"%s\": %m", j->script);
+	j->script[0] = '\0';
+}
+
 int
 notify_job_command(struct notify_job *j, long long task, const char *cmd,
     char *why, size_t len)
 {
-	char *copy = strdup(cmd), *argv[JOB_MAX_ARGS + 1], *save = NULL, *w;
-	size_t n = 0;
+	char *copy = strdup(cmd), *argv[JOB_MAX_ARGS + 1];
 	int rc;
 
 	if (copy == NULL)
 		abort();
-	for (w = strtok_r(copy, " \t", &save); w != NULL && n < JOB_MAX_ARGS;
-	     w = strtok_r(NULL, " \t", &save))
-		argv[n++] = w;
-	argv[n] = NULL;
-	if (n == 0 || argv[0][0] != '/') {
+	if (job_words(copy, argv, 0) == 0 || argv[0][0] != '/') {
 		snprintf(why, len,
 		    "the configured command \"%s\" does not start with an "
 		    "absolute path",
@@ -108,7 +131,6 @@ notify_job_agent(struct notify_job *j, long long task, const char *conf,
     const char *args, char *why, size_t len)
 {
 	char self[PATH_MAX], *copy = strdup(args), *argv[JOB_MAX_ARGS + 1];
-	char *save = NULL, *w;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	size_t k = 0;
 	int rc;
@@ -127,10 +149,7 @@ notify_job_agent(struct notify_job *j, long long task, const char *conf,
 		argv[k++] = (char *)"-c";
 		argv[k++] = (char *)conf;
 	}
-	for (w = strtok_r(copy, " ", &save); w != NULL && k < JOB_MAX_ARGS;
-	     w = strtok_r(NULL, " ", &save))
-		argv[k++] = w;
-	argv[k] = NULL;
+	job_words(copy, argv, k);
 	j->script[0] = '\0';
 	rc = job_spawn(j, task, argv, why, len);
 	free(copy);
@@ -192,13 +211,7 @@ job_timeout(struct notify_job *j)
 	if (waitpid(j->pid, &st, 0) == -1)
 		log_warn(
 		    "could not wait for the action of task %lld: %m", j->task);
-	if (j->fd != -1)
-		close(j->fd);
-	j->fd = -1;
-	j->pid = 0;
-	if (j->script[0] != '\0' && unlink(j->script) == -1)
-		log_warn("could not remove \"%s\": %m", j->script);
-	j->script[0] = '\0';
+	job_ended(j);
 	log_warn("notification task %lld: killed after %lld seconds", j->task,
 	    j->limit);
 	/* on a line of its own */
@@ -256,10 +269,7 @@ notify_job_poll(struct notify_job *j, json_t **result)
 		code = WIFEXITED(st)  ? WEXITSTATUS(st)
 		    : WIFSIGNALED(st) ? -WTERMSIG(st)
 		                      : 255;
-	j->pid = 0;
-	if (j->script[0] != '\0' && unlink(j->script) == -1)
-		log_warn("could not remove \"%s\": %m", j->script);
-	j->script[0] = '\0';
+	job_ended(j);
 	*result = notify_result(j->task, code == 0 ? "succeeded" : "failed",
 	    true, code, j->out, j->len);
 	return 1;
@@ -272,11 +282,5 @@ notify_job_kill(struct notify_job *j)
 		return;
 	if (kill(j->pid, SIGTERM) == -1 && errno != ESRCH)
 		log_warn("could not stop the action of task %lld: %m", j->task);
-	if (j->fd != -1)
-		close(j->fd);
-	j->fd = -1;
-	j->pid = 0;
-	if (j->script[0] != '\0')
-		(void)unlink(j->script);
-	j->script[0] = '\0';
+	job_ended(j);
 }

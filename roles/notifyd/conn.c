@@ -367,16 +367,13 @@ nd_conn_handshake(struct nd_conn *c)
 	}
 	err = SSL_get_error(c->ssl, rc);
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		if (nd_conn_want(c, err == SSL_ERROR_WANT_WRITE) == 0)
-			return 0;
-		snprintf(why, sizeof(why), "could not wait for the handshake");
-	} else
-		nd_conn_why(err, why, sizeof(why));
-	/* a refused certificate was logged by the verify callback */
-	if (!c->refused)
-		refusal_log_peer(c->addr, why);
-	nd_conn_close(c, NULL);
-	return -1;
+		/* if the event can't be changed, c is closed at its next
+		 * callback */
+		nd_conn_want(c, err == SSL_ERROR_WANT_WRITE);
+		return 0;
+	}
+	nd_conn_why(err, why, sizeof(why));
+	return nd_conn_lost(c, why);
 }
 
 /* The socket is readable or writable (or c failed). */
