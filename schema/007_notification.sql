@@ -1,8 +1,8 @@
 -- 007_notification: client notification (seed 002). sitectl records an
 -- action for a collection or named clients (notify_task); sitesys-notifymgr
--- expands it into one push per client (notify_push) and releases them at
--- the task's rate, signalling NOTIFY sitesys_push; every sitesys-notifyd
--- pushes the released ones to its online clients and reports what happened
+-- expands it into one push per client (notify_push) and releases them,
+-- at once or at the task's rate, signalling NOTIFY sitesys_push; every
+-- sitesys-notifyd pushes the released ones to its online clients and reports what happened
 -- in .bts files, and who is online in .bos files, which notifymgr loads
 -- (client_online, notify_push) exactly once through the inbox ledger.
 
@@ -123,8 +123,8 @@ CREATE OR REPLACE TRIGGER notify_push_released
     AFTER UPDATE OF release_seq ON notify_push
     FOR EACH STATEMENT EXECUTE FUNCTION notify_push_released();
 
--- Pushes inserted already released (notifymgr inserts them unreleased
--- and releases them by UPDATE, but nothing requires that).
+-- Pushes inserted already released: notifymgr inserts those of a task
+-- without a rate so; a rated task's are released later by UPDATE.
 CREATE OR REPLACE TRIGGER notify_push_inserted
     AFTER INSERT ON notify_push
     FOR EACH STATEMENT EXECUTE FUNCTION notify_push_released();

@@ -1,7 +1,9 @@
 /*
  * expand.c - a new task into its pushes: one per client it targets, its
  * named clients or its collection's members (collection_stage), each
- * marked online as the last presence snapshots say
+ * marked online as the last presence snapshots say. A task without a
+ * rate has its pushes released as they are inserted: one write of them,
+ * not an insert and then an update of every row.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +22,13 @@ static const char NAMED_STAGE_SQL[] =
     "WHERE task = $1";
 
 static const char PUSH_SQL[] =
-    "INSERT INTO notify_push (task, guid, online) "
-    "SELECT $1, s.guid, coalesce(o.online, false) "
+    "INSERT INTO notify_push (task, guid, online, release_seq, released_at) "
+    "SELECT $1, s.guid, coalesce(o.online, false), "
+    "CASE WHEN t.rate_per_minute IS NULL "
+    "THEN nextval('notify_release_seq') END, "
+    "CASE WHEN t.rate_per_minute IS NULL THEN now() END "
     "FROM (SELECT DISTINCT guid FROM member_stage) s "
+    "CROSS JOIN (SELECT rate_per_minute FROM notify_task WHERE id = $1) t "
     "LEFT JOIN client_online o ON o.guid = s.guid "
     "ON CONFLICT DO NOTHING";
 
@@ -31,7 +37,7 @@ static const char TASK_SQL[] =
     "targeted = n.targeted, online_at_start = n.online FROM "
     "(SELECT count(*) AS targeted, count(*) FILTER (WHERE online) AS online "
     "FROM notify_push WHERE task = $1) n WHERE t.id = $1 "
-    "RETURNING t.targeted, t.online_at_start";
+    "RETURNING t.targeted, t.online_at_start, t.rate_per_minute IS NULL";
 
 /* The task's clients into member_stage; 0, or -1 with why. */
 static int
@@ -58,7 +64,8 @@ stage(PGconn *db, const struct loc_model *m, const char *id, char *why,
 }
 
 long
-expand_task(PGconn *db, const struct loc_model *m, const char *id)
+expand_task(PGconn *db, const struct loc_model *m, const char *id,
+    unsigned long *released)
 {
 	const char *params[1] = { id };
 	char why[512];
@@ -75,8 +82,11 @@ expand_task(PGconn *db, const struct loc_model *m, const char *id)
 		return -1;
 	}
 	n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	log_info("task %s: %ld clients targeted, %s of them online", id, n,
-	    PQgetvalue(res, 0, 1));
+	if (PQgetvalue(res, 0, 2)[0] == 't')
+		*released += (unsigned long)n;
+	log_info("task %s: %ld clients targeted, %s of them online%s", id, n,
+	    PQgetvalue(res, 0, 1),
+	    PQgetvalue(res, 0, 2)[0] == 't' ? ", all released" : "");
 	PQclear(res);
 	return n;
 }

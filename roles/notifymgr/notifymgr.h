@@ -51,9 +51,11 @@ int tasks_tick(PGconn *db, struct task_counts *counts);
 /*
  * expand_task - inside the caller's transaction, insert the pushes of new
  * task id (its collection's members, by m for boundary groups, or its
- * named clients, each marked online as client_online says) and set it
- * pushing; the number of pushes, or -1 (logged)
+ * named clients, each marked online as client_online says), released at
+ * once (added to *released) if the task has no rate, and set it pushing;
+ * the number of pushes, or -1 (logged)
  */
-long expand_task(PGconn *db, const struct loc_model *m, const char *id);
+long expand_task(PGconn *db, const struct loc_model *m, const char *id,
+    unsigned long *released);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * tasks.c - a task's life: new (expand it into pushes), pushing (release
- * them at its rate; stop after its failures), then done when every push
- * has its result, or expired at its validity. Each step is one
- * transaction, so a release and its NOTIFY sitesys_push go out together.
+ * tasks.c - a task's life: new (expand it into pushes, released at once
+ * if it has no rate), pushing (release them at its rate; stop after its
+ * failures), then done when every push has its result, or expired at its
+ * validity. Each step is one transaction, so a release and its NOTIFY
+ * sitesys_push go out together.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,13 +16,6 @@
 
 static const char NEW_SQL[] =
     "SELECT id FROM notify_task WHERE state = 'new' ORDER BY id LIMIT 16";
-
-/* Tasks without a rate: everything at once. */
-static const char RELEASE_ALL_SQL[] =
-    "UPDATE notify_push p SET release_seq = nextval('notify_release_seq'), "
-    "released_at = now() FROM notify_task t WHERE p.task = t.id "
-    "AND t.state = 'pushing' AND t.rate_per_minute IS NULL "
-    "AND p.release_seq IS NULL";
 
 /* Tasks with a rate and pushes still held: how many they may have out. */
 static const char RATED_SQL[] =
@@ -91,13 +85,18 @@ expand_new(PGconn *db, struct task_counts *c)
 		rc = -1;
 	}
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		unsigned long released = 0;
+
 		if ((rc = tx(db, "BEGIN")) == -1)
 			break;
-		if (expand_task(db, m, PQgetvalue(res, i, 0)) == -1) {
+		if (expand_task(db, m, PQgetvalue(res, i, 0), &released) ==
+		    -1) {
 			db_cmd(db, "ROLLBACK", 0, NULL);
 			rc = -1;
-		} else if ((rc = tx(db, "COMMIT")) == 0)
+		} else if ((rc = tx(db, "COMMIT")) == 0) {
 			c->expanded++;
+			c->released += released;
+		}
 	}
 	if (m != NULL)
 		loc_model_free(m);
@@ -108,7 +107,7 @@ expand_new(PGconn *db, struct task_counts *c)
 /* Release what each rated task may have out by now: rate per minute
  * since its expansion, the first at once. */
 static int
-release_rated(PGconn *db, struct task_counts *c)
+release(PGconn *db, struct task_counts *c)
 {
 	PGresult *res = db_exec(db, RATED_SQL, 0, NULL);
 	char lim[32];
@@ -135,18 +134,6 @@ release_rated(PGconn *db, struct task_counts *c)
 	}
 	PQclear(res);
 	return 0;
-}
-
-static int
-release(PGconn *db, struct task_counts *c)
-{
-	PGresult *res = db_exec(db, RELEASE_ALL_SQL, 0, NULL);
-
-	if (res == NULL)
-		return -1;
-	c->released += strtoul(PQcmdTuples(res), NULL, 10);
-	PQclear(res);
-	return release_rated(db, c);
 }
 
 /* Stop, finish and expire; each task's change logged. */

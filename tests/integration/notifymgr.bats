@@ -219,6 +219,8 @@ task_id() { sed -n 's/^task \([0-9]*\):.*/\1/p' <<<"$1"; }
 	t=$(task_id "$output")
 	wait_for 15 task_state_is "$t" pushing
 	[ "$(released "$t")" = 3 ]
+	# without a rate, released by the transaction that expanded it
+	[ "$(psql_site -c "SELECT count(*) FROM notify_push p JOIN notify_task t ON t.id = p.task WHERE t.id = $t AND p.released_at = t.expanded_at")" = 3 ]
 	ops_is "$t" "pushing 3 2 0 0 0 0 0 0"
 	bts "$(ev "$t" $C1 pushed)" "$(ev "$t" $C2 pushed)" "$(ev "$t" $C1 received)" \
 		"$(ev "$t" $C1 result succeeded 0)" "$(ev "$t" $C2 received)" "$(ev "$t" $C2 result failed 3)"
