@@ -164,3 +164,33 @@ sjson_append(json_t *array, json_t *value)
 	if (value == NULL || json_array_append_new(array, value) == -1)
 		abort();
 }
+
+void
+sjson_quote(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	buf_addc(b, '"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)c);
+		} else if (c == '\n')
+			buf_adds(b, "\\n");
+		else {
+			char u[7] = { '\\', 'u', '0', '0', hex[c >> 4],
+				hex[c & 15], '\0' };
+
+			buf_adds(b, u);
+		}
+	}
+	buf_add(b, run, (size_t)(s - run));
+	buf_addc(b, '"');
+}

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "buf.h"
+
 /* sjson_parse - parse buf whole; NULL with "line L, column C: why" */
 json_t *sjson_parse(const char *buf, size_t len, char *err, size_t errlen);
 
@@ -42,5 +44,14 @@ void sjson_set(json_t *obj, const char *key, json_t *value);
 
 /* sjson_append - append value to array, stealing it; aborts on ENOMEM */
 void sjson_append(json_t *array, json_t *value);
+
+/*
+ * sjson_quote - append s to b as a JSON string, quoted: '"', '\\' and the
+ * C0 controls escaped, everything else copied; s must be UTF-8 (checked
+ * by the caller), for what is written is then JSON; for writers that
+ * make many small documents, where building jansson objects costs more
+ * than the text
+ */
+void sjson_quote(struct buf *b, const char *s);
 
 #endif

@@ -13,48 +13,69 @@
 #include "util/log.h"
 #include "util/sjson.h"
 
+/* The events' file to add to: the last, or a new one when it is full. */
+static struct nd_events *
+nd_bgb_tail(struct notifyd *nd)
+{
+	struct nd_events *f;
+
+	if (nd->nevent_files > 0 &&
+	    nd->events[nd->nevent_files - 1].n < BGB_MAX_EVENTS)
+		return &nd->events[nd->nevent_files - 1];
+	f = realloc(nd->events, (nd->nevent_files + 1) * sizeof(*f));
+	if (f == NULL)
+		abort();
+	nd->events = f;
+	f = &nd->events[nd->nevent_files++];
+	*f = (struct nd_events){ .n = 0 };
+	return f;
+}
+
 void
 nd_bgb_event(struct notifyd *nd, long long task, const char *guid,
     const char *event, const struct notify_frame *result)
 {
 	char at[CLOCK_RFC3339_LEN];
-	json_t *e;
+	struct nd_events *f;
+	struct buf *b;
 
-	if (json_array_size(nd->events) >= ND_EVENTS_MAX) {
+	if (nd->nevents >= ND_EVENTS_MAX) {
 		nd->n.dropped_events++;
 		return;
 	}
+	f = nd_bgb_tail(nd);
+	b = &f->text;
 	clock_rfc3339(at, sizeof(at), clock_now_us(), 3);
-	e = json_pack("{s:I,s:s,s:s,s:s}", "task", (json_int_t)task, "client",
-	    guid, "event", event, "at", at);
-	if (e == NULL)
-		abort();
+	/* written as text: a push to all makes three per client */
+	buf_adds(b, f->n > 0 ? ",{\"task\":" : "{\"task\":");
+	buf_addi(b, task);
+	buf_adds(b, ",\"client\":");
+	sjson_quote(b, guid);
+	buf_addf(b, ",\"event\":\"%s\",\"at\":\"%s\"", event, at);
 	if (result != NULL) {
-		sjson_set(e, "status", json_string(result->status));
-		if (result->has_exit)
-			sjson_set(e, "exit", json_integer(result->exit));
+		buf_adds(b, ",\"status\":");
+		sjson_quote(b, result->status);
+		if (result->has_exit) {
+			buf_adds(b, ",\"exit\":");
+			buf_addi(b, result->exit);
+		}
 		/* the output is checked UTF-8 of at most 4096 bytes */
-		sjson_set(e, "output", json_string(result->output));
+		buf_adds(b, ",\"output\":");
+		sjson_quote(b, result->output);
 	}
-	sjson_append(nd->events, e);
+	buf_addc(b, '}');
+	f->n++;
+	nd->nevents++;
 }
 
-/* Write doc as a new file NAME.ext into bgb.box; 0, or -1 with errno. */
+/* Write text as a new file NAME.ext into bgb.box; 0, or -1 with errno. */
 static int
-nd_bgb_put(struct notifyd *nd, const char *ext, const json_t *doc)
+nd_bgb_put(struct notifyd *nd, const char *ext, const struct buf *text)
 {
 	char name[INBOX_NAME_MAX + 1];
-	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	int rc;
 
-	if (text == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
 	inbox_new_name(ext, name, sizeof(name));
-	rc = inbox_put(&nd->box, name, text, strlen(text));
-	free(text);
-	return rc;
+	return inbox_put(&nd->box, name, text->p, text->len);
 }
 
 /* A write into bgb.box failed: log it once until one succeeds. */
@@ -67,10 +88,59 @@ nd_bgb_failed(struct notifyd *nd, const char *what)
 	nd->write_failed = true;
 }
 
+/* Write doc as a new file NAME.ext into bgb.box; 0, or -1 with errno. */
+static int
+nd_bgb_put_json(struct notifyd *nd, const char *ext, const json_t *doc)
+{
+	struct buf text = { 0 };
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
+
+	if (s == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	text.p = s;
+	text.len = strlen(s);
+	rc = nd_bgb_put(nd, ext, &text);
+	free(s);
+	return rc;
+}
+
+/* Write the events of f as a .bts file; 0, or -1 with errno. */
+static int
+nd_bgb_put_events(struct notifyd *nd, const struct nd_events *f)
+{
+	struct buf doc = { 0 };
+	int rc;
+
+	buf_adds(&doc, "{\"format\":\"" BGB_BTS_FORMAT "\",\"server\":");
+	sjson_quote(&doc, nd->server);
+	buf_adds(&doc, ",\"events\":[");
+	buf_add(&doc, f->text.p, f->text.len);
+	buf_adds(&doc, "]}");
+	rc = nd_bgb_put(nd, "bts", &doc);
+	buf_free(&doc);
+	return rc;
+}
+
+/* Forget the first done files of events (written). */
+static void
+nd_bgb_shift(struct notifyd *nd, size_t done)
+{
+	for (size_t i = 0; i < done; i++) {
+		nd->nevents -= nd->events[i].n;
+		buf_free(&nd->events[i].text);
+	}
+	nd->nevent_files -= done;
+	memmove(nd->events, nd->events + done,
+	    nd->nevent_files * sizeof(*nd->events));
+}
+
 int
 nd_bgb_flush(struct notifyd *nd)
 {
-	size_t n = json_array_size(nd->events), done = 0;
+	size_t done = 0;
 
 	if (nd->n.dropped_events > 0) {
 		log_warn("dropped %lu task events: bgb.box could not be "
@@ -78,28 +148,9 @@ nd_bgb_flush(struct notifyd *nd)
 		    nd->n.dropped_events);
 		nd->n.dropped_events = 0;
 	}
-	/* bounded: each turn writes up to BGB_MAX_EVENTS of n */
-	while (done < n) {
-		size_t k =
-		    n - done < BGB_MAX_EVENTS ? n - done : BGB_MAX_EVENTS;
-		json_t *part = json_array(), *doc;
-		int rc;
-
-		if (part == NULL)
-			abort();
-		for (size_t i = 0; i < k; i++)
-			sjson_append(part,
-			    json_incref(json_array_get(nd->events, done + i)));
-		doc = json_pack("{s:s,s:s,s:o}", "format", BGB_BTS_FORMAT,
-		    "server", nd->server, "events", part);
-		if (doc == NULL)
-			abort();
-		rc = nd_bgb_put(nd, "bts", doc);
-		json_decref(doc);
-		if (rc == -1)
-			break;
-		done += k;
-	}
+	while (done < nd->nevent_files &&
+	    nd_bgb_put_events(nd, &nd->events[done]) == 0)
+		done++;
 	if (done > 0 && inbox_sync(&nd->box) == -1) {
 		/* renamed but perhaps not durable: kept to be written again;
 		 * the reader's ledger counts each file once, and events are
@@ -107,24 +158,21 @@ nd_bgb_flush(struct notifyd *nd)
 		nd_bgb_failed(nd, "task events");
 		return -1;
 	}
-	if (done > 0) {
-		/* what was written leaves the array, the rest stays */
-		json_t *rest = json_array();
-
-		if (rest == NULL)
-			abort();
-		for (size_t i = done; i < n; i++)
-			sjson_append(
-			    rest, json_incref(json_array_get(nd->events, i)));
-		json_decref(nd->events);
-		nd->events = rest;
-	}
-	if (done < n) {
+	nd_bgb_shift(nd, done);
+	if (nd->nevent_files > 0) {
 		nd_bgb_failed(nd, "task events");
 		return -1;
 	}
 	nd->write_failed = false;
 	return 0;
+}
+
+void
+nd_bgb_free(struct notifyd *nd)
+{
+	nd_bgb_shift(nd, nd->nevent_files);
+	free(nd->events);
+	nd->events = NULL;
 }
 
 int
@@ -168,7 +216,7 @@ nd_bgb_presence(struct notifyd *nd, bool empty)
 	    online);
 	if (doc == NULL)
 		abort();
-	rc = nd_bgb_put(nd, "bos", doc);
+	rc = nd_bgb_put_json(nd, "bos", doc);
 	json_decref(doc);
 	if (rc == -1 || inbox_sync(&nd->box) == -1) {
 		nd_bgb_failed(nd, "the presence file");

@@ -209,8 +209,7 @@ nd_loop(struct conf **cfp)
 
 	nd->cfp = cfp;
 	strmap_init(&nd->slot_map, false);
-	if ((nd->events = json_array()) == NULL ||
-	    (nd->tick = event_new(nd->base, -1, EV_PERSIST, nd_tick, nd)) ==
+	if ((nd->tick = event_new(nd->base, -1, EV_PERSIST, nd_tick, nd)) ==
 	        NULL ||
 	    event_add(nd->tick, &tv) == -1) {
 		log_error("could not start the event loop: out of memory");
@@ -241,7 +240,7 @@ nd_loop(struct conf **cfp)
 	}
 	nd_push_free(nd);
 	nd_accept_free(&nd->acc);
-	json_decref(nd->events);
+	nd_bgb_free(nd);
 	event_free(nd->tick);
 	evconnlistener_free(nd->listener);
 	event_base_free(nd->base);

@@ -36,6 +36,12 @@ struct notifyd;
 struct nd_conn;
 struct nd_poll;
 
+/* Task events for one .bts file: their JSON objects, comma-separated. */
+struct nd_events {
+	struct buf text;
+	size_t n; /* at most BGB_MAX_EVENTS */
+};
+
 /* A client a task waits for: not online here when its push was loaded. */
 struct nd_waiter {
 	char guid[ND_GUID_LEN];
@@ -134,7 +140,9 @@ struct notifyd {
 	struct nd_conn *conns; /* every connection, the handshake done or not */
 	size_t nconns, nready;
 	struct inbox box; /* bgb.box */
-	json_t *events; /* the .bts events not yet written */
+	struct nd_events *events; /* the .bts events not yet written, a
+				     file's worth each */
+	size_t nevents, nevent_files;
 	bool write_failed; /* the last write into bgb.box failed (logged) */
 	struct nd_counts n;
 	struct event *tick;
@@ -340,5 +348,8 @@ int nd_bgb_flush(struct notifyd *nd);
  * when empty; 0, or -1 (logged)
  */
 int nd_bgb_presence(struct notifyd *nd, bool empty);
+
+/* nd_bgb_free - forget the events not written */
+void nd_bgb_free(struct notifyd *nd);
 
 #endif

@@ -116,6 +116,35 @@ test_typed_members(void **state)
 	json_decref(doc);
 }
 
+/* A quoted string is JSON that reads back as the same string. */
+static void
+test_quote(void **state)
+{
+	static const char *const cases[] = { "", "plain", "a\"b", "back\\slash",
+		"line\nbreak", "tab\there\x01\x1f",
+		"caf\xc3\xa9 \xe2\x82\xac" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct buf b = { 0 };
+		json_t *doc;
+
+		sjson_quote(&b, cases[i]);
+		doc = json_loadb(b.p, b.len, JSON_DECODE_ANY, NULL);
+		assert_non_null(doc);
+		assert_string_equal(json_string_value(doc), cases[i]);
+		json_decref(doc);
+		buf_free(&b);
+	}
+	{
+		struct buf b = { 0 };
+
+		sjson_quote(&b, "x\"\\\n\x01");
+		assert_string_equal(b.p, "\"x\\\"\\\\\\n\\u0001\"");
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -123,6 +152,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_typed_members),
+		cmocka_unit_test(test_quote),
 	};
 
 	return cmocka_run_group_tests_name("sjson", tests, NULL, NULL);
