@@ -10,9 +10,11 @@
 #      measured both ways, asking for the client's certificate (the
 #      simulator's first, which bare OpenSSL and mosquitto check) and
 #      asking for none;
-#   2. a push to all: from the release of a task to the last client's
-#      receipt, beside 100 bytes written to as many plain TCP sockets
-#      until the last has read them, and beside mosquitto fanning one
+#   2. a push to all: from the release of a task (the insert of its
+#      pushes) to the last client's receipt, beside 100 bytes written to
+#      as many plain TCP sockets until the last has read them, beside a
+#      bare OpenSSL server writing them over TLS until every client's
+#      100-byte receipt is back, and beside mosquitto fanning one
 #      message out to as many subscribers (libmosquitto's protocol,
 #      spoken by bench/tls_idle_clients);
 #   3. notifyd stopped and started under all its clients: the time until
@@ -44,7 +46,6 @@ trap 'stop_all; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 # NOTIFY_KEEP=DIR: a copy of the run's directory (logs, outputs) kept there
 [ -z "${NOTIFY_KEEP:-}" ] ||
 	trap 'stop_all; cp -r "$dir" "$NOTIFY_KEEP"; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
-[ -z "${NOTIFY_KEEP:-}" ] || trap 'stop_all; cp -r "$dir" /tmp/bench-kept; site_pg_stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 psql() { command psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d sitesys "$@"; }
 now_us() { date +%s%6N; }
 # rss PID...: the resident set of the processes, in KB
@@ -137,11 +138,14 @@ nd_kb=$(echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l)
 printf 'notifyd: %d clients connected (full handshakes) in %.1f s\n' "$N" "$(echo "($t1 - $t0) / 1000000" | bc -l)"
 
 # ---- 2. a push to all ----
-task=$(psql -c "WITH t AS (INSERT INTO notify_task (action, valid_until, state, targeted)
-	VALUES ('policy', now() + interval '1 hour', 'pushing', $N) RETURNING id)
-	INSERT INTO notify_push (task, guid) SELECT t.id, c.guid FROM t, client c RETURNING task" | head -1)
+# from the start of the transaction that releases the task to all: the
+# one that expands it, as sitesys-notifymgr does for a task without a rate
 t0=$(now_us)
-psql -c "UPDATE notify_push SET release_seq = nextval('notify_release_seq'), released_at = now() WHERE task = $task"
+task=$(psql -c "WITH t AS (INSERT INTO notify_task (action, valid_until, state, targeted)
+	VALUES ('policy', now() + interval '1 hour', 'pushing', $N) RETURNING id),
+	p AS (INSERT INTO notify_push (task, guid, release_seq, released_at)
+	SELECT t.id, c.guid, nextval('notify_release_seq'), now() FROM t, client c)
+	SELECT id FROM t")
 release_ms=$((($(now_us) - t0) / 1000))
 wait_lines "^task $task received" 120 $(sim_files)
 push_ms=$(echo "($(latest "^task $task received") - $t0) / 1000" | bc -l)
@@ -181,10 +185,12 @@ head -1 "$dir/ids/clients.copy" | cut -f4 | sed 's/\\n/\n/g' >"$dir/client.crt"
 head -1 "$dir/ids/keys" | perl -pe 's/([0-9a-f]{2})/chr hex $1/gie; s/\n$//' |
 	openssl pkey -inform DER -out "$dir/client.key"
 
-# bare MODE: memory per connection of the bare server, asking for the
-# client's certificate (verify) or not (none)
+# bare MODE [push]: memory per connection of the bare server, asking for
+# the client's certificate (verify) or not (none); with "push", also the
+# time of 100 bytes to every client over TLS until every receipt is back
+# (into bare.ms): the floor of a push with receipts
 bare() {
-	local bport bare r0 r1 k=0 first n
+	local bport bare r0 r1 k=0 first n i t0
 	bport=$(site_free_port)
 	"$BUILD/bench/tls_idle_server" "127.0.0.1:$bport" "$crt" "$key" "$WORKERS" $1 >"$dir/bare.out" &
 	bare=$!
@@ -195,17 +201,29 @@ bare() {
 	for first in $(seq 0 $PER $((N - 1))); do
 		n=$((N - first < PER ? N - first : PER))
 		CLIENT_CERT=$dir/client.crt CLIENT_KEY=$dir/client.key \
-			"$BUILD/bench/tls_idle_clients" "127.0.0.1:$bport" $n none "127.0.0.$((2 + k))" >"$dir/bare.$k" &
+			"$BUILD/bench/tls_idle_clients" "127.0.0.1:$bport" $n receipt "127.0.0.$((2 + k))" >"$dir/bare.$k" &
 		pids+=($!)
 		k=$((k + 1))
 	done
 	wait_lines "^ready" 300 $(for i in $(seq 0 $((k - 1))); do echo "$dir/bare.$i"; done)
 	sleep 2
 	r1=$(rss $bare $(pgrep -P $bare || true))
+	if [ "${2:-}" = push ]; then
+		t0=$(now_us)
+		kill -USR1 $bare
+		for i in $(seq 600); do
+			[ "$(grep -c '^receipts' "$dir/bare.out")" -ge "$WORKERS" ] && break
+			sleep 0.1
+		done
+		[ "$(grep -c '^receipts' "$dir/bare.out")" -ge "$WORKERS" ] ||
+			{ echo "notify.sh: the bare server missed receipts" >&2; exit 1; }
+		echo "($(awk '/^receipts/ { if ($4 > m) m = $4 } END { print m }' "$dir/bare.out") - $t0) / 1000" | bc -l >"$dir/bare.ms"
+	fi
 	stop_all
 	echo "($r1 - $r0) * 1024 / $N / 1000" | bc -l
 }
-bare_cert_kb=$(bare verify)
+bare_cert_kb=$(bare verify push)
+bare_ms=$(cat "$dir/bare.ms")
 bare_kb=$(bare none)
 
 # the same bytes to as many plain TCP sockets: the floor of a push
@@ -291,7 +309,9 @@ printf '%-48s %6s      bare OpenSSL %6.1f KB   mosquitto (%d) %6.1f KB   (no cli
 	"" "" "$bare_kb" "$MQ" "$mq_kb"
 printf '%-48s %6.0f ms   plain TCP, same bytes %6.0f ms   mosquitto to %d subscribers %6.0f ms\n' \
 	"a push to $N clients, until every receipt" "$push_ms" "$plain_ms" "$MQ" "$mq_ms"
-printf '%-48s %6d ms released (UPDATE committed), %d ms written by every worker\n' \
+printf '%-48s %6s      bare OpenSSL, 100 bytes each and a receipt back %6.0f ms\n' \
+	"" "" "$bare_ms"
+printf '%-48s %6d ms released (pushes inserted, committed), %d ms written by every worker\n' \
 	"  of which" "$release_ms" "$written_ms"
 printf '%-48s %6.1f s    %d of %d TLS sessions resumed, %d refusals logged\n' \
 	"notifyd restarted: until every client is back" "$back_s" "$resumed" "$N" "$refused"

@@ -12,9 +12,11 @@
  *   mqtt      TLS, then an MQTT 3.1.1 CONNECT (a client id of its own per
  *             connection, keep-alive off), up once the CONNACK is back
  *   mqtt-sub  the same, then SUBSCRIBE to "bench/all", up at the SUBACK
+ *   receipt   TLS, and the first message answered with 100 bytes, its
+ *             receipt
  *   plain     plain TCP, up once connected
  * When all are up (or failed), it prints "ready N failed F" and holds
- * them until SIGTERM. In mqtt-sub and plain, the first
+ * them until SIGTERM. In mqtt-sub, receipt and plain, the first
  * bytes that come to a connection after it is up are a message: once each
  * connection has had one, it prints "received N at US", the wall-clock
  * time in microseconds when the last came. One
@@ -58,8 +60,9 @@ struct conn {
 
 static struct conn conns[MAX_CONNS];
 static volatile sig_atomic_t stopping;
-enum mode { M_NONE, M_MQTT, M_SUB, M_PLAIN };
-static const char *const modes[] = { "none", "mqtt", "mqtt-sub", "plain" };
+enum mode { M_NONE, M_MQTT, M_SUB, M_PLAIN, M_RECEIPT };
+static const char *const modes[] = { "none", "mqtt", "mqtt-sub", "plain",
+	"receipt" };
 static enum mode mode;
 static int ep, ready, failed, started, total, received;
 static struct sockaddr_in server, source;
@@ -146,9 +149,14 @@ message(struct conn *c)
 {
 	struct timespec ts;
 
+	static const char answer[100] = "receipt";
+
 	if (c->message)
 		return;
 	c->message = true;
+	if (mode == M_RECEIPT &&
+	    SSL_write(c->ssl, answer, sizeof(answer)) != sizeof(answer))
+		ERR_clear_error();
 	if (++received < ready)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -239,7 +247,7 @@ step(int i)
 			done(c, FAILED);
 			return;
 		}
-		if (mode == M_NONE) {
+		if (mode == M_NONE || mode == M_RECEIPT) {
 			want(c, i, SSL_ERROR_WANT_READ);
 			done(c, READY);
 			return;
@@ -333,15 +341,16 @@ main(int argc, char **argv)
 {
 	int m = 0;
 
-	while (argc > 3 && m < 4 && strcmp(argv[3], modes[m]) != 0)
+	while (argc > 3 && m < 5 && strcmp(argv[3], modes[m]) != 0)
 		m++;
 	if (argc < 4 || (total = atoi(argv[2])) < 1 || total > MAX_CONNS ||
 	    parse_addr(argv[1], &server, 0) == -1 ||
 	    parse_addr(argc > 4 ? argv[4] : "127.0.0.2", &source, 0) == -1 ||
-	    m == 4) {
+	    m == 5) {
 		fprintf(stderr,
 		    "usage: tls_idle_clients HOST:PORT N "
-		    "none|mqtt|mqtt-sub|plain [FIRST_SOURCE]  (N <= 19000)\n");
+		    "none|mqtt|mqtt-sub|plain|receipt [FIRST_SOURCE]  "
+		    "(N <= 19000)\n");
 		return 2;
 	}
 	mode = (enum mode)m;

@@ -10,9 +10,13 @@
  * "verify": each client must present a certificate (any is accepted), as
  * notifyd asks; what holding it in the session costs.
  *
- * "plain": plain TCP, no TLS (CERT and KEY unused), the floor of a push:
- * on SIGUSR1 every worker writes one 100-byte message to each of its
- * connections.
+ * On SIGUSR1 every worker writes one 100-byte message to each of its
+ * connections, the floor of a push. Over TLS, the first bytes each
+ * connection sends back after it are its receipt: once every connection
+ * of a worker has sent one, the worker prints "receipts N at US", the
+ * wall-clock time in microseconds when the last came.
+ *
+ * "plain": plain TCP, no TLS (CERT and KEY unused).
  *
  * WORKERS processes (default 1) share the port with SO_REUSEPORT, as
  * notifyd's workers do, each under the 20,000 open files a process may
@@ -33,6 +37,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FDS 20000
@@ -42,6 +47,8 @@ static SSL *conns[MAX_FDS];
 static bool open_fd[MAX_FDS]; /* plain: the connections */
 static bool plain;
 static bool verify; /* ask each client for its certificate */
+static bool waiting[MAX_FDS]; /* pushed to, no receipt yet */
+static int pushed, receipts;
 static volatile sig_atomic_t stopping, pushing;
 
 static void
@@ -58,15 +65,40 @@ on_usr1(int sig)
 	pushing = 1;
 }
 
-/* plain: the message to every connection */
+/* The message to every connection. */
 static void
 push_all(void)
 {
 	static const char msg[100] = "push";
 
-	for (int fd = 0; fd < MAX_FDS; fd++)
-		if (open_fd[fd] && write(fd, msg, sizeof(msg)) != sizeof(msg))
-			open_fd[fd] = false;
+	for (int fd = 0; fd < MAX_FDS; fd++) {
+		if (plain) {
+			if (open_fd[fd] &&
+			    write(fd, msg, sizeof(msg)) != sizeof(msg))
+				open_fd[fd] = false;
+		} else if (conns[fd] != NULL &&
+		    SSL_write(conns[fd], msg, sizeof(msg)) == sizeof(msg)) {
+			waiting[fd] = true;
+			pushed++;
+		}
+	}
+}
+
+/* fd's receipt came; the last one prints the time. */
+static void
+receipt(int fd)
+{
+	struct timespec ts;
+
+	if (!waiting[fd])
+		return;
+	waiting[fd] = false;
+	if (++receipts < pushed)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	printf("receipts %d at %lld\n", receipts,
+	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	fflush(stdout);
 }
 
 static int
@@ -99,6 +131,10 @@ drop(int ep, int fd)
 	epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
 	SSL_free(conns[fd]);
 	conns[fd] = NULL;
+	if (waiting[fd]) {
+		waiting[fd] = false;
+		pushed--;
+	}
 	close(fd);
 }
 
@@ -136,8 +172,10 @@ serve(int ep, int fd)
 
 	for (int i = 0; i < 16; i++) {
 		n = SSL_read(conns[fd], buf, sizeof(buf));
-		if (n > 0)
+		if (n > 0) {
+			receipt(fd);
 			continue;
+		}
 		switch (SSL_get_error(conns[fd], n)) {
 		case SSL_ERROR_WANT_READ:
 			return;
