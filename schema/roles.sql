@@ -172,6 +172,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON site, boundary_group, boundary,
     TO sitesys_console;
 GRANT USAGE ON SEQUENCE boundary_group_id_seq, boundary_id_seq,
     site_server_id_seq, peer_cache_source_id_seq TO sitesys_console;
+GRANT SELECT, INSERT, UPDATE, DELETE ON site_system_role TO sitesys_console;
 GRANT SELECT, UPDATE ON hierarchy_setting TO sitesys_console;
 GRANT SELECT ON client, client_state, client_message_stats,
     client_missing_range, sr_client_message_stats, sr_clientmessagestats,

@@ -73,6 +73,14 @@ static const struct command {
 	    "[--role ROLE[,ROLE...] ...]\n"
 	    "       sitectl [-c file] server list|show FQDN|remove FQDN "
 	    "[--json]" },
+	{ "role", cmd_role,
+	    "role add SERVER ROLE [--site CODE] [--intranet-fqdn FQDN] "
+	    "[--internet-fqdn FQDN]\n"
+	    "           [--throttle-messages N] [--throttle-seconds S] "
+	    "[--force]\n"
+	    "       sitectl [-c file] role remove SERVER ROLE\n"
+	    "       sitectl [-c file] role list [--json]\n"
+	    "       sitectl [-c file] role config SERVER" },
 	{ "content", cmd_content,
 	    "content add|remove FQDN CONTENT_ID\n"
 	    "       sitectl [-c file] content on-demand CONTENT_ID yes|no\n"

@@ -101,6 +101,7 @@ int cmd_report(struct ctl *ctl, int argc, char **argv);
 int cmd_boundary(struct ctl *ctl, int argc, char **argv);
 int cmd_bg(struct ctl *ctl, int argc, char **argv);
 int cmd_server(struct ctl *ctl, int argc, char **argv);
+int cmd_role(struct ctl *ctl, int argc, char **argv);
 int cmd_content(struct ctl *ctl, int argc, char **argv);
 int cmd_peer(struct ctl *ctl, int argc, char **argv);
 int cmd_setting(struct ctl *ctl, int argc, char **argv);
