@@ -7,6 +7,9 @@
 #   make demo-stop  stop it
 #   make bench      the benchmarks, each beside its baseline
 #   make deps       install missing Debian packages (as root)
+#   make install    programs, man pages, units, nginx snippets and the
+#                   default config under DESTDIR and PREFIX (/usr/local)
+#   make deb        the Debian packages, into build/deb/
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (tests/fuzz/)
 
 BUILD   ?= build
@@ -68,8 +71,10 @@ PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(NOTIFYMGR) $(NOTIFYD) \
     $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
-        bench clean format fuzz fuzz-build fuzz-targets fuzz-merge
+        bench clean format fuzz fuzz-build fuzz-targets fuzz-merge \
+        install deb progs
 all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
+progs: $(PROGS)
 
 # keep the objects of tests and benchmarks, which make would otherwise
 # delete as intermediate files and rebuild at every run
@@ -77,7 +82,7 @@ all: $(PROGS) $(UNITS) $(HELPERS) $(BENCHES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
@@ -223,10 +228,47 @@ bench: all
 	@for b in $(filter %_bench,$(BENCHES)); do $$b || exit 1; done
 	@for s in bench/*.sh; do BUILD=$(BUILD) bash $$s || exit 1; done
 
+# Installation (README, "Install"): the programs into SBINDIR, their man
+# pages, a systemd unit per daemon (ExecStart made to name SBINDIR), the
+# nginx snippets (sites-available: each needs its certificate before it
+# is enabled; the FSP's rate zone in conf.d) and /etc/sitesys/sitesys.conf, which is never overwritten.
+# The configuration's place is compiled in: it is /etc/sitesys whatever
+# PREFIX is.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)/etc/sitesys $(DESTDIR)/etc/nginx/sites-available \
+	    $(DESTDIR)/etc/nginx/conf.d \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)
+	for m in man/*.[578]; do \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.} || exit 1; \
+	done
+	for u in packaging/systemd/*.service; do \
+	    sed 's|/usr/sbin/|$(SBINDIR)/|' $$u \
+	        > $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	install -m 0644 packaging/nginx/sitesys-fsp-limit.conf \
+	    $(DESTDIR)/etc/nginx/conf.d
+	install -m 0644 packaging/nginx/sitesys-fsp.conf \
+	    packaging/nginx/sitesys-mp.conf $(DESTDIR)/etc/nginx/sites-available
+	[ -e $(DESTDIR)/etc/sitesys/sitesys.conf ] || \
+	    install -m 0644 packaging/sitesys.conf $(DESTDIR)/etc/sitesys/sitesys.conf
+
+# The packages (packaging/debian), built from a copy of the tree in
+# build/deb/src with debhelper; "lintian" checks them after
+deb:
+	@bash scripts/deb.sh
+
 format:
 	clang-format -i $$(find common tools roles agent tests bench -name '*.[ch]' 2>/dev/null)
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

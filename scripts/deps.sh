@@ -6,12 +6,13 @@
 # recommendation of clang) build the fuzz targets (tests/fuzz/).
 # mosquitto and mosquitto-clients are a baseline of make bench (a real
 # peer holding as many TLS connections as notifyd), never run otherwise.
+# debhelper and lintian build and check the packages (make deb).
 set -eu
 
 PACKAGES="make gcc libc6-dev pkg-config libpq-dev libjansson-dev libfcgi-dev
 libssl-dev libcurl4-openssl-dev libcmocka-dev postgresql postgresql-client
 nginx curl jq bats mandoc groff-base cppcheck clang-format openssl clang
-libclang-rt-dev libevent-dev mosquitto mosquitto-clients"
+libclang-rt-dev libevent-dev mosquitto mosquitto-clients debhelper lintian"
 
 missing=""
 for p in $PACKAGES; do
