@@ -190,18 +190,13 @@ role_add_tx(PGconn *db, void *arg)
 static int
 groups_of(PGconn *db, const struct role_req *r, char *out, size_t len)
 {
-	const char *p[1] = { r->id };
-	PGresult *res = db_exec(db,
-	    "SELECT string_agg(g.name, ', ' ORDER BY g.name) FROM "
-	    "boundary_group_server gs JOIN boundary_group g ON g.id = "
-	    "gs.group_id WHERE gs.server_id = $1",
-	    1, p);
-
-	if (res == NULL)
-		return model_dberr("read the boundary groups");
-	snprintf(out, len, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
+	return model_find(db,
+	           "SELECT coalesce(string_agg(g.name, ', ' ORDER BY g.name), "
+	           "'') FROM boundary_group_server gs JOIN boundary_group g "
+	           "ON g.id = gs.group_id WHERE gs.server_id = $1",
+	           r->id, NULL, out, len) == -1
+	    ? -1
+	    : 0;
 }
 
 static int
