@@ -206,6 +206,18 @@ start_site() {
 	echo "nginx passes /mp/v1/ (HTTPS) and /fsp/v1/ (plain HTTP) to them;"
 	echo "sitesys-notifyd (two workers) listens on 127.0.0.1:$NOTIFY_PORT, and its HTTP"
 	echo "fallback behind nginx's /notify/v1/"
+	echo
+	echo "The site's record of which server holds which role (here all are this"
+	echo "host; installed from the packages, each would have its own, README"
+	echo "\"Install\"). The FSP's throttle reaches it through its sitesys.conf:"
+	show "$SITECTL" role add ps1.demo.example site-server --site DEM
+	show "$SITECTL" role add mp1.demo.example mp --site DEM --intranet-fqdn mp1.demo.example
+	show "$SITECTL" role add fsp1.demo.example fsp --site DEM \
+		--internet-fqdn fsp1.demo.example --throttle-messages 10 --throttle-seconds 10
+	show "$SITECTL" role list
+	show "$SITECTL" role config fsp1.demo.example
+	echo "An FSP takes anonymous HTTP: beside a management point it is refused:"
+	show "$SITECTL" role add mp1.demo.example fsp || true
 
 	step "three managed computers: sitesys-agent pc1, pc2, pc3"
 	local n
