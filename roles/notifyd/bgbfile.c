@@ -133,8 +133,9 @@ nd_bgb_shift(struct notifyd *nd, size_t done)
 		buf_free(&nd->events[i].text);
 	}
 	nd->nevent_files -= done;
-	memmove(nd->events, nd->events + done,
-	    nd->nevent_files * sizeof(*nd->events));
+	if (done > 0 && nd->nevent_files > 0)
+		memmove(nd->events, nd->events + done,
+		    nd->nevent_files * sizeof(*nd->events));
 }
 
 int
