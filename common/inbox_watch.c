@@ -288,6 +288,11 @@ inbox_watch_settling(struct inbox_watch *w, time_t mtime)
 	time_t age = time(NULL) - mtime;
 	int ms;
 
+	/* a time ahead of ours (a file's time can be a second past time(),
+	 * or come from a host whose clock is ahead) waits no longer than a
+	 * file written now */
+	if (age < 0)
+		age = 0;
 	if (age >= w->settle_seconds)
 		return false;
 	ms = (int)(w->settle_seconds - age) * 1000;

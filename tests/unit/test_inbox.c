@@ -360,6 +360,32 @@ test_unsettled_file_waits(void **state)
 	inbox_close(&ib);
 }
 
+/* A file whose time is ahead of ours (another host's clock, or a file
+ * system's time a second past time()) waits no longer than a new one. */
+static void
+test_future_file_waits_no_longer(void **state)
+{
+	struct inbox_reader r;
+	struct inbox ib;
+	struct timespec ts[2];
+	char path[700];
+
+	(void)state;
+	assert_int_equal(inbox_open(&ib, root, "f.box", true), 0);
+	write_raw(&ib, "ahead.json", "{\"format\":\"sitesys.te", 0);
+	snprintf(path, sizeof(path), "%s/ahead.json", ib.incoming);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec += 30;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	reader_setup(&r, &ib, 256);
+	assert_int_equal(inbox_reader_batch(&r), 0);
+	assert_true(r.watch.settle_ms > 0 && r.watch.settle_ms <= 5000);
+	inbox_reader_free(&r);
+	assert_int_equal(access(path, F_OK), 0);
+	inbox_close(&ib);
+}
+
 static void
 test_recover_purges_stale_tmp(void **state)
 {
@@ -607,6 +633,8 @@ main(void)
 		    test_corrupt_goes_aside_with_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unsettled_file_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_future_file_waits_no_longer, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_recover_purges_stale_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(
