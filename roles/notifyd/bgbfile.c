@@ -70,12 +70,12 @@ nd_bgb_event(struct notifyd *nd, long long task, const char *guid,
 
 /* Write text as a new file NAME.ext into bgb.box; 0, or -1 with errno. */
 static int
-nd_bgb_put(struct notifyd *nd, const char *ext, const struct buf *text)
+nd_bgb_put(struct notifyd *nd, const char *ext, const char *text, size_t len)
 {
 	char name[INBOX_NAME_MAX + 1];
 
 	inbox_new_name(ext, name, sizeof(name));
-	return inbox_put(&nd->box, name, text->p, text->len);
+	return inbox_put(&nd->box, name, text, len);
 }
 
 /* A write into bgb.box failed: log it once until one succeeds. */
@@ -92,7 +92,6 @@ nd_bgb_failed(struct notifyd *nd, const char *what)
 static int
 nd_bgb_put_json(struct notifyd *nd, const char *ext, const json_t *doc)
 {
-	struct buf text = { 0 };
 	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	int rc;
 
@@ -100,9 +99,7 @@ nd_bgb_put_json(struct notifyd *nd, const char *ext, const json_t *doc)
 		errno = ENOMEM;
 		return -1;
 	}
-	text.p = s;
-	text.len = strlen(s);
-	rc = nd_bgb_put(nd, ext, &text);
+	rc = nd_bgb_put(nd, ext, s, strlen(s));
 	free(s);
 	return rc;
 }
@@ -119,7 +116,7 @@ nd_bgb_put_events(struct notifyd *nd, const struct nd_events *f)
 	buf_adds(&doc, ",\"events\":[");
 	buf_add(&doc, f->text.p, f->text.len);
 	buf_adds(&doc, "]}");
-	rc = nd_bgb_put(nd, "bts", &doc);
+	rc = nd_bgb_put(nd, "bts", doc.p, doc.len);
 	buf_free(&doc);
 	return rc;
 }

@@ -131,23 +131,19 @@ server_find(PGconn *db, struct role_req *r)
 	return rc;
 }
 
-/* The FQDNs given, onto the server. */
+/* The FQDNs given, onto the server; those not given stay. */
 static int
 fqdns_write(PGconn *db, const struct role_req *r)
 {
-	const char *p[3] = { r->id, r->intranet, r->internet };
+	const char *p[3] = { r->id, r->intranet_given ? r->intranet : NULL,
+		r->internet_given ? r->internet : NULL };
 
-	if (r->intranet_given &&
-	    db_cmd(db,
-	        "UPDATE site_server SET intranet_fqdn = $2 WHERE id = $1", 2,
-	        p) == -1)
-		return model_dberr("set the intranet FQDN");
-	p[1] = r->internet;
-	if (r->internet_given &&
-	    db_cmd(db,
-	        "UPDATE site_server SET internet_fqdn = $2 WHERE id = $1", 2,
-	        p) == -1)
-		return model_dberr("set the internet FQDN");
+	if (db_cmd(db,
+	        "UPDATE site_server SET intranet_fqdn = coalesce($2, "
+	        "intranet_fqdn), internet_fqdn = coalesce($3, internet_fqdn) "
+	        "WHERE id = $1",
+	        3, p) == -1)
+		return model_dberr("set the server's FQDNs");
 	return EXIT_OK;
 }
 
