@@ -47,6 +47,8 @@ MP_SRC      := $(wildcard roles/mp/*.c)
 STATESYS_SRC := $(wildcard roles/statesys/*.c)
 NOTIFYMGR_SRC := $(wildcard roles/notifymgr/*.c)
 NOTIFYD_SRC := $(wildcard roles/notifyd/*.c)
+RECEIVER_SRC := $(wildcard roles/receiver/*.c)
+SENDER_SRC  := $(wildcard roles/sender/*.c)
 AGENT_SRC   := $(filter-out agent/main.c,$(wildcard agent/*.c))
 SCHEMA      := $(sort $(wildcard schema/[0-9][0-9][0-9]_*.sql))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -66,9 +68,11 @@ MP       := $(if $(MP_SRC),$(BUILD)/sitesys-mp)
 STATESYS := $(if $(STATESYS_SRC),$(BUILD)/sitesys-statesys)
 NOTIFYMGR := $(if $(NOTIFYMGR_SRC),$(BUILD)/sitesys-notifymgr)
 NOTIFYD  := $(if $(NOTIFYD_SRC),$(BUILD)/sitesys-notifyd)
+RECEIVER := $(if $(RECEIVER_SRC),$(BUILD)/sitesys-receiver)
+SENDER   := $(if $(SENDER_SRC),$(BUILD)/sitesys-sender)
 AGENT    := $(if $(AGENT_SRC),$(BUILD)/sitesys-agent)
 PROGS   := $(SITECTL) $(FSP) $(MP) $(STATESYS) $(NOTIFYMGR) $(NOTIFYD) \
-    $(AGENT)
+    $(RECEIVER) $(SENDER) $(AGENT)
 
 .PHONY: all deps check asan unit integration lint man demo demo-stop \
         bench clean format fuzz fuzz-build fuzz-targets fuzz-merge \
@@ -85,7 +89,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(COMMON_SRC:%.c=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 # The migrations and the roles' grants are compiled into sitectl so that
 # it can never run against SQL files of another version.
@@ -106,6 +110,13 @@ $(BUILD)/sitesys-fsp: $(FSP_SRC:%.c=$(BUILD)/%.o) $(LIB)
 $(BUILD)/sitesys-mp: $(MP_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
 
+$(BUILD)/sitesys-receiver: $(RECEIVER_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lpthread
+
+# libcurl speaks HTTPS to the site server's nginx
+$(BUILD)/sitesys-sender: $(SENDER_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcurl
+
 $(BUILD)/sitesys-statesys: $(STATESYS_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -119,7 +130,7 @@ $(BUILD)/sitesys-notifyd: $(NOTIFYD_SRC:%.c=$(BUILD)/%.o) $(LIB)
 
 # the agent is a library and a main, so that tests link what they test
 $(AGENT_LIB): $(AGENT_SRC:%.c=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 # the notification client (agent/notify.c) speaks TLS with libssl in a
 # thread of its own
@@ -256,7 +267,8 @@ install: $(PROGS)
 	install -m 0644 packaging/nginx/sitesys-fsp-limit.conf \
 	    $(DESTDIR)/etc/nginx/conf.d
 	install -m 0644 packaging/nginx/sitesys-fsp.conf \
-	    packaging/nginx/sitesys-mp.conf $(DESTDIR)/etc/nginx/sites-available
+	    packaging/nginx/sitesys-mp.conf packaging/nginx/sitesys-receiver.conf \
+	    $(DESTDIR)/etc/nginx/sites-available
 	[ -e $(DESTDIR)/etc/sitesys/sitesys.conf ] || \
 	    install -m 0644 packaging/sitesys.conf $(DESTDIR)/etc/sitesys/sitesys.conf
 

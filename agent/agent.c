@@ -100,6 +100,7 @@ agent_settings(struct agent *ag, struct conf *cf)
 	    (long)conf_int(cf, "agent", "timeout_seconds");
 	mp->ca = fsp->ca = conf_str(cf, "agent", "site_ca");
 	mp->crl = fsp->crl = conf_str(cf, "agent", "site_crl");
+	mp->user_agent = fsp->user_agent = AGENT_NAME;
 	mp->protocols = "https";
 	fsp->protocols = "http,https";
 	http_curl_ops(&ag->http, mp);

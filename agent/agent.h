@@ -18,6 +18,7 @@ struct daemon_opts;
 #include "location/location.h"
 #include "notify_frame.h"
 #include "statemsg.h"
+#include "util/http_client.h"
 #include "util/x509.h"
 
 struct conf;
@@ -173,22 +174,11 @@ void identity_close(struct store *st);
 
 /* reply.c - the answers of HTTP requests */
 
-/* An HTTP answer, or why there was none. */
-struct http_reply {
-	long status; /* 0: no answer */
-	char *body;
-	size_t len;
-	char error[512];
-};
-
 /* A management point's error answer, {"error": reason, "code": code}. */
 struct mp_error {
 	char code[32]; /* "" when the answer is not one */
 	char reason[400];
 };
-
-/* http_reply_free - release a reply's body */
-void http_reply_free(struct http_reply *r);
 
 /* http_reply_error - r's error answer into e (empty when it has none) */
 void http_reply_error(const struct http_reply *r, struct mp_error *e);
@@ -212,13 +202,6 @@ void http_reply_why(
 void approval_note(struct store *st, const char *state, const char *reason);
 
 /* send.c - deliver the outbox in batches: the MP, else the FSP */
-
-/* The requests the agent makes (libcurl in http.c; fakes in tests). */
-struct http_ops {
-	int (*request)(void *ctx, const char *method, const char *url,
-	    const char *body, size_t len, struct http_reply *r);
-	void *ctx;
-};
 
 /* send_pack - how many files from the head of files fit one batch */
 size_t send_pack(const struct outbox_file *files, size_t n);
@@ -276,14 +259,6 @@ int policy_poll(struct store *st, const struct http_ops *http,
 json_t *netaddr_list(void);
 
 /* main.c, cmd.c, run.c - the program */
-
-/* How libcurl makes one kind of request (http.c). */
-struct http_conf {
-	long timeout; /* [agent] timeout_seconds */
-	const char *protocols; /* CURLOPT_PROTOCOLS_STR, e.g. "https" */
-	const char *ca, *crl; /* [agent] site_ca, site_crl; "" : none */
-	const char *cert, *key; /* the identity presented; NULL: none */
-};
 
 /* What every command works with. */
 struct agent {
@@ -596,19 +571,6 @@ void location_answer_free(struct location_answer *la);
 
 /* location_kind_name - "server", "cloud", "peer" */
 const char *location_kind_name(enum loc_kind k);
-
-/* http.c - libcurl */
-
-/*
- * http_curl_ops - requests through libcurl as conf says (read at each
- * request): only its protocols; over HTTPS, the peer and its host name
- * verified against conf->ca alone (never the system's CAs) and conf->crl,
- * conf->cert and its key presented; a TLS failure's reason in the reply
- */
-void http_curl_ops(struct http_ops *ops, struct http_conf *conf);
-
-/* http_global_init - curl_global_init once; 0 or -1 logged */
-int http_global_init(void);
 
 /*
  * notify_done.c, notify_run.c, notify.c - the notification client

@@ -10,14 +10,6 @@
 #include "util/sjson.h"
 
 void
-http_reply_free(struct http_reply *r)
-{
-	free(r->body);
-	r->body = NULL;
-	r->len = 0;
-}
-
-void
 http_reply_error(const struct http_reply *r, struct mp_error *e)
 {
 	json_t *doc = NULL;

@@ -156,6 +156,36 @@ const struct conf_setting conf_settings[] = {
 	    "sitesys-notifymgr's connection string; empty: [database] "
 	    "conninfo"),
 
+	STR("receiver", "fastcgi_socket", "/run/sitesys/receiver.sock",
+	    "unix socket on which nginx reaches sitesys-receiver"),
+	INT("receiver", "threads", "16", 1, 1024,
+	    "files sitesys-receiver takes at once"),
+
+	CHECKED("sender", "url", "", conf_check_https,
+	    "the site server's HTTPS address, where sitesys-receiver takes "
+	    "files"),
+	STR("sender", "boxes", "statsys.box bgb.box",
+	    "the inboxes of [site] inbox_dir that sitesys-sender delivers"),
+	NEEDS("sender", "cert", "", conf_check_absolute, "key",
+	    "this site system's certificate, from sitectl ca issue"),
+	NEEDS("sender", "key", "", conf_check_absolute, "cert",
+	    "its private key, readable by [site] user"),
+	CHECKED("sender", "site_ca", "", conf_check_absolute,
+	    "the site's CA certificate, the only one trusted for the site "
+	    "server"),
+	CHECKED("sender", "site_crl", "", conf_check_absolute,
+	    "the site's certificate revocation list (empty: not checked)"),
+	INT("sender", "timeout_seconds", "30", 1, 3600,
+	    "how long one PUT may take"),
+	INT("sender", "retry_max_seconds", "60", 1, 3600,
+	    "the longest wait between two attempts while the site server "
+	    "cannot be reached"),
+	CHECKED("sender", "state_file", "/run/sitesys/sender.json",
+	    conf_check_absolute,
+	    "where sitesys-sender keeps its state for sitectl status"),
+	INT("sender", "status_seconds", "5", 1, 3600,
+	    "how often the state file is written"),
+
 	STR("fsp", "fastcgi_socket", "/run/sitesys/fsp.sock",
 	    "unix socket on which nginx reaches sitesys-fsp"),
 	INT("fsp", "threads", "16", 1, 1024,

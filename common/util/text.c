@@ -144,3 +144,39 @@ text_name_check(const char *s, size_t max)
 		return "is too long";
 	return NULL;
 }
+
+/* The value of a hex digit, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+long
+text_url_decode(const char *s, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++) {
+		int c = (unsigned char)*s;
+
+		if (c == '%') {
+			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+
+			if (lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			s += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (n + 1 >= len)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return (long)n;
+}

@@ -48,4 +48,12 @@ const char *text_check(const char *s);
  */
 const char *text_name_check(const char *s, size_t max);
 
+/*
+ * text_url_decode - s with its %XX escapes (and '+' for a space) decoded,
+ * NUL-terminated into out, which holds len bytes; its length, or -1 if an
+ * escape is bad or it does not fit. A decoded NUL is kept: a caller that
+ * takes the result as a string checks strlen against the length.
+ */
+long text_url_decode(const char *s, char *out, size_t len);
+
 #endif

@@ -27,6 +27,7 @@
 #include "util/fcgi_server.h"
 #include "util/log.h"
 #include "util/strmap.h"
+#include "util/text.h"
 
 #define CALLER_CACHE 256 /* entries per thread, by fingerprint */
 #define CALLER_TTL 60 /* seconds */
@@ -44,43 +45,6 @@ static _Thread_local struct caller_known known[CALLER_CACHE];
 
 static const char standing_sql[] =
     "SELECT guid, approved, blocked FROM client WHERE fingerprint = $1";
-
-/* The value of a hex digit, or -1. */
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* s URL-decoded into out (len bytes); its length, or -1 if bad/long. */
-static long
-url_decode(const char *s, char *out, size_t len)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++) {
-		int c = (unsigned char)*s;
-
-		if (c == '%') {
-			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
-
-			if (lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			s += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (n + 1 >= len)
-			return -1;
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	return (long)n;
-}
 
 /* Answer 400: what nginx passed on is no certificate; -1. */
 static int
@@ -106,7 +70,7 @@ caller_pem(struct fcgi_req *req, char *pem, size_t len)
 		           "a client certificate is required: present the "
 		           "certificate the client registered with"),
 		       -1;
-	if ((n = url_decode(param, pem, len)) == -1)
+	if ((n = text_url_decode(param, pem, len)) == -1)
 		return caller_unreadable(req);
 	return n;
 }

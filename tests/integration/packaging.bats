@@ -5,7 +5,7 @@
 # that leave nothing behind.
 
 TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-PKGS="sitesys-common sitesys-console sitesys-fsp sitesys-mp sitesys-notifymgr sitesys-statesys sitesys-agent"
+PKGS="sitesys-common sitesys-console sitesys-fsp sitesys-mp sitesys-notifymgr sitesys-statesys sitesys-sender sitesys-agent"
 
 setup_file() {
 	PKG_DIR=$(mktemp -d /tmp/sitesys-pkg.XXXXXX)
@@ -42,6 +42,11 @@ holds() { dpkg-deb -c "$(deb "$1")" | awk '{ print $6 }' | grep -qx "./$2"; }
 	holds sitesys-mp lib/systemd/system/sitesys-notifyd.service
 	holds sitesys-mp etc/nginx/sites-available/sitesys-mp.conf
 	holds sitesys-statesys lib/systemd/system/sitesys-statesys.service
+	holds sitesys-statesys usr/sbin/sitesys-receiver
+	holds sitesys-statesys etc/nginx/sites-available/sitesys-receiver.conf
+	holds sitesys-sender usr/sbin/sitesys-sender
+	holds sitesys-sender lib/systemd/system/sitesys-sender.service
+	dpkg-deb -f "$(deb sitesys-mp)" Recommends | grep -q "sitesys-sender"
 	holds sitesys-notifymgr lib/systemd/system/sitesys-notifymgr.service
 	holds sitesys-agent lib/systemd/system/sitesys-agent.service
 	holds sitesys-console usr/sbin/sitectl
@@ -74,7 +79,8 @@ holds() { dpkg-deb -c "$(deb "$1")" | awk '{ print $6 }' | grep -qx "./$2"; }
 	run systemd-analyze verify /lib/systemd/system/sitesys-*.service
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	for p in sitesys-fsp sitesys-statesys sitesys-notifymgr sitesys-mp; do
+	for p in sitesys-fsp sitesys-statesys sitesys-notifymgr sitesys-mp \
+		sitesys-receiver; do
 		run /usr/sbin/$p -n
 		[ "$status" -eq 0 ] || { echo "$p -n: $output"; false; }
 	done

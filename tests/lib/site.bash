@@ -298,6 +298,46 @@ site_nginx_poll() {
 	return 1
 }
 
+# site_receiver_nginx DIR ADDR PORT SOCK NAME: an nginx of its own, under
+# DIR/receiver-nginx/, in front of sitesys-receiver on the unix SOCK: the
+# packaged site (packaging/nginx/sitesys-receiver.conf) with the test's
+# paths, listening on ADDR:PORT with NAME's certificate of the CA in
+# DIR/ca, checking clients against that CA and its revocation list.
+# Waits (bounded) until it answers; its master's pid in nginx.pid.
+site_receiver_nginx() {
+	local dir=$1 addr=$2 port=$3 sock=$4 name=$5 n=$1/receiver-nginx i
+	local top=${SITE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	mkdir -p "$n/tmp" "$n/logs"
+	{
+		echo "daemon off; worker_processes 1; pid $n/nginx.pid;"
+		[ "$(id -u)" = 0 ] && echo "user $(site_web_user);"
+		echo "error_log $n/logs/error.log;"
+		echo "events { worker_connections 256; }"
+		echo "http {"
+		echo "  access_log $n/logs/access.log;"
+		for t in client_body proxy fastcgi uwsgi scgi; do
+			echo "  ${t}_temp_path $n/tmp/$t;"
+		done
+		sed -e '/listen \[::\]/d' \
+			-e "s|listen 8443 ssl;|listen $addr:$port ssl;|" \
+			-e "s|/etc/sitesys/tls/site-server\.crt|$dir/ca/issued/$name.crt|" \
+			-e "s|/etc/sitesys/tls/site-server\.key|$dir/ca/issued/$name.key|" \
+			-e "s|/etc/sitesys/tls/ca\.|$dir/ca/ca.|" \
+			-e "s|unix:/run/sitesys/receiver\.sock|unix:$sock|" \
+			-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+			"$top/packaging/nginx/sitesys-receiver.conf"
+		echo "}"
+	} >"$n/nginx.conf" || return 1
+	site_nginx_launch "$n/nginx.conf" "$n/logs/error.log"
+	for i in $(seq 1 100); do
+		[ "$(curl -sk -o /dev/null -w '%{http_code}' "https://$addr:$port/")" = 404 ] &&
+			return 0
+		sleep 0.1
+	done
+	cat "$n/logs/error.log" >&2
+	return 1
+}
+
 # site_nginx_quit PIDFILE: ask the nginx whose master wrote PIDFILE to
 # finish (SIGQUIT), and kill it if it has not within 10 s.
 site_nginx_quit() {

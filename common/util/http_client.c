@@ -1,12 +1,12 @@
-/* http.c - the agent's HTTP requests, through libcurl */
+/* http_client.c - HTTP(S) requests through libcurl */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
-#include "util/buf.h"
-#include "util/log.h"
+#include "buf.h"
+#include "http_client.h"
+#include "log.h"
 
 #define HTTP_MAX_REPLY (1024 * 1024)
 
@@ -79,7 +79,7 @@ http_setup(CURL *c, const struct http_conf *hc, const char *url, char *err,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, hc->timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, hc->timeout);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, hc->protocols);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, AGENT_NAME);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, hc->user_agent);
 	if ((rc = http_tls(c, hc)) != CURLE_OK) {
 		snprintf(r->error, sizeof(r->error), "could not set up TLS: %s",
 		    curl_easy_strerror(rc));
@@ -114,7 +114,9 @@ http_curl_request(void *ctx, const char *method, const char *url,
 		curl_easy_cleanup(c);
 		return -1;
 	}
-	if (strcmp(method, "POST") == 0) {
+	if (strcmp(method, "PUT") == 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(
 		    c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -142,4 +144,12 @@ http_curl_ops(struct http_ops *ops, struct http_conf *conf)
 {
 	ops->request = http_curl_request;
 	ops->ctx = conf;
+}
+
+void
+http_reply_free(struct http_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->len = 0;
 }

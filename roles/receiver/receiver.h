@@ -1,0 +1,27 @@
+/*
+ * receiver.h - sitesys-receiver, the inboxes of the site server over
+ * HTTPS: what a site system on another host may put where
+ */
+#ifndef SITESYS_RECEIVER_H
+#define SITESYS_RECEIVER_H
+
+#include <stddef.h>
+
+#define RECEIVER_PATH "/inbox/v1/" /* followed by the inbox's name */
+
+/*
+ * receiver_admits - NULL if a site system of role (its certificate's
+ * organizationalUnitName) may put files into box, else why not
+ */
+const char *receiver_admits(const char *box, const char *role);
+
+/*
+ * receiver_name - the file name a PUT into box names in its query
+ * (name=NAME, URL-encoded or not), into name (len bytes): 0, or -1 with
+ * why. The name must be the protocol's, sitesys-inbox(5):
+ * <unix-µs>.<host>.<pid>.<seq>[.<key>].<ext>, with an ext that box takes.
+ */
+int receiver_name(const char *box, const char *query, char *name, size_t len,
+    char *why, size_t whylen);
+
+#endif
