@@ -53,6 +53,11 @@ teardown_file() {
 	fi
 }
 
+# each test begins with the receiver running, whatever the last one did
+setup() {
+	kill -0 "$(cat "$SITE_DIR/receiver.pid" 2>/dev/null)" 2>/dev/null || receiver_run
+}
+
 teardown() {
 	site_teardown
 	stop_pid "$SITE_DIR/sender.pid"
@@ -169,4 +174,120 @@ incoming() { ls "$SITE_DIR/site/$1/incoming" 2>/dev/null; }
 	run put mp1.test "/inbox/v1/statsys.box?name=$(name smx)" "$f"
 	[ "${lines[0]}" = 413 ]
 	[[ "${lines[1]}" == *"larger than the limit of 67108864 bytes"* ]]
+}
+
+# sender_run: sitesys-sender of the host "mp1" (its inboxes under
+# SITE_DIR/mp1/inbox) as its unit starts it, with a copy of mp1.test's
+# key that [site] user can read; pid in sender.pid
+sender_run() {
+	local d=$SITE_DIR/mp1
+	mkdir -p "$d/tls"
+	cp "$SITE_DIR/ca/issued/mp1.test.crt" "$SITE_DIR/ca/issued/mp1.test.key" \
+		"$SITE_DIR/ca/ca.crt" "$SITE_DIR/ca/ca.crl" "$d/tls/"
+	[ "$(id -u)" != 0 ] || chown -R "$(site_web_user)" "$d"
+	cat >"$SITE_DIR/mp1.conf" <<-CONF
+		[site]
+		inbox_dir = $d/inbox
+		[inbox]
+		settle_seconds = 0
+		[sender]
+		url = https://127.0.0.1:$RECV_PORT/
+		cert = $d/tls/mp1.test.crt
+		key = $d/tls/mp1.test.key
+		site_ca = $d/tls/ca.crt
+		site_crl = $d/tls/ca.crl
+		state_file = $d/sender.json
+		status_seconds = 1
+		retry_max_seconds = 1
+	CONF
+	"$SENDER" -f -c "$SITE_DIR/mp1.conf" 2>>"$SITE_DIR/sender.log" &
+	echo $! >"$SITE_DIR/sender.pid"
+	wait_for 10 test -f "$d/sender.json"
+}
+
+# outbox_put BOX NAME TEXT: a file written into mp1's BOX as its roles
+# write them (tmp/, then renamed into incoming/)
+outbox_put() {
+	local b=$SITE_DIR/mp1/inbox/$1
+	echo "$3" >"$b/tmp/$2"
+	mv "$b/tmp/$2" "$b/incoming/$2"
+}
+
+outbox_empty() { [ -z "$(ls "$SITE_DIR/mp1/inbox/$1/incoming")" ]; }
+
+sender_state() { jq -r "$1" "$SITE_DIR/mp1/sender.json"; }
+
+@test "the sender delivers its outbox oldest name first, and removes each file once the site server has it" {
+	local names=() n i
+	sender_run
+	for i in 1 2 3 4 5; do
+		n=$(name smx)
+		names+=("$n")
+		outbox_put statsys.box "$n" "batch $i"
+	done
+	n=$(name bos)
+	outbox_put bgb.box "$n" presence
+	wait_for 10 outbox_empty statsys.box
+	wait_for 10 outbox_empty bgb.box
+	for i in 1 2 3 4 5; do
+		[ "$(cat "$SITE_DIR/site/statsys.box/incoming/${names[$((i - 1))]}")" = "batch $i" ]
+	done
+	[ "$(cat "$SITE_DIR/site/bgb.box/incoming/$n")" = presence ]
+	# in the order of their names, one PUT each
+	[ "$(grep -o "statsys.box?name=[^ ]*" "$SITE_DIR/receiver-nginx/logs/access.log" |
+		sed 's/.*name=//' | grep -F -x -f <(printf '%s\n' "${names[@]}") | paste -sd' ')" = "${names[*]}" ]
+	wait_for 5 jq_true -e '.boxes[] | select(.name == "statsys.box") | .sent == 5 and .files == 0 and .error == null' "$SITE_DIR/mp1/sender.json"
+}
+
+@test "while the site server cannot take files the sender keeps them and shows its backlog; it sends each once when it returns" {
+	local names=() n i
+	sender_run
+	stop_pid "$SITE_DIR/receiver.pid"
+	for i in 1 2 3; do
+		n=$(name smx)
+		names+=("$n")
+		outbox_put statsys.box "$n" "kept $i"
+	done
+	wait_for 10 jq_true -e '.boxes[] | select(.name == "statsys.box") | .files == 3 and (.error | test("HTTP 502"))' "$SITE_DIR/mp1/sender.json"
+	run "$SITECTL" -c "$SITE_DIR/mp1.conf" status
+	[[ "$output" == *"sending to https://127.0.0.1:$RECV_PORT/"* ]]
+	[[ "$output" =~ statsys.box\ +3\  ]]
+	[[ "$output" == *"failing since "*"HTTP 502"* ]]
+	"$SITECTL" -c "$SITE_DIR/mp1.conf" status --json 2>/dev/null >"$BATS_TEST_TMPDIR/status.json" || true
+	jq_true -e '.sender.boxes[0].files == 3' "$BATS_TEST_TMPDIR/status.json"
+	for n in "${names[@]}"; do
+		refute test -e "$SITE_DIR/site/statsys.box/incoming/$n"
+	done
+	receiver_run
+	wait_for 15 outbox_empty statsys.box
+	for i in 1 2 3; do
+		n=${names[$((i - 1))]}
+		[ "$(cat "$SITE_DIR/site/statsys.box/incoming/$n")" = "kept $i" ]
+		[ "$(grep -c "statsys.box?name=$n HTTP/1.1\" 201" "$SITE_DIR/receiver-nginx/logs/access.log")" = 1 ]
+	done
+	wait_for 5 jq_true -e '.boxes[0].error == null' "$SITE_DIR/mp1/sender.json"
+}
+
+@test "a file the site server refuses for what it is goes to the sender's corrupt/ with the reason, and the rest go on" {
+	local good
+	sender_run
+	outbox_put statsys.box 1.mp1.1.1.smx 'not of the protocol'
+	good=$(name smx)
+	outbox_put statsys.box "$good" fine
+	wait_for 10 outbox_empty statsys.box
+	[ "$(cat "$SITE_DIR/site/statsys.box/incoming/$good")" = fine ]
+	[ "$(cat "$SITE_DIR/mp1/inbox/statsys.box/corrupt/1.mp1.1.1.smx")" = 'not of the protocol' ]
+	grep -q "refused by the site server: HTTP 400: the file name is not one of the protocol's" \
+		"$SITE_DIR/mp1/inbox/statsys.box/corrupt/1.mp1.1.1.smx.why"
+}
+
+@test "the sender will not start without the site server's address, its certificate or the site CA" {
+	printf '[sender]\nurl = https://127.0.0.1:1\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run "$SENDER" -f -c "$BATS_TEST_TMPDIR/bad.conf"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"[sender] cert is not set"* ]]
+	printf '[sender]\nurl = http://127.0.0.1:1\n' >"$BATS_TEST_TMPDIR/bad.conf"
+	run "$SENDER" -f -c "$BATS_TEST_TMPDIR/bad.conf"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"bad.conf:2:"* ]]
 }

@@ -97,9 +97,8 @@ ctl_inboxes(struct ctl *ctl, char *err, size_t errlen)
 	return list;
 }
 
-/* "93s", "12m05s", "3h02m", "2d04h": an age a person reads at a glance. */
-static void
-fmt_age(long long s, char *out, size_t len)
+void
+ctl_fmt_age(long long s, char *out, size_t len)
 {
 	if (s < 60)
 		snprintf(out, len, "%llds", s);
@@ -123,8 +122,8 @@ ctl_print_inboxes(const json_t *list)
 		char age[32] = "-";
 
 		if (files > 0)
-			fmt_age(json_integer_value(
-			            json_object_get(o, "oldest_age_seconds")),
+			ctl_fmt_age(json_integer_value(json_object_get(
+			                o, "oldest_age_seconds")),
 			    age, sizeof(age));
 		printf("%-16s %9lld %9s %8lld %5lld %7lld\n",
 		    ctl_text(json_string_value(json_object_get(o, "name"))),

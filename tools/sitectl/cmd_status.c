@@ -136,14 +136,15 @@ print_components(const json_t *list)
 int
 cmd_status(struct ctl *ctl, int argc, char **argv)
 {
-	char ierr[4200], cerr[1600];
+	char ierr[4200], cerr[1600], serr[4400];
 	const char *vals[1], *pos[1];
-	json_t *doc, *boxes, *comps, *servers = NULL;
+	json_t *doc, *boxes, *comps, *servers = NULL, *sender;
 	int npos;
 
 	if (ctl_parse(ctl, argc, argv, NULL, vals, pos, 0, &npos) == -1)
 		return ctl_usage("status");
 	boxes = ctl_inboxes(ctl, ierr, sizeof(ierr));
+	sender = ctl_sender(ctl, serr, sizeof(serr));
 	comps = components(ctl, &servers, cerr, sizeof(cerr));
 	if (ctl->json) {
 		doc = json_object();
@@ -153,6 +154,10 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		    doc, "inboxes", boxes ? json_incref(boxes) : json_null());
 		if (boxes == NULL)
 			sjson_set(doc, "inbox_error", json_string(ierr));
+		if (sender != NULL || *serr != '\0')
+			sjson_set(doc, "sender",
+			    sender ? json_incref(sender)
+			           : json_pack("{s:s}", "error", serr));
 		sjson_set(doc, "components",
 		    comps ? json_incref(comps) : json_null());
 		if (comps == NULL)
@@ -169,6 +174,10 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 		else
 			printf("  %s\n", ctl_text(ierr));
 		printf("\n");
+		if (sender != NULL)
+			ctl_print_sender(sender), printf("\n");
+		else if (*serr != '\0')
+			printf("sender: %s\n\n", ctl_text(serr));
 		if (comps != NULL) {
 			print_components(comps);
 			print_servers(servers);
@@ -178,6 +187,7 @@ cmd_status(struct ctl *ctl, int argc, char **argv)
 	json_decref(boxes);
 	json_decref(comps);
 	json_decref(servers);
+	json_decref(sender);
 	if (boxes == NULL)
 		ctl_err("%s", ierr);
 	if (comps == NULL)

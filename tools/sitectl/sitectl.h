@@ -76,6 +76,20 @@ json_t *ctl_inboxes(struct ctl *ctl, char *err, size_t errlen);
 /* ctl_print_inboxes - the inbox table as a person reads it */
 void ctl_print_inboxes(const json_t *list);
 
+/* ctl_fmt_age - seconds as "93s", "12m05s", "3h02m", "2d04h" into out */
+void ctl_fmt_age(long long s, char *out, size_t len);
+
+/*
+ * ctl_sender - the state sitesys-sender keeps ([sender] state_file) when
+ * this host has a sender ([sender] url set): the document, with its age
+ * in seconds added as "age_seconds"; NULL with why in err when it cannot
+ * be read; NULL with err empty when the host has no sender
+ */
+json_t *ctl_sender(struct ctl *ctl, char *err, size_t errlen);
+
+/* ctl_print_sender - the sender's state as a person reads it */
+void ctl_print_sender(const json_t *doc);
+
 /*
  * CTL_UTC - SQL for the timestamptz column col as UTC to the second,
  * "2026-11-22T09:30:04Z"
