@@ -200,6 +200,7 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(AGENT_LIB) $(LIB)
 $(BUILD)/fuzz_register: $(BUILD)/roles/mp/register_doc.o
 $(BUILD)/fuzz_fsp_split: $(BUILD)/roles/fsp/split.o
 $(BUILD)/fuzz_notify_poll: $(BUILD)/roles/notifyd/poll_doc.o
+$(BUILD)/fuzz_receiver: $(BUILD)/roles/receiver/target.o
 $(BUILD)/fuzz_sitectl: $(BUILD)/tools/sitectl/main-nomain.o \
     $(BUILD)/gen/schema_sql.o \
     $(filter-out %/main.o,$(SITECTL_SRC:%.c=$(BUILD)/%.o))
