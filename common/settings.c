@@ -176,7 +176,8 @@ const struct conf_setting conf_settings[] = {
 	CHECKED("sender", "site_crl", "", conf_check_absolute,
 	    "the site's certificate revocation list (empty: not checked)"),
 	INT("sender", "timeout_seconds", "30", 1, 3600,
-	    "how long one PUT may take"),
+	    "how long a PUT may go without a byte moving, or wait for its "
+	    "connection"),
 	INT("sender", "retry_max_seconds", "60", 1, 3600,
 	    "the longest wait between two attempts while the site server "
 	    "cannot be reached"),

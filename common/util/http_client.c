@@ -76,7 +76,12 @@ http_setup(CURL *c, const struct http_conf *hc, const char *url, char *err,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, hc->timeout);
+	if (hc->stall_only) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, hc->timeout);
+	} else {
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, hc->timeout);
+	}
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, hc->timeout);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, hc->protocols);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, hc->user_agent);

@@ -6,6 +6,7 @@
 #ifndef SITESYS_HTTP_CLIENT_H
 #define SITESYS_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* An HTTP answer, or why there was none. */
@@ -19,6 +20,8 @@ struct http_reply {
 /* How libcurl makes one kind of request. */
 struct http_conf {
 	long timeout; /* seconds, for the connection and for the whole */
+	bool stall_only; /* timeout counts while no byte moves, not in all:
+			    for a body of any size on any link */
 	const char *protocols; /* CURLOPT_PROTOCOLS_STR, e.g. "https" */
 	const char *ca, *crl; /* CA file and revocation list; "": none */
 	const char *cert, *key; /* the identity presented; NULL: none */

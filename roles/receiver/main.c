@@ -10,17 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fcgi_service.h"
 #include "group_commit.h"
 #include "receiver.h"
 #include "util/fcgi_server.h"
+#include "util/fsio.h"
 #include "util/log.h"
 #include "util/signals.h"
 #include "util/text.h"
 #include "util/x509.h"
 
 #define PEM_MAX 16384
+#define TMP_STALE_SECONDS 60 /* a tmp/ file this old was abandoned */
 
 /* Who is putting: the site system nginx verified. */
 struct sender {
@@ -64,6 +69,29 @@ sender_of(struct fcgi_req *req, struct sender *s)
 	return 0;
 }
 
+/*
+ * Whether tmp/name was left by a write that died (the receiver's, in a
+ * crash): older than TMP_STALE_SECONDS, which no write takes; if so it is
+ * removed, so that the file can be put again.
+ */
+static bool
+tmp_abandoned(struct inbox *ib, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	if (fsio_join(path, sizeof(path), ib->tmp, name) == -1 ||
+	    lstat(path, &st) == -1 ||
+	    time(NULL) - st.st_mtime < TMP_STALE_SECONDS)
+		return false;
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_error("could not remove %s, abandoned: %m", path);
+		return false;
+	}
+	log_warn("removed %s, abandoned by a write that did not finish", path);
+	return true;
+}
+
 /* Write body as name into ib; answer 201 once durable, else 503/409. */
 static int
 put_file(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
@@ -72,7 +100,10 @@ put_file(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
 	json_t *doc;
 	int rc;
 
-	if (group_commit_put(gc, ib, name, body, len) == -1) {
+	rc = group_commit_put(gc, ib, name, body, len);
+	if (rc == -1 && errno == EEXIST && tmp_abandoned(ib, name))
+		rc = group_commit_put(gc, ib, name, body, len);
+	if (rc == -1) {
 		if (errno == EEXIST)
 			return fcgi_refuse(req, 409, "in-progress",
 			    "%s is being written by another request: try "

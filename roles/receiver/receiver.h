@@ -19,7 +19,9 @@ const char *receiver_admits(const char *box, const char *role);
  * receiver_name - the file name a PUT into box names in its query
  * (name=NAME, URL-encoded or not), into name (len bytes): 0, or -1 with
  * why. The name must be the protocol's, sitesys-inbox(5):
- * <unix-µs>.<host>.<pid>.<seq>[.<key>].<ext>, with an ext that box takes.
+ * <unix-µs>.<host>.<pid>.<seq>[.<word>...].<ext> (at most three words, as
+ * a group commit's key and the FSP's part number), with an ext that box
+ * takes.
  */
 int receiver_name(const char *box, const char *query, char *name, size_t len,
     char *why, size_t whylen);

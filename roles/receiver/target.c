@@ -11,6 +11,7 @@
 #include "util/text.h"
 
 #define KEY_MAX 40 /* group_commit_add_key's key */
+#define FIELDS_MAX 3 /* words between the sequence number and ext */
 
 /* An inbox of the site server, as other hosts reach it. */
 struct box_rule {
@@ -77,7 +78,11 @@ field(const char *s, const char *set, size_t min, size_t max, bool last)
 #define DIGITS "0123456789"
 #define WORD "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
-/* Whether name is <µs>.<host>.<pid>.<seq>[.<key>].<ext> with ext e. */
+/*
+ * Whether name is <µs>.<host>.<pid>.<seq>[.<word>...].<ext> with ext e:
+ * at most FIELDS_MAX words between, such as a group commit's key and the
+ * FSP's part or rest number (NAME.KEY.p2.smx).
+ */
 static bool
 protocol_name(const char *name, const char *ext)
 {
@@ -90,17 +95,19 @@ protocol_name(const char *name, const char *ext)
 	if ((n = field(p, WORD, 1, 64, false)) == 0)
 		return false;
 	p += n + 1;
-	if ((n = field(p, DIGITS, 1, 10, false)) == 0)
-		return false;
-	p += n + 1;
-	if ((n = field(p, DIGITS, 1, 10, false)) == 0)
-		return false;
-	p += n + 1;
-	if (strcmp(p, ext) == 0)
-		return true;
-	if ((n = field(p, WORD, 1, KEY_MAX, false)) == 0)
-		return false;
-	return strcmp(p + n + 1, ext) == 0;
+	for (int i = 0; i < 2; i++) {
+		if ((n = field(p, DIGITS, 1, 10, false)) == 0)
+			return false;
+		p += n + 1;
+	}
+	for (int i = 0; i <= FIELDS_MAX; i++) {
+		if (strcmp(p, ext) == 0)
+			return true;
+		if ((n = field(p, WORD, 1, KEY_MAX, false)) == 0)
+			return false;
+		p += n + 1;
+	}
+	return false;
 }
 
 /* The value of name= in query (undecoded) into out; 0, or -1. */
@@ -152,7 +159,7 @@ receiver_name(const char *box, const char *query, char *name, size_t len,
 			return 0;
 	snprintf(why, whylen,
 	    "the file name is not one of the protocol's for %s: "
-	    "<unix-µs>.<host>.<pid>.<seq>[.<key>].<ext>, ext %s%s%s",
+	    "<unix-µs>.<host>.<pid>.<seq>[.<word>...].<ext>, ext %s%s%s",
 	    box, r->exts[0], r->exts[1] ? " or " : "",
 	    r->exts[1] ? r->exts[1] : "");
 	return -1;

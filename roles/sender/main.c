@@ -87,6 +87,7 @@ configure(const struct conf *cf)
 
 	snd.hc = (struct http_conf){
 		.timeout = (long)conf_int(cf, "sender", "timeout_seconds"),
+		.stall_only = true,
 		.protocols = "https",
 		.ca = conf_str(cf, "sender", "site_ca"),
 		.crl = conf_str(cf, "sender", "site_crl"),

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,25 +15,28 @@
 #include "util/fsio.h"
 #include "util/log.h"
 
-/* The reason of an error answer, {"error": reason}, or its status. */
-static void
+/*
+ * The reason of an error answer, {"error": reason, "code": code}, or its
+ * status, into why; whether its code refuses the file itself (its name,
+ * its emptiness, its size) rather than this sender or the moment.
+ */
+static bool
 answer_why(const struct http_reply *r, char *why, size_t len)
 {
+	static const char *const codes[] = { "bad-name", "empty", "too-large" };
 	json_t *doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
 	const char *e = json_string_value(json_object_get(doc, "error"));
+	const char *code = json_string_value(json_object_get(doc, "code"));
+	bool file = false;
 
 	if (e != NULL)
 		snprintf(why, len, "HTTP %ld: %s", r->status, e);
 	else
 		snprintf(why, len, "HTTP %ld", r->status);
+	for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
+		file = file || strcmp(code, codes[i]) == 0;
 	json_decref(doc);
-}
-
-/* Whether status refuses the file itself rather than this sender. */
-static bool
-file_refused(long status)
-{
-	return status == 400 || status == 413;
+	return file && (r->status == 400 || r->status == 413);
 }
 
 /* The file is at the site server: unlink it here. */
@@ -84,6 +88,24 @@ unreadable(struct outbox *o, const char *name, int err, const char *why,
 	                                            : SEND_FAILED;
 }
 
+/*
+ * Whether a file may still be being copied in: young, and not yet a whole
+ * JSON document (every inbox file is one). A file its role wrote by the
+ * protocol is whole when it appears, and goes at once.
+ */
+static bool
+unsettled(struct outbox *o, const char *data, size_t len, time_t mtime)
+{
+	json_t *doc;
+
+	if (!inbox_watch_settling(&o->watch, mtime))
+		return false;
+	if ((doc = json_loadb(data, len, 0, NULL)) == NULL)
+		return true;
+	json_decref(doc);
+	return false;
+}
+
 /* What the answer r to the PUT of name means for it. */
 static enum send_result
 answered(struct outbox *o, const char *name, const struct http_reply *r,
@@ -91,10 +113,9 @@ answered(struct outbox *o, const char *name, const struct http_reply *r,
 {
 	if (r->status == 201)
 		return sent(o, name);
-	answer_why(r, why, whylen);
-	if (file_refused(r->status))
+	if (answer_why(r, why, whylen))
 		return rejected(o, name, why);
-	return r->status == 409 ? SEND_WAIT : SEND_FAILED;
+	return SEND_FAILED;
 }
 
 enum send_result
@@ -113,7 +134,7 @@ outbox_send(struct outbox *o, const char *name, char *why, size_t whylen)
 	if (inbox_entry_read(
 	        AT_FDCWD, path, &data, &len, &st, err, sizeof(err)) == -1)
 		return unreadable(o, name, errno, err, why, whylen);
-	if (inbox_watch_settling(&o->watch, st.st_mtime)) {
+	if (unsettled(o, data, len, st.st_mtime)) {
 		free(data);
 		return SEND_WAIT;
 	}

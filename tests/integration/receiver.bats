@@ -103,6 +103,15 @@ incoming() { ls "$SITE_DIR/site/$1/incoming" 2>/dev/null; }
 	[ "${lines[0]}" = 201 ]
 	[ "$(incoming statsys.box | grep -c "^$n\$")" = 1 ]
 	[ -z "$(ls "$SITE_DIR/site/statsys.box/tmp")" ]
+	# what a write that died left in tmp/ does not block its name for long
+	n=$(name smx)
+	echo partial >"$SITE_DIR/site/statsys.box/tmp/$n"
+	run put mp1.test "/inbox/v1/statsys.box?name=$n" "$f"
+	[ "${lines[0]}" = 409 ]
+	touch -d '2 minutes ago' "$SITE_DIR/site/statsys.box/tmp/$n"
+	run put mp1.test "/inbox/v1/statsys.box?name=$n" "$f"
+	[ "${lines[0]}" = 201 ]
+	cmp "$f" "$SITE_DIR/site/statsys.box/incoming/$n"
 	# the names of notification servers' files, into bgb.box
 	n=$(name bts)
 	run put mp1.test "/inbox/v1/bgb.box?name=$n" "$f"
@@ -130,6 +139,10 @@ incoming() { ls "$SITE_DIR/site/$1/incoming" 2>/dev/null; }
 	local f=$BATS_TEST_TMPDIR/batch n
 	echo '{}' >"$f"
 	n=$(name smx fsp1)
+	run put fsp1.test "/inbox/v1/statsys.box?name=$n" "$f"
+	[ "${lines[0]}" = 201 ]
+	# the FSP forwards a batch's file of its client address in parts
+	n=$(name s7f000001.p2.smx fsp1)
 	run put fsp1.test "/inbox/v1/statsys.box?name=$n" "$f"
 	[ "${lines[0]}" = 201 ]
 	n=$(name bts fsp1)
