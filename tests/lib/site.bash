@@ -58,8 +58,12 @@ site_pg_start() {
 		--locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
 		{ cat "$dir/pg/initdb.log" >&2; return 1; }
 	site_pg_auth "$dir/pg/data"
+	# SITE_PG_LISTEN ADDRESS and SITE_PG_CLIENTS CIDR: hosts of a test's
+	# own network reach the database by TCP, with their roles' passwords
+	[ -z "${SITE_PG_LISTEN:-}" ] ||
+		echo "host sitesys all ${SITE_PG_CLIENTS:?} scram-sha-256" >>"$dir/pg/data/pg_hba.conf"
 	cat >>"$dir/pg/data/postgresql.conf" <<-CONF
-		listen_addresses = ''
+		listen_addresses = '${SITE_PG_LISTEN:-}'
 		password_encryption = scram-sha-256
 		unix_socket_directories = '$dir/pgsock'
 		port = $port
@@ -298,15 +302,22 @@ site_nginx_poll() {
 	return 1
 }
 
-# site_receiver_nginx DIR ADDR PORT SOCK NAME: an nginx of its own, under
-# DIR/receiver-nginx/, in front of sitesys-receiver on the unix SOCK: the
-# packaged site (packaging/nginx/sitesys-receiver.conf) with the test's
-# paths, listening on ADDR:PORT with NAME's certificate of the CA in
-# DIR/ca, checking clients against that CA and its revocation list.
-# Waits (bounded) until it answers; its master's pid in nginx.pid.
-site_receiver_nginx() {
-	local dir=$1 addr=$2 port=$3 sock=$4 name=$5 n=$1/receiver-nginx i
+# site_nginx_packaged DIR NAME URL FILE... -- SED-EXPRESSION...: an nginx
+# of its own, under DIR/NAME-nginx/, serving the packaged nginx files
+# (packaging/nginx/FILE, in that order inside its http block) with the
+# test's paths and addresses put in by the sed expressions (each given
+# as "-e EXPR"); the IPv6 listens are dropped and fastcgi_params is
+# Debian's. Waits (bounded) until URL answers at all; the master's pid
+# in DIR/NAME-nginx/nginx.pid. With SITE_NETNS, nginx runs (and URL is
+# asked) in that network namespace.
+site_nginx_packaged() {
+	local dir=$1 name=$2 url=$3 n=$1/$2-nginx i f files=() seds=() ns=()
+	[ -z "${SITE_NETNS:-}" ] || ns=(ip netns exec "$SITE_NETNS")
 	local top=${SITE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$top/packaging/nginx/$1"); shift; done
+	shift
+	seds=("$@")
 	mkdir -p "$n/tmp" "$n/logs"
 	{
 		echo "daemon off; worker_processes 1; pid $n/nginx.pid;"
@@ -318,24 +329,37 @@ site_receiver_nginx() {
 		for t in client_body proxy fastcgi uwsgi scgi; do
 			echo "  ${t}_temp_path $n/tmp/$t;"
 		done
-		sed -e '/listen \[::\]/d' \
-			-e "s|listen 8443 ssl;|listen $addr:$port ssl;|" \
-			-e "s|/etc/sitesys/tls/site-server\.crt|$dir/ca/issued/$name.crt|" \
-			-e "s|/etc/sitesys/tls/site-server\.key|$dir/ca/issued/$name.key|" \
-			-e "s|/etc/sitesys/tls/ca\.|$dir/ca/ca.|" \
-			-e "s|unix:/run/sitesys/receiver\.sock|unix:$sock|" \
-			-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
-			"$top/packaging/nginx/sitesys-receiver.conf"
+		for f in "${files[@]}"; do
+			sed -e '/listen \[::\]/d' \
+				-e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+				"${seds[@]}" "$f" || return 1
+		done
 		echo "}"
 	} >"$n/nginx.conf" || return 1
-	site_nginx_launch "$n/nginx.conf" "$n/logs/error.log"
+	"${ns[@]}" nginx -c "$n/nginx.conf" -e "$n/logs/error.log" </dev/null \
+		>>"$n/logs/error.log" 2>&1 3>&- &
 	for i in $(seq 1 100); do
-		[ "$(curl -sk -o /dev/null -w '%{http_code}' "https://$addr:$port/")" = 404 ] &&
+		[ "$("${ns[@]}" curl -sk --noproxy '*' -o /dev/null -w '%{http_code}' "$url")" != 000 ] &&
 			return 0
 		sleep 0.1
 	done
 	cat "$n/logs/error.log" >&2
 	return 1
+}
+
+# site_receiver_nginx DIR ADDR PORT SOCK NAME: the packaged site of
+# sitesys-receiver on SOCK (site_nginx_packaged, as DIR/receiver-nginx),
+# listening on ADDR:PORT with NAME's certificate of the CA in DIR/ca,
+# checking clients against that CA and its revocation list.
+site_receiver_nginx() {
+	local dir=$1 addr=$2 port=$3 sock=$4 name=$5
+	site_nginx_packaged "$dir" receiver "https://$addr:$port/" \
+		sitesys-receiver.conf -- \
+		-e "s|listen 8443 ssl;|listen $addr:$port ssl;|" \
+		-e "s|/etc/sitesys/tls/site-server\.crt|$dir/ca/issued/$name.crt|" \
+		-e "s|/etc/sitesys/tls/site-server\.key|$dir/ca/issued/$name.key|" \
+		-e "s|/etc/sitesys/tls/ca\.|$dir/ca/ca.|" \
+		-e "s|unix:/run/sitesys/receiver\.sock|unix:$sock|"
 }
 
 # site_nginx_quit PIDFILE: ask the nginx whose master wrote PIDFILE to
