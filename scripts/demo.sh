@@ -37,6 +37,9 @@ stop() {
 	stop_daemon agent2
 	stop_daemon agent3
 	stop_daemon sitesys-fsp
+	stop_daemon sitesys-sender
+	stop_daemon sitesys-receiver
+	site_nginx_quit "$dir/receiver-nginx/nginx.pid"
 	stop_daemon sitesys-mp
 	stop_daemon sitesys-statesys
 	stop_daemon sitesys-notifyd
@@ -103,6 +106,44 @@ sql() {
 	q "$1"
 }
 
+# fsp_host_config: the FSP as on a host of its own, run/fsp1/: its own
+# sitesys.conf and inboxes, no database, and sitesys-sender delivering its
+# statsys.box to the site server's receiver with the FSP's certificate
+fsp_host_config() {
+	local d=$RUN/fsp1
+	mkdir -p "$d/tls" "$d/inbox"
+	site_issue "$RUN" fsp1.demo.example fsp
+	cp "$RUN/ca/issued/fsp1.demo.example.crt" "$RUN/ca/issued/fsp1.demo.example.key" \
+		"$RUN/ca/ca.crt" "$RUN/ca/ca.crl" "$d/tls/"
+	[ "$(id -u)" != 0 ] || chown -R sitesys: "$d"
+	cat >"$d/sitesys.conf" <<-CONF
+		# the fallback status point's host (in the demo, a directory)
+		[site]
+		inbox_dir = $d/inbox
+		fastcgi_group = $([ "$(id -u)" = 0 ] && site_web_user)
+		[log]
+		level = info
+		[fsp]
+		fastcgi_socket = $RUN/fsp.sock
+		threads = 8
+		# the original's 10,000 per hour, shrunk so it can be watched
+		throttle_messages = 10
+		throttle_seconds = 10
+		# the demo's agents all post from 127.0.0.1, one client address
+		source_max_messages = 1000
+		[sender]
+		url = https://127.0.0.1:$RECV_PORT
+		boxes = statsys.box
+		cert = $d/tls/fsp1.demo.example.crt
+		key = $d/tls/fsp1.demo.example.key
+		site_ca = $d/tls/ca.crt
+		site_crl = $d/tls/ca.crl
+		state_file = $d/sender.json
+		status_seconds = 1
+		retry_max_seconds = 5
+	CONF
+}
+
 site_config() {
 	cat >>"$SITESYS_CONF" <<-CONF
 		[log]
@@ -116,14 +157,9 @@ site_config() {
 		threads = 8
 		statemsg_send_minutes = 1
 		policy_poll_minutes = 1
-		[fsp]
-		fastcgi_socket = $RUN/fsp.sock
-		threads = 8
-		# the original's 10,000 per hour, shrunk so it can be watched
-		throttle_messages = 10
-		throttle_seconds = 10
-		# the demo's agents all post from 127.0.0.1, one client address
-		source_max_messages = 1000
+		[receiver]
+		fastcgi_socket = $RUN/receiver.sock
+		threads = 4
 		[notifyd]
 		listen = 127.0.0.1:$NOTIFY_PORT
 		cert = $RUN/ca/issued/127.0.0.1.crt
@@ -193,7 +229,11 @@ start_site() {
 	[ "$(id -u)" != 0 ] || chown sitesys: "$RUN/state"
 	daemon sitesys-statesys
 	daemon sitesys-mp
-	daemon sitesys-fsp
+	daemon sitesys-receiver
+	RECV_PORT=$(site_free_port)
+	fsp_host_config
+	daemon sitesys-fsp -c "$RUN/fsp1/sitesys.conf"
+	daemon sitesys-sender -c "$RUN/fsp1/sitesys.conf"
 	daemon sitesys-notifymgr
 	daemon sitesys-notifyd
 	wait_until 10 "the MP's socket" test -S "$RUN/mp.sock"
@@ -202,8 +242,14 @@ start_site() {
 	site_nginx_fcgi "$RUN" /mp/v1/ "$RUN/mp.sock"
 	site_nginx_fcgi "$RUN" /fsp/v1/ "$RUN/fsp.sock"
 	site_nginx_poll "$RUN" "$RUN/notifyd.sock"
+	wait_until 10 "the receiver's socket" test -S "$RUN/receiver.sock"
+	site_receiver_nginx "$RUN" 127.0.0.1 "$RECV_PORT" "$RUN/receiver.sock" 127.0.0.1
 	echo "sitesys-statesys, sitesys-mp, sitesys-fsp and sitesys-notifymgr are running;"
 	echo "nginx passes /mp/v1/ (HTTPS) and /fsp/v1/ (plain HTTP) to them;"
+	echo "the FSP runs as on a host of its own (run/fsp1/: its own config and"
+	echo "inboxes): sitesys-sender puts what it forwards into the site server's"
+	echo "statsys.box through sitesys-receiver, behind nginx on 127.0.0.1:$RECV_PORT"
+	echo "(HTTPS, the FSP's own site certificate);"
 	echo "sitesys-notifyd (two workers) listens on 127.0.0.1:$NOTIFY_PORT, and its HTTP"
 	echo "fallback behind nginx's /notify/v1/"
 	echo
@@ -266,10 +312,12 @@ flow_fsp() {
 		printf '  after %2d s: %s messages loaded, fsp.box holds %s file(s)\n' \
 			$(((i - 1) * 6)) \
 			"$(q "SELECT count(*) FROM statemsg_history WHERE topic_type = 401")" \
-			"$(ls "$RUN/inbox/fsp.box/incoming" | wc -l)"
+			"$(ls "$RUN/fsp1/inbox/fsp.box/incoming" | wc -l)"
 		[ "$(q "SELECT count(*) FROM statemsg_history WHERE topic_type = 401")" = 30 ] && break
 		sleep 6
 	done
+	echo "What the FSP forwarded went by its sender; on the FSP's host:"
+	show "$SITECTL" -c "$RUN/fsp1/sitesys.conf" status 2>/dev/null || true
 	daemon sitesys-mp
 	wait_until 10 "the MP" test -S "$RUN/mp.sock"
 	echo "(sitesys-mp started again)"

@@ -15,10 +15,15 @@
 #   site_issue DIR NAME   a certificate from the site's CA for server NAME
 #   site_conf DIR         write DIR/sitesys.conf pointing at all of it, each
 #                         program as its own database role
+#   site_nginx_packaged, site_receiver_nginx
+#                         an nginx of its own serving a packaged nginx site
 #
 # After site_pg_start: SITE_PGHOST, SITE_PGPORT; after site_nginx_start:
 # SITE_HTTPS_PORT, SITE_HTTP_PORT, SITE_CA (the CA's certificate).
 
+# the tree this library belongs to (its packaged nginx sites), found when
+# it is sourced, whatever directory its user moves to after
+SITE_TOP=${SITE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SITE_PGBIN=${SITE_PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
 # Run a command as the owner of the cluster: PostgreSQL refuses root.
@@ -313,9 +318,8 @@ site_nginx_poll() {
 site_nginx_packaged() {
 	local dir=$1 name=$2 url=$3 n=$1/$2-nginx i f files=() seds=() ns=()
 	[ -z "${SITE_NETNS:-}" ] || ns=(ip netns exec "$SITE_NETNS")
-	local top=${SITE_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 	shift 3
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$top/packaging/nginx/$1"); shift; done
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$SITE_TOP/packaging/nginx/$1"); shift; done
 	shift
 	seds=("$@")
 	mkdir -p "$n/tmp" "$n/logs"
