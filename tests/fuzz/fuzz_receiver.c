@@ -12,8 +12,7 @@
 #include "inbox.h"
 #include "receiver/receiver.h"
 
-static const char *const boxes[] = { "statsys.box", "bgb.box", "fsp.box",
-	"" };
+static const char *const boxes[] = { "statsys.box", "bgb.box", "fsp.box", "" };
 
 /* Whether name ends with "." ext. */
 static int
