@@ -64,6 +64,17 @@ http_tls(CURL *c, const struct http_conf *hc)
 	return rc;
 }
 
+/* libcurl's progress callback: a nonzero return ends the transfer. */
+static int
+http_on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct http_conf *hc = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return hc->cancelled() ? 1 : 0;
+}
+
 /* Set the options every request has; the header list to free, or NULL
  * with r->error when TLS cannot be set up as hc says. */
 static struct curl_slist *
@@ -85,6 +96,11 @@ http_setup(CURL *c, const struct http_conf *hc, const char *url, char *err,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, hc->timeout);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, hc->protocols);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, hc->user_agent);
+	if (hc->cancelled != NULL) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, http_on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, hc);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	if ((rc = http_tls(c, hc)) != CURLE_OK) {
 		snprintf(r->error, sizeof(r->error), "could not set up TLS: %s",
 		    curl_easy_strerror(rc));
@@ -129,9 +145,11 @@ http_curl_request(void *ctx, const char *method, const char *url,
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	else
+	else {
+		r->failure = (int)rc;
 		snprintf(r->error, sizeof(r->error), "%s",
 		    err[0] != '\0' ? err : curl_easy_strerror(rc));
+	}
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {

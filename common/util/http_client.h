@@ -12,6 +12,8 @@
 /* An HTTP answer, or why there was none. */
 struct http_reply {
 	long status; /* 0: no answer */
+	int failure; /* with no answer, libcurl's CURLcode: the kind of
+			failure, where error also has its details */
 	char *body;
 	size_t len;
 	char error[512];
@@ -26,6 +28,7 @@ struct http_conf {
 	const char *ca, *crl; /* CA file and revocation list; "": none */
 	const char *cert, *key; /* the identity presented; NULL: none */
 	const char *user_agent; /* the User-Agent header */
+	bool (*cancelled)(void); /* or NULL: true ends a request under way */
 };
 
 /* Requests as a program makes them (libcurl, or fakes in tests). */

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fcgi_service.h"
@@ -25,7 +23,6 @@
 #include "util/x509.h"
 
 #define PEM_MAX 16384
-#define TMP_STALE_SECONDS 60 /* a tmp/ file this old was abandoned */
 
 /* Who is putting: the site system nginx verified. */
 struct sender {
@@ -69,30 +66,42 @@ sender_of(struct fcgi_req *req, struct sender *s)
 	return 0;
 }
 
+static struct inflight writing = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 /*
- * Whether tmp/name was left by a write that died (the receiver's, in a
- * crash): older than TMP_STALE_SECONDS, which no write takes; if so it is
- * removed, so that the file can be put again.
+ * tmp/name, which no request is writing, was left by a receiver that died
+ * while it wrote: remove it so that the file can be put; 0, or -1 logged
  */
-static bool
-tmp_abandoned(struct inbox *ib, const char *name)
+static int
+remove_leftover(struct inbox *ib, const char *name)
 {
 	char path[4096];
-	struct stat st;
 
 	if (fsio_join(path, sizeof(path), ib->tmp, name) == -1 ||
-	    lstat(path, &st) == -1 ||
-	    time(NULL) - st.st_mtime < TMP_STALE_SECONDS)
-		return false;
-	if (unlink(path) == -1 && errno != ENOENT) {
-		log_error("could not remove %s, abandoned: %m", path);
-		return false;
+	    (unlink(path) == -1 && errno != ENOENT)) {
+		log_error("could not remove %s/%s, left by a write that did "
+		          "not finish: %m",
+		    ib->tmp, name);
+		return -1;
 	}
-	log_warn("removed %s, abandoned by a write that did not finish", path);
-	return true;
+	log_warn("removed %s/%s, left by a write that did not finish", ib->tmp,
+	    name);
+	return 0;
 }
 
-/* Write body as name into ib; answer 201 once durable, else 503/409. */
+/* Write body as name into ib, durably, while no other request does. */
+static int
+write_file(struct group_commit *gc, struct inbox *ib, const char *name,
+    const char *body, size_t len)
+{
+	int rc = group_commit_put(gc, ib, name, body, len);
+
+	if (rc == -1 && errno == EEXIST && remove_leftover(ib, name) == 0)
+		rc = group_commit_put(gc, ib, name, body, len);
+	return rc;
+}
+
+/* Write body as name into ib; answer 201 once durable, else 409/503. */
 static int
 put_file(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
     const char *name, const char *body, size_t len)
@@ -100,19 +109,18 @@ put_file(struct fcgi_req *req, struct group_commit *gc, struct inbox *ib,
 	json_t *doc;
 	int rc;
 
-	rc = group_commit_put(gc, ib, name, body, len);
-	if (rc == -1 && errno == EEXIST && tmp_abandoned(ib, name))
-		rc = group_commit_put(gc, ib, name, body, len);
-	if (rc == -1) {
-		if (errno == EEXIST)
-			return fcgi_refuse(req, 409, "in-progress",
-			    "%s is being written by another request: try "
-			    "again",
-			    name);
-		log_error("could not put %s into %s: %m", name, ib->name);
+	if (inflight_take(&writing, name) == -1)
+		return errno == EBUSY
+		    ? fcgi_refuse(req, 409, "in-progress",
+		          "%s is being written by another request: try again",
+		          name)
+		    : fcgi_refuse(req, 503, "not-written", "out of memory");
+	rc = write_file(gc, ib, name, body, len);
+	inflight_give(&writing, name);
+	if (rc == -1)
 		return fcgi_refuse(req, 503, "not-written",
-		    "the file could not be written: %s", strerror(errno));
-	}
+		    "the file could not be written into %s: %s", ib->name,
+		    strerror(errno));
 	doc = json_pack("{s:s, s:s, s:s, s:I}", "format", "sitesys.put/1",
 	    "inbox", ib->name, "file", name, "bytes", (json_int_t)len);
 	rc = fcgi_reply_json(req, 201, doc);

@@ -5,6 +5,7 @@
 #ifndef SITESYS_RECEIVER_H
 #define SITESYS_RECEIVER_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #define RECEIVER_PATH "/inbox/v1/" /* followed by the inbox's name */
@@ -25,5 +26,21 @@ const char *receiver_admits(const char *box, const char *role);
  */
 int receiver_name(const char *box, const char *query, char *name, size_t len,
     char *why, size_t whylen);
+
+/* The names being written (inflight.c); PTHREAD_MUTEX_INITIALIZER. */
+struct inflight {
+	pthread_mutex_t lock;
+	char **names;
+	size_t n, cap;
+};
+
+/*
+ * inflight_take - mark name as being written: 0, or -1 with errno EBUSY
+ * when another request is writing it (ENOMEM when out of memory)
+ */
+int inflight_take(struct inflight *f, const char *name);
+
+/* inflight_give - name is written (or failed): no longer in flight */
+void inflight_give(struct inflight *f, const char *name);
 
 #endif

@@ -110,7 +110,8 @@ protocol_name(const char *name, const char *ext)
 	return false;
 }
 
-/* The value of name= in query (undecoded) into out; 0, or -1. */
+/* The value of key= in query (undecoded) into out: 0, -1 when there is
+ * none, -2 when it is longer than out. */
 static int
 query_value(const char *query, const char *key, char *out, size_t len)
 {
@@ -122,7 +123,7 @@ query_value(const char *query, const char *key, char *out, size_t len)
 
 		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
 			if (n - klen - 1 >= len)
-				return -1;
+				return -2;
 			memcpy(out, p + klen + 1, n - klen - 1);
 			out[n - klen - 1] = '\0';
 			return 0;
@@ -142,7 +143,13 @@ receiver_name(const char *box, const char *query, char *name, size_t len,
 
 	if (r == NULL)
 		return snprintf(why, whylen, "no such inbox \"%s\"", box), -1;
-	if (query_value(query, "name", raw, sizeof(raw)) == -1)
+	n = query_value(query, "name", raw, sizeof(raw));
+	if (n == -2)
+		return snprintf(why, whylen,
+		           "the file name is longer than the limit of %d bytes",
+		           INBOX_NAME_MAX),
+		       -1;
+	if (n == -1)
 		return snprintf(why, whylen,
 		           "the query must name the file: name=<unix-µs>."
 		           "<host>.<pid>.<seq>.<ext> (sitesys-inbox(5))"),

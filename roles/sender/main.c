@@ -88,6 +88,7 @@ configure(const struct conf *cf)
 	snd.hc = (struct http_conf){
 		.timeout = (long)conf_int(cf, "sender", "timeout_seconds"),
 		.stall_only = true,
+		.cancelled = signals_stopping,
 		.protocols = "https",
 		.ca = conf_str(cf, "sender", "site_ca"),
 		.crl = conf_str(cf, "sender", "site_crl"),
@@ -125,7 +126,7 @@ report(struct conf **cfp)
 	while (!signals_stopping()) {
 		if (*state != '\0')
 			sender_state_write(state, url, snd.boxes, snd.n);
-		signals_sleep(every);
+		sender_nap(every);
 		if (signals_take(SIGHUP)) {
 			daemon_reopen_log(*cfp);
 			log_info("the log was reopened; other settings take "

@@ -10,14 +10,14 @@
 #include "util/log.h"
 #include "util/signals.h"
 
-/* Note a failure: logged when its reason changes, kept for the state. */
+/* Note a failure: logged when its kind changes, kept for the state. */
 static void
 failed(struct outbox *o, const char *name, const char *why)
 {
-	bool changed;
+	bool changed = o->failure != o->logged;
 
+	o->logged = o->failure;
 	pthread_mutex_lock(&o->lock);
-	changed = strcmp(o->error, why) != 0;
 	if (o->error_since == 0)
 		o->error_since = time(NULL);
 	snprintf(o->error, sizeof(o->error), "%s", why);
@@ -66,18 +66,29 @@ outbox_run(void *arg)
 			r = send_listed(o);
 		if (r == SEND_FAILED) {
 			inbox_watch_forget(&o->watch);
-			signals_sleep(backoff);
+			sender_nap(backoff);
 			backoff = backoff * 2 > o->retry_max_ms
 			    ? o->retry_max_ms
 			    : backoff * 2;
 			continue;
 		}
 		backoff = SENDER_RETRY_FIRST_MS;
+		o->logged = 0;
 		/* bounded, so that a stop seen by another thread ends it */
 		inbox_watch_wait(
 		    &o->watch, o->rescan_ms < 1000 ? o->rescan_ms : 1000);
 	}
 	return NULL;
+}
+
+/* A signal wakes one thread: the others see the stop within a second. */
+void
+sender_nap(int ms)
+{
+	while (ms > 0 && !signals_stopping()) {
+		signals_sleep(ms < 1000 ? ms : 1000);
+		ms -= 1000;
+	}
 }
 
 int

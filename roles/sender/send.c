@@ -44,6 +44,7 @@ static enum send_result
 sent(struct outbox *o, const char *name)
 {
 	char path[4096];
+	bool recovered;
 
 	if (fsio_join(path, sizeof(path), o->ib.incoming, name) == 0 &&
 	    unlink(path) == -1 && errno != ENOENT)
@@ -51,11 +52,14 @@ sent(struct outbox *o, const char *name)
 		          "be sent again, harmlessly)",
 		    path);
 	pthread_mutex_lock(&o->lock);
+	recovered = o->error[0] != '\0';
 	o->sent++;
 	o->last_sent = time(NULL);
 	o->error[0] = '\0';
 	o->error_since = 0;
 	pthread_mutex_unlock(&o->lock);
+	if (recovered)
+		log_info("%s: the site server takes files again", o->ib.name);
 	return SEND_DONE;
 }
 
@@ -115,6 +119,7 @@ answered(struct outbox *o, const char *name, const struct http_reply *r,
 		return sent(o, name);
 	if (answer_why(r, why, whylen))
 		return rejected(o, name, why);
+	o->failure = r->status;
 	return SEND_FAILED;
 }
 
@@ -128,6 +133,7 @@ outbox_send(struct outbox *o, const char *name, char *why, size_t whylen)
 	char *data;
 	size_t len;
 
+	o->failure = -1; /* here, unless the site server's answer says */
 	if (fsio_join(path, sizeof(path), o->ib.incoming, name) == -1)
 		return snprintf(why, whylen, "%s: path too long", name),
 		       SEND_FAILED;
@@ -141,6 +147,7 @@ outbox_send(struct outbox *o, const char *name, char *why, size_t whylen)
 	snprintf(url, sizeof(url), "%s?name=%s", o->url, name);
 	if (o->http->request(o->http->ctx, "PUT", url, data, len, &r) == -1) {
 		snprintf(why, whylen, "%s", r.error);
+		o->failure = 1000 + r.failure;
 		res = SEND_FAILED;
 	} else {
 		res = answered(o, name, &r, why, whylen);

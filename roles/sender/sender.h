@@ -34,6 +34,10 @@ struct outbox {
 	int retry_max_ms, rescan_ms;
 	pthread_t thread;
 	bool started;
+	/* the thread's own: the kind of the last failure (an HTTP status,
+	 * or 1000 + libcurl's code when there was no answer), and of the
+	 * last one logged, so that a failure is logged when it changes */
+	long failure, logged;
 
 	pthread_mutex_t lock; /* the counters below, for the state file */
 	unsigned long sent, rejected;
@@ -59,6 +63,9 @@ enum send_result outbox_send(
  * retry_max_ms) before trying the same file again; 0, or -1 logged
  */
 int outbox_start(struct outbox *o);
+
+/* sender_nap - sleep ms, or until signals_stopping(), in bounded steps */
+void sender_nap(int ms);
 
 /* outbox_join - wait for o's thread to end (after signals_stopping) */
 void outbox_join(struct outbox *o);

@@ -374,6 +374,32 @@ outbox_empty() { [ -z "$(ls "$T/$1/inbox/statsys.box/incoming")" ]; }
 	wait_for 30 history_is "$G1" $((h1 + 3))
 }
 
+# puts_of NAME N: the site's nginx logged N PUTs of NAME answered 201
+puts_of() {
+	[ "$(grep -c "name=$1 HTTP/1.1\" 201" "$T/receiver-nginx/logs/access.log")" = "$2" ]
+}
+site_empty() { [ -z "$(ls "$T/site/inbox/statsys.box/incoming")" ]; }
+outbox_has() { [ -n "$(ls "$T/$1/inbox/statsys.box/incoming")" ]; }
+
+@test "a file the sender sends again after the site loaded it (a crash before its removal) counts once" {
+	local h1 f
+	h1=$(history "$G1" | cut -d' ' -f1)
+	stop_pid "$T/mp1/sender.pid"
+	state pc1 20
+	wait_for 10 outbox_has mp1
+	f=$(ls "$T/mp1/inbox/statsys.box/incoming")
+	cp "$T/mp1/inbox/statsys.box/incoming/$f" "$T/mp1/again"
+	unit mp1 sender
+	wait_for 30 history_is "$G1" $((h1 + 1))
+	# as if the sender had died between the site's 201 and its unlink
+	cp "$T/mp1/again" "$T/mp1/inbox/statsys.box/tmp/$f"
+	mv "$T/mp1/inbox/statsys.box/tmp/$f" "$T/mp1/inbox/statsys.box/incoming/$f"
+	wait_for 30 outbox_empty mp1
+	wait_for 10 puts_of "$f" 2
+	wait_for 30 site_empty
+	history_is "$G1" $((h1 + 1))
+}
+
 @test "a PUT to the site server's inboxes without a certificate, or with a revoked one, is refused" {
 	local n
 	n=$(date +%s%6N).mp1.1.1.smx

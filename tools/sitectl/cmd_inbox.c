@@ -233,7 +233,10 @@ inbox_put_file(struct ctl *ctl, const char *box, const char *file)
 		goto out;
 	}
 	json_decref(doc);
-	inbox_new_name(put_ext(file), name, sizeof(name));
+	/* statsys.box's readers and its receiver take .smx alone */
+	inbox_new_name(
+	    strcmp(boxname, "statsys.box") == 0 ? "smx" : put_ext(file), name,
+	    sizeof(name));
 	if (inbox_put(&ib, name, data, len) == -1)
 		ctl_err("could not write %s/tmp/%s: %s", ib.path, name,
 		    strerror(errno));
