@@ -398,6 +398,8 @@ outbox_has() { [ -n "$(ls "$T/$1/inbox/statsys.box/incoming")" ]; }
 	wait_for 10 puts_of "$f" 2
 	wait_for 30 site_empty
 	history_is "$G1" $((h1 + 1))
+	# known by its name, from the ledger: a repeat, not loaded again
+	grep -q "statsys.box/$f was already processed, removed" "$T/site/statesys.log"
 }
 
 @test "a PUT to the site server's inboxes without a certificate, or with a revoked one, is refused" {
