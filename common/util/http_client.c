@@ -115,6 +115,38 @@ http_setup(CURL *c, const struct http_conf *hc, const char *url, char *err,
 	return hdrs;
 }
 
+/* The calling thread's handle, kept with its connections (keep_alive). */
+static _Thread_local CURL *thread_handle;
+
+/* A handle for one request as hc says: the thread's, reset, or a new one. */
+static CURL *
+http_handle(const struct http_conf *hc)
+{
+	if (!hc->keep_alive)
+		return curl_easy_init();
+	if (thread_handle == NULL)
+		thread_handle = curl_easy_init();
+	else
+		curl_easy_reset(thread_handle); /* connections are kept */
+	return thread_handle;
+}
+
+/* Done with c: cleaned up unless it is the thread's, kept. */
+static void
+http_handle_done(CURL *c)
+{
+	if (c != thread_handle)
+		curl_easy_cleanup(c);
+}
+
+void
+http_thread_done(void)
+{
+	if (thread_handle != NULL)
+		curl_easy_cleanup(thread_handle);
+	thread_handle = NULL;
+}
+
 /* One request with libcurl; 0 with the answer in r, or -1 with r->error. */
 static int
 http_curl_request(void *ctx, const char *method, const char *url,
@@ -123,7 +155,7 @@ http_curl_request(void *ctx, const char *method, const char *url,
 	char err[CURL_ERROR_SIZE] = "";
 	struct buf b = { 0 };
 	struct curl_slist *hdrs;
-	CURL *c = curl_easy_init();
+	CURL *c = http_handle(ctx);
 	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
@@ -132,7 +164,7 @@ http_curl_request(void *ctx, const char *method, const char *url,
 		return -1;
 	}
 	if ((hdrs = http_setup(c, ctx, url, err, &b, r)) == NULL) {
-		curl_easy_cleanup(c);
+		http_handle_done(c);
 		return -1;
 	}
 	if (strcmp(method, "PUT") == 0)
@@ -150,8 +182,10 @@ http_curl_request(void *ctx, const char *method, const char *url,
 		snprintf(r->error, sizeof(r->error), "%s",
 		    err[0] != '\0' ? err : curl_easy_strerror(rc));
 	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
+	http_handle_done(c);
 	if (rc != CURLE_OK) {
 		buf_free(&b);
 		return -1;

@@ -29,6 +29,8 @@ struct http_conf {
 	const char *cert, *key; /* the identity presented; NULL: none */
 	const char *user_agent; /* the User-Agent header */
 	bool (*cancelled)(void); /* or NULL: true ends a request under way */
+	bool keep_alive; /* each thread keeps one connection per peer open
+			    between requests (http_thread_done ends them) */
 };
 
 /* Requests as a program makes them (libcurl, or fakes in tests). */
@@ -50,6 +52,12 @@ int http_global_init(void);
  * conf->cert and its key presented; a TLS failure's reason in the reply
  */
 void http_curl_ops(struct http_ops *ops, struct http_conf *conf);
+
+/*
+ * http_thread_done - close the calling thread's kept connections (see
+ * keep_alive); a thread that made requests so calls it before it ends
+ */
+void http_thread_done(void);
 
 /* http_reply_free - release a reply's body */
 void http_reply_free(struct http_reply *r);

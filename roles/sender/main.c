@@ -89,6 +89,7 @@ configure(const struct conf *cf)
 		.timeout = (long)conf_int(cf, "sender", "timeout_seconds"),
 		.stall_only = true,
 		.cancelled = signals_stopping,
+		.keep_alive = true,
 		.protocols = "https",
 		.ca = conf_str(cf, "sender", "site_ca"),
 		.crl = conf_str(cf, "sender", "site_crl"),

@@ -78,6 +78,7 @@ outbox_run(void *arg)
 		inbox_watch_wait(
 		    &o->watch, o->rescan_ms < 1000 ? o->rescan_ms : 1000);
 	}
+	http_thread_done();
 	return NULL;
 }
 
