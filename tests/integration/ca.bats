@@ -150,3 +150,22 @@ verify() {
 	run "$SITECTL" ca nosuch
 	[ "$status" -eq 2 ]
 }
+
+@test "ca crl writes the list anew, valid for crl_days from now, with every revocation still in it" {
+	"$SITECTL" ca init >/dev/null
+	"$SITECTL" ca issue --server mp1.example.org --role mp >/dev/null
+	"$SITECTL" ca revoke mp1.example.org >/dev/null
+	# as if the list had been written long ago: it ends within a day
+	printf 'crl_days = 1\n' >>"$SITESYS_CONF"
+	"$SITECTL" ca crl >/dev/null
+	short=$(date -d "$(openssl crl -in "$CA/ca.crl" -noout -nextupdate | sed 's/.*=//')" +%s)
+	sed -i '/crl_days/d' "$SITESYS_CONF"
+	printf 'crl_days = 30\n' >>"$SITESYS_CONF"
+	run "$SITECTL" ca crl
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote the CRL \"$CA/ca.crl\", valid for 30 days"* ]]
+	next=$(date -d "$(openssl crl -in "$CA/ca.crl" -noout -nextupdate | sed 's/.*=//')" +%s)
+	[ $((next - short)) -ge $((29 * 86400)) ]
+	[ "$(openssl crl -in "$CA/ca.crl" -noout -text | grep -c 'Serial Number')" = 1 ]
+	openssl crl -in "$CA/ca.crl" -noout -CAfile "$CA/ca.crt" 2>&1 | grep -q 'verify OK'
+}

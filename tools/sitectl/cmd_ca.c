@@ -516,6 +516,31 @@ ca_revoke(const struct ca *ca, const char *what)
 	return rc;
 }
 
+/*
+ * sitectl ca crl: the revocation list written anew, valid for [ca]
+ * crl_days from now. A list past its time makes every peer that checks it
+ * refuse every certificate, so it is renewed before then (a timer).
+ */
+static int
+ca_crl(const struct ca *ca)
+{
+	EVP_PKEY *key;
+	X509 *crt;
+	int rc = EXIT_FAIL;
+
+	if (ca_load(ca, &key, &crt) == -1)
+		return EXIT_FAIL;
+	if (ca_write_crl(ca, key, crt) == 0) {
+		printf("wrote the CRL \"%s\", valid for %d days; copy it to "
+		       "the hosts that check it and reload their nginx\n",
+		    ca->crl, (int)conf_int(ca->cf, "ca", "crl_days"));
+		rc = EXIT_OK;
+	}
+	X509_free(crt);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 int
 cmd_ca(struct ctl *ctl, int argc, char **argv)
 {
@@ -539,5 +564,7 @@ cmd_ca(struct ctl *ctl, int argc, char **argv)
 	if (strcmp(argv[1], "revoke") == 0 && npos == 1 && !v[0] && !v[1] &&
 	    !v[2])
 		return ca_revoke(&ca, pos[0]);
+	if (strcmp(argv[1], "crl") == 0 && npos == 0 && !v[0] && !v[1] && !v[2])
+		return ca_crl(&ca);
 	return ctl_usage("ca");
 }

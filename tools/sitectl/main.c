@@ -107,7 +107,8 @@ static const struct command {
 	    "ca init [--name NAME]\n"
 	    "       sitectl [-c file] ca issue --server FQDN --role ROLE\n"
 	    "       sitectl [-c file] ca list [--json]\n"
-	    "       sitectl [-c file] ca revoke FQDN|SERIAL" },
+	    "       sitectl [-c file] ca revoke FQDN|SERIAL\n"
+	    "       sitectl [-c file] ca crl" },
 	{ "collection", cmd_collection,
 	    "collection add NAME [--description TEXT] [RULE ...]\n"
 	    "       sitectl [-c file] collection add-rule|remove-rule NAME "
