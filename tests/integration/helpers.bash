@@ -20,10 +20,16 @@ site_setup_file() {
 site_teardown_file() {
 	site_nginx_stop "$SITE_DIR"
 	site_pg_stop "$SITE_DIR"
-	if [ -e "$SITE_DIR/.failed" ]; then
-		echo "# kept $SITE_DIR for inspection" >&3
+	site_keep_or_remove "$SITE_DIR"
+}
+
+# site_keep_or_remove DIR: DIR removed, or kept (and said) when a test of
+# the file failed (site_teardown marked it)
+site_keep_or_remove() {
+	if [ -e "$1/.failed" ]; then
+		echo "# kept $1 for inspection" >&3
 	else
-		rm -rf "$SITE_DIR"
+		rm -rf "$1"
 	fi
 }
 

@@ -43,11 +43,7 @@ teardown_file() {
 	for p in "$T"/*/*-nginx/nginx.pid; do site_nginx_quit "$p"; done
 	ip netns exec "${NS}site" true 2>/dev/null && site_pg_stop "$T/site"
 	for h in lan site mp1 fsp1 pc1 pc2; do ip netns del "$NS$h" 2>/dev/null || true; done
-	if [ -e "$T/.failed" ]; then
-		echo "# kept $T for inspection" >&3
-	else
-		rm -rf "$T"
-	fi
+	site_keep_or_remove "$T"
 }
 
 teardown() {

@@ -46,11 +46,7 @@ teardown_file() {
 	stop_pid "$SITE_DIR/sender.pid"
 	stop_pid "$SITE_DIR/receiver.pid"
 	site_nginx_quit "$SITE_DIR/receiver-nginx/nginx.pid"
-	if [ -e "$SITE_DIR/.failed" ]; then
-		echo "# kept $SITE_DIR for inspection" >&3
-	else
-		rm -rf "$SITE_DIR"
-	fi
+	site_keep_or_remove "$SITE_DIR"
 }
 
 # each test begins with the receiver running, whatever the last one did
