@@ -10,7 +10,8 @@
 # bounded by the disk's fsync latency.
 #
 # Settings it changes from the shipped ones: [inbox] settle_seconds = 0,
-# [sender] status_seconds = 1, [receiver] threads = 4.
+# [sender] status_seconds = 1, [receiver] threads = 4; the [sender] keys
+# without a default (url, cert, key, site_ca, site_crl) are set.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -35,10 +36,8 @@ group=
 site_ca_init "$dir"
 site_issue "$dir" 127.0.0.1 site-server
 site_issue "$dir" mp1.bench mp
-mkdir -p "$dir/mp1/tls"
-cp "$dir/ca/issued/mp1.bench.crt" "$dir/ca/issued/mp1.bench.key" "$dir/ca/ca.crt" \
-	"$dir/ca/ca.crl" "$dir/mp1/tls/"
-[ "$(id -u)" != 0 ] || chown -R "$(site_web_user)" "$dir/mp1"
+site_sender_tls "$dir" "$dir/mp1" mp1.bench
+[ "$(id -u)" != 0 ] || chown "$(site_web_user)" "$dir/mp1"
 cat >"$dir/site.conf" <<-CONF
 	[site]
 	inbox_dir = $dir/site
@@ -103,20 +102,11 @@ sender_run() {
 	mkdir -p "$o/incoming" "$o/tmp" "$o/corrupt"
 	cp "$dir"/files/* "$o/incoming/"
 	[ "$(id -u)" != 0 ] || chown -R "$(site_web_user)" "$dir/mp1/inbox"
-	cat >"$dir/mp1.conf" <<-CONF
-		[site]
-		inbox_dir = $dir/mp1/inbox
-		[inbox]
-		settle_seconds = 0
-		[sender]
-		url = https://127.0.0.1:$rport
-		boxes = statsys.box
-		cert = $dir/mp1/tls/mp1.bench.crt
-		key = $dir/mp1/tls/mp1.bench.key
-		site_ca = $dir/mp1/tls/ca.crt
-		state_file = $dir/mp1/sender.json
-		status_seconds = 1
-	CONF
+	{
+		printf '[site]\ninbox_dir = %s/inbox\n[inbox]\nsettle_seconds = 0\n' "$dir/mp1"
+		site_sender_conf "$dir/mp1" "https://127.0.0.1:$rport" mp1.bench "$dir/mp1/sender.json"
+		echo "boxes = statsys.box"
+	} >"$dir/mp1.conf"
 	t0=$(now)
 	"$BUILD/sitesys-sender" -f -c "$dir/mp1.conf" 2>>"$dir/sender.log" &
 	pid=$!

@@ -111,12 +111,12 @@ sql() {
 # statsys.box to the site server's receiver with the FSP's certificate
 fsp_host_config() {
 	local d=$RUN/fsp1
-	mkdir -p "$d/tls" "$d/inbox"
+	mkdir -p "$d/inbox"
 	site_issue "$RUN" fsp1.demo.example fsp
-	cp "$RUN/ca/issued/fsp1.demo.example.crt" "$RUN/ca/issued/fsp1.demo.example.key" \
-		"$RUN/ca/ca.crt" "$RUN/ca/ca.crl" "$d/tls/"
+	site_sender_tls "$RUN" "$d" fsp1.demo.example
 	[ "$(id -u)" != 0 ] || chown -R sitesys: "$d"
-	cat >"$d/sitesys.conf" <<-CONF
+	{
+		cat <<-CONF
 		# the fallback status point's host (in the demo, a directory)
 		[site]
 		inbox_dir = $d/inbox
@@ -131,17 +131,10 @@ fsp_host_config() {
 		throttle_seconds = 10
 		# the demo's agents all post from 127.0.0.1, one client address
 		source_max_messages = 1000
-		[sender]
-		url = https://127.0.0.1:$RECV_PORT
-		boxes = statsys.box
-		cert = $d/tls/fsp1.demo.example.crt
-		key = $d/tls/fsp1.demo.example.key
-		site_ca = $d/tls/ca.crt
-		site_crl = $d/tls/ca.crl
-		state_file = $d/sender.json
-		status_seconds = 1
-		retry_max_seconds = 5
 	CONF
+		site_sender_conf "$d" "https://127.0.0.1:$RECV_PORT" fsp1.demo.example "$d/sender.json"
+		printf 'boxes = statsys.box\nretry_max_seconds = 5\n'
+	} >"$d/sitesys.conf"
 }
 
 site_config() {

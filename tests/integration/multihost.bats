@@ -121,10 +121,9 @@ ca_setup() {
 # its list, readable by [site] user; and its run/, as the unit's
 # RuntimeDirectory is that user's
 tls() {
-	mkdir -p "$T/$1/tls" "$T/$1/run"
+	mkdir -p "$T/$1/run"
 	chown "$(site_web_user)" "$T/$1/run"
-	cp "$T/ca/issued/$2.crt" "$T/ca/issued/$2.key" "$T/ca/ca.crt" "$T/ca/ca.crl" "$T/$1/tls/"
-	chown -R "$(site_web_user)" "$T/$1/tls"
+	site_sender_tls "$T" "$T/$1" "$2"
 }
 
 # db HOST ROLE: the connection string of ROLE's from HOST
@@ -185,18 +184,8 @@ site_up() {
 # sender_conf HOST: the [sender] of HOST, which presents its own address's
 # certificate
 sender_conf() {
-	cat <<-CONF
-		[sender]
-		url = https://$NET.1:8443
-		cert = $T/$1/tls/$2.crt
-		key = $T/$1/tls/$2.key
-		site_ca = $T/$1/tls/ca.crt
-		site_crl = $T/$1/tls/ca.crl
-		state_file = $T/$1/run/sender.json
-		status_seconds = 1
-		retry_max_seconds = 1
-		timeout_seconds = 2
-	CONF
+	site_sender_conf "$T/$1" "https://$NET.1:8443" "$2" "$T/$1/run/sender.json"
+	printf 'retry_max_seconds = 1\ntimeout_seconds = 2\n'
 }
 
 mp1_up() {

@@ -190,25 +190,13 @@ incoming() { ls "$SITE_DIR/site/$1/incoming" 2>/dev/null; }
 # key that [site] user can read; pid in sender.pid
 sender_run() {
 	local d=$SITE_DIR/mp1
-	mkdir -p "$d/tls"
-	cp "$SITE_DIR/ca/issued/mp1.test.crt" "$SITE_DIR/ca/issued/mp1.test.key" \
-		"$SITE_DIR/ca/ca.crt" "$SITE_DIR/ca/ca.crl" "$d/tls/"
-	[ "$(id -u)" != 0 ] || chown -R "$(site_web_user)" "$d"
-	cat >"$SITE_DIR/mp1.conf" <<-CONF
-		[site]
-		inbox_dir = $d/inbox
-		[inbox]
-		settle_seconds = 0
-		[sender]
-		url = https://127.0.0.1:$RECV_PORT/
-		cert = $d/tls/mp1.test.crt
-		key = $d/tls/mp1.test.key
-		site_ca = $d/tls/ca.crt
-		site_crl = $d/tls/ca.crl
-		state_file = $d/sender.json
-		status_seconds = 1
-		retry_max_seconds = 1
-	CONF
+	site_sender_tls "$SITE_DIR" "$d" mp1.test
+	[ "$(id -u)" != 0 ] || chown "$(site_web_user)" "$d"
+	{
+		printf '[site]\ninbox_dir = %s/inbox\n[inbox]\nsettle_seconds = 0\n' "$d"
+		site_sender_conf "$d" "https://127.0.0.1:$RECV_PORT/" mp1.test "$d/sender.json"
+		echo "retry_max_seconds = 1"
+	} >"$SITE_DIR/mp1.conf"
 	"$SENDER" -f -c "$SITE_DIR/mp1.conf" 2>>"$SITE_DIR/sender.log" &
 	echo $! >"$SITE_DIR/sender.pid"
 	wait_for 10 test -f "$d/sender.json"

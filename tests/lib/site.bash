@@ -366,6 +366,33 @@ site_receiver_nginx() {
 		-e "s|unix:/run/sitesys/receiver\.sock|unix:$sock|"
 }
 
+# site_sender_tls DIR HOST NAME: HOST/tls/ holds NAME's certificate and
+# key from the CA in DIR/ca, the CA's certificate and its revocation list,
+# readable by [site] user, as sitesys-sender(8) runs
+site_sender_tls() {
+	local ca=$1/ca tls=$2/tls
+	mkdir -p "$tls"
+	cp "$ca/issued/$3.crt" "$ca/issued/$3.key" "$ca/ca.crt" "$ca/ca.crl" "$tls/" ||
+		return 1
+	[ "$(id -u)" != 0 ] || chown -R "$(site_web_user)" "$tls"
+}
+
+# site_sender_conf HOST URL NAME STATE: the [sender] section of a host
+# whose TLS files site_sender_tls put in HOST/tls, sending to URL, its
+# state in STATE written every second; more keys may follow it
+site_sender_conf() {
+	cat <<-CONF
+		[sender]
+		url = $2
+		cert = $1/tls/$3.crt
+		key = $1/tls/$3.key
+		site_ca = $1/tls/ca.crt
+		site_crl = $1/tls/ca.crl
+		state_file = $4
+		status_seconds = 1
+	CONF
+}
+
 # site_nginx_quit PIDFILE: ask the nginx whose master wrote PIDFILE to
 # finish (SIGQUIT), and kill it if it has not within 10 s.
 site_nginx_quit() {
