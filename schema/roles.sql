@@ -64,6 +64,8 @@ BEGIN
             r.name);
         EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public '
             'FROM %I', r.name);
+        EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public '
+            'FROM %I', r.name);
         -- what the administrator creates later is granted here, never by
         -- default
         EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public '
@@ -99,7 +101,7 @@ GRANT SELECT, INSERT, UPDATE ON component TO sitesys_mp;
 
 -- sitesys-statesys: loads state messages (COPY into the history and the
 -- current state, through temporary staging tables), tracks serial numbers
--- and missing ranges, issues resync requests, deletes old history, keeps
+-- and missing ranges, issues resync requests, expires old history, keeps
 -- the inbox ledger of statsys.box, reports its status; reads clients'
 -- certificates to check the batches that came through an FSP and counts
 -- the forged ones. It never changes the boundary model, a client's
@@ -109,7 +111,14 @@ BEGIN
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO sitesys_statesys',
         current_database());
 END $$;
-GRANT SELECT, INSERT, DELETE ON statemsg_history TO sitesys_statesys;
+GRANT SELECT, INSERT ON statemsg_history TO sitesys_statesys;
+-- The history's day partitions are made ahead and dropped whole by
+-- functions that run as the administrator: the loader itself may create
+-- and drop no table, and delete no history.
+REVOKE ALL ON FUNCTION statemsg_history_prepare(date, integer),
+    statemsg_history_expire(date, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION statemsg_history_prepare(date, integer),
+    statemsg_history_expire(date, integer) TO sitesys_statesys;
 GRANT SELECT, INSERT, UPDATE ON client_state, client_message_stats
     TO sitesys_statesys;
 GRANT SELECT, INSERT, DELETE ON client_missing_range TO sitesys_statesys;

@@ -100,6 +100,8 @@ ss_connect(PGconn *db, void *arg)
 		          "state messages; waiting");
 		return -1;
 	}
+	if (history_prepare(db) == -1)
+		return -1;
 	return load_prepare(db);
 }
 

@@ -1,9 +1,8 @@
 /*
- * resync.c - the periodic resynchronization check (seed 001) and the
- * history's retention
+ * resync.c - the periodic resynchronization check (seed 001), with the
+ * history's upkeep on the same period
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
 #include "statesys.h"
@@ -50,44 +49,6 @@ resync_check(PGconn *db, const struct conf *cf)
 	return 0;
 }
 
-/* Delete table's rows received more than days ago; 0 or -1 (logged). */
-static int
-expire(PGconn *db, const char *table, const char *what, const char *days)
-{
-	char sql[160];
-	const char *params[1] = { days };
-	PGresult *res;
-
-	snprintf(sql, sizeof(sql),
-	    "DELETE FROM %s WHERE received < now() - "
-	    "make_interval(days => $1::int)",
-	    table);
-	if ((res = db_exec(db, sql, 1, params)) == NULL) {
-		log_error("could not expire the %s: %s", what, db_error());
-		return -1;
-	}
-	if (atol(PQcmdTuples(res)) > 0)
-		log_info("deleted %s %s older than %s days", PQcmdTuples(res),
-		    what, days);
-	PQclear(res);
-	return 0;
-}
-
-/* The history, and the unverified messages with it. */
-static int
-history_expire(PGconn *db, const struct conf *cf)
-{
-	char days[16];
-
-	snprintf(days, sizeof(days), "%lld",
-	    conf_int(cf, "statesys", "history_days"));
-	if (expire(db, "statemsg_history", "state messages", days) == -1 ||
-	    expire(db, "statemsg_unverified", "unverified state messages",
-	        days) == -1)
-		return -1;
-	return 0;
-}
-
 int
 resync_tick(PGconn *db, const struct conf *cf)
 {
@@ -98,7 +59,7 @@ resync_tick(PGconn *db, const struct conf *cf)
 	    now - last < conf_int(cf, "statesys", "resync_check_minutes") * 60)
 		return 0;
 	last = now;
-	if (resync_check(db, cf) == -1 || history_expire(db, cf) == -1)
+	if (resync_check(db, cf) == -1 || history_keep(db, cf) == -1)
 		return -1;
 	return 0;
 }

@@ -204,7 +204,20 @@ void load_message_fields(struct buf *b, struct buf *tmp, const char *client,
 /* load_copy - COPY the rows in b with sql; 0 or -1 */
 int load_copy(PGconn *db, const char *sql, const struct buf *b);
 
-/* resync_tick - the periodic resync check and history retention */
+/* resync_tick - the periodic resync check and history upkeep; 0 or -1 */
 int resync_tick(PGconn *db, const struct conf *cf);
+
+/*
+ * history_prepare - the history's partitions of today and the next days
+ * (the database's UTC day) made if missing, and logged; 0 or -1 (logged)
+ */
+int history_prepare(PGconn *db);
+
+/*
+ * history_keep - history_prepare, then the history's days older than
+ * [statesys] history_days dropped whole and the unverified messages as old
+ * deleted, each logged; 0 or -1 (logged)
+ */
+int history_keep(PGconn *db, const struct conf *cf);
 
 #endif

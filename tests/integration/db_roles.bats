@@ -134,6 +134,10 @@ allowed() {
 	denied sitesys_statesys hierarchy_setting "UPDATE hierarchy_setting SET prefer_bg_mps = true"
 	denied sitesys_statesys client "UPDATE client SET approved = true"
 	denied sitesys_statesys client "UPDATE client SET fingerprint = NULL, certificate = NULL"
+	denied sitesys_statesys statemsg_history "DELETE FROM statemsg_history"
+	allowed sitesys_statesys "SELECT statemsg_history_prepare(current_date, 3)"
+	run psql_as sitesys_mp -c "SELECT statemsg_history_expire(current_date, 0)"
+	[[ "$output" == *"permission denied for function statemsg_history_expire"* ]]
 }
 
 @test "the console's role changes the model but creates no table and no role" {
@@ -154,7 +158,7 @@ allowed() {
 # each table of the schema that no program's role holds any privilege on
 ungranted() {
 	psql_site -c "SELECT c.relname FROM pg_class c
-		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v')
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v', 'p') AND NOT c.relispartition
 		AND NOT EXISTS (SELECT 1 FROM unnest(ARRAY['sitesys_mp',
 			'sitesys_statesys', 'sitesys_console']) AS r (name)
 			WHERE has_table_privilege(r.name, c.oid,

@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# The state message history by day of receipt (schema 009): partitions
+# made ahead, retention that drops whole days, a missing partition that
+# never stops the load. The day is the database's (UTC): the clock is moved
+# by giving the partition functions another day, and by placing rows and
+# partitions 100 days in the past before sitesys-statesys looks at them.
+
+load helpers
+
+STATESYS=$BUILD/sitesys-statesys
+C1=GUID:11111111-1111-4111-8111-111111111111
+
+setup_file() {
+	site_setup_file
+	"$SITECTL" db init >/dev/null
+	"$SITECTL" inbox init >/dev/null
+	sed -i 's/^\[inbox\]$/[inbox]\nrescan_seconds = 1/' "$SITESYS_CONF"
+	printf '[statesys]\nhistory_days = 90\n' >>"$SITESYS_CONF"
+}
+teardown_file() { site_teardown_file; }
+setup() {
+	q "TRUNCATE statemsg_history, client_state, client_message_stats, client_missing_range, inbox_ledger"
+	q "SELECT statemsg_history_prepare($TODAY, 3)" >/dev/null
+}
+teardown() {
+	[ -z "${SS_PID:-}" ] || { kill -TERM "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null; } || true
+	site_teardown
+}
+
+q() { psql_site -c "$1"; }
+TODAY="(now() AT TIME ZONE 'UTC')::date"
+# day N: the name of the partition of today + N days (UTC)
+day() { q "SELECT 'statemsg_history_' || to_char($TODAY + $1, 'YYYYMMDD')"; }
+partitions() {
+	q "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'statemsg_history'::regclass"
+}
+# where SERIAL: the partition that holds C1's message SERIAL
+where() { q "SELECT tableoid::regclass FROM statemsg_history WHERE client = '$C1' AND serial = $1"; }
+
+# one_message SERIAL: a batch of C1's message SERIAL into statsys.box
+one_message() {
+	printf '{"format":"sitesys.statemsg/1","client":"%s","messages":[{"serial":%s,"time":"2026-11-22T10:00:00Z","topic":{"type":500,"id":"KB%s","id_type":0},"state":{"id":2,"criticality":0}}]}\n' \
+		"$C1" "$1" "$1" >"$SITE_DIR/batch.smx"
+	"$SITECTL" inbox put statsys.box "$SITE_DIR/batch.smx" >/dev/null
+}
+backlog_zero() { [ "$(backlog_of statsys.box)" = 0 ]; }
+start_statesys() {
+	: >"$SITE_DIR/statesys.log"
+	"$STATESYS" -f 2>>"$SITE_DIR/statesys.log" 3>&- &
+	SS_PID=$!
+}
+stop_statesys() {
+	kill -TERM "$SS_PID"
+	wait "$SS_PID"
+	local rc=$?
+	SS_PID=
+	return $rc
+}
+logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
+
+@test "db init makes today's partition and the next three days'; a message lands in its day" {
+	local p
+	p=$(partitions)
+	for n in 0 1 2 3; do
+		[[ " $p " == *" $(day $n) "* ]] || { echo "no $(day $n) in: $p"; false; }
+	done
+	[[ " $p " == *" statemsg_history_default "* ]]
+	one_message 1
+	start_statesys
+	wait_for 20 backlog_zero
+	stop_statesys
+	[ "$(where 1)" = "$(day 0)" ]
+}
+
+@test "with the clock moved, a day is dropped whole only once it is more than history_days old" {
+	one_message 1
+	start_statesys
+	wait_for 20 backlog_zero
+	stop_statesys
+	# 90 days on, today's messages are 90 days old: kept
+	[ -z "$(q "SELECT part FROM statemsg_history_expire($TODAY + 90, 90)")" ]
+	[ "$(where 1)" = "$(day 0)" ]
+	# a day later they are older than 90 days: the whole day goes
+	[ "$(q "SELECT part FROM statemsg_history_expire($TODAY + 91, 90)")" = "$(day 0)" ]
+	[ -z "$(where 1)" ]
+	[[ " $(partitions) " != *" $(day 0) "* ]]
+}
+
+@test "statesys drops the days older than history_days and deletes as old rows of the default partition" {
+	# 100 days ago statesys made that day's partitions; rows came on day
+	# -100 (its partition), -95 and -89 (none: the default partition)
+	q "SELECT statemsg_history_prepare($TODAY - 100, 3)" >/dev/null
+	for d in 100 95 89; do
+		q "INSERT INTO statemsg_history (client, serial, msg_time, topic_type, topic_id, topic_id_type, state_id, criticality, received)
+			VALUES ('$C1', $d, now(), 500, 'KB', 0, 2, 0, now() - make_interval(days => $d))"
+	done
+	[ "$(where 100)" = "$(day -100)" ]
+	[ "$(where 95)" = statemsg_history_default ]
+	start_statesys
+	wait_for 20 logged "expired statemsg_history_default"
+	stop_statesys
+	for n in -100 -99 -98 -97; do
+		logged "expired $(day $n): about [0-9]* state messages received more than 90 days ago"
+		[[ " $(partitions) " != *" $(day $n) "* ]]
+	done
+	logged "expired statemsg_history_default: about 1 state messages"
+	[ -z "$(where 100)" ]
+	[ -z "$(where 95)" ]
+	[ "$(where 89)" = statemsg_history_default ]
+	[[ " $(partitions) " == *" $(day 0) "* ]]
+}
+
+@test "a missing partition never stops the load; made later, it takes its day's rows" {
+	start_statesys
+	wait_for 20 logged "connected to database"
+	q "DROP TABLE $(day 0)"
+	one_message 1
+	wait_for 20 backlog_zero
+	stop_statesys
+	[ "$(where 1)" = statemsg_history_default ]
+	start_statesys
+	wait_for 20 logged "made partition $(day 0) of the state message history"
+	stop_statesys
+	[ "$(where 1)" = "$(day 0)" ]
+	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1'")" = 1 ]
+}
