@@ -234,6 +234,29 @@ load_topics(PGconn *db, struct load *L)
 	return 0;
 }
 
+/*
+ * The time of the batch: the database's, as of its transaction, which
+ * stamps the history's receipt and the resync requests' issue too; so a
+ * completion and a request are compared on one clock, whatever this
+ * host's says. 0 or -1 (logged).
+ */
+static int
+load_now(PGconn *db, struct load *L)
+{
+	PGresult *res = db_exec(db,
+	    "SELECT (extract(epoch FROM now()) * 1000000)::bigint", 0, NULL);
+
+	if (res == NULL) {
+		log_error(
+		    "could not read the database's clock: %s", db_error());
+		return -1;
+	}
+	L->now_us = atoll(PQgetvalue(res, 0, 0));
+	L->ahead_us = L->now_us + L->lim->future_minutes * 60 * 1000000;
+	PQclear(res);
+	return 0;
+}
+
 /* Load the clients' tracking and current topics from the database. */
 static int
 load_tracks(PGconn *db, struct load *L)
@@ -689,12 +712,11 @@ int
 load_batch(PGconn *db, struct inbox_item *items, size_t n,
     const struct load_limits *lim, struct load_counts *counts)
 {
-	struct load L = { .lim = lim, .now_us = clock_now_us() };
+	struct load L = { .lim = lim };
 	double t0 = clock_mono();
 	size_t applied_n;
 	int rc = -1;
 
-	L.ahead_us = L.now_us + lim->future_minutes * 60 * 1000000;
 	if (load_collect(&L, items, n) == -1)
 		goto out;
 	if (L.nrows == 0) { /* every batch held: nothing to apply */
@@ -702,7 +724,7 @@ load_batch(PGconn *db, struct inbox_item *items, size_t n,
 		goto out;
 	}
 	L.collect_ms = (clock_mono() - t0) * 1e3;
-	if (load_tracks(db, &L) == -1)
+	if (load_now(db, &L) == -1 || load_tracks(db, &L) == -1)
 		goto out;
 	L.read_ms = (clock_mono() - t0) * 1e3 - L.collect_ms;
 	load_track(&L);
