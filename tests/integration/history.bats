@@ -126,3 +126,27 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 	[ "$(where 1)" = "$(day 0)" ]
 	[ "$(q "SELECT count(*) FROM statemsg_history WHERE client = '$C1'")" = 1 ]
 }
+
+@test "one clock: a resync's completion and a gap's detection are the database's time of the batch" {
+	# serial 1, then 3 (a gap: 2), then a completion (700/2): each in a
+	# batch of its own, stamped with its transaction's now()
+	one_message 1
+	start_statesys
+	wait_for 20 backlog_zero
+	printf '{"format":"sitesys.statemsg/1","client":"%s","messages":[{"serial":3,"time":"2020-01-01T00:00:00Z","topic":{"type":500,"id":"KB3","id_type":0},"state":{"id":2,"criticality":0}}]}\n' \
+		"$C1" >"$SITE_DIR/batch.smx"
+	"$SITECTL" inbox put statsys.box "$SITE_DIR/batch.smx" >/dev/null
+	wait_for 20 backlog_zero
+	[ "$(q "SELECT r.detected = h.received FROM client_missing_range r
+		JOIN statemsg_history h USING (client) WHERE h.serial = 3")" = t ]
+	printf '{"format":"sitesys.statemsg/1","client":"%s","messages":[{"serial":4,"time":"2020-01-01T00:00:00Z","topic":{"type":700,"id":"resync","id_type":0},"state":{"id":2,"criticality":0}}]}\n' \
+		"$C1" >"$SITE_DIR/batch.smx"
+	"$SITECTL" inbox put statsys.box "$SITE_DIR/batch.smx" >/dev/null
+	wait_for 20 backlog_zero
+	stop_statesys
+	# the client's own (far off) clock is recorded, never compared
+	[ "$(q "SELECT s.last_resync_client_completed_time = h.received
+		FROM client_message_stats s JOIN statemsg_history h USING (client)
+		WHERE s.client = '$C1' AND h.serial = 4")" = t ]
+	[ "$(q "SELECT count(*) FROM client_missing_range")" = 0 ]
+}
