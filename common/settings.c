@@ -103,7 +103,7 @@ const struct conf_setting conf_settings[] = {
 	INT("statesys", "resync_reissue_days", "3", 1, 365,
 	    "a resync request not completed in this time is issued again"),
 	INT("statesys", "history_days", "90", 1, 3650,
-	    "state messages older than this are deleted from the history"),
+	    "days the history keeps; older days are dropped whole"),
 	INT("statesys", "serial_window", "10000000", 1000, STATEMSG_MAX_SERIAL,
 	    "a serial more than this beyond a client's next expected one is "
 	    "refused"),
