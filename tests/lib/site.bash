@@ -39,8 +39,10 @@ site_as_pg() {
 site_free_port() {
 	local port tries=0
 	while [ $tries -lt 50 ]; do
-		# $RANDOM repeats in each $(...) subshell: mix in its own pid
-		port=$((20000 + (RANDOM + BASHPID * 7919 + tries * 104729) % 20000))
+		# $RANDOM repeats in each $(...) subshell: mix in its own pid;
+		# below the kernel's ephemeral ports (32768 up), which any
+		# connection made meanwhile may take before the server binds
+		port=$((20000 + (RANDOM + BASHPID * 7919 + tries * 104729) % 12000))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 			echo $port
 			return 0
