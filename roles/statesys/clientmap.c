@@ -65,6 +65,28 @@ clientmap_each(
 		fn(m->tracks[i], arg);
 }
 
+static int
+cmp_guid(const void *a, const void *b)
+{
+	const struct serial_track *const *x = a, *const *y = b;
+
+	return strcmp((*x)->client, (*y)->client);
+}
+
+void
+clientmap_rank(struct clientmap *m)
+{
+	struct serial_track **order = malloc((m->count + 1) * sizeof(*order));
+
+	if (order == NULL)
+		abort();
+	memcpy(order, m->tracks, m->count * sizeof(*order));
+	qsort(order, m->count, sizeof(*order), cmp_guid);
+	for (size_t i = 0; i < m->count; i++)
+		order[i]->rank = (uint32_t)i;
+	free(order);
+}
+
 size_t
 clientmap_count(const struct clientmap *m)
 {

@@ -41,10 +41,9 @@ static int
 cmp_rows(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	int c = strcmp(x->t->client, y->t->client);
 
-	if (c != 0)
-		return c;
+	if (x->t->rank != y->t->rank)
+		return x->t->rank < y->t->rank ? -1 : 1;
 	return x->m->serial < y->m->serial ? -1 : x->m->serial > y->m->serial;
 }
 
@@ -54,7 +53,7 @@ static int
 cmp_topic_newest(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
-	int c = strcmp(x->t->client, y->t->client);
+	int c = (x->t->rank > y->t->rank) - (x->t->rank < y->t->rank);
 
 	if (c == 0)
 		c = x->m->topic_type - y->m->topic_type;
@@ -305,6 +304,7 @@ load_ahead(struct load *L, const struct row *r)
 static void
 load_track(struct load *L)
 {
+	clientmap_rank(L->clients);
 	qsort(L->rows, L->nrows, sizeof(*L->rows), cmp_rows);
 	for (size_t i = 0; i < L->nrows; i++) {
 		struct serial_track *t = L->rows[i].t;
@@ -383,22 +383,43 @@ load_copy(PGconn *db, const char *sql, const struct buf *b)
 	return rc;
 }
 
+/* How much COPY data to build before sending it: PostgreSQL loads one
+ * part while the next is built. */
+#define COPY_PART (256 * 1024)
+
+/* Send b's rows if a part is built (or if all is, with all); 0 or -1. */
+static int
+copy_part(PGconn *db, struct buf *b, bool all)
+{
+	if (b->len == 0 || (!all && b->len < COPY_PART))
+		return 0;
+	if (db_copy_put(db, b->p, b->len) == -1)
+		return -1;
+	buf_reset(b);
+	return 0;
+}
+
 static int
 save_history(PGconn *db, struct load *L)
 {
 	struct buf b = { 0 }, tmp = { 0 };
-	int rc;
+	int rc = 0;
 
-	for (size_t i = 0; i < L->nfresh; i++) {
+	if (db_copy_begin(db,
+	        "COPY statemsg_history (client, serial, msg_time, topic_type, "
+	        "topic_id, topic_id_type, state_id, criticality, details, "
+	        "params) FROM STDIN") == -1)
+		return -1;
+	for (size_t i = 0; i < L->nfresh && rc == 0; i++) {
 		load_message_fields(
 		    &b, &tmp, L->fresh[i].t->client, L->fresh[i].m);
 		buf_addc(&b, '\n');
+		rc = copy_part(db, &b, false);
 	}
-	rc = load_copy(db,
-	    "COPY statemsg_history (client, serial, msg_time, topic_type, "
-	    "topic_id, topic_id_type, state_id, criticality, details, params) "
-	    "FROM STDIN",
-	    &b);
+	if (rc == 0)
+		rc = copy_part(db, &b, true);
+	if (db_copy_end(db) == -1)
+		rc = -1;
 	buf_free(&b);
 	buf_free(&tmp);
 	return rc;

@@ -24,6 +24,7 @@ struct serial_range {
 struct serial_track {
 	char *client;
 	uint32_t seq; /* its place among the batch's clients (clientmap) */
+	uint32_t rank; /* its place in the GUIDs' byte order (clientmap_rank) */
 	bool known; /* tracked: loaded, or seen in this batch */
 	bool stored; /* had a client_message_stats row before this batch */
 	int64_t next; /* next expected serial */
@@ -72,6 +73,13 @@ struct serial_track *clientmap_get(struct clientmap *m, const char *client);
 /* clientmap_each - call fn for every entry, in the order first seen */
 void clientmap_each(
     struct clientmap *m, void (*fn)(struct serial_track *, void *), void *arg);
+
+/*
+ * clientmap_rank - number the clients in the byte order of their GUIDs
+ * (serial_track.rank), so that sorting rows by client compares integers
+ * and still gives the keys' order
+ */
+void clientmap_rank(struct clientmap *m);
 
 /* clientmap_count - the number of clients */
 size_t clientmap_count(const struct clientmap *m);
