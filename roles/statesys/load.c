@@ -16,6 +16,7 @@
 #include "statesys.h"
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/copy_bin.h"
 #include "util/db.h"
 #include "util/log.h"
 
@@ -399,49 +400,96 @@ copy_part(PGconn *db, struct buf *b, bool all)
 	return 0;
 }
 
+/* COPY (FORMAT binary) the rows in b, without header or trailer. */
+static int
+load_copy_bin(PGconn *db, const char *sql, const struct buf *rows)
+{
+	struct buf head = { 0 }, tail = { 0 };
+	int rc;
+
+	copy_bin_header(&head);
+	copy_bin_trailer(&tail);
+	if (db_copy_begin(db, sql) == -1) {
+		rc = -1;
+		goto out;
+	}
+	rc = db_copy_put(db, head.p, head.len);
+	if (rc == 0 && rows->len > 0)
+		rc = db_copy_put(db, rows->p, rows->len);
+	if (rc == 0)
+		rc = db_copy_put(db, tail.p, tail.len);
+	if (db_copy_end(db) == -1)
+		rc = -1;
+out:
+	buf_free(&head);
+	buf_free(&tail);
+	return rc;
+}
+
+/* m as a row of statemsg_history's COPY below, in binary. */
+static void
+add_history_row(struct buf *b, const char *client, const struct statemsg *m)
+{
+	copy_bin_row(b, 10);
+	copy_bin_text(b, client);
+	copy_bin_int8(b, m->serial);
+	copy_bin_time(b, m->time_us);
+	copy_bin_int4(b, m->topic_type);
+	copy_bin_text(b, m->topic_id);
+	copy_bin_int4(b, m->topic_id_type);
+	copy_bin_int4(b, m->state_id);
+	copy_bin_int4(b, m->criticality);
+	copy_bin_text(b, m->details);
+	if (m->params == NULL) {
+		copy_bin_text(b, NULL);
+	} else {
+		const char *vals[STATEMSG_MAX_PARAMS];
+		size_t np = json_array_size(m->params);
+
+		for (size_t i = 0; i < np; i++)
+			vals[i] =
+			    json_string_value(json_array_get(m->params, i));
+		copy_bin_text_array(b, vals, np);
+	}
+}
+
 static int
 save_history(PGconn *db, struct load *L)
 {
-	struct buf b = { 0 }, tmp = { 0 };
+	struct buf b = { 0 };
 	int rc = 0;
 
 	if (db_copy_begin(db,
 	        "COPY statemsg_history (client, serial, msg_time, topic_type, "
 	        "topic_id, topic_id_type, state_id, criticality, details, "
-	        "params) FROM STDIN") == -1)
+	        "params) FROM STDIN (FORMAT binary)") == -1)
 		return -1;
+	copy_bin_header(&b);
 	for (size_t i = 0; i < L->nfresh && rc == 0; i++) {
-		load_message_fields(
-		    &b, &tmp, L->fresh[i].t->client, L->fresh[i].m);
-		buf_addc(&b, '\n');
+		add_history_row(&b, L->fresh[i].t->client, L->fresh[i].m);
 		rc = copy_part(db, &b, false);
 	}
+	copy_bin_trailer(&b);
 	if (rc == 0)
 		rc = copy_part(db, &b, true);
 	if (db_copy_end(db) == -1)
 		rc = -1;
 	buf_free(&b);
-	buf_free(&tmp);
 	return rc;
 }
 
+/* r as a row of client_state (and cs_stage, its copy), in binary. */
 static void
 add_state_row(struct buf *b, const struct row *r)
 {
-	buf_adds(b, r->t->client);
-	buf_addc(b, '\t');
-	buf_addi(b, r->m->topic_type);
-	buf_addc(b, '\t');
-	db_copy_field(b, r->m->topic_id);
-	buf_addc(b, '\t');
-	buf_addi(b, r->m->state_id);
-	buf_addc(b, '\t');
-	buf_addi(b, r->m->criticality);
-	buf_addc(b, '\t');
-	buf_adds(b, r->m->time);
-	buf_addc(b, '\t');
-	buf_addi(b, r->m->serial);
-	buf_addc(b, '\n');
+	copy_bin_row(b, 7);
+	copy_bin_text(b, r->t->client);
+	copy_bin_int4(b, r->m->topic_type);
+	copy_bin_text(b, r->m->topic_id);
+	copy_bin_int4(b, r->m->state_id);
+	copy_bin_int4(b, r->m->criticality);
+	copy_bin_time(b, r->m->time_us);
+	copy_bin_int8(b, r->m->serial);
 }
 
 static const char upsert_sql[] =
@@ -456,15 +504,17 @@ static const char upsert_sql[] =
  * batch): a third of the upsert's cost. Should some exist after all (a row
  * put in by hand), the savepoint sends them the upsert's way via stage.
  */
+typedef int (*copy_fn)(PGconn *, const char *, const struct buf *);
+
 static int
-copy_new_rows(
-    PGconn *db, const char *copy_sql, struct buf *rows, struct buf *stage)
+copy_new_rows(PGconn *db, copy_fn copy, const char *copy_sql, struct buf *rows,
+    struct buf *stage)
 {
 	if (rows->len == 0)
 		return 0;
 	if (db_cmd(db, "SAVEPOINT new_rows", 0, NULL) == -1)
 		return -1;
-	if (load_copy(db, copy_sql, rows) == 0)
+	if (copy(db, copy_sql, rows) == 0)
 		return db_cmd(db, "RELEASE new_rows", 0, NULL);
 	log_warn("rows thought new exist already (%s); upserting", db_error());
 	if (db_cmd(db, "ROLLBACK TO new_rows", 0, NULL) == -1)
@@ -523,9 +573,11 @@ save_current_state(PGconn *db, struct load *L)
 		if ((to = state_target(L, r, &fresh, &stage)) != NULL)
 			add_state_row(to, r);
 	}
-	rc = copy_new_rows(db, "COPY client_state FROM STDIN", &fresh, &stage);
+	rc = copy_new_rows(db, load_copy_bin,
+	    "COPY client_state FROM STDIN (FORMAT binary)", &fresh, &stage);
 	if (rc == 0 && stage.len > 0) {
-		rc = load_copy(db, "COPY cs_stage FROM STDIN", &stage);
+		rc = load_copy_bin(
+		    db, "COPY cs_stage FROM STDIN (FORMAT binary)", &stage);
 		if (rc == 0)
 			rc = db_cmd(db, upsert_sql, 0, NULL);
 	}
@@ -584,7 +636,7 @@ add_stats_row(struct serial_track *t, void *arg)
 static int
 save_counters(PGconn *db, struct stats_out *o)
 {
-	int rc = copy_new_rows(db,
+	int rc = copy_new_rows(db, load_copy,
 	    "COPY client_message_stats (client, next_expected_serial, "
 	    "highest_serial, messages, duplicates, last_message_time, "
 	    "last_resync_client_completed_time) FROM STDIN",

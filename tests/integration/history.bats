@@ -150,3 +150,19 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 		WHERE s.client = '$C1' AND h.serial = 4")" = t ]
 	[ "$(q "SELECT count(*) FROM client_missing_range")" = 0 ]
 }
+
+@test "the history and the current state keep every member as sent" {
+	printf '%s\n' '{"format":"sitesys.statemsg/1","client":"'"$C1"'","messages":[
+		{"serial":1,"time":"2026-11-22T10:00:00.123456Z","topic":{"type":500,"id":"KB\tü","id_type":7},"state":{"id":3,"criticality":2},"details":"line 1\nline\\2 ü","params":["a","\u00fc",""]},
+		{"serial":2,"time":"2026-11-22T10:00:01Z","topic":{"type":401,"id":"x"},"state":{"id":1},"params":[]}]}' >"$SITE_DIR/batch.smx"
+	"$SITECTL" inbox put statsys.box "$SITE_DIR/batch.smx" >/dev/null
+	start_statesys
+	wait_for 20 backlog_zero
+	stop_statesys
+	[ "$(q "SELECT to_char(msg_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '|' || topic_type || '|' || topic_id || '|' ||
+		topic_id_type || '|' || state_id || '|' || criticality || '|' || details || '|' || array_to_json(params)
+		FROM statemsg_history WHERE serial = 1")" = "$(printf '2026-11-22 10:00:00.123456|500|KB\tü|7|3|2|line 1\nline\\2 ü|["a","ü",""]')" ]
+	[ "$(q "SELECT coalesce(details, 'NULL') || '|' || (array_length(params, 1) IS NULL) || '|' || cardinality(params) FROM statemsg_history WHERE serial = 2")" = 'NULL|true|0' ]
+	[ "$(q "SELECT topic_id || '|' || state_id || '|' || criticality || '|' || serial || '|' || to_char(msg_time AT TIME ZONE 'UTC', 'SS.US')
+		FROM client_state WHERE topic_type = 500")" = "$(printf 'KB\tü|3|2|1|00.123456')" ]
+}
