@@ -1,7 +1,7 @@
 /*
  * topicset.c - the current-state rows a batch's known clients have already,
  * read once per batch, so that a topic new to its client is COPYed in and
- * only a topic that exists goes through the (three times dearer) upsert;
+ * only a topic that exists goes through the (dearer) staged UPDATE;
  * found through a strmap by a key made of the client, type and topic ID
  */
 #include <stdlib.h>

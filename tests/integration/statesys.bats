@@ -280,10 +280,11 @@ c1_resync_answer() {
 	batch "$c" "$(msg 1 500 KB1 1 2026-11-22T10:00:00Z)"
 	drain
 	q "DELETE FROM client_message_stats WHERE client = '$c'"
-	batch "$c" "$(msg 2 500 KB1 3 2026-11-22T11:00:00Z)"
+	# KB1 exists, unknown to statesys; KB2 is new, and must not be lost
+	batch "$c" "$(msg 2 500 KB1 3 2026-11-22T11:00:00Z)" "$(msg 3 500 KB2 1 2026-11-22T11:00:00Z)"
 	drain
 	grep -q "rows thought new exist already" "$SITE_DIR/statesys.log"
-	[ "$(q "SELECT state_id FROM client_state WHERE client = '$c'")" = 3 ]
+	[ "$(q "SELECT string_agg(topic_id || '=' || state_id, ' ' ORDER BY topic_id) FROM client_state WHERE client = '$c'")" = "KB1=3 KB2=1" ]
 	[ "$(backlog_of statsys.box)" = 0 ]
 	[ "$(ls "$SITE_DIR/inbox/statsys.box/corrupt" | wc -l)" = "$corrupt" ]
 }
