@@ -166,3 +166,18 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 	[ "$(q "SELECT topic_id || '|' || state_id || '|' || criticality || '|' || serial || '|' || to_char(msg_time AT TIME ZONE 'UTC', 'SS.US')
 		FROM client_state WHERE topic_type = 500")" = "$(printf 'KB\tü|3|2|1|00.123456')" ]
 }
+
+@test "sitectl report history shows each day's partition, its messages and size, then the default" {
+	one_message 1
+	start_statesys
+	wait_for 20 backlog_zero
+	stop_statesys
+	run "$SITECTL" report history
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "DAY              MESSAGES       SIZE  PARTITION" ]
+	[[ "${lines[1]}" == "$(q "SELECT to_char($TODAY, 'YYYY-MM-DD')") "*" $(day 0)" ]]
+	[[ "${lines[-1]}" == "default "*" statemsg_history_default" ]]
+	# the statistics count today's message once they have it
+	wait_for 10 bash -c "'$SITECTL' report history --json | jq -e '.[0].messages == 1 and .[0].day == \"$(q "SELECT to_char($TODAY, 'YYYY-MM-DD')")\"' >/dev/null"
+	"$SITECTL" report history --json | jq -e "length == $(partitions | wc -w) and .[-1].day == \"default\" and (.[0].bytes | type) == \"number\"" >/dev/null
+}

@@ -1,5 +1,6 @@
 /*
- * cmd_report.c - sitectl report resync-outstanding|state|unverified|forged
+ * cmd_report.c - sitectl report
+ * resync-outstanding|state|unverified|forged|history
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,50 @@ report_forged(struct ctl *ctl, PGconn *db)
 	return EXIT_OK;
 }
 
+/*
+ * The history's partitions, oldest day first, the default one last: the
+ * rows PostgreSQL's statistics count (n_live_tup: counting a day's rows
+ * would read the day) and the bytes on disk, indexes included.
+ */
+static const char history_sql[] =
+    "SELECT CASE WHEN c.relname ~ '^statemsg_history_[0-9]{8}$' "
+    "THEN to_char(to_date(substr(c.relname, 18), 'YYYYMMDD'), "
+    "'YYYY-MM-DD') ELSE 'default' END AS day, "
+    "c.relname AS partition, coalesce(st.n_live_tup, 0) AS messages, "
+    "pg_total_relation_size(c.oid) AS bytes, "
+    "pg_size_pretty(pg_total_relation_size(c.oid)) AS size "
+    "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "LEFT JOIN pg_stat_user_tables st ON st.relid = c.oid "
+    "WHERE i.inhparent = 'statemsg_history'::regclass "
+    "ORDER BY c.relname = 'statemsg_history_default', c.relname";
+
+static int
+report_history(struct ctl *ctl, PGconn *db)
+{
+	PGresult *res = db_exec(db, history_sql, 0, NULL);
+	json_t *list;
+
+	if (res == NULL) {
+		ctl_err(
+		    "could not read the history's partitions: %s", db_error());
+		return EXIT_FAIL;
+	}
+	list = model_rows_json(res);
+	if (ctl->json) {
+		ctl_json(list);
+	} else {
+		printf("%-10s %14s %10s  %s\n", "DAY", "MESSAGES", "SIZE",
+		    "PARTITION");
+		for (int i = 0; i < PQntuples(res); i++)
+			printf("%-10s %14s %10s  %s\n", PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+			    PQgetvalue(res, i, 1));
+	}
+	json_decref(list);
+	PQclear(res);
+	return EXIT_OK;
+}
+
 /* A topic type: a whole number 0..65535. */
 static int
 topic_type_ok(const char *s)
@@ -231,7 +276,7 @@ cmd_report(struct ctl *ctl, int argc, char **argv)
 	if (strcmp(argv[1], "state") != 0 &&
 	    strcmp(argv[1], "resync-outstanding") != 0 &&
 	    strcmp(argv[1], "unverified") != 0 &&
-	    strcmp(argv[1], "forged") != 0)
+	    strcmp(argv[1], "forged") != 0 && strcmp(argv[1], "history") != 0)
 		return ctl_usage("report");
 	if ((db = ctl_db(ctl)) == NULL)
 		return EXIT_FAIL;
@@ -241,6 +286,8 @@ cmd_report(struct ctl *ctl, int argc, char **argv)
 		rc = report_unverified(ctl, db);
 	else if (strcmp(argv[1], "forged") == 0)
 		rc = report_forged(ctl, db);
+	else if (strcmp(argv[1], "history") == 0)
+		rc = report_history(ctl, db);
 	else
 		rc = report_outstanding(ctl, db);
 	PQfinish(db);

@@ -133,7 +133,8 @@ static const struct command {
 	    "       sitectl [-c file] report state --topic-type T "
 	    "[--topic-id ID] [--json]\n"
 	    "       sitectl [-c file] report unverified [--json]\n"
-	    "       sitectl [-c file] report forged [--json]" },
+	    "       sitectl [-c file] report forged [--json]\n"
+	    "       sitectl [-c file] report history [--json]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
