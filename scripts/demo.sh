@@ -287,6 +287,8 @@ flow_mp() {
 	sleep 1
 	show "$SITECTL" client list
 	show "$SITECTL" report state --topic-type 500
+	echo "(the history: a partition a day, the next days' made ahead, old days dropped whole)"
+	show "$SITECTL" report history
 }
 
 flow_fsp() {
