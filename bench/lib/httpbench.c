@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,6 +30,8 @@
 
 #define MAX_REQUESTS 10000000L /* per client, a bound the clock never hits */
 #define TLS_DAYS 1 /* the run's certificates outlive it */
+/* a client's stack: its request and answer buffers, and OpenSSL's */
+#define CLIENT_STACK (256 * 1024)
 
 /* A connection to 127.0.0.1: a socket, and its TLS when there is one. */
 struct conn {
@@ -59,6 +62,7 @@ hb_setup(
     const char *argv0, char *dir, size_t dirlen, char *bindir, size_t binlen)
 {
 	char copy[PATH_MAX];
+	struct rlimit nofile;
 
 	if (snprintf(copy, sizeof(copy), "%s", argv0) >= (int)sizeof(copy) ||
 	    snprintf(bindir, binlen, "%s", dirname(copy)) >= (int)binlen ||
@@ -68,6 +72,13 @@ hb_setup(
 	}
 	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
 		hb_die("mkdtemp");
+	/* HB_MAX_CLIENTS connections here, and twice as many in nginx,
+	 * which inherits the limit */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+	    nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 }
 
 void
@@ -379,6 +390,7 @@ hb_wait_ready(int port, SSL_CTX *tls, const char *path)
 
 struct client {
 	const struct hb_load *load;
+	pthread_barrier_t *ready; /* all connected; start and stop are set */
 	double start, stop;
 	long ok, failed;
 	int last_failure;
@@ -393,6 +405,14 @@ client_run(void *p)
 	const char *method = l->body != NULL ? "POST" : "GET";
 	struct conn conn = { .fd = -1 };
 
+	/* connected (and the handshake made) before the clock starts, and
+	 * again once the start and stop are known: a thousand handshakes
+	 * must not fall into the warm-up of some clients and the
+	 * measurement of others; a failed one is tried again below */
+	if (!l->reconnect)
+		(void)conn_open(&conn, l->port, l->tls);
+	pthread_barrier_wait(c->ready);
+	pthread_barrier_wait(c->ready);
 	for (long i = 0; i < MAX_REQUESTS; i++) {
 		double t = clock_mono();
 		int status = -1;
@@ -418,21 +438,35 @@ client_run(void *p)
 double
 hb_measure(const struct hb_load *load)
 {
-	pthread_t t[HB_MAX_CLIENTS];
-	struct client c[HB_MAX_CLIENTS];
-	double t0 = clock_mono();
+	int n = load->clients < HB_MAX_CLIENTS ? load->clients : HB_MAX_CLIENTS;
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	struct client *c = calloc((size_t)n, sizeof(*c));
+	pthread_barrier_t ready;
+	pthread_attr_t attr;
 	long ok = 0, failed = 0;
-	int last = 0, n = load->clients;
+	int last = 0;
+	double t0;
 
-	if (n > HB_MAX_CLIENTS)
-		n = HB_MAX_CLIENTS;
+	if (t == NULL || c == NULL)
+		hb_die("calloc");
+	/* the clients and the thread that times them */
+	if (pthread_barrier_init(&ready, NULL, (unsigned)n + 1) != 0 ||
+	    pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setstacksize(&attr, CLIENT_STACK) != 0)
+		hb_die("pthread_barrier_init");
 	for (int i = 0; i < n; i++) {
-		c[i] = (struct client){ .load = load,
-			.start = t0 + load->warmup,
-			.stop = t0 + load->warmup + load->seconds };
-		if (pthread_create(&t[i], NULL, client_run, &c[i]) != 0)
+		c[i] = (struct client){ .load = load, .ready = &ready };
+		if (pthread_create(&t[i], &attr, client_run, &c[i]) != 0)
 			hb_die("pthread_create");
 	}
+	pthread_attr_destroy(&attr);
+	pthread_barrier_wait(&ready);
+	t0 = clock_mono();
+	for (int i = 0; i < n; i++) {
+		c[i].start = t0 + load->warmup;
+		c[i].stop = t0 + load->warmup + load->seconds;
+	}
+	pthread_barrier_wait(&ready);
 	for (int i = 0; i < n; i++) {
 		pthread_join(t[i], NULL);
 		ok += c[i].ok;
@@ -440,6 +474,9 @@ hb_measure(const struct hb_load *load)
 		if (c[i].failed > 0)
 			last = c[i].last_failure;
 	}
+	pthread_barrier_destroy(&ready);
+	free(t);
+	free(c);
 	if (failed > 0)
 		fprintf(stderr,
 		    "%s: %s: %ld requests not answered %d (the last: %d)\n",
@@ -455,7 +492,7 @@ nginx_server(struct buf *conf, const char *dir, const struct hb_server *srv)
 	bool tls = srv->cert != NULL;
 
 	buf_addf(conf,
-	    " server {\n  listen 127.0.0.1:%d%s;\n"
+	    " server {\n  listen 127.0.0.1:%d%s backlog=4096;\n"
 	    "  client_max_body_size 1m; keepalive_requests 10000000;\n"
 	    "  location = /health { return 200 \"ok\\n\"; }\n",
 	    srv->port, tls ? " ssl" : "");
@@ -496,12 +533,16 @@ hb_nginx(
 		buf_addf(&conf, "user %s;\n", user);
 	buf_addf(&conf,
 	    "error_log %s/nginx-error.log;\n"
-	    "events { worker_connections 1024; }\n"
+	    /* a worker may take every client: its connection, and the
+	     * one to the FastCGI socket while its request is answered */
+	    "worker_rlimit_nofile %d;\n"
+	    "events { worker_connections %d; }\n"
 	    "http {\n access_log off;\n"
 	    " client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi;\n"
 	    " proxy_temp_path %s/proxy; uwsgi_temp_path %s/uwsgi;\n"
 	    " scgi_temp_path %s/scgi;\n",
-	    dir, dir, dir, dir, dir, dir);
+	    dir, 4 * HB_MAX_CLIENTS + 64, 2 * HB_MAX_CLIENTS + 64, dir, dir,
+	    dir, dir, dir);
 	for (size_t i = 0; i < n; i++)
 		nginx_server(&conf, dir, &srv[i]);
 	buf_adds(&conf, "}\n");

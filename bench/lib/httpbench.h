@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define HB_MAX_CLIENTS 256
+#define HB_MAX_CLIENTS 1024
 #define HB_MAX_BODY 16384
 
 /* One load: clients post body to path for seconds after a warm-up. */
@@ -55,7 +55,9 @@ void hb_die(const char *what);
 /*
  * hb_setup - make a private work directory for the run (mode 0755: nginx's
  * workers read it) into dir, and the directory of the program argv0 (the
- * build's bench/) into bindir, which hold dirlen and binlen bytes; or die
+ * build's bench/) into bindir, which hold dirlen and binlen bytes, and
+ * raise the open files limit to its hard limit (HB_MAX_CLIENTS clients;
+ * nginx and the daemons started after inherit it); or die
  */
 void hb_setup(
     const char *argv0, char *dir, size_t dirlen, char *bindir, size_t binlen);
@@ -113,7 +115,9 @@ int hb_wait_ready(int port, SSL_CTX *tls, const char *path);
 
 /*
  * hb_measure - requests per second answered with load->want during
- * load->seconds; the others are reported on stderr with their last status
+ * load->seconds, by at most HB_MAX_CLIENTS clients, each connected (and
+ * its handshake made) before the clock starts unless load->reconnect;
+ * the others are reported on stderr with their last status
  */
 double hb_measure(const struct hb_load *load);
 
