@@ -33,13 +33,6 @@
 /* a client's stack: its request and answer buffers, and OpenSSL's */
 #define CLIENT_STACK (256 * 1024)
 
-/* A connection to 127.0.0.1: a socket, and its TLS when there is one. */
-struct conn {
-	int fd;
-	SSL *ssl; /* NULL: plain HTTP */
-	bool ok; /* no error yet: a TLS close_notify may be sent */
-};
-
 void
 hb_die(const char *what)
 {
@@ -253,9 +246,8 @@ dial(int port)
 	return fd;
 }
 
-/* Close c, with a TLS close_notify if all went well. */
-static void
-conn_close(struct conn *c)
+void
+hb_conn_close(struct hb_conn *c)
 {
 	if (c->ssl != NULL) {
 		if (c->ok)
@@ -265,23 +257,24 @@ conn_close(struct conn *c)
 	}
 	if (c->fd != -1)
 		close(c->fd);
-	*c = (struct conn){ .fd = -1 };
+	*c = (struct hb_conn){ .fd = -1 };
 }
 
-/*
- * The one place for a connection: to 127.0.0.1:port, and with tls a full
- * handshake presenting the client certificate; 0, or -1 (c closed).
- */
-static int
-conn_open(struct conn *c, int port, SSL_CTX *tls)
+/* The one place for a connection. */
+int
+hb_conn_open(
+    struct hb_conn *c, int port, SSL_CTX *tls, X509 *cert, EVP_PKEY *key)
 {
-	*c = (struct conn){ .fd = dial(port) };
+	*c = (struct hb_conn){ .fd = dial(port) };
 	if (c->fd == -1)
 		return -1;
 	if (tls != NULL &&
 	    ((c->ssl = SSL_new(tls)) == NULL ||
+	        (cert != NULL &&
+	            (SSL_use_certificate(c->ssl, cert) != 1 ||
+	                SSL_use_PrivateKey(c->ssl, key) != 1)) ||
 	        SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1)) {
-		conn_close(c);
+		hb_conn_close(c);
 		return -1;
 	}
 	c->ok = true;
@@ -290,7 +283,7 @@ conn_open(struct conn *c, int port, SSL_CTX *tls)
 
 /* read(2) on c, through TLS if any; -1 once c failed or ended. */
 static ssize_t
-conn_read(struct conn *c, void *buf, size_t len)
+conn_read(struct hb_conn *c, void *buf, size_t len)
 {
 	ssize_t r = c->ssl == NULL ? read(c->fd, buf, len)
 	                           : SSL_read(c->ssl, buf, (int)len);
@@ -302,7 +295,7 @@ conn_read(struct conn *c, void *buf, size_t len)
 
 /* Write all len bytes to c; 0, or -1. */
 static int
-conn_write(struct conn *c, const void *buf, size_t len)
+conn_write(struct hb_conn *c, const void *buf, size_t len)
 {
 	ssize_t w = c->ssl == NULL ? write(c->fd, buf, len)
 	                           : SSL_write(c->ssl, buf, (int)len);
@@ -314,7 +307,7 @@ conn_write(struct conn *c, const void *buf, size_t len)
 
 /* Read one whole answer from c; its status, or -1. */
 static int
-read_answer(struct conn *c)
+read_answer(struct hb_conn *c)
 {
 	char resp[HB_MAX_BODY];
 	size_t got = 0, need;
@@ -342,10 +335,9 @@ read_answer(struct conn *c)
 	}
 }
 
-/* Send one request on c and read the answer; its status, or -1. */
-static int
-exchange(struct conn *c, const char *method, const char *path, const char *data,
-    size_t len)
+int
+hb_conn_request(struct hb_conn *c, const char *method, const char *path,
+    const char *data, size_t len)
 {
 	char req[HB_MAX_BODY + 512];
 	int n = snprintf(req, sizeof(req),
@@ -365,12 +357,12 @@ int
 hb_request(int port, SSL_CTX *tls, const char *method, const char *path,
     const char *body, size_t len)
 {
-	struct conn c;
+	struct hb_conn c;
 	int status = -1;
 
-	if (conn_open(&c, port, tls) == 0) {
-		status = exchange(&c, method, path, body, len);
-		conn_close(&c);
+	if (hb_conn_open(&c, port, tls, NULL, NULL) == 0) {
+		status = hb_conn_request(&c, method, path, body, len);
+		hb_conn_close(&c);
 	}
 	return status;
 }
@@ -403,14 +395,14 @@ client_run(void *p)
 	struct client *c = p;
 	const struct hb_load *l = c->load;
 	const char *method = l->body != NULL ? "POST" : "GET";
-	struct conn conn = { .fd = -1 };
+	struct hb_conn conn = { .fd = -1 };
 
 	/* connected (and the handshake made) before the clock starts, and
 	 * again once the start and stop are known: a thousand handshakes
 	 * must not fall into the warm-up of some clients and the
 	 * measurement of others; a failed one is tried again below */
 	if (!l->reconnect)
-		(void)conn_open(&conn, l->port, l->tls);
+		(void)hb_conn_open(&conn, l->port, l->tls, NULL, NULL);
 	pthread_barrier_wait(c->ready);
 	pthread_barrier_wait(c->ready);
 	for (long i = 0; i < MAX_REQUESTS; i++) {
@@ -419,8 +411,9 @@ client_run(void *p)
 
 		if (t >= c->stop)
 			break;
-		if (conn.fd != -1 || conn_open(&conn, l->port, l->tls) == 0)
-			status = exchange(&conn, method, l->path,
+		if (conn.fd != -1 ||
+		    hb_conn_open(&conn, l->port, l->tls, NULL, NULL) == 0)
+			status = hb_conn_request(&conn, method, l->path,
 			    l->body ? l->body : "", l->len);
 		if (t >= c->start && status == l->want)
 			c->ok++;
@@ -429,9 +422,9 @@ client_run(void *p)
 			c->last_failure = status;
 		}
 		if (status == -1 || l->reconnect)
-			conn_close(&conn);
+			hb_conn_close(&conn);
 	}
-	conn_close(&conn);
+	hb_conn_close(&conn);
 	return NULL;
 }
 

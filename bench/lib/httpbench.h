@@ -29,6 +29,13 @@ struct hb_load {
 	bool reconnect; /* a new connection (and handshake) per request */
 };
 
+/* A connection to 127.0.0.1: a socket, and its TLS when there is one. */
+struct hb_conn {
+	int fd; /* -1: closed */
+	SSL *ssl; /* NULL: plain HTTP */
+	bool ok; /* no error yet: a TLS close_notify may be sent */
+};
+
 /* One nginx server: a port, and the prefixes it passes to FastCGI. */
 struct hb_server {
 	int port;
@@ -109,6 +116,26 @@ SSL_CTX *hb_tls_client(const struct hb_tls_files *f);
  */
 int hb_request(int port, SSL_CTX *tls, const char *method, const char *path,
     const char *body, size_t len);
+
+/*
+ * hb_conn_open - connect c to 127.0.0.1:port, and with tls make a full
+ * handshake presenting cert and its key (NULL: tls's own certificate);
+ * 0, or -1 with c closed
+ */
+int hb_conn_open(
+    struct hb_conn *c, int port, SSL_CTX *tls, X509 *cert, EVP_PKEY *key);
+
+/*
+ * hb_conn_request - send one HTTP/1.1 request (a body of len bytes, at
+ * most HB_MAX_BODY) on c and read the whole answer; its status, or -1
+ * (c is then to be closed)
+ */
+int hb_conn_request(struct hb_conn *c, const char *method, const char *path,
+    const char *data, size_t len);
+
+/* hb_conn_close - close c (if open), with a TLS close_notify if all went
+ * well */
+void hb_conn_close(struct hb_conn *c);
 
 /* hb_wait_ready - 0 once path answers through nginx (not 502), or -1 */
 int hb_wait_ready(int port, SSL_CTX *tls, const char *path);
