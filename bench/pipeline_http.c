@@ -63,7 +63,7 @@
 #define CLIENT_STACK (256 * 1024)
 #define TOPICS 150 /* per client: what it reports on after the updates */
 #define WARM_SECONDS 2.0
-#define DRAIN_OK 2.0
+#define DRAIN_OK 1.0
 #define DRAIN_MAX 180.0 /* a backlog not committed by then: failed */
 #define MAX_POSTS 100000000L /* per client and phase, never reached */
 #define SUSTAINED 0.97
