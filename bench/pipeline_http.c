@@ -33,10 +33,11 @@
  * A rate is sustained if the agents could send at least 97% of it and the
  * pipeline had committed everything within DRAIN_OK seconds of the last
  * post; if RATE is not, the latency is measured again at 75% of the
- * saturation rate, and if that is not either, at 50%. Beside each phase, the CPU time each process spent per
- * message committed. Environment: CLIENTS (1000), BATCH (25), RATE
- * (50000), CLOSED_SECONDS (10), OPEN_SECONDS (20); PG_PID, the
- * postmaster's pid, to count PostgreSQL's CPU time.
+ * saturation rate, and if that is not either, at 50%. Beside each phase,
+ * the CPU time each process spent per message committed. Environment:
+ * CLIENTS (1000), BATCH (25), RATE (50000), CLOSED_SECONDS (10),
+ * OPEN_SECONDS (20); PG_PID, the postmaster's pid, to count PostgreSQL's
+ * CPU time.
  */
 #include <errno.h>
 #include <libpq-fe.h>
