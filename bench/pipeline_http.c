@@ -116,12 +116,23 @@ stop_all(void)
 	nginx = mp = statesys = 0;
 }
 
-/* Say why, stop everything, keep the logs for a look; exit 1. */
+/* Remove the run's own directory (its TLS files); whether it went. */
+static bool
+remove_dir(void)
+{
+	char cmd[sizeof(dir) + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0;
+}
+
+/* Say why, stop everything, keep the logs in webdir; exit 1. */
 static void
 fail(const char *what)
 {
 	fprintf(stderr, "pipeline_http: %s; see %s\n", what, webdir);
 	stop_all();
+	(void)remove_dir();
 	exit(1);
 }
 
@@ -637,8 +648,6 @@ main(int argc, char **argv)
 	long long total = 0;
 	double sat, rate, closed_s, open_s;
 	pthread_t *t;
-	char cmd[PATH_MAX + 16];
-	int rc;
 
 	if (argc != 2 ||
 	    snprintf(webdir, sizeof(webdir), "%s", argv[1]) >=
@@ -684,7 +693,5 @@ main(int argc, char **argv)
 	free(agents);
 	SSL_CTX_free(tls);
 	PQfinish(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	rc = system(cmd) == 0 ? 0 : 1;
-	return rc;
+	return remove_dir() ? 0 : 1;
 }
