@@ -189,7 +189,7 @@ const struct conf_setting conf_settings[] = {
 
 	STR("fsp", "fastcgi_socket", "/run/sitesys/fsp.sock",
 	    "unix socket on which nginx reaches sitesys-fsp"),
-	INT("fsp", "threads", "16", 1, 1024,
+	INT("fsp", "threads", "64", 1, 1024,
 	    "requests sitesys-fsp handles at once"),
 	INT("fsp", "throttle_messages", "10000", 1, 100000000,
 	    "most state messages forwarded per throttle interval"),
@@ -203,7 +203,7 @@ const struct conf_setting conf_settings[] = {
 	    "sitesys-mp's connection string; empty: [database] conninfo"),
 	STR("mp", "fastcgi_socket", "/run/sitesys/mp.sock",
 	    "unix socket on which nginx reaches sitesys-mp"),
-	INT("mp", "threads", "16", 1, 1024,
+	INT("mp", "threads", "64", 1, 1024,
 	    "requests sitesys-mp handles at once"),
 	INT("mp", "statemsg_send_minutes", "15", 1, 1440,
 	    "how often agents are told to send their state messages"),

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -29,13 +30,8 @@
 
 #define MAX_REQUESTS 10000000L /* per client, a bound the clock never hits */
 #define TLS_DAYS 1 /* the run's certificates outlive it */
-
-/* A connection to 127.0.0.1: a socket, and its TLS when there is one. */
-struct conn {
-	int fd;
-	SSL *ssl; /* NULL: plain HTTP */
-	bool ok; /* no error yet: a TLS close_notify may be sent */
-};
+/* a client's stack: its request and answer buffers, and OpenSSL's */
+#define CLIENT_STACK (256 * 1024)
 
 void
 hb_die(const char *what)
@@ -59,6 +55,7 @@ hb_setup(
     const char *argv0, char *dir, size_t dirlen, char *bindir, size_t binlen)
 {
 	char copy[PATH_MAX];
+	struct rlimit nofile;
 
 	if (snprintf(copy, sizeof(copy), "%s", argv0) >= (int)sizeof(copy) ||
 	    snprintf(bindir, binlen, "%s", dirname(copy)) >= (int)binlen ||
@@ -68,6 +65,13 @@ hb_setup(
 	}
 	if (mkdtemp(dir) == NULL || chmod(dir, 0755) == -1)
 		hb_die("mkdtemp");
+	/* HB_MAX_CLIENTS connections here, and twice as many in nginx,
+	 * which inherits the limit */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+	    nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 }
 
 void
@@ -242,9 +246,8 @@ dial(int port)
 	return fd;
 }
 
-/* Close c, with a TLS close_notify if all went well. */
-static void
-conn_close(struct conn *c)
+void
+hb_conn_close(struct hb_conn *c)
 {
 	if (c->ssl != NULL) {
 		if (c->ok)
@@ -254,23 +257,24 @@ conn_close(struct conn *c)
 	}
 	if (c->fd != -1)
 		close(c->fd);
-	*c = (struct conn){ .fd = -1 };
+	*c = (struct hb_conn){ .fd = -1 };
 }
 
-/*
- * The one place for a connection: to 127.0.0.1:port, and with tls a full
- * handshake presenting the client certificate; 0, or -1 (c closed).
- */
-static int
-conn_open(struct conn *c, int port, SSL_CTX *tls)
+/* The one place for a connection. */
+int
+hb_conn_open(
+    struct hb_conn *c, int port, SSL_CTX *tls, X509 *cert, EVP_PKEY *key)
 {
-	*c = (struct conn){ .fd = dial(port) };
+	*c = (struct hb_conn){ .fd = dial(port) };
 	if (c->fd == -1)
 		return -1;
 	if (tls != NULL &&
 	    ((c->ssl = SSL_new(tls)) == NULL ||
+	        (cert != NULL &&
+	            (SSL_use_certificate(c->ssl, cert) != 1 ||
+	                SSL_use_PrivateKey(c->ssl, key) != 1)) ||
 	        SSL_set_fd(c->ssl, c->fd) != 1 || SSL_connect(c->ssl) != 1)) {
-		conn_close(c);
+		hb_conn_close(c);
 		return -1;
 	}
 	c->ok = true;
@@ -279,7 +283,7 @@ conn_open(struct conn *c, int port, SSL_CTX *tls)
 
 /* read(2) on c, through TLS if any; -1 once c failed or ended. */
 static ssize_t
-conn_read(struct conn *c, void *buf, size_t len)
+conn_read(struct hb_conn *c, void *buf, size_t len)
 {
 	ssize_t r = c->ssl == NULL ? read(c->fd, buf, len)
 	                           : SSL_read(c->ssl, buf, (int)len);
@@ -291,7 +295,7 @@ conn_read(struct conn *c, void *buf, size_t len)
 
 /* Write all len bytes to c; 0, or -1. */
 static int
-conn_write(struct conn *c, const void *buf, size_t len)
+conn_write(struct hb_conn *c, const void *buf, size_t len)
 {
 	ssize_t w = c->ssl == NULL ? write(c->fd, buf, len)
 	                           : SSL_write(c->ssl, buf, (int)len);
@@ -303,7 +307,7 @@ conn_write(struct conn *c, const void *buf, size_t len)
 
 /* Read one whole answer from c; its status, or -1. */
 static int
-read_answer(struct conn *c)
+read_answer(struct hb_conn *c)
 {
 	char resp[HB_MAX_BODY];
 	size_t got = 0, need;
@@ -331,10 +335,9 @@ read_answer(struct conn *c)
 	}
 }
 
-/* Send one request on c and read the answer; its status, or -1. */
-static int
-exchange(struct conn *c, const char *method, const char *path, const char *data,
-    size_t len)
+int
+hb_conn_request(struct hb_conn *c, const char *method, const char *path,
+    const char *data, size_t len)
 {
 	char req[HB_MAX_BODY + 512];
 	int n = snprintf(req, sizeof(req),
@@ -354,12 +357,12 @@ int
 hb_request(int port, SSL_CTX *tls, const char *method, const char *path,
     const char *body, size_t len)
 {
-	struct conn c;
+	struct hb_conn c;
 	int status = -1;
 
-	if (conn_open(&c, port, tls) == 0) {
-		status = exchange(&c, method, path, body, len);
-		conn_close(&c);
+	if (hb_conn_open(&c, port, tls, NULL, NULL) == 0) {
+		status = hb_conn_request(&c, method, path, body, len);
+		hb_conn_close(&c);
 	}
 	return status;
 }
@@ -379,6 +382,7 @@ hb_wait_ready(int port, SSL_CTX *tls, const char *path)
 
 struct client {
 	const struct hb_load *load;
+	pthread_barrier_t *ready; /* all connected; start and stop are set */
 	double start, stop;
 	long ok, failed;
 	int last_failure;
@@ -391,16 +395,25 @@ client_run(void *p)
 	struct client *c = p;
 	const struct hb_load *l = c->load;
 	const char *method = l->body != NULL ? "POST" : "GET";
-	struct conn conn = { .fd = -1 };
+	struct hb_conn conn = { .fd = -1 };
 
+	/* connected (and the handshake made) before the clock starts, and
+	 * again once the start and stop are known: a thousand handshakes
+	 * must not fall into the warm-up of some clients and the
+	 * measurement of others; a failed one is tried again below */
+	if (!l->reconnect)
+		(void)hb_conn_open(&conn, l->port, l->tls, NULL, NULL);
+	pthread_barrier_wait(c->ready);
+	pthread_barrier_wait(c->ready);
 	for (long i = 0; i < MAX_REQUESTS; i++) {
 		double t = clock_mono();
 		int status = -1;
 
 		if (t >= c->stop)
 			break;
-		if (conn.fd != -1 || conn_open(&conn, l->port, l->tls) == 0)
-			status = exchange(&conn, method, l->path,
+		if (conn.fd != -1 ||
+		    hb_conn_open(&conn, l->port, l->tls, NULL, NULL) == 0)
+			status = hb_conn_request(&conn, method, l->path,
 			    l->body ? l->body : "", l->len);
 		if (t >= c->start && status == l->want)
 			c->ok++;
@@ -409,30 +422,44 @@ client_run(void *p)
 			c->last_failure = status;
 		}
 		if (status == -1 || l->reconnect)
-			conn_close(&conn);
+			hb_conn_close(&conn);
 	}
-	conn_close(&conn);
+	hb_conn_close(&conn);
 	return NULL;
 }
 
 double
 hb_measure(const struct hb_load *load)
 {
-	pthread_t t[HB_MAX_CLIENTS];
-	struct client c[HB_MAX_CLIENTS];
-	double t0 = clock_mono();
+	int n = load->clients < HB_MAX_CLIENTS ? load->clients : HB_MAX_CLIENTS;
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	struct client *c = calloc((size_t)n, sizeof(*c));
+	pthread_barrier_t ready;
+	pthread_attr_t attr;
 	long ok = 0, failed = 0;
-	int last = 0, n = load->clients;
+	int last = 0;
+	double t0;
 
-	if (n > HB_MAX_CLIENTS)
-		n = HB_MAX_CLIENTS;
+	if (t == NULL || c == NULL)
+		hb_die("calloc");
+	/* the clients and the thread that times them */
+	if (pthread_barrier_init(&ready, NULL, (unsigned)n + 1) != 0 ||
+	    pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setstacksize(&attr, CLIENT_STACK) != 0)
+		hb_die("pthread_barrier_init");
 	for (int i = 0; i < n; i++) {
-		c[i] = (struct client){ .load = load,
-			.start = t0 + load->warmup,
-			.stop = t0 + load->warmup + load->seconds };
-		if (pthread_create(&t[i], NULL, client_run, &c[i]) != 0)
+		c[i] = (struct client){ .load = load, .ready = &ready };
+		if (pthread_create(&t[i], &attr, client_run, &c[i]) != 0)
 			hb_die("pthread_create");
 	}
+	pthread_attr_destroy(&attr);
+	pthread_barrier_wait(&ready);
+	t0 = clock_mono();
+	for (int i = 0; i < n; i++) {
+		c[i].start = t0 + load->warmup;
+		c[i].stop = t0 + load->warmup + load->seconds;
+	}
+	pthread_barrier_wait(&ready);
 	for (int i = 0; i < n; i++) {
 		pthread_join(t[i], NULL);
 		ok += c[i].ok;
@@ -440,6 +467,9 @@ hb_measure(const struct hb_load *load)
 		if (c[i].failed > 0)
 			last = c[i].last_failure;
 	}
+	pthread_barrier_destroy(&ready);
+	free(t);
+	free(c);
 	if (failed > 0)
 		fprintf(stderr,
 		    "%s: %s: %ld requests not answered %d (the last: %d)\n",
@@ -455,7 +485,7 @@ nginx_server(struct buf *conf, const char *dir, const struct hb_server *srv)
 	bool tls = srv->cert != NULL;
 
 	buf_addf(conf,
-	    " server {\n  listen 127.0.0.1:%d%s;\n"
+	    " server {\n  listen 127.0.0.1:%d%s backlog=4096;\n"
 	    "  client_max_body_size 1m; keepalive_requests 10000000;\n"
 	    "  location = /health { return 200 \"ok\\n\"; }\n",
 	    srv->port, tls ? " ssl" : "");
@@ -496,12 +526,16 @@ hb_nginx(
 		buf_addf(&conf, "user %s;\n", user);
 	buf_addf(&conf,
 	    "error_log %s/nginx-error.log;\n"
-	    "events { worker_connections 1024; }\n"
+	    /* a worker may take every client: its connection, and the
+	     * one to the FastCGI socket while its request is answered */
+	    "worker_rlimit_nofile %d;\n"
+	    "events { worker_connections %d; }\n"
 	    "http {\n access_log off;\n"
 	    " client_body_temp_path %s/body; fastcgi_temp_path %s/fcgi;\n"
 	    " proxy_temp_path %s/proxy; uwsgi_temp_path %s/uwsgi;\n"
 	    " scgi_temp_path %s/scgi;\n",
-	    dir, dir, dir, dir, dir, dir);
+	    dir, 4 * HB_MAX_CLIENTS + 64, 2 * HB_MAX_CLIENTS + 64, dir, dir,
+	    dir, dir, dir);
 	for (size_t i = 0; i < n; i++)
 		nginx_server(&conf, dir, &srv[i]);
 	buf_adds(&conf, "}\n");

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define HB_MAX_CLIENTS 256
+#define HB_MAX_CLIENTS 1024
 #define HB_MAX_BODY 16384
 
 /* One load: clients post body to path for seconds after a warm-up. */
@@ -27,6 +27,13 @@ struct hb_load {
 	int clients;
 	double seconds, warmup;
 	bool reconnect; /* a new connection (and handshake) per request */
+};
+
+/* A connection to 127.0.0.1: a socket, and its TLS when there is one. */
+struct hb_conn {
+	int fd; /* -1: closed */
+	SSL *ssl; /* NULL: plain HTTP */
+	bool ok; /* no error yet: a TLS close_notify may be sent */
 };
 
 /* One nginx server: a port, and the prefixes it passes to FastCGI. */
@@ -55,7 +62,9 @@ void hb_die(const char *what);
 /*
  * hb_setup - make a private work directory for the run (mode 0755: nginx's
  * workers read it) into dir, and the directory of the program argv0 (the
- * build's bench/) into bindir, which hold dirlen and binlen bytes; or die
+ * build's bench/) into bindir, which hold dirlen and binlen bytes, and
+ * raise the open files limit to its hard limit (HB_MAX_CLIENTS clients;
+ * nginx and the daemons started after inherit it); or die
  */
 void hb_setup(
     const char *argv0, char *dir, size_t dirlen, char *bindir, size_t binlen);
@@ -108,12 +117,34 @@ SSL_CTX *hb_tls_client(const struct hb_tls_files *f);
 int hb_request(int port, SSL_CTX *tls, const char *method, const char *path,
     const char *body, size_t len);
 
+/*
+ * hb_conn_open - connect c to 127.0.0.1:port, and with tls make a full
+ * handshake presenting cert and its key (NULL: tls's own certificate);
+ * 0, or -1 with c closed
+ */
+int hb_conn_open(
+    struct hb_conn *c, int port, SSL_CTX *tls, X509 *cert, EVP_PKEY *key);
+
+/*
+ * hb_conn_request - send one HTTP/1.1 request (a body of len bytes, at
+ * most HB_MAX_BODY) on c and read the whole answer; its status, or -1
+ * (c is then to be closed)
+ */
+int hb_conn_request(struct hb_conn *c, const char *method, const char *path,
+    const char *data, size_t len);
+
+/* hb_conn_close - close c (if open), with a TLS close_notify if all went
+ * well */
+void hb_conn_close(struct hb_conn *c);
+
 /* hb_wait_ready - 0 once path answers through nginx (not 502), or -1 */
 int hb_wait_ready(int port, SSL_CTX *tls, const char *path);
 
 /*
  * hb_measure - requests per second answered with load->want during
- * load->seconds; the others are reported on stderr with their last status
+ * load->seconds, by at most HB_MAX_CLIENTS clients, each connected (and
+ * its handshake made) before the clock starts unless load->reconnect;
+ * the others are reported on stderr with their last status
  */
 double hb_measure(const struct hb_load *load);
 
