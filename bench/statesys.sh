@@ -138,7 +138,7 @@ mix() {
 	rm "$dir/rows.tsv"
 }
 
-echo "statesys: $((FILES * PER_FILE * MSGS)) messages a mix in $FILES files of $PER_FILE batches of $MSGS," \
+echo "statesys: each mix $FILES files of $PER_FILE batches of $MSGS messages (the steady one's 5% repeats not counted in its rate)," \
 	"[inbox] batch_files = $BATCH;"\
 	"the private cluster's PostgreSQL: shared_buffers = $SHARED_BUFFERS, max_wal_size = 4GB, checkpoint_timeout = 30min, wal_buffers = 16MB"
 for m in ${MIXES:-new steady}; do

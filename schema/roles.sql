@@ -114,11 +114,13 @@ END $$;
 GRANT SELECT, INSERT ON statemsg_history TO sitesys_statesys;
 -- The history's day partitions are made ahead and dropped whole by
 -- functions that run as the administrator: the loader itself may create
--- and drop no table, and delete no history.
+-- and drop no table, and delete no history. It may call them only on the
+-- database's own day; those taking any day are the administrator's.
 REVOKE ALL ON FUNCTION statemsg_history_prepare(date, integer),
-    statemsg_history_expire(date, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION statemsg_history_prepare(date, integer),
-    statemsg_history_expire(date, integer) TO sitesys_statesys;
+    statemsg_history_expire(date, integer), statemsg_history_make_ahead(),
+    statemsg_history_drop_older(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION statemsg_history_make_ahead(),
+    statemsg_history_drop_older(integer) TO sitesys_statesys;
 GRANT SELECT, INSERT, UPDATE ON client_state, client_message_stats
     TO sitesys_statesys;
 GRANT SELECT, INSERT, DELETE ON client_missing_range TO sitesys_statesys;

@@ -35,7 +35,7 @@ void copy_bin_text(struct buf *b, const char *s);
 /* copy_bin_time - a timestamptz field: us microseconds since the epoch */
 void copy_bin_time(struct buf *b, int64_t us);
 
-/* copy_bin_text_array - a text[] field of the n strings of v */
+/* copy_bin_text_array - a text[] field of the n strings of v, none NULL */
 void copy_bin_text_array(struct buf *b, const char *const *v, size_t n);
 
 #endif

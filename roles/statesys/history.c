@@ -2,7 +2,8 @@
  * history.c - the state message history's day partitions: made days
  * ahead, so that a message never waits for one, and dropped whole once
  * older than [statesys] history_days (schema 009). The day is the
- * database's, as every time the loader keeps but the message's own.
+ * database's, as every time the loader keeps but the message's own; the
+ * functions that take the loader's role no other day.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,17 +13,11 @@
 #include "util/db.h"
 #include "util/log.h"
 
-/* Days after today whose partitions exist before their first message. */
-#define AHEAD_DAYS "3"
-
-#define DB_TODAY "(now() AT TIME ZONE 'UTC')::date"
-
 int
 history_prepare(PGconn *db)
 {
-	PGresult *res = db_exec(db,
-	    "SELECT statemsg_history_prepare(" DB_TODAY ", " AHEAD_DAYS ")", 0,
-	    NULL);
+	PGresult *res =
+	    db_exec(db, "SELECT statemsg_history_make_ahead()", 0, NULL);
 
 	if (res == NULL) {
 		log_error("could not make the history's partitions ahead: %s",
@@ -42,8 +37,8 @@ history_drop(PGconn *db, const char *days)
 {
 	const char *params[1] = { days };
 	PGresult *res = db_exec(db,
-	    "SELECT part, row_count FROM statemsg_history_expire(" DB_TODAY
-	    ", $1::int)",
+	    "SELECT part, row_count, estimated "
+	    "FROM statemsg_history_drop_older($1::int)",
 	    1, params);
 
 	if (res == NULL) {
@@ -51,9 +46,11 @@ history_drop(PGconn *db, const char *days)
 		return -1;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
-		log_info("expired %s: about %s state messages received more "
+		log_info("expired %s: %s%s state messages received more "
 		         "than %s days ago",
-		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), days);
+		    PQgetvalue(res, i, 0),
+		    PQgetvalue(res, i, 2)[0] == 't' ? "about " : "",
+		    PQgetvalue(res, i, 1), days);
 	PQclear(res);
 	return 0;
 }
@@ -86,10 +83,16 @@ history_keep(PGconn *db, const struct conf *cf)
 {
 	char days[16];
 
+	int rc = 0;
+
 	snprintf(days, sizeof(days), "%lld",
 	    conf_int(cf, "statesys", "history_days"));
-	if (history_prepare(db) == -1 || history_drop(db, days) == -1 ||
-	    unverified_expire(db, days) == -1)
-		return -1;
-	return 0;
+	/* each step whatever became of the others */
+	if (history_prepare(db) == -1)
+		rc = -1;
+	if (history_drop(db, days) == -1)
+		rc = -1;
+	if (unverified_expire(db, days) == -1)
+		rc = -1;
+	return rc;
 }

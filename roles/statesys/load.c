@@ -401,7 +401,8 @@ copy_part(PGconn *db, struct buf *b, bool all)
 	return 0;
 }
 
-/* COPY (FORMAT binary) the rows in b, without header or trailer. */
+/* COPY (FORMAT binary) with sql the rows built in rows (copy_bin.h),
+ * header and trailer added here; 0 or -1. */
 static int
 load_copy_bin(PGconn *db, const char *sql, const struct buf *rows)
 {

@@ -54,12 +54,16 @@ resync_tick(PGconn *db, const struct conf *cf)
 {
 	static time_t last;
 	time_t now = time(NULL);
+	int rc;
 
 	if (last != 0 &&
 	    now - last < conf_int(cf, "statesys", "resync_check_minutes") * 60)
 		return 0;
 	last = now;
-	if (resync_check(db, cf) == -1 || history_keep(db, cf) == -1)
-		return -1;
-	return 0;
+	rc = resync_check(db, cf);
+
+	/* the upkeep even if the check failed, and the other way round */
+	if (history_keep(db, cf) == -1)
+		rc = -1;
+	return rc;
 }

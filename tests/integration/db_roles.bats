@@ -135,9 +135,17 @@ allowed() {
 	denied sitesys_statesys client "UPDATE client SET approved = true"
 	denied sitesys_statesys client "UPDATE client SET fingerprint = NULL, certificate = NULL"
 	denied sitesys_statesys statemsg_history "DELETE FROM statemsg_history"
-	allowed sitesys_statesys "SELECT statemsg_history_prepare(current_date, 3)"
-	run psql_as sitesys_mp -c "SELECT statemsg_history_expire(current_date, 0)"
+	# the history's upkeep on the database's own day only, never another
+	allowed sitesys_statesys "SELECT statemsg_history_make_ahead()"
+	allowed sitesys_statesys "SELECT * FROM statemsg_history_drop_older(90)"
+	run psql_as sitesys_statesys -c "SELECT * FROM statemsg_history_drop_older(0)"
+	[[ "$output" == *"keep_days must be 1 or more, not 0"* ]]
+	run psql_as sitesys_statesys -c "SELECT statemsg_history_expire('infinity', 1)"
 	[[ "$output" == *"permission denied for function statemsg_history_expire"* ]]
+	run psql_as sitesys_statesys -c "SELECT statemsg_history_prepare(current_date, 1000)"
+	[[ "$output" == *"permission denied for function statemsg_history_prepare"* ]]
+	run psql_as sitesys_mp -c "SELECT statemsg_history_make_ahead()"
+	[[ "$output" == *"permission denied for function statemsg_history_make_ahead"* ]]
 }
 
 @test "the console's role changes the model but creates no table and no role" {

@@ -13,6 +13,7 @@ C1=GUID:11111111-1111-4111-8111-111111111111
 setup_file() {
 	site_setup_file
 	"$SITECTL" db init >/dev/null
+	partitions >"$SITE_DIR/partitions.after-init"
 	"$SITECTL" inbox init >/dev/null
 	sed -i 's/^\[inbox\]$/[inbox]\nrescan_seconds = 1/' "$SITESYS_CONF"
 	printf '[statesys]\nhistory_days = 90\n' >>"$SITESYS_CONF"
@@ -62,7 +63,7 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 
 @test "db init makes today's partition and the next three days'; a message lands in its day" {
 	local p
-	p=$(partitions)
+	p=$(cat "$SITE_DIR/partitions.after-init")
 	for n in 0 1 2 3; do
 		[[ " $p " == *" $(day $n) "* ]] || { echo "no $(day $n) in: $p"; false; }
 	done
@@ -105,7 +106,7 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 		logged "expired $(day $n): about [0-9]* state messages received more than 90 days ago"
 		[[ " $(partitions) " != *" $(day $n) "* ]]
 	done
-	logged "expired statemsg_history_default: about 1 state messages"
+	logged "expired statemsg_history_default: 1 state messages"
 	[ -z "$(where 100)" ]
 	[ -z "$(where 95)" ]
 	[ "$(where 89)" = statemsg_history_default ]
@@ -180,4 +181,37 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 	# the statistics count today's message once they have it
 	wait_for 10 bash -c "'$SITECTL' report history --json | jq -e '.[0].messages == 1 and .[0].day == \"$(q "SELECT to_char($TODAY, 'YYYY-MM-DD')")\"' >/dev/null"
 	"$SITECTL" report history --json | jq -e "length == $(partitions | wc -w) and .[-1].day == \"default\" and (.[0].bytes | type) == \"number\"" >/dev/null
+}
+
+@test "db upgrade of a version-8 site keeps every message: the old history becomes today's partition" {
+	local conf=$SITE_DIR/upgrade.conf f n=0
+	psql_site -c "CREATE DATABASE upgrade"
+	for f in schema/00[1-8]_*.sql; do
+		n=$((n + 1))
+		psql -X -q -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d upgrade -v ON_ERROR_STOP=1 -f "$f" >/dev/null
+		psql -X -q -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d upgrade -c "SET client_min_messages = warning" -c \
+			"CREATE TABLE IF NOT EXISTS schema_version (version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now());
+			 INSERT INTO schema_version (version, name) VALUES ($n, '$(basename "$f" .sql | cut -c5-)')"
+	done
+	[ "$n" = 8 ]
+	# messages received 40 days, a day and a moment ago
+	psql -X -q -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d upgrade -c \
+		"INSERT INTO statemsg_history (client, serial, msg_time, topic_type, topic_id, topic_id_type, state_id, criticality, received)
+		 SELECT '$C1', d, now(), 500, 'KB', 0, 2, 0, now() - make_interval(days => d) FROM unnest(ARRAY[40, 1, 0]) AS d;
+		 INSERT INTO client_message_stats (client, next_expected_serial, highest_serial) VALUES ('$C1', 41, 40)"
+	sed "s/dbname=sitesys/dbname=upgrade/" "$SITESYS_CONF" >"$conf"
+	run "$SITECTL" -c "$conf" db upgrade
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "schema is now at version $(ls schema/0*.sql | wc -l)" ] || { echo "$output"; false; }
+	uq() { psql -X -q -A -t -h "$SITE_PGHOST" -p "$SITE_PGPORT" -U postgres -d upgrade -c "$1"; }
+	[ "$(uq "SELECT string_agg(serial || '@' || tableoid::regclass, ' ' ORDER BY serial) FROM statemsg_history")" = \
+		"0@$(day 0) 1@$(day 0) 40@$(day 0)" ]
+	[ "$(uq "SELECT count(*) FROM pg_inherits WHERE inhparent = 'statemsg_history'::regclass")" = 5 ]
+	[ "$(uq "SELECT clientid FROM sr_clientmessagestats")" = "$C1" ]
+	# a message received tomorrow has its own partition; today's whole
+	# partition goes once today is more than history_days old
+	[ "$(uq "SELECT count(*) FROM statemsg_history_expire($TODAY + 90, 90)")" = 0 ]
+	[ "$(uq "SELECT part FROM statemsg_history_expire($TODAY + 91, 90)")" = "$(day 0)" ]
+	[ "$(uq "SELECT count(*) FROM statemsg_history")" = 0 ]
+	psql_site -c "DROP DATABASE upgrade"
 }
