@@ -136,25 +136,6 @@ make_body(void)
 	memcpy(body + BATCH_BYTES - 2, "\"}", 3);
 }
 
-/* A whole number in [min, max] from the environment's name, or def. */
-static long
-env_long(const char *name, long def, long min, long max)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (v == NULL || *v == '\0')
-		return def;
-	n = strtol(v, &end, 10);
-	if (*end != '\0' || n < min || n > max) {
-		fprintf(stderr, "intake_http: %s must be %ld to %ld\n", name,
-		    min, max);
-		exit(2);
-	}
-	return n;
-}
-
 /* The client counts: CLIENTS ("64 1000" unless set). */
 static void
 read_counts(void)
@@ -392,7 +373,7 @@ main(int argc, char **argv)
 	hb_setup(argv[0], dir, sizeof(dir), bindir, sizeof(bindir));
 	signal(SIGPIPE, SIG_IGN);
 	read_counts();
-	threads = env_long("THREADS", 0, 0, 1024);
+	threads = hb_env_long("THREADS", 0, 0, 1024);
 	make_body();
 	http_port = hb_free_port();
 	https_port = hb_free_port();

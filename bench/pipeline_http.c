@@ -136,25 +136,6 @@ fail(const char *what)
 	exit(1);
 }
 
-/* A whole number in [min, max] from the environment's name, or def. */
-static long
-env_long(const char *name, long def, long min, long max)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (v == NULL || *v == '\0')
-		return def;
-	n = strtol(v, &end, 10);
-	if (*end != '\0' || n < min || n > max) {
-		fprintf(stderr, "pipeline_http: %s must be %ld to %ld\n", name,
-		    min, max);
-		exit(2);
-	}
-	return n;
-}
-
 /* Agent a's batch of serials from a->next, each sent at us, into b. */
 static void
 make_batch(struct buf *b, const struct agent *a, int64_t us)
@@ -657,12 +638,12 @@ main(int argc, char **argv)
 	}
 	hb_setup(argv[0], dir, sizeof(dir), bindir, sizeof(bindir));
 	signal(SIGPIPE, SIG_IGN);
-	nclients = (int)env_long("CLIENTS", 1000, 1, HB_MAX_CLIENTS);
-	batch = (int)env_long("BATCH", 25, 1, 100);
-	rate = (double)env_long("RATE", 50000, 100, 10000000);
-	closed_s = (double)env_long("CLOSED_SECONDS", 10, 1, 600);
-	open_s = (double)env_long("OPEN_SECONDS", 20, 4, 600);
-	pg = (pid_t)env_long("PG_PID", 0, 0, INT_MAX);
+	nclients = (int)hb_env_long("CLIENTS", 1000, 1, HB_MAX_CLIENTS);
+	batch = (int)hb_env_long("BATCH", 25, 1, 100);
+	rate = (double)hb_env_long("RATE", 50000, 100, 10000000);
+	closed_s = (double)hb_env_long("CLOSED_SECONDS", 10, 1, 600);
+	open_s = (double)hb_env_long("OPEN_SECONDS", 20, 4, 600);
+	pg = (pid_t)hb_env_long("PG_PID", 0, 0, INT_MAX);
 	port = hb_free_port();
 	connect_db();
 	make_agents();

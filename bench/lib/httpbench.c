@@ -81,6 +81,23 @@ hb_path(char *out, size_t len, const char *dir, const char *name)
 		hb_die(name);
 }
 
+long
+hb_env_long(const char *name, long def, long min, long max)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	n = strtol(v, &end, 10);
+	if (*end != '\0' || n < min || n > max) {
+		fprintf(stderr, "%s must be %ld to %ld\n", name, min, max);
+		exit(2);
+	}
+	return n;
+}
+
 const char *
 hb_web_group(void)
 {

@@ -56,6 +56,12 @@ struct hb_tls_files {
 	char client_cert[PATH_MAX], client_key[PATH_MAX]; /* self-signed */
 };
 
+/*
+ * hb_env_long - the whole number in [min, max] that the environment's name
+ * holds, or def when it is unset or empty; anything else: say so, exit 2
+ */
+long hb_env_long(const char *name, long def, long min, long max);
+
 /* hb_die - print the program's name, what failed and errno; exit 1 */
 void hb_die(const char *what);
 

@@ -337,6 +337,18 @@ load_track(struct load *L)
 	}
 }
 
+/* m's parameters (m->params not NULL, checked strings) into vals; how
+ * many. */
+static size_t
+param_values(const struct statemsg *m, const char **vals)
+{
+	size_t np = json_array_size(m->params);
+
+	for (size_t i = 0; i < np; i++)
+		vals[i] = json_string_value(json_array_get(m->params, i));
+	return np;
+}
+
 void
 load_message_fields(struct buf *b, struct buf *tmp, const char *client,
     const struct statemsg *m)
@@ -363,11 +375,8 @@ load_message_fields(struct buf *b, struct buf *tmp, const char *client,
 		buf_adds(b, "\\N");
 	} else {
 		const char *vals[STATEMSG_MAX_PARAMS];
-		size_t np = json_array_size(m->params);
+		size_t np = param_values(m, vals);
 
-		for (size_t i = 0; i < np; i++)
-			vals[i] =
-			    json_string_value(json_array_get(m->params, i));
 		buf_reset(tmp);
 		db_text_array(tmp, vals, np);
 		db_copy_field(b, tmp->p);
@@ -446,11 +455,8 @@ add_history_row(struct buf *b, const char *client, const struct statemsg *m)
 		copy_bin_text(b, NULL);
 	} else {
 		const char *vals[STATEMSG_MAX_PARAMS];
-		size_t np = json_array_size(m->params);
+		size_t np = param_values(m, vals);
 
-		for (size_t i = 0; i < np; i++)
-			vals[i] =
-			    json_string_value(json_array_get(m->params, i));
 		copy_bin_text_array(b, vals, np);
 	}
 }

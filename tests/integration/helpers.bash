@@ -171,3 +171,19 @@ as_client_status() {
 
 # client_status_is STATUS PATH GUID: as_client_status gives STATUS
 client_status_is() { [ "$(as_client_status "$2" "$3")" = "$1" ]; }
+
+# start_statesys: sitesys-statesys in the background (SS_PID), its log
+# SITE_DIR/statesys.log begun anew; stop_statesys: SIGTERM, wait, its
+# exit status
+start_statesys() {
+	: >"$SITE_DIR/statesys.log"
+	"$BUILD/sitesys-statesys" -f 2>>"$SITE_DIR/statesys.log" 3>&- &
+	SS_PID=$!
+}
+stop_statesys() {
+	kill -TERM "$SS_PID"
+	wait "$SS_PID"
+	local rc=$?
+	SS_PID=
+	return $rc
+}

@@ -7,7 +7,6 @@
 
 load helpers
 
-STATESYS=$BUILD/sitesys-statesys
 C1=GUID:11111111-1111-4111-8111-111111111111
 
 setup_file() {
@@ -47,18 +46,6 @@ one_message() {
 	"$SITECTL" inbox put statsys.box "$SITE_DIR/batch.smx" >/dev/null
 }
 backlog_zero() { [ "$(backlog_of statsys.box)" = 0 ]; }
-start_statesys() {
-	: >"$SITE_DIR/statesys.log"
-	"$STATESYS" -f 2>>"$SITE_DIR/statesys.log" 3>&- &
-	SS_PID=$!
-}
-stop_statesys() {
-	kill -TERM "$SS_PID"
-	wait "$SS_PID"
-	local rc=$?
-	SS_PID=
-	return $rc
-}
 logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 
 @test "db init makes today's partition and the next three days'; a message lands in its day" {

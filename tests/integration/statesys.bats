@@ -51,18 +51,6 @@ batch() {
 }
 
 backlog_zero() { [ "$(backlog_of statsys.box)" = 0 ]; }
-start_statesys() {
-	: >"$SITE_DIR/statesys.log"
-	"$STATESYS" -f 2>>"$SITE_DIR/statesys.log" &
-	SS_PID=$!
-}
-stop_statesys() {
-	kill -TERM "$SS_PID"
-	wait "$SS_PID"
-	local rc=$?
-	SS_PID=
-	return $rc
-}
 drain() {
 	start_statesys
 	wait_for 20 backlog_zero
