@@ -82,7 +82,6 @@ int
 history_keep(PGconn *db, const struct conf *cf)
 {
 	char days[16];
-
 	int rc = 0;
 
 	snprintf(days, sizeof(days), "%lld",
