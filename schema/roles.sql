@@ -187,7 +187,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON site_system_role TO sitesys_console;
 GRANT SELECT, UPDATE ON hierarchy_setting TO sitesys_console;
 GRANT SELECT ON client, client_state, client_message_stats,
     client_missing_range, sr_client_message_stats, sr_clientmessagestats,
-    statemsg_unverified, component, content_distribution_request
+    statemsg_history, statemsg_unverified, component,
+    content_distribution_request
     TO sitesys_console;
 GRANT UPDATE (approved, blocked, fingerprint, certificate, bound_at)
     ON client TO sitesys_console;

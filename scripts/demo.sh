@@ -288,7 +288,7 @@ flow_mp() {
 	show "$SITECTL" client list
 	show "$SITECTL" report state --topic-type 500
 	echo "(the history: a partition a day, the next days' made ahead, old days dropped whole)"
-	show "$SITECTL" report history
+	show "$SITECTL" report history --exact
 }
 
 flow_fsp() {

@@ -160,13 +160,16 @@ logged() { grep -q -- "$1" "$SITE_DIR/statesys.log"; }
 	start_statesys
 	wait_for 20 backlog_zero
 	stop_statesys
-	run "$SITECTL" report history
+	run "$SITECTL" report history --exact
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "DAY              MESSAGES       SIZE  PARTITION" ]
+	[[ "${lines[1]}" == *" 1 "*" $(day 0)" ]]
 	[[ "${lines[1]}" == "$(q "SELECT to_char($TODAY, 'YYYY-MM-DD')") "*" $(day 0)" ]]
 	[[ "${lines[-1]}" == "default "*" statemsg_history_default" ]]
 	# the statistics count today's message once they have it
 	wait_for 10 bash -c "'$SITECTL' report history --json | jq -e '.[0].messages == 1 and .[0].day == \"$(q "SELECT to_char($TODAY, 'YYYY-MM-DD')")\"' >/dev/null"
+	run "$SITECTL" report state --exact --topic-type 500
+	[ "$status" -eq 2 ]
 	"$SITECTL" report history --json | jq -e "length == $(partitions | wc -w) and .[-1].day == \"default\" and (.[0].bytes | type) == \"number\"" >/dev/null
 }
 

@@ -2,6 +2,7 @@
  * cmd_report.c - sitectl report
  * resync-outstanding|state|unverified|forged|history
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,25 +203,31 @@ report_forged(struct ctl *ctl, PGconn *db)
 
 /*
  * The history's partitions, oldest day first, the default one last: the
- * rows PostgreSQL's statistics count (n_live_tup: counting a day's rows
- * would read the day) and the bytes on disk, indexes included.
+ * rows in each (COUNT: PostgreSQL's statistics, which lag a load by up to
+ * some seconds, or an exact count, which reads the whole history) and the
+ * bytes on disk, indexes included.
  */
-static const char history_sql[] =
-    "SELECT CASE WHEN c.relname ~ '^statemsg_history_[0-9]{8}$' "
-    "THEN to_char(to_date(substr(c.relname, 18), 'YYYYMMDD'), "
-    "'YYYY-MM-DD') ELSE 'default' END AS day, "
-    "c.relname AS partition, coalesce(st.n_live_tup, 0) AS messages, "
-    "pg_total_relation_size(c.oid) AS bytes, "
-    "pg_size_pretty(pg_total_relation_size(c.oid)) AS size "
-    "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-    "LEFT JOIN pg_stat_user_tables st ON st.relid = c.oid "
-    "WHERE i.inhparent = 'statemsg_history'::regclass "
-    "ORDER BY c.relname = 'statemsg_history_default', c.relname";
+#define HISTORY_SQL(COUNT)                                                     \
+	"SELECT CASE WHEN c.relname ~ '^statemsg_history_[0-9]{8}$' "          \
+	"THEN to_char(to_date(substr(c.relname, 18), 'YYYYMMDD'), "            \
+	"'YYYY-MM-DD') ELSE 'default' END AS day, "                            \
+	"c.relname AS partition, " COUNT " AS messages, "                      \
+	"pg_total_relation_size(c.oid) AS bytes, "                             \
+	"pg_size_pretty(pg_total_relation_size(c.oid)) AS size "               \
+	"FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "            \
+	"LEFT JOIN pg_stat_user_tables st ON st.relid = c.oid "                \
+	"WHERE i.inhparent = 'statemsg_history'::regclass "                    \
+	"ORDER BY c.relname = 'statemsg_history_default', c.relname"
+
+static const char history_sql[] = HISTORY_SQL("coalesce(st.n_live_tup, 0)");
+static const char history_exact_sql[] = HISTORY_SQL(
+    "(SELECT count(*) FROM statemsg_history h WHERE h.tableoid = c.oid)");
 
 static int
-report_history(struct ctl *ctl, PGconn *db)
+report_history(struct ctl *ctl, PGconn *db, bool exact)
 {
-	PGresult *res = db_exec(db, history_sql, 0, NULL);
+	PGresult *res =
+	    db_exec(db, exact ? history_exact_sql : history_sql, 0, NULL);
 	json_t *list;
 
 	if (res == NULL) {
@@ -257,8 +264,9 @@ topic_type_ok(const char *s)
 int
 cmd_report(struct ctl *ctl, int argc, char **argv)
 {
-	static const char *const spec[] = { "topic-type=", "topic-id=", NULL };
-	const char *vals[2], *pos[1];
+	static const char *const spec[] = { "topic-type=", "topic-id=", "exact",
+		NULL };
+	const char *vals[3], *pos[1];
 	PGconn *db;
 	int npos, rc;
 
@@ -272,6 +280,8 @@ cmd_report(struct ctl *ctl, int argc, char **argv)
 	}
 	if (strcmp(argv[1], "state") != 0 &&
 	    (vals[0] != NULL || vals[1] != NULL))
+		return ctl_usage("report");
+	if (strcmp(argv[1], "history") != 0 && vals[2] != NULL)
 		return ctl_usage("report");
 	if (strcmp(argv[1], "state") != 0 &&
 	    strcmp(argv[1], "resync-outstanding") != 0 &&
@@ -287,7 +297,7 @@ cmd_report(struct ctl *ctl, int argc, char **argv)
 	else if (strcmp(argv[1], "forged") == 0)
 		rc = report_forged(ctl, db);
 	else if (strcmp(argv[1], "history") == 0)
-		rc = report_history(ctl, db);
+		rc = report_history(ctl, db, vals[2] != NULL);
 	else
 		rc = report_outstanding(ctl, db);
 	PQfinish(db);

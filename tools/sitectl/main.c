@@ -134,7 +134,7 @@ static const struct command {
 	    "[--topic-id ID] [--json]\n"
 	    "       sitectl [-c file] report unverified [--json]\n"
 	    "       sitectl [-c file] report forged [--json]\n"
-	    "       sitectl [-c file] report history [--json]" },
+	    "       sitectl [-c file] report history [--exact] [--json]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
