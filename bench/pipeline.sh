@@ -19,11 +19,10 @@ cleanup() {
 }
 trap cleanup EXIT
 # as bench/statesys.sh: this machine keeps little in its page cache
-SITE_PG_SHARED_BUFFERS=${SITE_PG_SHARED_BUFFERS:-2GB} site_pg_start "$dir" >/dev/null
-# when each transaction committed: when its rows became visible
-echo "track_commit_timestamp = on" >>"$dir/pg/data/postgresql.conf"
-site_as_pg "$SITE_PGBIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" \
-	-w -t 60 restart >/dev/null
+# track_commit_timestamp: when each transaction committed, which is when
+# its rows became visible
+SITE_PG_SHARED_BUFFERS=${SITE_PG_SHARED_BUFFERS:-2GB} \
+	SITE_PG_CONF="track_commit_timestamp = on" site_pg_start "$dir" >/dev/null
 site_conf "$dir"
 # site_conf's file, less what a test wants and a site does not: the
 # shipped [inbox] settle_seconds, and the shipped [site] fastcgi_group,

@@ -61,7 +61,6 @@
 #include "util/db.h"
 #include "util/x509.h"
 
-#define CLIENT_STACK (256 * 1024)
 #define TOPICS 150 /* per client: what it reports on after the updates */
 #define WARM_SECONDS 2.0
 #define DRAIN_OK 1.0
@@ -589,17 +588,11 @@ start_agents(pthread_t *t)
 {
 	double t0 = clock_mono();
 	struct buf b = { 0 };
-	pthread_attr_t attr;
 	int refused = 0, last = 0;
 
-	if (pthread_barrier_init(&turn, NULL, (unsigned)nclients + 1) != 0 ||
-	    pthread_attr_init(&attr) != 0 ||
-	    pthread_attr_setstacksize(&attr, CLIENT_STACK) != 0)
+	if (pthread_barrier_init(&turn, NULL, (unsigned)nclients + 1) != 0)
 		hb_die("pthread_barrier_init");
-	for (int i = 0; i < nclients; i++)
-		if (pthread_create(&t[i], &attr, agent_run, &agents[i]) != 0)
-			hb_die("pthread_create");
-	pthread_attr_destroy(&attr);
+	hb_threads(t, nclients, agent_run, agents, sizeof(*agents));
 	pthread_barrier_wait(&turn);
 	for (int i = 0; i < nclients; i++)
 		if (agents[i].last_failure != 200) {

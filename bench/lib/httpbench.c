@@ -81,6 +81,21 @@ hb_path(char *out, size_t len, const char *dir, const char *name)
 		hb_die(name);
 }
 
+void
+hb_threads(pthread_t *t, int n, void *(*run)(void *), void *args, size_t size)
+{
+	pthread_attr_t attr;
+
+	if (pthread_attr_init(&attr) != 0 ||
+	    pthread_attr_setstacksize(&attr, CLIENT_STACK) != 0)
+		hb_die("pthread_attr_setstacksize");
+	for (int i = 0; i < n; i++)
+		if (pthread_create(
+		        &t[i], &attr, run, (char *)args + i * size) != 0)
+			hb_die("pthread_create");
+	pthread_attr_destroy(&attr);
+}
+
 long
 hb_env_long(const char *name, long def, long min, long max)
 {
@@ -452,7 +467,6 @@ hb_measure(const struct hb_load *load)
 	pthread_t *t = calloc((size_t)n, sizeof(*t));
 	struct client *c = calloc((size_t)n, sizeof(*c));
 	pthread_barrier_t ready;
-	pthread_attr_t attr;
 	long ok = 0, failed = 0;
 	int last = 0;
 	double t0;
@@ -460,16 +474,11 @@ hb_measure(const struct hb_load *load)
 	if (t == NULL || c == NULL)
 		hb_die("calloc");
 	/* the clients and the thread that times them */
-	if (pthread_barrier_init(&ready, NULL, (unsigned)n + 1) != 0 ||
-	    pthread_attr_init(&attr) != 0 ||
-	    pthread_attr_setstacksize(&attr, CLIENT_STACK) != 0)
+	if (pthread_barrier_init(&ready, NULL, (unsigned)n + 1) != 0)
 		hb_die("pthread_barrier_init");
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		c[i] = (struct client){ .load = load, .ready = &ready };
-		if (pthread_create(&t[i], &attr, client_run, &c[i]) != 0)
-			hb_die("pthread_create");
-	}
-	pthread_attr_destroy(&attr);
+	hb_threads(t, n, client_run, c, sizeof(*c));
 	pthread_barrier_wait(&ready);
 	t0 = clock_mono();
 	for (int i = 0; i < n; i++) {

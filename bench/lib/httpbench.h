@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -61,6 +62,14 @@ struct hb_tls_files {
  * holds, or def when it is unset or empty; anything else: say so, exit 2
  */
 long hb_env_long(const char *name, long def, long min, long max);
+
+/*
+ * hb_threads - start n threads of run, the ith given (char *)args + i *
+ * size, each with a small stack (a client's buffers and OpenSSL's: a
+ * thousand of them fit); or die
+ */
+void hb_threads(
+    pthread_t *t, int n, void *(*run)(void *), void *args, size_t size);
 
 /* hb_die - print the program's name, what failed and errno; exit 1 */
 void hb_die(const char *what);

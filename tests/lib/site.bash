@@ -65,6 +65,7 @@ site_pg_start() {
 		--locale=C.UTF-8 >"$dir/pg/initdb.log" 2>&1 ||
 		{ cat "$dir/pg/initdb.log" >&2; return 1; }
 	site_pg_auth "$dir/pg/data"
+	# SITE_PG_CONF: more lines of postgresql.conf (a benchmark's own).
 	# SITE_PG_LISTEN ADDRESS and SITE_PG_CLIENTS CIDR: hosts of a test's
 	# own network reach the database by TCP, with their roles' passwords
 	[ -z "${SITE_PG_LISTEN:-}" ] ||
@@ -80,6 +81,7 @@ site_pg_start() {
 		max_wal_size = 4GB
 		checkpoint_timeout = 30min
 		wal_buffers = 16MB
+		${SITE_PG_CONF:-}
 	CONF
 	site_as_pg "$SITE_PGBIN/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" \
 		-w -t 60 start >/dev/null || { cat "$dir/pg/server.log" >&2; return 1; }
